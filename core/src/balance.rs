@@ -1,0 +1,118 @@
+//! The balancing seam: choosing a ready replica for each request.
+//!
+//! Key decision: a balancer sees only the current endpoint list (ready
+//! replicas, in a stable order) and learns about load through feedback hooks
+//! (`on_start`, `on_complete`), after tower's `balance` and Envoy's load
+//! balancers. It never looks inside the world, so the simulator and the live
+//! proxy drive the very same struct. Randomness comes in as an argument.
+
+use rand::{Rng, RngExt};
+
+use crate::model::ReplicaId;
+use crate::time::SimDuration;
+
+/// A request-level load-balancing policy.
+pub trait Balance: Send {
+    /// The name the registry knows it by.
+    fn name(&self) -> &'static str;
+
+    /// Picks an index into `endpoints`, or `None` when there is none.
+    fn pick(&mut self, endpoints: &[ReplicaId], rng: &mut dyn Rng) -> Option<usize>;
+
+    /// A request was sent to `replica`.
+    fn on_start(&mut self, _replica: ReplicaId) {}
+
+    /// A request sent to `replica` finished after `latency`; `ok` is false for
+    /// rejections and timeouts.
+    fn on_complete(&mut self, _replica: ReplicaId, _latency: SimDuration, _ok: bool) {}
+}
+
+/// Round robin: endpoints in turn (Envoy's `ROUND_ROBIN` with equal weights).
+///
+/// When the endpoint list changes the cursor is kept modulo the new length,
+/// as Envoy and kube-proxy do, so no endpoint is favoured systematically.
+#[derive(Clone, Debug, Default)]
+pub struct RoundRobin {
+    next: usize,
+}
+
+impl Balance for RoundRobin {
+    fn name(&self) -> &'static str {
+        "round-robin"
+    }
+
+    #[inline]
+    fn pick(&mut self, endpoints: &[ReplicaId], _rng: &mut dyn Rng) -> Option<usize> {
+        if endpoints.is_empty() {
+            return None;
+        }
+        if self.next >= endpoints.len() {
+            self.next %= endpoints.len();
+        }
+        let i = self.next;
+        self.next += 1;
+        Some(i)
+    }
+}
+
+/// Uniform random choice (Envoy's `RANDOM`); with Poisson arrivals each
+/// replica sees a Poisson stream of rate λ/n, which is what makes M/M/1
+/// theory apply.
+#[derive(Clone, Debug, Default)]
+pub struct Random;
+
+impl Balance for Random {
+    fn name(&self) -> &'static str {
+        "random"
+    }
+
+    #[inline]
+    fn pick(&mut self, endpoints: &[ReplicaId], rng: &mut dyn Rng) -> Option<usize> {
+        if endpoints.is_empty() {
+            None
+        } else {
+            Some(rng.random_range(0..endpoints.len()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::stream;
+
+    fn ids(n: u32) -> Vec<ReplicaId> {
+        (0..n).map(ReplicaId).collect()
+    }
+
+    #[test]
+    fn round_robin_visits_each_endpoint_once_per_cycle() {
+        let mut rr = RoundRobin::default();
+        let mut rng = stream(0, "t");
+        let eps = ids(3);
+        let picks: Vec<_> = (0..6).map(|_| rr.pick(&eps, &mut rng).unwrap()).collect();
+        assert_eq!(picks, vec![0, 1, 2, 0, 1, 2]);
+        // Endpoint set shrinks to 2: the cursor (3 after 6 picks) is taken modulo 2 = 1
+        // and keeps cycling in range.
+        let eps = ids(2);
+        let picks: Vec<_> = (0..4).map(|_| rr.pick(&eps, &mut rng).unwrap()).collect();
+        assert_eq!(picks, vec![1, 0, 1, 0]);
+        assert_eq!(rr.pick(&[], &mut rng), None);
+    }
+
+    #[test]
+    fn random_is_roughly_uniform() {
+        // 40k picks over 4 endpoints: expected 10000 each, sd √(40000·¼·¾) = 87; allow 5 sd.
+        let mut b = Random;
+        let mut rng = stream(1, "t");
+        let eps = ids(4);
+        let mut counts = [0u32; 4];
+        for _ in 0..40_000 {
+            counts[b.pick(&eps, &mut rng).unwrap()] += 1;
+        }
+        for c in counts {
+            assert!((c as i64 - 10_000).abs() < 435, "{counts:?}");
+        }
+        assert_eq!(b.pick(&[], &mut rng), None);
+    }
+}

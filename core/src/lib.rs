@@ -1,0 +1,28 @@
+//! Orkestra's pure core: the cluster model, the policies and the controllers
+//! that both worlds — the discrete-event simulator and the live Docker
+//! backend — run unchanged.
+//!
+//! Key decision: nothing here does I/O, reads a clock or draws OS
+//! randomness. Time arrives as [`time::SimTime`] arguments and randomness as
+//! `&mut impl Rng` streams from [`rng`], so every decision can be replayed
+//! exactly and unit-tested in microseconds.
+#![warn(missing_docs)]
+
+pub mod action;
+pub mod balance;
+pub mod controller;
+pub mod dist;
+pub mod metrics;
+pub mod model;
+pub mod placement;
+pub mod quantity;
+pub mod registry;
+pub mod results;
+pub mod rng;
+pub mod scenario;
+pub mod testing;
+pub mod time;
+pub mod traffic;
+
+/// The version recorded in every result file.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,211 @@
+//! The placement seam: choosing a node for each pending replica.
+//!
+//! Key decision: a placement policy sees the nodes and their current
+//! allocation and answers with a node *or the reasons every node was
+//! rejected* (`0/20 nodes are available: 20 Insufficient cpu.`, as
+//! kube-scheduler words it), so pending replicas can be explained. The batch
+//! driver [`schedule`] owns the bookkeeping of what it has just bound, so
+//! policies stay stateless functions of their inputs. First fit is the
+//! foundation's policy; the kube-scheduler-style framework plugs in here.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rand::Rng;
+
+use crate::action::Action;
+use crate::model::{DesiredState, NodeId, NodeStatus, ObservedCluster, ReplicaId, ReplicaState, ResourceName, Resources};
+
+/// Why one node cannot take a replica.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FilterReason {
+    /// Requests plus allocated exceed allocatable for this resource.
+    Insufficient(ResourceName),
+    /// The node does not accept replicas.
+    NotReady,
+}
+
+impl fmt::Display for FilterReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FilterReason::Insufficient(r) => write!(f, "Insufficient {}", r.as_str()),
+            FilterReason::NotReady => write!(f, "node(s) were not ready"),
+        }
+    }
+}
+
+/// No node can take a replica, with a count of nodes per reason.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Unschedulable {
+    /// Nodes considered.
+    pub nodes: u32,
+    /// How many nodes were rejected for each reason.
+    pub reasons: BTreeMap<FilterReason, u32>,
+}
+
+impl Unschedulable {
+    /// Counts one more rejected node.
+    pub fn add(&mut self, reason: FilterReason) {
+        self.nodes += 1;
+        *self.reasons.entry(reason).or_default() += 1;
+    }
+}
+
+impl fmt::Display for Unschedulable {
+    /// Formats like kube-scheduler's FitError: `0/3 nodes are available: 3 Insufficient cpu.`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0/{} nodes are available", self.nodes)?;
+        let mut sep = ": ";
+        for (reason, n) in &self.reasons {
+            write!(f, "{sep}{n} {reason}")?;
+            sep = ", ";
+        }
+        write!(f, ".")
+    }
+}
+
+/// A placement policy: pick a node for one replica's requests.
+pub trait Place: Send {
+    /// The name the registry knows it by.
+    fn name(&self) -> &'static str;
+
+    /// Picks a node for `request`, given each node's status and its current
+    /// allocation (`allocated[i]` for `nodes[i]`, including binds made
+    /// earlier in the same batch).
+    fn place(
+        &mut self,
+        request: &Resources,
+        nodes: &[NodeStatus],
+        allocated: &[Resources],
+        rng: &mut dyn Rng,
+    ) -> Result<NodeId, Unschedulable>;
+}
+
+/// Checks one node: the kube-scheduler NodeResourcesFit filter, reduced to cpu and memory.
+pub fn fits(request: &Resources, node: &NodeStatus, allocated: &Resources) -> Result<(), FilterReason> {
+    if !node.ready {
+        return Err(FilterReason::NotReady);
+    }
+    match request.first_shortfall(allocated, &node.spec.allocatable) {
+        Some(r) => Err(FilterReason::Insufficient(r)),
+        None => Ok(()),
+    }
+}
+
+/// First fit: the first node, in node order, with room for the replica.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FirstFit;
+
+impl Place for FirstFit {
+    fn name(&self) -> &'static str {
+        "first-fit"
+    }
+
+    fn place(
+        &mut self,
+        request: &Resources,
+        nodes: &[NodeStatus],
+        allocated: &[Resources],
+        _rng: &mut dyn Rng,
+    ) -> Result<NodeId, Unschedulable> {
+        let mut why = Unschedulable::default();
+        for (i, node) in nodes.iter().enumerate() {
+            match fits(request, node, &allocated[i]) {
+                Ok(()) => return Ok(NodeId(i as u32)),
+                Err(reason) => why.add(reason),
+            }
+        }
+        Err(why)
+    }
+}
+
+/// Places every pending replica in id order, returning a `Bind` or an
+/// `Unschedulable` action for each.
+pub fn schedule(
+    desired: &DesiredState,
+    observed: &ObservedCluster,
+    policy: &mut dyn Place,
+    rng: &mut dyn Rng,
+) -> Vec<Action> {
+    let mut allocated: Vec<Resources> = observed.nodes.iter().map(|n| n.allocated).collect();
+    let mut actions = Vec::new();
+    for (i, r) in observed.replicas.iter().enumerate() {
+        if r.state != ReplicaState::Pending {
+            continue;
+        }
+        let replica = ReplicaId(i as u32);
+        let request = desired.services[r.service.0 as usize].requests;
+        match policy.place(&request, &observed.nodes, &allocated, rng) {
+            Ok(node) => {
+                allocated[node.0 as usize] += request;
+                actions.push(Action::Bind { replica, node });
+            }
+            Err(why) => actions.push(Action::Unschedulable { replica, why }),
+        }
+    }
+    actions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ReplicaStatus, ServiceId, ServiceSpec};
+    use crate::rng::stream;
+    use crate::testing::{node, service};
+    use crate::time::SimTime;
+
+    #[test]
+    fn first_fit_takes_the_first_node_with_room() {
+        let nodes = vec![node("a").cpu("1").mem("1Gi").status(), node("b").cpu("4").mem("8Gi").status()];
+        let allocated = vec![Resources::ZERO, Resources::new(3000, 0)];
+        let mut rng = stream(0, "t");
+        // 500m fits a (0 + 500 ≤ 1000).
+        assert_eq!(
+            FirstFit.place(&Resources::new(500, 0), &nodes, &allocated, &mut rng),
+            Ok(NodeId(0))
+        );
+        // 1000m fits a exactly (0 + 1000 ≤ 1000).
+        assert_eq!(
+            FirstFit.place(&Resources::new(1000, 0), &nodes, &allocated, &mut rng),
+            Ok(NodeId(0))
+        );
+        // 1001m: a has 1000, b has 4000 − 3000 = 1000 left: nowhere.
+        let err = FirstFit
+            .place(&Resources::new(1001, 0), &nodes, &allocated, &mut rng)
+            .unwrap_err();
+        assert_eq!(err.to_string(), "0/2 nodes are available: 2 Insufficient cpu.");
+    }
+
+    #[test]
+    fn batch_scheduling_accounts_for_its_own_binds() {
+        let desired = DesiredState {
+            services: vec![ServiceSpec {
+                requests: Resources::new(600, 1 << 30),
+                ..service("web")
+            }],
+        };
+        let pending = ReplicaStatus {
+            service: ServiceId(0),
+            node: None,
+            state: ReplicaState::Pending,
+            since: SimTime(0),
+        };
+        let mut not_ready = node("c").cpu("8").mem("8Gi").status();
+        not_ready.ready = false;
+        let observed = ObservedCluster {
+            nodes: vec![node("a").cpu("1").mem("8Gi").status(), node("b").cpu("1").mem("1Gi").status(), not_ready],
+            replicas: vec![pending; 3],
+        };
+        let actions = schedule(&desired, &observed, &mut FirstFit, &mut stream(0, "t"));
+        // a: 600m of 1000m; b: 600m of 1000m; third: a (1200 > 1000 cpu), b (cpu), c not ready.
+        assert_eq!(actions[0], Action::Bind { replica: ReplicaId(0), node: NodeId(0) });
+        assert_eq!(actions[1], Action::Bind { replica: ReplicaId(1), node: NodeId(1) });
+        let Action::Unschedulable { why, .. } = &actions[2] else {
+            panic!("{actions:?}")
+        };
+        assert_eq!(
+            why.to_string(),
+            "0/3 nodes are available: 2 Insufficient cpu, 1 node(s) were not ready."
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! Policies by name, so scenarios choose them as strings.
+//!
+//! Key decision: one table per extension point maps a name to a constructor
+//! and a one-line description; an unknown name is an error that lists every
+//! valid choice and suggests the closest one, so `lest-allocated` is caught
+//! at load time, never silently replaced by a default.
+
+use std::fmt;
+
+use crate::balance::{Balance, Random, RoundRobin};
+use crate::placement::{FirstFit, Place};
+
+/// A named constructor with a description.
+pub struct Entry<T: ?Sized> {
+    /// The name used in scenarios.
+    pub name: &'static str,
+    /// What it does and where it comes from.
+    pub about: &'static str,
+    /// Builds a fresh instance.
+    pub make: fn() -> Box<T>,
+}
+
+/// Balancing policies.
+pub const BALANCERS: &[Entry<dyn Balance>] = &[
+    Entry {
+        name: "round-robin",
+        about: "each ready replica in turn (Envoy ROUND_ROBIN, kube-proxy ipvs rr)",
+        make: || Box::new(RoundRobin::default()),
+    },
+    Entry {
+        name: "random",
+        about: "uniformly random ready replica (Envoy RANDOM)",
+        make: || Box::new(Random),
+    },
+];
+
+/// Placement policies.
+pub const PLACERS: &[Entry<dyn Place>] = &[Entry {
+    name: "first-fit",
+    about: "first node in order whose free allocatable fits the requests",
+    make: || Box::new(FirstFit),
+}];
+
+/// A name that is not in a registry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownPolicy {
+    /// Which kind of policy ("balancer", "placement policy").
+    pub kind: &'static str,
+    /// The name asked for.
+    pub name: String,
+    /// All valid names.
+    pub choices: Vec<&'static str>,
+}
+
+impl fmt::Display for UnknownPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown {} '{}'", self.kind, self.name)?;
+        if let Some(best) = closest(&self.name, &self.choices) {
+            write!(f, " (did you mean '{best}'?)")?;
+        }
+        write!(f, "; choose from: {}", self.choices.join(", "))
+    }
+}
+
+impl std::error::Error for UnknownPolicy {}
+
+fn lookup<T: ?Sized>(kind: &'static str, table: &[Entry<T>], name: &str) -> Result<Box<T>, UnknownPolicy> {
+    match table.iter().find(|e| e.name == name) {
+        Some(e) => Ok((e.make)()),
+        None => Err(UnknownPolicy {
+            kind,
+            name: name.to_string(),
+            choices: table.iter().map(|e| e.name).collect(),
+        }),
+    }
+}
+
+/// A new balancer called `name`.
+pub fn balancer(name: &str) -> Result<Box<dyn Balance>, UnknownPolicy> {
+    lookup("balancer", BALANCERS, name)
+}
+
+/// A new placement policy called `name`.
+pub fn placer(name: &str) -> Result<Box<dyn Place>, UnknownPolicy> {
+    lookup("placement policy", PLACERS, name)
+}
+
+/// The choice within edit distance 3 of `name`, if any.
+fn closest<'a>(name: &str, choices: &[&'a str]) -> Option<&'a str> {
+    choices
+        .iter()
+        .map(|c| (edit_distance(name, c), *c))
+        .filter(|(d, _)| *d <= 3)
+        .min()
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_entry_builds_what_its_name_says() {
+        for e in BALANCERS {
+            assert_eq!((e.make)().name(), e.name);
+        }
+        for e in PLACERS {
+            assert_eq!((e.make)().name(), e.name);
+        }
+    }
+
+    #[test]
+    fn typos_get_the_choices_and_a_suggestion() {
+        let err = balancer("round-robbin").err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "unknown balancer 'round-robbin' (did you mean 'round-robin'?); choose from: round-robin, random"
+        );
+        let err = placer("zzz").err().unwrap();
+        assert_eq!(err.to_string(), "unknown placement policy 'zzz'; choose from: first-fit");
+    }
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3); // the textbook example
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+}

@@ -1,0 +1,229 @@
+//! The results folder: the contract between running and reporting.
+//!
+//! Key decision: both worlds write the same files through these types and
+//! writers, and `reports/` reads only them. Everything in `summary.json`,
+//! `timeseries.csv` and `events.csv` is a function of (scenario, seed,
+//! version): wall-clock facts go to `timing.json` alone, so the other files
+//! are byte-identical between runs. Writers take any `io::Write`; opening
+//! files is the caller's business.
+
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the results format; bump when a field changes meaning.
+pub const FORMAT: u32 = 1;
+
+/// File names inside a results folder.
+pub mod files {
+    /// Deterministic run summary.
+    pub const SUMMARY: &str = "summary.json";
+    /// Wall-clock facts of the run.
+    pub const TIMING: &str = "timing.json";
+    /// Long-form samples.
+    pub const TIMESERIES: &str = "timeseries.csv";
+    /// What happened, when.
+    pub const EVENTS: &str = "events.csv";
+    /// The effective scenario (after `--set`).
+    pub const SCENARIO: &str = "scenario.toml";
+}
+
+/// Requests by outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestCounts {
+    /// Arrived.
+    pub total: u64,
+    /// Served within the timeout.
+    pub ok: u64,
+    /// Turned away (queue full or no ready replica).
+    pub rejected: u64,
+    /// Of `rejected`, those that found no ready replica.
+    pub rejected_no_endpoint: u64,
+    /// Gave up waiting (deadline passed in queue or in service).
+    pub timed_out: u64,
+}
+
+/// Latency of successful requests, in seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyStats {
+    /// Exact mean.
+    pub mean: f64,
+    /// Median (HDR histogram, 3 significant digits).
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+/// Replica counts over the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaStats {
+    /// Desired at the end.
+    pub desired: u32,
+    /// Fewest ready at once.
+    pub ready_min: u32,
+    /// Most ready at once.
+    pub ready_max: u32,
+    /// Time-weighted mean ready.
+    pub ready_mean: f64,
+    /// ∫ ready dt: the cost in replica-seconds.
+    pub replica_seconds: f64,
+    /// Replicas that became ready during the run (warm-started ones included).
+    pub started: u64,
+}
+
+/// One service's results.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceSummary {
+    /// Service name.
+    pub name: String,
+    /// Requests by outcome.
+    pub requests: RequestCounts,
+    /// Latency of `ok` requests.
+    pub latency_s: LatencyStats,
+    /// Mean time from arrival to start of service, over served requests.
+    pub wait_mean_s: f64,
+    /// Busy slot-time ÷ ready slot-time (slots = ready replicas × concurrency).
+    pub utilisation: f64,
+    /// Replica statistics.
+    pub replicas: ReplicaStats,
+}
+
+/// Cluster-wide results.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterSummary {
+    /// Nodes.
+    pub nodes: u32,
+    /// Zones.
+    pub zones: u32,
+    /// Σ allocatable CPU, millicores.
+    pub cpu_allocatable_milli: u64,
+    /// Σ allocatable memory, bytes.
+    pub memory_allocatable_bytes: u64,
+    /// Time-weighted mean of allocated ÷ allocatable CPU.
+    pub cpu_allocated_mean: f64,
+    /// Time-weighted mean of allocated ÷ allocatable memory.
+    pub memory_allocated_mean: f64,
+    /// Replicas that were never placed by the end.
+    pub pending_at_end: u32,
+}
+
+/// `summary.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Results format version.
+    pub format: u32,
+    /// Orkestra version.
+    pub version: String,
+    /// `sim` or `live`.
+    pub world: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// Scenario path as given.
+    pub source: String,
+    /// FNV-1a 64 of the effective scenario and the files it read.
+    pub scenario_hash: String,
+    /// `--set` overrides applied.
+    pub overrides: Vec<String>,
+    /// Seed of all random streams.
+    pub seed: u64,
+    /// Simulated (or live) time covered, seconds.
+    pub duration_s: f64,
+    /// Events processed.
+    pub events: u64,
+    /// Per service, in name order.
+    pub services: Vec<ServiceSummary>,
+    /// Cluster-wide.
+    pub cluster: ClusterSummary,
+}
+
+/// `timing.json`: the only machine-dependent file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    /// Wall-clock seconds the run took.
+    pub wall_time_s: f64,
+    /// Events per wall-clock second.
+    pub events_per_s: f64,
+    /// Simulated seconds per wall-clock second.
+    pub speedup: f64,
+}
+
+/// Writes `timeseries.csv` rows: `time_s,scope,name,value`.
+pub struct TimeseriesWriter<W: Write> {
+    out: csv::Writer<W>,
+    buf: String,
+}
+
+impl<W: Write> TimeseriesWriter<W> {
+    /// Writes the header to `w`.
+    pub fn new(w: W) -> io::Result<Self> {
+        let mut out = csv::Writer::from_writer(w);
+        out.write_record(["time_s", "scope", "name", "value"])?;
+        Ok(TimeseriesWriter { out, buf: String::new() })
+    }
+
+    /// One sample. `scope` is `service:NAME`, `node:NAME` or `cluster`.
+    pub fn row(&mut self, time_s: f64, scope: &str, name: &str, value: f64) -> io::Result<()> {
+        use std::fmt::Write as _;
+        self.buf.clear();
+        let _ = write!(self.buf, "{time_s}");
+        let t_end = self.buf.len();
+        let _ = write!(self.buf, "{value}");
+        let (t, v) = self.buf.split_at(t_end);
+        self.out.write_record([t, scope, name, v])?;
+        Ok(())
+    }
+
+    /// Flushes and returns the writer.
+    pub fn finish(self) -> io::Result<W> {
+        self.out.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+/// Writes `events.csv` rows: `time_s,kind,subject,detail`.
+pub struct EventsWriter<W: Write> {
+    out: csv::Writer<W>,
+}
+
+impl<W: Write> EventsWriter<W> {
+    /// Writes the header to `w`.
+    pub fn new(w: W) -> io::Result<Self> {
+        let mut out = csv::Writer::from_writer(w);
+        out.write_record(["time_s", "kind", "subject", "detail"])?;
+        Ok(EventsWriter { out })
+    }
+
+    /// One event, e.g. `(12.5, "ready", "web-3", "node=pool-a-1")`.
+    pub fn row(&mut self, time_s: f64, kind: &str, subject: &str, detail: &str) -> io::Result<()> {
+        self.out.write_record([time_s.to_string().as_str(), kind, subject, detail])?;
+        Ok(())
+    }
+
+    /// Flushes and returns the writer.
+    pub fn finish(self) -> io::Result<W> {
+        self.out.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_are_long_form_and_quoted_when_needed() {
+        let mut ts = TimeseriesWriter::new(Vec::new()).unwrap();
+        ts.row(1.0, "service:web", "arrivals", 120.0).unwrap();
+        ts.row(1.5, "node:a-0", "cpu_allocated", 0.25).unwrap();
+        let text = String::from_utf8(ts.finish().unwrap()).unwrap();
+        assert_eq!(text, "time_s,scope,name,value\n1,service:web,arrivals,120\n1.5,node:a-0,cpu_allocated,0.25\n");
+        let mut ev = EventsWriter::new(Vec::new()).unwrap();
+        ev.row(0.0, "unschedulable", "web-3", "0/2 nodes are available: 1 Insufficient cpu, 1 Insufficient memory.").unwrap();
+        let text = String::from_utf8(ev.finish().unwrap()).unwrap();
+        assert!(text.ends_with("\"0/2 nodes are available: 1 Insufficient cpu, 1 Insufficient memory.\"\n"), "{text}");
+    }
+}

@@ -1,0 +1,561 @@
+//! Scenario files: parse, apply overrides, validate, resolve into the model.
+//!
+//! Key decision: a scenario is validated completely before anything runs,
+//! and every error is one line naming `file:line:column`, the dotted field
+//! path and what is wrong (`spike.toml:14:12: services.web.replicas: …`).
+//! The loader does no I/O itself: files it references (traces, samples) are
+//! read through the [`Files`] trait the caller supplies, so the same loader
+//! serves the simulator, the live backend and tests with in-memory files.
+
+mod schema;
+mod traces;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+
+pub use schema::*;
+
+use crate::dist::DurationDist;
+use crate::model::{DesiredState, NodeSpec, ObservedCluster, NodeStatus, ReplicaState, ReplicaStatus, Resources, ServiceId, ServiceSpec};
+use crate::placement::schedule;
+use crate::quantity::{format_bytes, format_cpu_millis};
+use crate::registry;
+use crate::rng::{fnv1a64, names, stream};
+use crate::time::{SimDuration, SimTime};
+use crate::traffic::RateModel;
+use crate::action::Action;
+
+/// A fully validated scenario, ready to run in either world.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Short name.
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// Where it was read from (as given).
+    pub source: String,
+    /// Seed of all random streams.
+    pub seed: u64,
+    /// Length of the run.
+    pub duration: SimDuration,
+    /// Interval of timeseries samples.
+    pub sample_interval: SimDuration,
+    /// Initial replicas are ready at time zero.
+    pub warm_start: bool,
+    /// Placement policy name (validated against the registry).
+    pub placement: String,
+    /// Every node, pools expanded in name order.
+    pub nodes: Vec<NodeSpec>,
+    /// Desired state: services in name order.
+    pub desired: DesiredState,
+    /// Traffic model per service (same order as `desired.services`).
+    pub traffic: Vec<RateModel>,
+    /// `--set` overrides applied, as given.
+    pub overrides: Vec<String>,
+    /// FNV-1a 64 of the effective scenario text and every file it read, hex.
+    pub hash: String,
+}
+
+/// Reads the files a scenario refers to, relative to the scenario file.
+pub trait Files {
+    /// The bytes of `path`, or a message such as "No such file or directory".
+    fn read(&self, path: &str) -> Result<Vec<u8>, String>;
+    /// How to show `path` in messages (e.g. joined to the scenario's folder).
+    fn display(&self, path: &str) -> String {
+        path.to_string()
+    }
+}
+
+/// Something wrong with the input, located as precisely as possible.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputError {
+    /// The file (scenario or trace) or `--set …`.
+    pub file: String,
+    /// 1-based line, 0 when unknown.
+    pub line: usize,
+    /// 1-based column, 0 when unknown.
+    pub column: usize,
+    /// Dotted field path (`services.web.replicas`), empty when unknown.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if self.line > 0 {
+            write!(f, ":{}:{}", self.line, self.column)?;
+        }
+        if !self.path.is_empty() {
+            write!(f, ": {}", self.path)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// 1-based line and column of byte `offset` in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |s| s.chars().count()) + 1;
+    (line, col)
+}
+
+/// Context for building located errors.
+pub(crate) struct Ctx<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn err(&self, span: Range<usize>, path: impl Into<String>, message: impl Into<String>) -> InputError {
+        let (line, column) = line_col(self.text, span.start);
+        InputError {
+            file: self.file.to_string(),
+            line,
+            column,
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Applies `--set dotted.path=value` overrides to scenario text.
+///
+/// The value is parsed as a TOML value when it is one (`30`, `true`,
+/// `"5m"`, `[1, 2]`) and taken as a string otherwise (`5m`), so shells need
+/// no extra quoting. Formatting and comments elsewhere are kept.
+pub fn apply_overrides(text: &str, file: &str, overrides: &[String]) -> Result<String, InputError> {
+    if overrides.is_empty() {
+        return Ok(text.to_string());
+    }
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
+        InputError {
+            file: file.to_string(),
+            line,
+            column,
+            path: String::new(),
+            message: e.message().to_string(),
+        }
+    })?;
+    for o in overrides {
+        let bad = |message: String| InputError {
+            file: format!("--set {o}"),
+            line: 0,
+            column: 0,
+            path: String::new(),
+            message,
+        };
+        let (path, raw) = o
+            .split_once('=')
+            .ok_or_else(|| bad("expected dotted.path=value, e.g. services.web.replicas=30".into()))?;
+        let keys: Vec<&str> = path.trim().split('.').collect();
+        if keys.iter().any(|k| k.is_empty()) {
+            return Err(bad(format!("'{path}' is not a dotted path like services.web.replicas")));
+        }
+        let value: toml_edit::Value = raw
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| toml_edit::Value::from(raw.trim()));
+        let mut item = doc.as_item_mut();
+        for (i, key) in keys.iter().enumerate() {
+            let last = i + 1 == keys.len();
+            let table = item.as_table_like_mut().ok_or_else(|| {
+                bad(format!("'{}' is not a table", keys[..i].join(".")))
+            })?;
+            if last {
+                table.insert(key, toml_edit::Item::Value(value.clone()));
+                break;
+            }
+            if table.get(key).is_none() {
+                table.insert(key, toml_edit::Item::Table(toml_edit::Table::new()));
+            }
+            item = table.get_mut(key).expect("just inserted");
+        }
+    }
+    Ok(doc.to_string())
+}
+
+/// Parses and validates scenario text.
+///
+/// `file` names the scenario in messages; `overrides` are the `--set`
+/// strings already applied to `text` (recorded, and used to attribute errors);
+/// `seed` replaces the file's seed when given.
+pub fn parse(text: &str, file: &str, files: &dyn Files, overrides: &[String], seed: Option<u64>) -> Result<Scenario, InputError> {
+    let ctx = Ctx { file, text };
+    let raw: ScenarioFile = deserialize(text, file, overrides)?;
+    resolve(raw, &ctx, files, overrides, seed)
+}
+
+/// Reads the scenario at `path` (through `files`), applies `overrides` and validates it.
+pub fn load(path: &str, files: &dyn Files, overrides: &[String], seed: Option<u64>) -> Result<Scenario, InputError> {
+    let bytes = files.read(path).map_err(|e| InputError {
+        file: path.to_string(),
+        line: 0,
+        column: 0,
+        path: String::new(),
+        message: format!("cannot read scenario: {e}"),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| InputError {
+        file: path.to_string(),
+        line: 0,
+        column: 0,
+        path: String::new(),
+        message: format!("not UTF-8 text: {e}"),
+    })?;
+    let text = apply_overrides(&text, path, overrides)?;
+    let mut scenario = parse(&text, path, files, overrides, seed)?;
+    scenario.source = path.to_string();
+    Ok(scenario)
+}
+
+fn deserialize(text: &str, file: &str, overrides: &[String]) -> Result<ScenarioFile, InputError> {
+    let de = toml::Deserializer::parse(text).map_err(|e| {
+        let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
+        InputError {
+            file: file.to_string(),
+            line,
+            column,
+            path: String::new(),
+            message: first_line(e.message()),
+        }
+    })?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = clean_path(&e.path().to_string());
+        let inner = e.into_inner();
+        let (line, column) = inner.span().map_or((0, 0), |s| line_col(text, s.start));
+        let mut err = InputError {
+            file: file.to_string(),
+            line,
+            column,
+            path,
+            message: first_line(inner.message()),
+        };
+        attribute_to_override(&mut err, overrides);
+        err
+    })
+}
+
+/// Points an error at the `--set` that produced the field, if one did.
+fn attribute_to_override(err: &mut InputError, overrides: &[String]) {
+    for o in overrides {
+        let key = o.split_once('=').map_or(o.as_str(), |(k, _)| k).trim();
+        if !err.path.is_empty() && (err.path == key || err.path.starts_with(&format!("{key}."))) {
+            err.file = format!("--set {o}");
+            err.line = 0;
+            err.column = 0;
+        }
+    }
+}
+
+/// serde_path_to_error path without toml's `Spanned` plumbing keys, "." for the root.
+fn clean_path(p: &str) -> String {
+    let parts: Vec<&str> = p
+        .split('.')
+        .filter(|s| !s.starts_with("$__serde_spanned") && !s.is_empty() && *s != "?")
+        .collect();
+    parts.join(".")
+}
+
+fn first_line(s: &str) -> String {
+    s.trim().lines().next().unwrap_or("").trim().to_string()
+}
+
+/// Where the table `[section.name]` (or a dotted key `section.name`) is
+/// written, for errors about the name itself; serde keeps no span for map keys.
+fn key_span(text: &str, section: &str, name: &str) -> Range<usize> {
+    let header = format!("[{section}.{name}");
+    let dotted = format!("{section}.{name}");
+    let at = text.find(&header).map(|i| i + 1).or_else(|| text.find(&dotted)).unwrap_or(0);
+    at..at
+}
+
+/// Lower-case DNS label: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 characters.
+fn check_dns_label(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{name}' is not a valid name: use lower-case letters, digits and '-', starting and ending with a letter or digit (at most 63)"
+        ))
+    }
+}
+
+fn resources(r: Option<ResourcesFile>) -> Resources {
+    let r = r.unwrap_or_default();
+    Resources::new(r.cpu.map_or(0, |c| c.0), r.memory.map_or(0, |m| m.0))
+}
+
+fn resolve(raw: ScenarioFile, ctx: &Ctx<'_>, files: &dyn Files, overrides: &[String], seed: Option<u64>) -> Result<Scenario, InputError> {
+    let mut hash_input: Vec<u8> = ctx.text.as_bytes().to_vec();
+    let name = raw.name.get_ref().clone();
+    check_dns_label(&name).map_err(|m| ctx.err(raw.name.span(), "name", m))?;
+
+    let duration = raw.simulation.duration.get_ref().0;
+    if duration.0 == 0 {
+        return Err(ctx.err(raw.simulation.duration.span(), "simulation.duration", "must be greater than zero"));
+    }
+    let sample_interval = match &raw.simulation.sample_interval {
+        Some(s) if s.get_ref().0 .0 == 0 => {
+            return Err(ctx.err(s.span(), "simulation.sampleInterval", "must be greater than zero"));
+        }
+        Some(s) => s.get_ref().0,
+        None => SimDuration::from_secs(1),
+    };
+    let placement = match &raw.scheduler.policy {
+        Some(p) => {
+            registry::placer(p.get_ref()).map_err(|e| ctx.err(p.span(), "scheduler.policy", e.to_string()))?;
+            p.get_ref().clone()
+        }
+        None => "first-fit".to_string(),
+    };
+
+    // Nodes: pools in name order, nodes numbered within the pool.
+    let mut nodes = Vec::new();
+    for (pname, pool) in &raw.pools {
+        check_dns_label(pname).map_err(|m| ctx.err(key_span(ctx.text, "pools", pname), format!("pools.{pname}"), m))?;
+        let capacity = Resources::new(pool.cpu.0, pool.memory.0);
+        let reserved = resources(pool.reserved.as_ref().map(|r| *r.get_ref()));
+        if let Some(short) = reserved.first_shortfall(&Resources::ZERO, &capacity) {
+            let span = pool.reserved.as_ref().map_or(0..0, |r| r.span());
+            return Err(ctx.err(span, format!("pools.{pname}.reserved"), format!("reserves more {} than the node has", short.as_str())));
+        }
+        let mut allocatable = capacity;
+        allocatable -= reserved;
+        for i in 0..pool.count {
+            nodes.push(NodeSpec {
+                name: format!("{pname}-{i}"),
+                pool: pname.clone(),
+                zone: pool.zone.clone().unwrap_or_else(|| pname.clone()),
+                labels: pool.labels.clone(),
+                capacity,
+                allocatable,
+            });
+        }
+    }
+    if nodes.is_empty() {
+        return Err(ctx.err(0..0, "pools", "the cluster has no nodes: add a [pools.NAME] table with count ≥ 1"));
+    }
+
+    let mut services = Vec::new();
+    let mut traffic = Vec::new();
+    let mut replica_spans = Vec::new();
+    for (sname, s) in raw.services {
+        let at = |field: &str| format!("services.{sname}.{field}");
+        check_dns_label(&sname).map_err(|m| ctx.err(key_span(ctx.text, "services", &sname), format!("services.{sname}"), m))?;
+        let concurrency = match &s.concurrency {
+            Some(c) if *c.get_ref() == 0 => {
+                return Err(ctx.err(c.span(), at("concurrency"), "must be at least 1"));
+            }
+            Some(c) => *c.get_ref(),
+            None => 1,
+        };
+        let timeout = match &s.timeout {
+            Some(t) if t.get_ref().0 .0 == 0 => return Err(ctx.err(t.span(), at("timeout"), "must be greater than zero (leave it out for no timeout)")),
+            Some(t) => Some(t.get_ref().0),
+            None => None,
+        };
+        let limits = resources(s.limits);
+        // Kubernetes: a resource with a limit and no request gets the limit as its request.
+        let requests = match s.requests {
+            Some(r) => Resources::new(
+                r.cpu.map_or(limits.cpu_milli, |c| c.0),
+                r.memory.map_or(limits.memory_bytes, |m| m.0),
+            ),
+            None => limits,
+        };
+        if limits.cpu_milli > 0 && requests.cpu_milli > limits.cpu_milli {
+            return Err(ctx.err(s.replicas.span(), at("requests.cpu"), format!("request {} exceeds limit {}", format_cpu_millis(requests.cpu_milli), format_cpu_millis(limits.cpu_milli))));
+        }
+        if limits.memory_bytes > 0 && requests.memory_bytes > limits.memory_bytes {
+            return Err(ctx.err(s.replicas.span(), at("requests.memory"), format!("request {} exceeds limit {}", format_bytes(requests.memory_bytes), format_bytes(limits.memory_bytes))));
+        }
+        let service_time = build_dist(s.service_time.get_ref(), s.service_time.span(), &at("serviceTime"), ctx, files, &mut hash_input)?;
+        let start_delay = match &s.start_delay {
+            None => DurationDist::constant(SimDuration::ZERO),
+            Some(sd) => match sd.get_ref() {
+                DistOrDuration::Fixed(d) => DurationDist::constant(*d),
+                DistOrDuration::Dist(d) => build_dist(d, sd.span(), &at("startDelay"), ctx, files, &mut hash_input)?,
+            },
+        };
+        let balancer = match &s.balancer {
+            Some(b) => {
+                registry::balancer(b.get_ref()).map_err(|e| ctx.err(b.span(), at("balancer"), e.to_string()))?;
+                b.get_ref().clone()
+            }
+            None => "round-robin".to_string(),
+        };
+        traffic.push(traces::build_traffic(s.traffic.get_ref(), s.traffic.span(), &at("traffic"), ctx, files, &mut hash_input)?);
+        replica_spans.push(s.replicas.span());
+        services.push(ServiceSpec {
+            name: sname,
+            replicas: *s.replicas.get_ref(),
+            requests,
+            limits,
+            concurrency,
+            queue_limit: s.queue_limit,
+            timeout,
+            service_time,
+            start_delay,
+            balancer,
+        });
+    }
+    if services.is_empty() {
+        return Err(ctx.err(0..0, "services", "no services: add a [services.NAME] table"));
+    }
+    let desired = DesiredState { services };
+    let seed = seed.or(raw.simulation.seed).unwrap_or(1);
+    check_fit(&desired, &nodes, &placement, seed, &replica_spans, ctx)?;
+
+    Ok(Scenario {
+        name,
+        description: raw.description,
+        source: ctx.file.to_string(),
+        seed,
+        duration,
+        sample_interval,
+        warm_start: raw.simulation.warm_start.unwrap_or(true),
+        placement,
+        nodes,
+        desired,
+        traffic,
+        overrides: overrides.to_vec(),
+        hash: format!("{:016x}", fnv1a64(&hash_input)),
+    })
+}
+
+/// Places every initial replica with the scenario's placement policy and
+/// reports the first service whose replicas cannot all be placed.
+fn check_fit(desired: &DesiredState, nodes: &[NodeSpec], placement: &str, seed: u64, spans: &[Range<usize>], ctx: &Ctx<'_>) -> Result<(), InputError> {
+    let observed = ObservedCluster {
+        nodes: nodes
+            .iter()
+            .map(|n| NodeStatus { spec: n.clone(), allocated: Resources::ZERO, replicas: 0, ready: true })
+            .collect(),
+        replicas: desired
+            .services
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| {
+                std::iter::repeat_n(
+                    ReplicaStatus { service: ServiceId(i as u32), node: None, state: ReplicaState::Pending, since: SimTime::ZERO },
+                    s.replicas as usize,
+                )
+            })
+            .collect(),
+    };
+    let mut policy = registry::placer(placement).expect("validated");
+    let mut rng = stream(seed, names::POLICY);
+    let actions = schedule(desired, &observed, policy.as_mut(), &mut rng);
+    let mut placed: BTreeMap<u32, u32> = BTreeMap::new();
+    let mut first_why = BTreeMap::new();
+    for a in &actions {
+        match a {
+            Action::Bind { replica, .. } => *placed.entry(observed.replicas[replica.0 as usize].service.0).or_default() += 1,
+            Action::Unschedulable { replica, why } => {
+                first_why.entry(observed.replicas[replica.0 as usize].service.0).or_insert_with(|| why.clone());
+            }
+            _ => {}
+        }
+    }
+    if let Some((&s, why)) = first_why.iter().next() {
+        let spec = &desired.services[s as usize];
+        let n = placed.get(&s).copied().unwrap_or(0);
+        return Err(ctx.err(
+            spans[s as usize].clone(),
+            format!("services.{}.replicas", spec.name),
+            format!(
+                "{} replicas requesting {} cpu and {} memory each do not fit the cluster: only {n} could be placed ({why})",
+                spec.replicas,
+                format_cpu_millis(spec.requests.cpu_milli),
+                format_bytes(spec.requests.memory_bytes),
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks which parameters a model was given: all of `needed`, none outside `needed` and `optional`.
+pub(crate) fn check_fields(given: &[(&str, bool)], needed: &[&str], optional: &[&str], kind: &str, span: Range<usize>, path: &str, ctx: &Ctx<'_>) -> Result<(), InputError> {
+    for (field, present) in given {
+        if *present && !needed.contains(field) && !optional.contains(field) {
+            let mut takes = needed.join(", ");
+            if !optional.is_empty() {
+                takes = format!("{takes} (optional: {})", optional.join(", "));
+            }
+            return Err(ctx.err(span.clone(), path, format!("'{field}' does not apply to {kind}; it takes: {takes}")));
+        }
+    }
+    for n in needed {
+        if !given.iter().any(|(f, p)| f == n && *p) {
+            return Err(ctx.err(span.clone(), path, format!("{kind} needs '{n}' (it takes: {})", needed.join(", "))));
+        }
+    }
+    Ok(())
+}
+
+fn build_dist(d: &DistFile, span: Range<usize>, path: &str, ctx: &Ctx<'_>, files: &dyn Files, hash: &mut Vec<u8>) -> Result<DurationDist, InputError> {
+    let given = [
+        ("value", d.value.is_some()),
+        ("mean", d.mean.is_some()),
+        ("p99", d.p99.is_some()),
+        ("sigma", d.sigma.is_some()),
+        ("shape", d.shape.is_some()),
+        ("file", d.file.is_some()),
+        ("column", d.column.is_some()),
+    ];
+    let fail = |m: String| ctx.err(span.clone(), path, m);
+    let mean = || d.mean.map_or(SimDuration::ZERO, |m| m.0);
+    match d.dist {
+        DistKind::Constant => {
+            check_fields(&given, &["value"], &[], "dist = \"constant\"", span.clone(), path, ctx)?;
+            Ok(DurationDist::constant(d.value.expect("checked").0))
+        }
+        DistKind::Exponential => {
+            check_fields(&given, &["mean"], &[], "dist = \"exponential\"", span.clone(), path, ctx)?;
+            DurationDist::exponential(mean()).map_err(fail)
+        }
+        DistKind::Lognormal => {
+            let kind = "dist = \"lognormal\"";
+            match (d.p99.is_some(), d.sigma.is_some()) {
+                (true, false) => {
+                    check_fields(&given, &["mean", "p99"], &[], kind, span.clone(), path, ctx)?;
+                    DurationDist::lognormal_mean_p99(mean(), d.p99.expect("checked").0).map_err(fail)
+                }
+                (false, true) => {
+                    check_fields(&given, &["mean", "sigma"], &[], kind, span.clone(), path, ctx)?;
+                    DurationDist::lognormal_mean_sigma(mean(), d.sigma.expect("checked").0).map_err(fail)
+                }
+                _ => Err(fail(format!("{kind} needs 'mean' and exactly one of 'p99' or 'sigma'"))),
+            }
+        }
+        DistKind::Gamma => {
+            check_fields(&given, &["mean", "shape"], &[], "dist = \"gamma\"", span.clone(), path, ctx)?;
+            DurationDist::gamma(mean(), d.shape.expect("checked").0).map_err(fail)
+        }
+        DistKind::Pareto => {
+            check_fields(&given, &["mean", "shape"], &[], "dist = \"pareto\"", span.clone(), path, ctx)?;
+            DurationDist::pareto(mean(), d.shape.expect("checked").0).map_err(fail)
+        }
+        DistKind::Empirical => {
+            check_fields(&given, &["file"], &["column"], "dist = \"empirical\"", span.clone(), path, ctx)?;
+            let file = d.file.as_ref().expect("checked");
+            let samples = traces::read_samples(file, d.column.as_deref(), &format!("{path}.file"), ctx, files, hash)?;
+            DurationDist::empirical(samples).map_err(fail)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

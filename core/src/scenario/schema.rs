@@ -1,0 +1,363 @@
+//! The scenario file as written: serde types mirroring the TOML.
+//!
+//! Key decision: these types only describe the file's *shape*; each value
+//! type checks its own syntax while deserialising (a quantity, a duration, a
+//! positive rate), so toml reports the exact span of a bad value. Rules that
+//! span several fields (which parameters a model needs) are checked in
+//! `resolve` against `Spanned` positions kept here. Every table denies
+//! unknown fields; names follow Kubernetes (camelCase, `replicas`,
+//! `requests`, `limits`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::quantity::{parse_bytes, parse_cpu_millis};
+use crate::time::{SimDuration, parse_duration};
+
+/// The whole scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ScenarioFile {
+    /// Short name, used in result folder names.
+    pub name: Spanned<String>,
+    /// What the scenario is for.
+    #[serde(default)]
+    pub description: String,
+    /// How long and how to simulate.
+    pub simulation: SimulationFile,
+    /// Placement.
+    #[serde(default)]
+    pub scheduler: SchedulerFile,
+    /// Node pools by name.
+    pub pools: BTreeMap<String, PoolFile>,
+    /// Services by name.
+    pub services: BTreeMap<String, ServiceFile>,
+}
+
+/// `[simulation]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SimulationFile {
+    /// Length of the run.
+    pub duration: Spanned<Dur>,
+    /// Seed of all random streams (default 1; `--seed` overrides).
+    pub seed: Option<u64>,
+    /// Interval of `timeseries.csv` samples (default `1s`).
+    pub sample_interval: Option<Spanned<Dur>>,
+    /// Initial replicas are ready at time zero (default true).
+    pub warm_start: Option<bool>,
+}
+
+/// `[scheduler]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SchedulerFile {
+    /// Placement policy name (default `first-fit`).
+    pub policy: Option<Spanned<String>>,
+}
+
+/// `[pools.NAME]`: identical nodes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PoolFile {
+    /// Number of nodes.
+    pub count: u32,
+    /// Zone of all its nodes (default: the pool name).
+    pub zone: Option<String>,
+    /// CPU capacity per node.
+    pub cpu: Cpu,
+    /// Memory capacity per node.
+    pub memory: Memory,
+    /// Held back for the system: allocatable = capacity − reserved.
+    pub reserved: Option<Spanned<ResourcesFile>>,
+    /// Node labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// `{ cpu = "500m", memory = "256Mi" }`.
+#[derive(Debug, Default, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResourcesFile {
+    /// CPU.
+    pub cpu: Option<Cpu>,
+    /// Memory.
+    pub memory: Option<Memory>,
+}
+
+/// `[services.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServiceFile {
+    /// Desired replicas.
+    pub replicas: Spanned<u32>,
+    /// Per-replica requests (default: the limits, as Kubernetes does; else zero).
+    pub requests: Option<ResourcesFile>,
+    /// Per-replica limits.
+    pub limits: Option<ResourcesFile>,
+    /// Requests served at once per replica (default 1).
+    pub concurrency: Option<Spanned<u32>>,
+    /// Requests that may wait per replica (default unbounded).
+    pub queue_limit: Option<u32>,
+    /// Client timeout from arrival.
+    pub timeout: Option<Spanned<Dur>>,
+    /// Work per request.
+    pub service_time: Spanned<DistFile>,
+    /// Bind-to-ready delay: a duration or a distribution (default `0s`).
+    pub start_delay: Option<Spanned<DistOrDuration>>,
+    /// Balancing policy name (default `round-robin`).
+    pub balancer: Option<Spanned<String>>,
+    /// Open-loop request traffic.
+    pub traffic: Spanned<TrafficFile>,
+}
+
+/// Distribution families.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DistKind {
+    /// `value`.
+    Constant,
+    /// `mean`.
+    Exponential,
+    /// `mean` with `p99` or `sigma`.
+    Lognormal,
+    /// `mean`, `shape`.
+    Gamma,
+    /// `mean`, `shape` > 1.
+    Pareto,
+    /// `file` (+ `column`).
+    Empirical,
+}
+
+/// `{ dist = "lognormal", mean = "40ms", p99 = "250ms" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DistFile {
+    /// The family.
+    pub dist: DistKind,
+    /// Constant value.
+    pub value: Option<Dur>,
+    /// Mean.
+    pub mean: Option<Dur>,
+    /// 99th percentile (lognormal).
+    pub p99: Option<Dur>,
+    /// Sigma of the underlying normal (lognormal).
+    pub sigma: Option<NonNegative>,
+    /// Shape (gamma k, Pareto α).
+    pub shape: Option<Positive>,
+    /// CSV of samples in seconds (empirical).
+    pub file: Option<Spanned<String>>,
+    /// Column of `file` (default: the first).
+    pub column: Option<String>,
+}
+
+/// A duration string or a distribution table.
+#[derive(Debug)]
+pub enum DistOrDuration {
+    /// `"5s"`.
+    Fixed(SimDuration),
+    /// `{ dist = … }`.
+    Dist(DistFile),
+}
+
+impl<'de> Deserialize<'de> for DistOrDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = DistOrDuration;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration like \"5s\" or a table like { dist = \"exponential\", mean = \"5s\" }")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                parse_duration(s).map(DistOrDuration::Fixed).map_err(E::custom)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                DistFile::deserialize(de::value::MapAccessDeserializer::new(map)).map(DistOrDuration::Dist)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Traffic model names.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TrafficKind {
+    /// `rate`.
+    Constant,
+    /// `base`, `peak`, `start`, `rampUp`, `hold`, `rampDown`.
+    Spike,
+    /// `mean`, `amplitude`, `period`, `peakAt`.
+    Diurnal,
+    /// `points = [{ at, rate }, …]`.
+    Points,
+    /// `file` with `time,rate` rows.
+    Trace,
+}
+
+/// `[services.NAME.traffic]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TrafficFile {
+    /// The model.
+    pub model: TrafficKind,
+    /// Constant rate (requests/s).
+    pub rate: Option<Rate>,
+    /// Spike: rate before and after.
+    pub base: Option<Rate>,
+    /// Spike: rate at the top.
+    pub peak: Option<Rate>,
+    /// Spike: when the ramp up begins.
+    pub start: Option<Dur>,
+    /// Spike: ramp-up length.
+    pub ramp_up: Option<Dur>,
+    /// Spike: time at the peak.
+    pub hold: Option<Dur>,
+    /// Spike: ramp-down length.
+    pub ramp_down: Option<Dur>,
+    /// Diurnal: mean rate.
+    pub mean: Option<Rate>,
+    /// Diurnal: swing around the mean (≤ mean).
+    pub amplitude: Option<NonNegative>,
+    /// Diurnal: cycle length.
+    pub period: Option<Dur>,
+    /// Diurnal: a time at which the rate peaks (default 0s).
+    pub peak_at: Option<Dur>,
+    /// Points: `(at, rate)` pairs.
+    pub points: Option<Vec<PointFile>>,
+    /// Points/trace: `linear` or `step` (default: linear for points, step for traces).
+    pub interpolate: Option<Interpolate>,
+    /// Trace: CSV path relative to the scenario file.
+    pub file: Option<Spanned<String>>,
+    /// Trace: time column (default `time`): seconds, or `YYYY-MM-DD HH:MM:SS` timestamps.
+    pub time_column: Option<String>,
+    /// Trace: rate column (default `rate`).
+    pub rate_column: Option<String>,
+    /// Trace: the rate column holds counts per this interval, not requests/s.
+    pub count_interval: Option<Dur>,
+    /// Trace: simulated seconds per trace second (0.01 plays a 100 s trace in 1 s).
+    pub time_scale: Option<Positive>,
+    /// Trace: multiply every rate by this.
+    pub rate_scale: Option<Positive>,
+    /// Trace: skip this much of the trace (trace time) before time zero.
+    pub skip: Option<Dur>,
+}
+
+/// One `{ at = "5m", rate = 300 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PointFile {
+    /// When.
+    pub at: Dur,
+    /// Rate from then (requests/s, ≥ 0).
+    pub rate: NonNegative,
+}
+
+/// Between points.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Interpolate {
+    /// Straight lines between points.
+    Linear,
+    /// Hold each value until the next point.
+    Step,
+}
+
+macro_rules! scalar {
+    ($name:ident, $inner:ty, $expecting:literal, $doc:literal, |$v:ident| $check:expr) => {
+        #[doc = $doc]
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        pub struct $name(pub $inner);
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_str<E: de::Error>(self, s: &str) -> Result<$name, E> {
+                        let check = |$v: Scalar<'_>| -> Result<$inner, String> { $check };
+                        check(Scalar::Str(s)).map($name).map_err(E::custom)
+                    }
+                    fn visit_i64<E: de::Error>(self, n: i64) -> Result<$name, E> {
+                        let check = |$v: Scalar<'_>| -> Result<$inner, String> { $check };
+                        check(Scalar::Int(n)).map($name).map_err(E::custom)
+                    }
+                    fn visit_u64<E: de::Error>(self, n: u64) -> Result<$name, E> {
+                        self.visit_i64(i64::try_from(n).map_err(|_| E::custom("number too large"))?)
+                    }
+                    fn visit_f64<E: de::Error>(self, x: f64) -> Result<$name, E> {
+                        let check = |$v: Scalar<'_>| -> Result<$inner, String> { $check };
+                        check(Scalar::Float(x)).map($name).map_err(E::custom)
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+    };
+}
+
+/// A scalar as written in TOML, before interpretation.
+#[derive(Debug, Clone, Copy)]
+pub enum Scalar<'a> {
+    /// A string.
+    Str(&'a str),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+}
+
+impl Scalar<'_> {
+    fn quantity_text(self) -> String {
+        match self {
+            Scalar::Str(s) => s.to_string(),
+            Scalar::Int(n) => n.to_string(),
+            Scalar::Float(x) => x.to_string(),
+        }
+    }
+
+    fn number(self, what: &str) -> Result<f64, String> {
+        match self {
+            Scalar::Int(n) => Ok(n as f64),
+            Scalar::Float(x) if x.is_finite() => Ok(x),
+            Scalar::Float(x) => Err(format!("{what} must be a finite number, not {x}")),
+            Scalar::Str(s) => Err(format!("{what} must be a number, not the string \"{s}\"")),
+        }
+    }
+}
+
+scalar!(Cpu, u64, "a CPU quantity such as \"500m\", \"2\" or 1.5", "CPU in millicores.", |v| {
+    parse_cpu_millis(&v.quantity_text()).map_err(|e| e.to_string())
+});
+scalar!(Memory, u64, "a memory quantity such as \"512Mi\" or \"2G\"", "Memory in bytes.", |v| {
+    match v {
+        Scalar::Float(_) => Err("memory must be an integer number of bytes or a quantity string such as \"512Mi\"".to_string()),
+        _ => parse_bytes(&v.quantity_text()).map_err(|e| e.to_string()),
+    }
+});
+scalar!(Rate, f64, "a rate in requests per second greater than zero", "A rate > 0 (requests/s).", |v| {
+    let x = v.number("a rate")?;
+    if x > 0.0 { Ok(x) } else { Err(format!("rate must be greater than zero (got {x})")) }
+});
+scalar!(NonNegative, f64, "a number ≥ 0", "A number ≥ 0.", |v| {
+    let x = v.number("this value")?;
+    if x >= 0.0 { Ok(x) } else { Err(format!("must not be negative (got {x})")) }
+});
+scalar!(Positive, f64, "a number > 0", "A number > 0.", |v| {
+    let x = v.number("this value")?;
+    if x > 0.0 { Ok(x) } else { Err(format!("must be greater than zero (got {x})")) }
+});
+scalar!(Dur, SimDuration, "a duration string like \"30s\", \"250ms\" or \"1h30m\"", "A Go-style duration.", |v| {
+    match v {
+        Scalar::Str(s) => parse_duration(s),
+        Scalar::Int(n) => Err(format!("durations need a unit: write \"{n}s\" (units: ns, us, ms, s, m, h)")),
+        Scalar::Float(x) => Err(format!("durations need a unit: write \"{x}s\" (units: ns, us, ms, s, m, h)")),
+    }
+});

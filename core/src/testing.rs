@@ -1,0 +1,84 @@
+//! Builders for test fixtures: `node("a").cpu("4").mem("8Gi")`, `service("web")`.
+//!
+//! Key decision: fixtures read like the scenario files (Kubernetes
+//! quantities as strings), so tests state resources the way users do.
+
+use std::collections::BTreeMap;
+
+use crate::dist::DurationDist;
+use crate::model::{NodeSpec, NodeStatus, Resources, ServiceSpec};
+use crate::quantity::{parse_bytes, parse_cpu_millis};
+use crate::time::SimDuration;
+
+/// Builder for a [`NodeSpec`].
+#[derive(Clone, Debug)]
+pub struct NodeBuilder(NodeSpec);
+
+/// A node called `name` in zone `z1` with 1 cpu and 1Gi, built up with the methods.
+pub fn node(name: &str) -> NodeBuilder {
+    let r = Resources::new(1000, 1 << 30);
+    NodeBuilder(NodeSpec {
+        name: name.to_string(),
+        pool: "pool".to_string(),
+        zone: "z1".to_string(),
+        labels: BTreeMap::new(),
+        capacity: r,
+        allocatable: r,
+    })
+}
+
+impl NodeBuilder {
+    /// Sets capacity and allocatable cpu (a Kubernetes quantity).
+    pub fn cpu(mut self, q: &str) -> Self {
+        let m = parse_cpu_millis(q).expect("cpu quantity");
+        self.0.capacity.cpu_milli = m;
+        self.0.allocatable.cpu_milli = m;
+        self
+    }
+
+    /// Sets capacity and allocatable memory (a Kubernetes quantity).
+    pub fn mem(mut self, q: &str) -> Self {
+        let b = parse_bytes(q).expect("memory quantity");
+        self.0.capacity.memory_bytes = b;
+        self.0.allocatable.memory_bytes = b;
+        self
+    }
+
+    /// Sets the zone.
+    pub fn zone(mut self, z: &str) -> Self {
+        self.0.zone = z.to_string();
+        self
+    }
+
+    /// The spec.
+    pub fn spec(self) -> NodeSpec {
+        self.0
+    }
+
+    /// A ready, empty node status.
+    pub fn status(self) -> NodeStatus {
+        NodeStatus {
+            spec: self.0,
+            allocated: Resources::ZERO,
+            replicas: 0,
+            ready: true,
+        }
+    }
+}
+
+/// A service called `name`: 1 replica requesting 100m/128Mi, concurrency 1,
+/// exponential 10 ms service time, instant start, round robin.
+pub fn service(name: &str) -> ServiceSpec {
+    ServiceSpec {
+        name: name.to_string(),
+        replicas: 1,
+        requests: Resources::new(100, 128 << 20),
+        limits: Resources::new(100, 128 << 20),
+        concurrency: 1,
+        queue_limit: None,
+        timeout: None,
+        service_time: DurationDist::exponential(SimDuration::from_millis(10)).expect("valid"),
+        start_delay: DurationDist::constant(SimDuration::ZERO),
+        balancer: "round-robin".to_string(),
+    }
+}
