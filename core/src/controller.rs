@@ -15,9 +15,14 @@ use crate::time::SimTime;
 /// Actions that move every service towards its desired replica count.
 ///
 /// Failed replicas are deleted (their resources freed) and replaced.
-pub fn reconcile_replicas(desired: &DesiredState, observed: &ObservedCluster, _now: SimTime) -> Vec<Action> {
+pub fn reconcile_replicas(
+    desired: &DesiredState,
+    observed: &ObservedCluster,
+    _now: SimTime,
+) -> Vec<Action> {
     let mut actions = Vec::new();
-    let mut active: Vec<Vec<(ReplicaId, ReplicaState, SimTime)>> = vec![Vec::new(); desired.services.len()];
+    let mut active: Vec<Vec<(ReplicaId, ReplicaState, SimTime)>> =
+        vec![Vec::new(); desired.services.len()];
     for (i, r) in observed.replicas.iter().enumerate() {
         let id = ReplicaId(i as u32);
         if r.state == ReplicaState::Failed {
@@ -87,9 +92,15 @@ mod tests {
         assert_eq!(
             actions,
             vec![
-                Action::Create { service: ServiceId(0) },
-                Action::Create { service: ServiceId(0) },
-                Action::Create { service: ServiceId(1) },
+                Action::Create {
+                    service: ServiceId(0)
+                },
+                Action::Create {
+                    service: ServiceId(0)
+                },
+                Action::Create {
+                    service: ServiceId(1)
+                },
             ]
         );
     }
@@ -99,10 +110,10 @@ mod tests {
         let observed = ObservedCluster {
             nodes: vec![],
             replicas: vec![
-                replica(0, ReplicaState::Ready, 10),    // 0: old ready: keep
-                replica(0, ReplicaState::Starting, 20), // 1
-                replica(0, ReplicaState::Pending, 5),   // 2: goes first
-                replica(0, ReplicaState::Ready, 30),    // 3: newer ready
+                replica(0, ReplicaState::Ready, 10),      // 0: old ready: keep
+                replica(0, ReplicaState::Starting, 20),   // 1
+                replica(0, ReplicaState::Pending, 5),     // 2: goes first
+                replica(0, ReplicaState::Ready, 30),      // 3: newer ready
                 replica(0, ReplicaState::Terminating, 1), // not active: ignored
             ],
         };
@@ -111,9 +122,15 @@ mod tests {
         assert_eq!(
             actions,
             vec![
-                Action::Delete { replica: ReplicaId(2) },
-                Action::Delete { replica: ReplicaId(1) },
-                Action::Delete { replica: ReplicaId(3) },
+                Action::Delete {
+                    replica: ReplicaId(2)
+                },
+                Action::Delete {
+                    replica: ReplicaId(1)
+                },
+                Action::Delete {
+                    replica: ReplicaId(3)
+                },
             ]
         );
     }
@@ -122,25 +139,38 @@ mod tests {
     fn failed_replicas_are_removed_and_replaced() {
         let observed = ObservedCluster {
             nodes: vec![],
-            replicas: vec![replica(0, ReplicaState::Failed, 0), replica(0, ReplicaState::Ready, 0)],
+            replicas: vec![
+                replica(0, ReplicaState::Failed, 0),
+                replica(0, ReplicaState::Ready, 0),
+            ],
         };
         let actions = reconcile_replicas(&desired(&[2]), &observed, SimTime(0));
         assert_eq!(
             actions,
             vec![
-                Action::Delete { replica: ReplicaId(0) },
-                Action::Create { service: ServiceId(0) },
+                Action::Delete {
+                    replica: ReplicaId(0)
+                },
+                Action::Create {
+                    service: ServiceId(0)
+                },
             ]
         );
         // Level-triggered: the same observation gives the same answer.
-        assert_eq!(actions, reconcile_replicas(&desired(&[2]), &observed, SimTime(0)));
+        assert_eq!(
+            actions,
+            reconcile_replicas(&desired(&[2]), &observed, SimTime(0))
+        );
     }
 
     #[test]
     fn converged_state_needs_nothing() {
         let observed = ObservedCluster {
             nodes: vec![],
-            replicas: vec![replica(0, ReplicaState::Ready, 0), replica(0, ReplicaState::Starting, 0)],
+            replicas: vec![
+                replica(0, ReplicaState::Ready, 0),
+                replica(0, ReplicaState::Starting, 0),
+            ],
         };
         assert!(reconcile_replicas(&desired(&[2]), &observed, SimTime(0)).is_empty());
     }

@@ -134,9 +134,7 @@ impl DurationDist {
     pub fn pareto(mean: SimDuration, shape: f64) -> Result<DurationDist, String> {
         let m = positive_secs(mean, "mean")?;
         if !(shape.is_finite() && shape > 1.0) {
-            return Err(format!(
-                "shape must be > 1 for a finite mean (got {shape})"
-            ));
+            return Err(format!("shape must be > 1 for a finite mean (got {shape})"));
         }
         let scale_s = m * (shape - 1.0) / shape;
         let dist = Pareto::new(scale_s, shape).map_err(|e| e.to_string())?;
@@ -202,15 +200,23 @@ mod tests {
 
     fn sample_mean(d: &DurationDist, n: usize) -> f64 {
         let mut rng = stream(7, "test");
-        (0..n).map(|_| d.sample(&mut rng).as_secs_f64()).sum::<f64>() / n as f64
+        (0..n)
+            .map(|_| d.sample(&mut rng).as_secs_f64())
+            .sum::<f64>()
+            / n as f64
     }
 
     #[test]
     fn lognormal_from_mean_and_p99_hits_both() {
         // mean 50ms, p99 400ms: d = ln 8 = 2.0794; σ = 2.3263 − sqrt(5.4119 − 4.1589) = 1.2069.
-        let d = DurationDist::lognormal_mean_p99(SimDuration::from_millis(50), SimDuration::from_millis(400))
-            .unwrap();
-        let DurationDist::LogNormal { mu, sigma, .. } = d else { panic!() };
+        let d = DurationDist::lognormal_mean_p99(
+            SimDuration::from_millis(50),
+            SimDuration::from_millis(400),
+        )
+        .unwrap();
+        let DurationDist::LogNormal { mu, sigma, .. } = d else {
+            panic!()
+        };
         assert!((sigma - 1.2069).abs() < 1e-3, "{sigma}");
         assert!(((mu + Z99 * sigma).exp() - 0.4).abs() < 1e-9);
         assert!((d.mean_secs() - 0.05).abs() < 1e-12);
@@ -218,11 +224,17 @@ mod tests {
 
     #[test]
     fn impossible_lognormal_is_explained() {
-        let e = DurationDist::lognormal_mean_p99(SimDuration::from_millis(10), SimDuration::from_millis(5))
-            .unwrap_err();
+        let e = DurationDist::lognormal_mean_p99(
+            SimDuration::from_millis(10),
+            SimDuration::from_millis(5),
+        )
+        .unwrap_err();
         assert!(e.contains("larger than the mean"), "{e}");
-        let e = DurationDist::lognormal_mean_p99(SimDuration::from_millis(10), SimDuration::from_secs(1))
-            .unwrap_err();
+        let e = DurationDist::lognormal_mean_p99(
+            SimDuration::from_millis(10),
+            SimDuration::from_secs(1),
+        )
+        .unwrap_err();
         assert!(e.contains("at most 14.97"), "{e}");
     }
 
@@ -237,8 +249,11 @@ mod tests {
             DurationDist::lognormal_mean_sigma(mean, 0.5).unwrap(),
             DurationDist::pareto(mean, 3.5).unwrap(),
             DurationDist::constant(mean),
-            DurationDist::empirical(vec![SimDuration::from_millis(50), SimDuration::from_millis(150)])
-                .unwrap(),
+            DurationDist::empirical(vec![
+                SimDuration::from_millis(50),
+                SimDuration::from_millis(150),
+            ])
+            .unwrap(),
         ] {
             assert!((d.mean_secs() - 0.1).abs() < 1e-12, "{d:?}");
             let m = sample_mean(&d, 200_000);

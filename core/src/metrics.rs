@@ -25,12 +25,18 @@ impl Integral {
     pub fn set(&mut self, now: SimTime, value: f64) {
         self.advance(now);
         self.value = value;
-        self.min = Some(self.min.map_or(value, |m| m.min(value)));
-        self.max = self.max.max(value);
     }
 
+    /// Accounts for the current value up to `now`. Extremes count only
+    /// values held for a positive time, so a burst of changes at one instant
+    /// (replicas starting one by one at time zero) does not show as a dip.
     fn advance(&mut self, now: SimTime) {
-        self.area += self.value * now.saturating_since(self.since).as_secs_f64();
+        let dt = now.saturating_since(self.since);
+        if dt.0 > 0 {
+            self.area += self.value * dt.as_secs_f64();
+            self.min = Some(self.min.map_or(self.value, |m| m.min(self.value)));
+            self.max = self.max.max(self.value);
+        }
         self.since = now;
     }
 
@@ -45,12 +51,12 @@ impl Integral {
         self.area
     }
 
-    /// Smallest value taken (0 if never set).
+    /// Smallest value held for a positive time (0 if none; call `area` first to include the present).
     pub fn min(&self) -> f64 {
         self.min.unwrap_or(0.0)
     }
 
-    /// Largest value taken.
+    /// Largest value held for a positive time.
     pub fn max(&self) -> f64 {
         self.max
     }
@@ -178,9 +184,19 @@ impl ServiceMetrics {
     pub fn summary(&mut self, name: &str, desired: u32, now: SimTime) -> ServiceSummary {
         let h = &self.latency;
         let n = h.len();
-        let q = |p: f64| if n > 0 { secs(h.value_at_quantile(p)) } else { 0.0 };
+        let q = |p: f64| {
+            if n > 0 {
+                secs(h.value_at_quantile(p))
+            } else {
+                0.0
+            }
+        };
         let latency = LatencyStats {
-            mean: if n > 0 { self.latency_sum_ns as f64 / n as f64 / 1e9 } else { 0.0 },
+            mean: if n > 0 {
+                self.latency_sum_ns as f64 / n as f64 / 1e9
+            } else {
+                0.0
+            },
             p50: q(0.5),
             p90: q(0.9),
             p99: q(0.99),
@@ -188,18 +204,27 @@ impl ServiceMetrics {
             max: if n > 0 { secs(h.max()) } else { 0.0 },
         };
         let slot_seconds = self.slots.area(now);
+        let replica_seconds = self.ready.area(now);
         ServiceSummary {
             name: name.to_string(),
             requests: self.counts,
             latency_s: latency,
-            wait_mean_s: if self.waits > 0 { self.wait_sum_ns as f64 / self.waits as f64 / 1e9 } else { 0.0 },
-            utilisation: if slot_seconds > 0.0 { self.busy.area(now) / slot_seconds } else { 0.0 },
+            wait_mean_s: if self.waits > 0 {
+                self.wait_sum_ns as f64 / self.waits as f64 / 1e9
+            } else {
+                0.0
+            },
+            utilisation: if slot_seconds > 0.0 {
+                self.busy.area(now) / slot_seconds
+            } else {
+                0.0
+            },
             replicas: ReplicaStats {
                 desired,
                 ready_min: self.ready.min() as u32,
                 ready_max: self.ready.max() as u32,
-                ready_mean: self.ready.area(now) / now.as_secs_f64().max(f64::MIN_POSITIVE),
-                replica_seconds: self.ready.area(now),
+                ready_mean: replica_seconds / now.as_secs_f64().max(f64::MIN_POSITIVE),
+                replica_seconds,
                 started: self.started,
             },
         }
@@ -213,6 +238,7 @@ mod tests {
     #[test]
     fn integral_is_time_weighted() {
         let mut i = Integral::default();
+        i.set(SimTime(0), 1.0); // replaced at the same instant: not an extreme
         i.set(SimTime(0), 2.0);
         i.set(SimTime(3_000_000_000), 4.0); // 2 × 3 s = 6
         // + 4 × 1 s = 10 value·s at t = 4 s.
@@ -235,7 +261,11 @@ mod tests {
         assert_eq!(s.requests.total, 1001);
         assert_eq!(s.requests.rejected, 1);
         // p99 of 1..=1000 ms is 990 ms; HDR keeps 3 significant digits.
-        assert!((s.latency_s.p99 - 0.990).abs() / 0.990 < 1e-3, "{}", s.latency_s.p99);
+        assert!(
+            (s.latency_s.p99 - 0.990).abs() / 0.990 < 1e-3,
+            "{}",
+            s.latency_s.p99
+        );
         assert!((s.latency_s.max - 1.0).abs() < 1e-3);
     }
 

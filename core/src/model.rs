@@ -232,7 +232,10 @@ pub struct ObservedCluster {
 
 impl ObservedCluster {
     /// Ids and statuses of the replicas of one service.
-    pub fn replicas_of(&self, service: ServiceId) -> impl Iterator<Item = (ReplicaId, &ReplicaStatus)> {
+    pub fn replicas_of(
+        &self,
+        service: ServiceId,
+    ) -> impl Iterator<Item = (ReplicaId, &ReplicaStatus)> {
         self.replicas
             .iter()
             .enumerate()
@@ -257,7 +260,10 @@ mod tests {
         let cap = Resources::new(4000, 8 << 30);
         let used = Resources::new(3500, 1 << 30);
         // cpu: 3500 + 500 = 4000 ≤ 4000 fits; memory 1Gi + 1Gi ≤ 8Gi fits.
-        assert_eq!(Resources::new(500, 1 << 30).first_shortfall(&used, &cap), None);
+        assert_eq!(
+            Resources::new(500, 1 << 30).first_shortfall(&used, &cap),
+            None
+        );
         // cpu: 3500 + 501 = 4001 > 4000.
         assert_eq!(
             Resources::new(501, 0).first_shortfall(&used, &cap),

@@ -14,7 +14,10 @@ use std::fmt;
 use rand::Rng;
 
 use crate::action::Action;
-use crate::model::{DesiredState, NodeId, NodeStatus, ObservedCluster, ReplicaId, ReplicaState, ResourceName, Resources};
+use crate::model::{
+    DesiredState, NodeId, NodeStatus, ObservedCluster, ReplicaId, ReplicaState, ResourceName,
+    Resources,
+};
 
 /// Why one node cannot take a replica.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -82,7 +85,11 @@ pub trait Place: Send {
 }
 
 /// Checks one node: the kube-scheduler NodeResourcesFit filter, reduced to cpu and memory.
-pub fn fits(request: &Resources, node: &NodeStatus, allocated: &Resources) -> Result<(), FilterReason> {
+pub fn fits(
+    request: &Resources,
+    node: &NodeStatus,
+    allocated: &Resources,
+) -> Result<(), FilterReason> {
     if !node.ready {
         return Err(FilterReason::NotReady);
     }
@@ -156,7 +163,10 @@ mod tests {
 
     #[test]
     fn first_fit_takes_the_first_node_with_room() {
-        let nodes = vec![node("a").cpu("1").mem("1Gi").status(), node("b").cpu("4").mem("8Gi").status()];
+        let nodes = vec![
+            node("a").cpu("1").mem("1Gi").status(),
+            node("b").cpu("4").mem("8Gi").status(),
+        ];
         let allocated = vec![Resources::ZERO, Resources::new(3000, 0)];
         let mut rng = stream(0, "t");
         // 500m fits a (0 + 500 ≤ 1000).
@@ -173,7 +183,10 @@ mod tests {
         let err = FirstFit
             .place(&Resources::new(1001, 0), &nodes, &allocated, &mut rng)
             .unwrap_err();
-        assert_eq!(err.to_string(), "0/2 nodes are available: 2 Insufficient cpu.");
+        assert_eq!(
+            err.to_string(),
+            "0/2 nodes are available: 2 Insufficient cpu."
+        );
     }
 
     #[test]
@@ -193,13 +206,29 @@ mod tests {
         let mut not_ready = node("c").cpu("8").mem("8Gi").status();
         not_ready.ready = false;
         let observed = ObservedCluster {
-            nodes: vec![node("a").cpu("1").mem("8Gi").status(), node("b").cpu("1").mem("1Gi").status(), not_ready],
+            nodes: vec![
+                node("a").cpu("1").mem("8Gi").status(),
+                node("b").cpu("1").mem("1Gi").status(),
+                not_ready,
+            ],
             replicas: vec![pending; 3],
         };
         let actions = schedule(&desired, &observed, &mut FirstFit, &mut stream(0, "t"));
         // a: 600m of 1000m; b: 600m of 1000m; third: a (1200 > 1000 cpu), b (cpu), c not ready.
-        assert_eq!(actions[0], Action::Bind { replica: ReplicaId(0), node: NodeId(0) });
-        assert_eq!(actions[1], Action::Bind { replica: ReplicaId(1), node: NodeId(1) });
+        assert_eq!(
+            actions[0],
+            Action::Bind {
+                replica: ReplicaId(0),
+                node: NodeId(0)
+            }
+        );
+        assert_eq!(
+            actions[1],
+            Action::Bind {
+                replica: ReplicaId(1),
+                node: NodeId(1)
+            }
+        );
         let Action::Unschedulable { why, .. } = &actions[2] else {
             panic!("{actions:?}")
         };

@@ -96,7 +96,9 @@ impl Quantity {
                         .all(|c| c.is_ascii_digit())
                     && exp.len() <= 4;
                 if !valid {
-                    return Err(err("the exponent after 'e' must be a small integer, as in 1e3"));
+                    return Err(err(
+                        "the exponent after 'e' must be a small integer, as in 1e3",
+                    ));
                 }
                 pow10 += exp.parse::<i32>().map_err(|_| err("bad exponent"))?;
             }
@@ -170,7 +172,14 @@ pub fn format_cpu_millis(m: u64) -> String {
 
 /// Formats bytes with the largest exact binary suffix (`536870912` → `"512Mi"`).
 pub fn format_bytes(b: u64) -> String {
-    for (suffix, shift) in [("Ei", 60), ("Pi", 50), ("Ti", 40), ("Gi", 30), ("Mi", 20), ("Ki", 10)] {
+    for (suffix, shift) in [
+        ("Ei", 60),
+        ("Pi", 50),
+        ("Ti", 40),
+        ("Gi", 30),
+        ("Mi", 20),
+        ("Ki", 10),
+    ] {
         if b != 0 && b % (1u64 << shift) == 0 {
             return format!("{}{suffix}", b >> shift);
         }
@@ -193,7 +202,7 @@ mod tests {
         // Expected values follow resource.Quantity.MilliValue(): ceil(q × 1000).
         let cases: &[(&str, u64)] = &[
             ("250m", 250),
-            ("1.5", 1500),      // 1.5 × 1000
+            ("1.5", 1500), // 1.5 × 1000
             ("2", 2000),
             ("0.1m", 1),        // 0.0001 × 1000 = 0.1 → ceil → 1
             ("1e3", 1_000_000), // 1000 cores
@@ -224,7 +233,12 @@ mod tests {
             assert_eq!(parse_bytes(text), Ok(*want), "{text}");
         }
         // 16Ei = 2^64 does not fit in u64.
-        assert!(parse_bytes("16Ei").unwrap_err().reason.contains("too large"));
+        assert!(
+            parse_bytes("16Ei")
+                .unwrap_err()
+                .reason
+                .contains("too large")
+        );
         assert_eq!(parse_bytes("15Ei"), Ok(15 << 60));
     }
 

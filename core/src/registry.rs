@@ -64,7 +64,11 @@ impl fmt::Display for UnknownPolicy {
 
 impl std::error::Error for UnknownPolicy {}
 
-fn lookup<T: ?Sized>(kind: &'static str, table: &[Entry<T>], name: &str) -> Result<Box<T>, UnknownPolicy> {
+fn lookup<T: ?Sized>(
+    kind: &'static str,
+    table: &[Entry<T>],
+    name: &str,
+) -> Result<Box<T>, UnknownPolicy> {
     match table.iter().find(|e| e.name == name) {
         Some(e) => Ok((e.make)()),
         None => Err(UnknownPolicy {
@@ -133,7 +137,10 @@ mod tests {
             "unknown balancer 'round-robbin' (did you mean 'round-robin'?); choose from: round-robin, random"
         );
         let err = placer("zzz").err().unwrap();
-        assert_eq!(err.to_string(), "unknown placement policy 'zzz'; choose from: first-fit");
+        assert_eq!(
+            err.to_string(),
+            "unknown placement policy 'zzz'; choose from: first-fit"
+        );
     }
 
     #[test]

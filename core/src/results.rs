@@ -164,7 +164,10 @@ impl<W: Write> TimeseriesWriter<W> {
     pub fn new(w: W) -> io::Result<Self> {
         let mut out = csv::Writer::from_writer(w);
         out.write_record(["time_s", "scope", "name", "value"])?;
-        Ok(TimeseriesWriter { out, buf: String::new() })
+        Ok(TimeseriesWriter {
+            out,
+            buf: String::new(),
+        })
     }
 
     /// One sample. `scope` is `service:NAME`, `node:NAME` or `cluster`.
@@ -200,7 +203,8 @@ impl<W: Write> EventsWriter<W> {
 
     /// One event, e.g. `(12.5, "ready", "web-3", "node=pool-a-1")`.
     pub fn row(&mut self, time_s: f64, kind: &str, subject: &str, detail: &str) -> io::Result<()> {
-        self.out.write_record([time_s.to_string().as_str(), kind, subject, detail])?;
+        self.out
+            .write_record([time_s.to_string().as_str(), kind, subject, detail])?;
         Ok(())
     }
 
@@ -220,10 +224,24 @@ mod tests {
         ts.row(1.0, "service:web", "arrivals", 120.0).unwrap();
         ts.row(1.5, "node:a-0", "cpu_allocated", 0.25).unwrap();
         let text = String::from_utf8(ts.finish().unwrap()).unwrap();
-        assert_eq!(text, "time_s,scope,name,value\n1,service:web,arrivals,120\n1.5,node:a-0,cpu_allocated,0.25\n");
+        assert_eq!(
+            text,
+            "time_s,scope,name,value\n1,service:web,arrivals,120\n1.5,node:a-0,cpu_allocated,0.25\n"
+        );
         let mut ev = EventsWriter::new(Vec::new()).unwrap();
-        ev.row(0.0, "unschedulable", "web-3", "0/2 nodes are available: 1 Insufficient cpu, 1 Insufficient memory.").unwrap();
+        ev.row(
+            0.0,
+            "unschedulable",
+            "web-3",
+            "0/2 nodes are available: 1 Insufficient cpu, 1 Insufficient memory.",
+        )
+        .unwrap();
         let text = String::from_utf8(ev.finish().unwrap()).unwrap();
-        assert!(text.ends_with("\"0/2 nodes are available: 1 Insufficient cpu, 1 Insufficient memory.\"\n"), "{text}");
+        assert!(
+            text.ends_with(
+                "\"0/2 nodes are available: 1 Insufficient cpu, 1 Insufficient memory.\"\n"
+            ),
+            "{text}"
+        );
     }
 }

@@ -93,7 +93,10 @@ impl AddAssign<SimDuration> for SimTime {
 impl Sub for SimTime {
     type Output = SimDuration;
     fn sub(self, earlier: SimTime) -> SimDuration {
-        debug_assert!(earlier <= self, "time went backwards: {earlier:?} > {self:?}");
+        debug_assert!(
+            earlier <= self,
+            "time went backwards: {earlier:?} > {self:?}"
+        );
         SimDuration(self.0 - earlier.0)
     }
 }
@@ -192,9 +195,7 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
             let scale = 10u128.pow(frac_part.len() as u32);
             let scaled = frac * unit_ns;
             if scaled % scale != 0 {
-                return Err(format!(
-                    "duration '{text}' is finer than one nanosecond"
-                ));
+                return Err(format!("duration '{text}' is finer than one nanosecond"));
             }
             part += scaled / scale;
         }

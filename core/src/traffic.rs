@@ -46,7 +46,14 @@ pub enum RateModel {
 impl RateModel {
     /// The spike shape: `base` until `start`, linear ramp to `peak` over
     /// `ramp_up`, `hold` at the peak, linear ramp back to `base` over `ramp_down`.
-    pub fn spike(base: f64, peak: f64, start: f64, ramp_up: f64, hold: f64, ramp_down: f64) -> RateModel {
+    pub fn spike(
+        base: f64,
+        peak: f64,
+        start: f64,
+        ramp_up: f64,
+        hold: f64,
+        ramp_down: f64,
+    ) -> RateModel {
         let t1 = start;
         let t2 = t1 + ramp_up;
         let t3 = t2 + hold;
@@ -58,7 +65,10 @@ impl RateModel {
             let t = if t <= last { last + 1e-9 } else { t };
             points.push((t, r));
         }
-        RateModel::Piecewise { points, step: false }
+        RateModel::Piecewise {
+            points,
+            step: false,
+        }
     }
 
     /// The rate at time `t` seconds.

@@ -16,15 +16,18 @@ use std::ops::Range;
 
 pub use schema::*;
 
+use crate::action::Action;
 use crate::dist::DurationDist;
-use crate::model::{DesiredState, NodeSpec, ObservedCluster, NodeStatus, ReplicaState, ReplicaStatus, Resources, ServiceId, ServiceSpec};
+use crate::model::{
+    DesiredState, NodeSpec, NodeStatus, ObservedCluster, ReplicaState, ReplicaStatus, Resources,
+    ServiceId, ServiceSpec,
+};
 use crate::placement::schedule;
 use crate::quantity::{format_bytes, format_cpu_millis};
 use crate::registry;
 use crate::rng::{fnv1a64, names, stream};
 use crate::time::{SimDuration, SimTime};
 use crate::traffic::RateModel;
-use crate::action::Action;
 
 /// A fully validated scenario, ready to run in either world.
 #[derive(Clone, Debug)]
@@ -113,7 +116,12 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    pub(crate) fn err(&self, span: Range<usize>, path: impl Into<String>, message: impl Into<String>) -> InputError {
+    pub(crate) fn err(
+        &self,
+        span: Range<usize>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> InputError {
         let (line, column) = line_col(self.text, span.start);
         InputError {
             file: self.file.to_string(),
@@ -152,12 +160,14 @@ pub fn apply_overrides(text: &str, file: &str, overrides: &[String]) -> Result<S
             path: String::new(),
             message,
         };
-        let (path, raw) = o
-            .split_once('=')
-            .ok_or_else(|| bad("expected dotted.path=value, e.g. services.web.replicas=30".into()))?;
+        let (path, raw) = o.split_once('=').ok_or_else(|| {
+            bad("expected dotted.path=value, e.g. services.web.replicas=30".into())
+        })?;
         let keys: Vec<&str> = path.trim().split('.').collect();
         if keys.iter().any(|k| k.is_empty()) {
-            return Err(bad(format!("'{path}' is not a dotted path like services.web.replicas")));
+            return Err(bad(format!(
+                "'{path}' is not a dotted path like services.web.replicas"
+            )));
         }
         let value: toml_edit::Value = raw
             .trim()
@@ -166,9 +176,9 @@ pub fn apply_overrides(text: &str, file: &str, overrides: &[String]) -> Result<S
         let mut item = doc.as_item_mut();
         for (i, key) in keys.iter().enumerate() {
             let last = i + 1 == keys.len();
-            let table = item.as_table_like_mut().ok_or_else(|| {
-                bad(format!("'{}' is not a table", keys[..i].join(".")))
-            })?;
+            let table = item
+                .as_table_like_mut()
+                .ok_or_else(|| bad(format!("'{}' is not a table", keys[..i].join("."))))?;
             if last {
                 table.insert(key, toml_edit::Item::Value(value.clone()));
                 break;
@@ -187,14 +197,25 @@ pub fn apply_overrides(text: &str, file: &str, overrides: &[String]) -> Result<S
 /// `file` names the scenario in messages; `overrides` are the `--set`
 /// strings already applied to `text` (recorded, and used to attribute errors);
 /// `seed` replaces the file's seed when given.
-pub fn parse(text: &str, file: &str, files: &dyn Files, overrides: &[String], seed: Option<u64>) -> Result<Scenario, InputError> {
+pub fn parse(
+    text: &str,
+    file: &str,
+    files: &dyn Files,
+    overrides: &[String],
+    seed: Option<u64>,
+) -> Result<Scenario, InputError> {
     let ctx = Ctx { file, text };
     let raw: ScenarioFile = deserialize(text, file, overrides)?;
     resolve(raw, &ctx, files, overrides, seed)
 }
 
 /// Reads the scenario at `path` (through `files`), applies `overrides` and validates it.
-pub fn load(path: &str, files: &dyn Files, overrides: &[String], seed: Option<u64>) -> Result<Scenario, InputError> {
+pub fn load(
+    path: &str,
+    files: &dyn Files,
+    overrides: &[String],
+    seed: Option<u64>,
+) -> Result<Scenario, InputError> {
     let bytes = files.read(path).map_err(|e| InputError {
         file: path.to_string(),
         line: 0,
@@ -272,7 +293,11 @@ fn first_line(s: &str) -> String {
 fn key_span(text: &str, section: &str, name: &str) -> Range<usize> {
     let header = format!("[{section}.{name}");
     let dotted = format!("{section}.{name}");
-    let at = text.find(&header).map(|i| i + 1).or_else(|| text.find(&dotted)).unwrap_or(0);
+    let at = text
+        .find(&header)
+        .map(|i| i + 1)
+        .or_else(|| text.find(&dotted))
+        .unwrap_or(0);
     at..at
 }
 
@@ -280,7 +305,9 @@ fn key_span(text: &str, section: &str, name: &str) -> Range<usize> {
 fn check_dns_label(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-');
     if ok {
@@ -297,25 +324,40 @@ fn resources(r: Option<ResourcesFile>) -> Resources {
     Resources::new(r.cpu.map_or(0, |c| c.0), r.memory.map_or(0, |m| m.0))
 }
 
-fn resolve(raw: ScenarioFile, ctx: &Ctx<'_>, files: &dyn Files, overrides: &[String], seed: Option<u64>) -> Result<Scenario, InputError> {
+fn resolve(
+    raw: ScenarioFile,
+    ctx: &Ctx<'_>,
+    files: &dyn Files,
+    overrides: &[String],
+    seed: Option<u64>,
+) -> Result<Scenario, InputError> {
     let mut hash_input: Vec<u8> = ctx.text.as_bytes().to_vec();
     let name = raw.name.get_ref().clone();
     check_dns_label(&name).map_err(|m| ctx.err(raw.name.span(), "name", m))?;
 
     let duration = raw.simulation.duration.get_ref().0;
     if duration.0 == 0 {
-        return Err(ctx.err(raw.simulation.duration.span(), "simulation.duration", "must be greater than zero"));
+        return Err(ctx.err(
+            raw.simulation.duration.span(),
+            "simulation.duration",
+            "must be greater than zero",
+        ));
     }
     let sample_interval = match &raw.simulation.sample_interval {
-        Some(s) if s.get_ref().0 .0 == 0 => {
-            return Err(ctx.err(s.span(), "simulation.sampleInterval", "must be greater than zero"));
+        Some(s) if s.get_ref().0.0 == 0 => {
+            return Err(ctx.err(
+                s.span(),
+                "simulation.sampleInterval",
+                "must be greater than zero",
+            ));
         }
         Some(s) => s.get_ref().0,
         None => SimDuration::from_secs(1),
     };
     let placement = match &raw.scheduler.policy {
         Some(p) => {
-            registry::placer(p.get_ref()).map_err(|e| ctx.err(p.span(), "scheduler.policy", e.to_string()))?;
+            registry::placer(p.get_ref())
+                .map_err(|e| ctx.err(p.span(), "scheduler.policy", e.to_string()))?;
             p.get_ref().clone()
         }
         None => "first-fit".to_string(),
@@ -324,12 +366,22 @@ fn resolve(raw: ScenarioFile, ctx: &Ctx<'_>, files: &dyn Files, overrides: &[Str
     // Nodes: pools in name order, nodes numbered within the pool.
     let mut nodes = Vec::new();
     for (pname, pool) in &raw.pools {
-        check_dns_label(pname).map_err(|m| ctx.err(key_span(ctx.text, "pools", pname), format!("pools.{pname}"), m))?;
+        check_dns_label(pname).map_err(|m| {
+            ctx.err(
+                key_span(ctx.text, "pools", pname),
+                format!("pools.{pname}"),
+                m,
+            )
+        })?;
         let capacity = Resources::new(pool.cpu.0, pool.memory.0);
         let reserved = resources(pool.reserved.as_ref().map(|r| *r.get_ref()));
         if let Some(short) = reserved.first_shortfall(&Resources::ZERO, &capacity) {
             let span = pool.reserved.as_ref().map_or(0..0, |r| r.span());
-            return Err(ctx.err(span, format!("pools.{pname}.reserved"), format!("reserves more {} than the node has", short.as_str())));
+            return Err(ctx.err(
+                span,
+                format!("pools.{pname}.reserved"),
+                format!("reserves more {} than the node has", short.as_str()),
+            ));
         }
         let mut allocatable = capacity;
         allocatable -= reserved;
@@ -345,7 +397,11 @@ fn resolve(raw: ScenarioFile, ctx: &Ctx<'_>, files: &dyn Files, overrides: &[Str
         }
     }
     if nodes.is_empty() {
-        return Err(ctx.err(0..0, "pools", "the cluster has no nodes: add a [pools.NAME] table with count ≥ 1"));
+        return Err(ctx.err(
+            0..0,
+            "pools",
+            "the cluster has no nodes: add a [pools.NAME] table with count ≥ 1",
+        ));
     }
 
     let mut services = Vec::new();
@@ -353,7 +409,13 @@ fn resolve(raw: ScenarioFile, ctx: &Ctx<'_>, files: &dyn Files, overrides: &[Str
     let mut replica_spans = Vec::new();
     for (sname, s) in raw.services {
         let at = |field: &str| format!("services.{sname}.{field}");
-        check_dns_label(&sname).map_err(|m| ctx.err(key_span(ctx.text, "services", &sname), format!("services.{sname}"), m))?;
+        check_dns_label(&sname).map_err(|m| {
+            ctx.err(
+                key_span(ctx.text, "services", &sname),
+                format!("services.{sname}"),
+                m,
+            )
+        })?;
         let concurrency = match &s.concurrency {
             Some(c) if *c.get_ref() == 0 => {
                 return Err(ctx.err(c.span(), at("concurrency"), "must be at least 1"));
@@ -362,7 +424,13 @@ fn resolve(raw: ScenarioFile, ctx: &Ctx<'_>, files: &dyn Files, overrides: &[Str
             None => 1,
         };
         let timeout = match &s.timeout {
-            Some(t) if t.get_ref().0 .0 == 0 => return Err(ctx.err(t.span(), at("timeout"), "must be greater than zero (leave it out for no timeout)")),
+            Some(t) if t.get_ref().0.0 == 0 => {
+                return Err(ctx.err(
+                    t.span(),
+                    at("timeout"),
+                    "must be greater than zero (leave it out for no timeout)",
+                ));
+            }
             Some(t) => Some(t.get_ref().0),
             None => None,
         };
@@ -376,27 +444,60 @@ fn resolve(raw: ScenarioFile, ctx: &Ctx<'_>, files: &dyn Files, overrides: &[Str
             None => limits,
         };
         if limits.cpu_milli > 0 && requests.cpu_milli > limits.cpu_milli {
-            return Err(ctx.err(s.replicas.span(), at("requests.cpu"), format!("request {} exceeds limit {}", format_cpu_millis(requests.cpu_milli), format_cpu_millis(limits.cpu_milli))));
+            return Err(ctx.err(
+                s.replicas.span(),
+                at("requests.cpu"),
+                format!(
+                    "request {} exceeds limit {}",
+                    format_cpu_millis(requests.cpu_milli),
+                    format_cpu_millis(limits.cpu_milli)
+                ),
+            ));
         }
         if limits.memory_bytes > 0 && requests.memory_bytes > limits.memory_bytes {
-            return Err(ctx.err(s.replicas.span(), at("requests.memory"), format!("request {} exceeds limit {}", format_bytes(requests.memory_bytes), format_bytes(limits.memory_bytes))));
+            return Err(ctx.err(
+                s.replicas.span(),
+                at("requests.memory"),
+                format!(
+                    "request {} exceeds limit {}",
+                    format_bytes(requests.memory_bytes),
+                    format_bytes(limits.memory_bytes)
+                ),
+            ));
         }
-        let service_time = build_dist(s.service_time.get_ref(), s.service_time.span(), &at("serviceTime"), ctx, files, &mut hash_input)?;
+        let service_time = build_dist(
+            s.service_time.get_ref(),
+            s.service_time.span(),
+            &at("serviceTime"),
+            ctx,
+            files,
+            &mut hash_input,
+        )?;
         let start_delay = match &s.start_delay {
             None => DurationDist::constant(SimDuration::ZERO),
             Some(sd) => match sd.get_ref() {
                 DistOrDuration::Fixed(d) => DurationDist::constant(*d),
-                DistOrDuration::Dist(d) => build_dist(d, sd.span(), &at("startDelay"), ctx, files, &mut hash_input)?,
+                DistOrDuration::Dist(d) => {
+                    build_dist(d, sd.span(), &at("startDelay"), ctx, files, &mut hash_input)?
+                }
             },
         };
         let balancer = match &s.balancer {
             Some(b) => {
-                registry::balancer(b.get_ref()).map_err(|e| ctx.err(b.span(), at("balancer"), e.to_string()))?;
+                registry::balancer(b.get_ref())
+                    .map_err(|e| ctx.err(b.span(), at("balancer"), e.to_string()))?;
                 b.get_ref().clone()
             }
             None => "round-robin".to_string(),
         };
-        traffic.push(traces::build_traffic(s.traffic.get_ref(), s.traffic.span(), &at("traffic"), ctx, files, &mut hash_input)?);
+        traffic.push(traces::build_traffic(
+            s.traffic.get_ref(),
+            s.traffic.span(),
+            &at("traffic"),
+            ctx,
+            files,
+            &mut hash_input,
+        )?);
         replica_spans.push(s.replicas.span());
         services.push(ServiceSpec {
             name: sname,
@@ -437,11 +538,23 @@ fn resolve(raw: ScenarioFile, ctx: &Ctx<'_>, files: &dyn Files, overrides: &[Str
 
 /// Places every initial replica with the scenario's placement policy and
 /// reports the first service whose replicas cannot all be placed.
-fn check_fit(desired: &DesiredState, nodes: &[NodeSpec], placement: &str, seed: u64, spans: &[Range<usize>], ctx: &Ctx<'_>) -> Result<(), InputError> {
+fn check_fit(
+    desired: &DesiredState,
+    nodes: &[NodeSpec],
+    placement: &str,
+    seed: u64,
+    spans: &[Range<usize>],
+    ctx: &Ctx<'_>,
+) -> Result<(), InputError> {
     let observed = ObservedCluster {
         nodes: nodes
             .iter()
-            .map(|n| NodeStatus { spec: n.clone(), allocated: Resources::ZERO, replicas: 0, ready: true })
+            .map(|n| NodeStatus {
+                spec: n.clone(),
+                allocated: Resources::ZERO,
+                replicas: 0,
+                ready: true,
+            })
             .collect(),
         replicas: desired
             .services
@@ -449,7 +562,12 @@ fn check_fit(desired: &DesiredState, nodes: &[NodeSpec], placement: &str, seed: 
             .enumerate()
             .flat_map(|(i, s)| {
                 std::iter::repeat_n(
-                    ReplicaStatus { service: ServiceId(i as u32), node: None, state: ReplicaState::Pending, since: SimTime::ZERO },
+                    ReplicaStatus {
+                        service: ServiceId(i as u32),
+                        node: None,
+                        state: ReplicaState::Pending,
+                        since: SimTime::ZERO,
+                    },
                     s.replicas as usize,
                 )
             })
@@ -462,9 +580,15 @@ fn check_fit(desired: &DesiredState, nodes: &[NodeSpec], placement: &str, seed: 
     let mut first_why = BTreeMap::new();
     for a in &actions {
         match a {
-            Action::Bind { replica, .. } => *placed.entry(observed.replicas[replica.0 as usize].service.0).or_default() += 1,
+            Action::Bind { replica, .. } => {
+                *placed
+                    .entry(observed.replicas[replica.0 as usize].service.0)
+                    .or_default() += 1
+            }
             Action::Unschedulable { replica, why } => {
-                first_why.entry(observed.replicas[replica.0 as usize].service.0).or_insert_with(|| why.clone());
+                first_why
+                    .entry(observed.replicas[replica.0 as usize].service.0)
+                    .or_insert_with(|| why.clone());
             }
             _ => {}
         }
@@ -487,25 +611,48 @@ fn check_fit(desired: &DesiredState, nodes: &[NodeSpec], placement: &str, seed: 
 }
 
 /// Checks which parameters a model was given: all of `needed`, none outside `needed` and `optional`.
-pub(crate) fn check_fields(given: &[(&str, bool)], needed: &[&str], optional: &[&str], kind: &str, span: Range<usize>, path: &str, ctx: &Ctx<'_>) -> Result<(), InputError> {
+pub(crate) fn check_fields(
+    given: &[(&str, bool)],
+    needed: &[&str],
+    optional: &[&str],
+    kind: &str,
+    span: Range<usize>,
+    path: &str,
+    ctx: &Ctx<'_>,
+) -> Result<(), InputError> {
     for (field, present) in given {
         if *present && !needed.contains(field) && !optional.contains(field) {
             let mut takes = needed.join(", ");
             if !optional.is_empty() {
                 takes = format!("{takes} (optional: {})", optional.join(", "));
             }
-            return Err(ctx.err(span.clone(), path, format!("'{field}' does not apply to {kind}; it takes: {takes}")));
+            return Err(ctx.err(
+                span.clone(),
+                path,
+                format!("'{field}' does not apply to {kind}; it takes: {takes}"),
+            ));
         }
     }
     for n in needed {
         if !given.iter().any(|(f, p)| f == n && *p) {
-            return Err(ctx.err(span.clone(), path, format!("{kind} needs '{n}' (it takes: {})", needed.join(", "))));
+            return Err(ctx.err(
+                span.clone(),
+                path,
+                format!("{kind} needs '{n}' (it takes: {})", needed.join(", ")),
+            ));
         }
     }
     Ok(())
 }
 
-fn build_dist(d: &DistFile, span: Range<usize>, path: &str, ctx: &Ctx<'_>, files: &dyn Files, hash: &mut Vec<u8>) -> Result<DurationDist, InputError> {
+fn build_dist(
+    d: &DistFile,
+    span: Range<usize>,
+    path: &str,
+    ctx: &Ctx<'_>,
+    files: &dyn Files,
+    hash: &mut Vec<u8>,
+) -> Result<DurationDist, InputError> {
     let given = [
         ("value", d.value.is_some()),
         ("mean", d.mean.is_some()),
@@ -519,11 +666,27 @@ fn build_dist(d: &DistFile, span: Range<usize>, path: &str, ctx: &Ctx<'_>, files
     let mean = || d.mean.map_or(SimDuration::ZERO, |m| m.0);
     match d.dist {
         DistKind::Constant => {
-            check_fields(&given, &["value"], &[], "dist = \"constant\"", span.clone(), path, ctx)?;
+            check_fields(
+                &given,
+                &["value"],
+                &[],
+                "dist = \"constant\"",
+                span.clone(),
+                path,
+                ctx,
+            )?;
             Ok(DurationDist::constant(d.value.expect("checked").0))
         }
         DistKind::Exponential => {
-            check_fields(&given, &["mean"], &[], "dist = \"exponential\"", span.clone(), path, ctx)?;
+            check_fields(
+                &given,
+                &["mean"],
+                &[],
+                "dist = \"exponential\"",
+                span.clone(),
+                path,
+                ctx,
+            )?;
             DurationDist::exponential(mean()).map_err(fail)
         }
         DistKind::Lognormal => {
@@ -531,27 +694,70 @@ fn build_dist(d: &DistFile, span: Range<usize>, path: &str, ctx: &Ctx<'_>, files
             match (d.p99.is_some(), d.sigma.is_some()) {
                 (true, false) => {
                     check_fields(&given, &["mean", "p99"], &[], kind, span.clone(), path, ctx)?;
-                    DurationDist::lognormal_mean_p99(mean(), d.p99.expect("checked").0).map_err(fail)
+                    DurationDist::lognormal_mean_p99(mean(), d.p99.expect("checked").0)
+                        .map_err(fail)
                 }
                 (false, true) => {
-                    check_fields(&given, &["mean", "sigma"], &[], kind, span.clone(), path, ctx)?;
-                    DurationDist::lognormal_mean_sigma(mean(), d.sigma.expect("checked").0).map_err(fail)
+                    check_fields(
+                        &given,
+                        &["mean", "sigma"],
+                        &[],
+                        kind,
+                        span.clone(),
+                        path,
+                        ctx,
+                    )?;
+                    DurationDist::lognormal_mean_sigma(mean(), d.sigma.expect("checked").0)
+                        .map_err(fail)
                 }
-                _ => Err(fail(format!("{kind} needs 'mean' and exactly one of 'p99' or 'sigma'"))),
+                _ => Err(fail(format!(
+                    "{kind} needs 'mean' and exactly one of 'p99' or 'sigma'"
+                ))),
             }
         }
         DistKind::Gamma => {
-            check_fields(&given, &["mean", "shape"], &[], "dist = \"gamma\"", span.clone(), path, ctx)?;
+            check_fields(
+                &given,
+                &["mean", "shape"],
+                &[],
+                "dist = \"gamma\"",
+                span.clone(),
+                path,
+                ctx,
+            )?;
             DurationDist::gamma(mean(), d.shape.expect("checked").0).map_err(fail)
         }
         DistKind::Pareto => {
-            check_fields(&given, &["mean", "shape"], &[], "dist = \"pareto\"", span.clone(), path, ctx)?;
+            check_fields(
+                &given,
+                &["mean", "shape"],
+                &[],
+                "dist = \"pareto\"",
+                span.clone(),
+                path,
+                ctx,
+            )?;
             DurationDist::pareto(mean(), d.shape.expect("checked").0).map_err(fail)
         }
         DistKind::Empirical => {
-            check_fields(&given, &["file"], &["column"], "dist = \"empirical\"", span.clone(), path, ctx)?;
+            check_fields(
+                &given,
+                &["file"],
+                &["column"],
+                "dist = \"empirical\"",
+                span.clone(),
+                path,
+                ctx,
+            )?;
             let file = d.file.as_ref().expect("checked");
-            let samples = traces::read_samples(file, d.column.as_deref(), &format!("{path}.file"), ctx, files, hash)?;
+            let samples = traces::read_samples(
+                file,
+                d.column.as_deref(),
+                &format!("{path}.file"),
+                ctx,
+                files,
+                hash,
+            )?;
             DurationDist::empirical(samples).map_err(fail)
         }
     }

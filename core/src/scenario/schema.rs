@@ -11,8 +11,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use toml::Spanned;
 
 use crate::quantity::{parse_bytes, parse_cpu_millis};
@@ -173,10 +173,13 @@ impl<'de> Deserialize<'de> for DistOrDuration {
                 f.write_str("a duration like \"5s\" or a table like { dist = \"exponential\", mean = \"5s\" }")
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-                parse_duration(s).map(DistOrDuration::Fixed).map_err(E::custom)
+                parse_duration(s)
+                    .map(DistOrDuration::Fixed)
+                    .map_err(E::custom)
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                DistFile::deserialize(de::value::MapAccessDeserializer::new(map)).map(DistOrDuration::Dist)
+                DistFile::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(DistOrDuration::Dist)
             }
         }
         d.deserialize_any(V)
@@ -333,31 +336,72 @@ impl Scalar<'_> {
     }
 }
 
-scalar!(Cpu, u64, "a CPU quantity such as \"500m\", \"2\" or 1.5", "CPU in millicores.", |v| {
-    parse_cpu_millis(&v.quantity_text()).map_err(|e| e.to_string())
-});
-scalar!(Memory, u64, "a memory quantity such as \"512Mi\" or \"2G\"", "Memory in bytes.", |v| {
-    match v {
-        Scalar::Float(_) => Err("memory must be an integer number of bytes or a quantity string such as \"512Mi\"".to_string()),
-        _ => parse_bytes(&v.quantity_text()).map_err(|e| e.to_string()),
+scalar!(
+    Cpu,
+    u64,
+    "a CPU quantity such as \"500m\", \"2\" or 1.5",
+    "CPU in millicores.",
+    |v| { parse_cpu_millis(&v.quantity_text()).map_err(|e| e.to_string()) }
+);
+scalar!(
+    Memory,
+    u64,
+    "a memory quantity such as \"512Mi\" or \"2G\"",
+    "Memory in bytes.",
+    |v| {
+        match v {
+            Scalar::Float(_) => Err(
+                "memory must be an integer number of bytes or a quantity string such as \"512Mi\""
+                    .to_string(),
+            ),
+            _ => parse_bytes(&v.quantity_text()).map_err(|e| e.to_string()),
+        }
     }
-});
-scalar!(Rate, f64, "a rate in requests per second greater than zero", "A rate > 0 (requests/s).", |v| {
-    let x = v.number("a rate")?;
-    if x > 0.0 { Ok(x) } else { Err(format!("rate must be greater than zero (got {x})")) }
-});
+);
+scalar!(
+    Rate,
+    f64,
+    "a rate in requests per second greater than zero",
+    "A rate > 0 (requests/s).",
+    |v| {
+        let x = v.number("a rate")?;
+        if x > 0.0 {
+            Ok(x)
+        } else {
+            Err(format!("rate must be greater than zero (got {x})"))
+        }
+    }
+);
 scalar!(NonNegative, f64, "a number ≥ 0", "A number ≥ 0.", |v| {
     let x = v.number("this value")?;
-    if x >= 0.0 { Ok(x) } else { Err(format!("must not be negative (got {x})")) }
+    if x >= 0.0 {
+        Ok(x)
+    } else {
+        Err(format!("must not be negative (got {x})"))
+    }
 });
 scalar!(Positive, f64, "a number > 0", "A number > 0.", |v| {
     let x = v.number("this value")?;
-    if x > 0.0 { Ok(x) } else { Err(format!("must be greater than zero (got {x})")) }
-});
-scalar!(Dur, SimDuration, "a duration string like \"30s\", \"250ms\" or \"1h30m\"", "A Go-style duration.", |v| {
-    match v {
-        Scalar::Str(s) => parse_duration(s),
-        Scalar::Int(n) => Err(format!("durations need a unit: write \"{n}s\" (units: ns, us, ms, s, m, h)")),
-        Scalar::Float(x) => Err(format!("durations need a unit: write \"{x}s\" (units: ns, us, ms, s, m, h)")),
+    if x > 0.0 {
+        Ok(x)
+    } else {
+        Err(format!("must be greater than zero (got {x})"))
     }
 });
+scalar!(
+    Dur,
+    SimDuration,
+    "a duration string like \"30s\", \"250ms\" or \"1h30m\"",
+    "A Go-style duration.",
+    |v| {
+        match v {
+            Scalar::Str(s) => parse_duration(s),
+            Scalar::Int(n) => Err(format!(
+                "durations need a unit: write \"{n}s\" (units: ns, us, ms, s, m, h)"
+            )),
+            Scalar::Float(x) => Err(format!(
+                "durations need a unit: write \"{x}s\" (units: ns, us, ms, s, m, h)"
+            )),
+        }
+    }
+);

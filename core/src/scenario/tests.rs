@@ -10,7 +10,10 @@ pub struct MemFiles(pub BTreeMap<String, String>);
 
 impl Files for MemFiles {
     fn read(&self, path: &str) -> Result<Vec<u8>, String> {
-        self.0.get(path).map(|s| s.as_bytes().to_vec()).ok_or_else(|| "No such file or directory (os error 2)".to_string())
+        self.0
+            .get(path)
+            .map(|s| s.as_bytes().to_vec())
+            .ok_or_else(|| "No such file or directory (os error 2)".to_string())
     }
 }
 
@@ -62,7 +65,10 @@ fn a_good_scenario_resolves() {
     assert_eq!(s.nodes.len(), 2);
     assert_eq!(s.nodes[1].name, "a-1");
     // allocatable = 2000m − 100m, 4Gi − 256Mi.
-    assert_eq!(s.nodes[0].allocatable, Resources::new(1900, (4 << 30) - (256 << 20)));
+    assert_eq!(
+        s.nodes[0].allocatable,
+        Resources::new(1900, (4 << 30) - (256 << 20))
+    );
     let web = &s.desired.services[0];
     assert_eq!((web.replicas, web.concurrency), (3, 2));
     assert_eq!(web.requests, Resources::new(500, 512 << 20));
@@ -74,42 +80,96 @@ fn a_good_scenario_resolves() {
 #[test]
 fn limits_become_requests_when_requests_are_absent() {
     let s = load_str(&GOOD.replace("requests = {", "limits = {")).unwrap();
-    assert_eq!(s.desired.services[0].requests, Resources::new(500, 512 << 20));
+    assert_eq!(
+        s.desired.services[0].requests,
+        Resources::new(500, 512 << 20)
+    );
 }
 
 #[test]
 fn every_bad_input_names_file_line_column_and_field() {
     let cases: &[(&str, &str, &str)] = &[
         // unknown field
-        ("concurrency = 2", "concurency = 2", "s.toml:16:1: services.web.concurency: unknown field `concurency`, expected one of `replicas`"),
+        (
+            "concurrency = 2",
+            "concurency = 2",
+            "s.toml:16:1: services.web.concurency: unknown field `concurency`, expected one of `replicas`",
+        ),
         // wrong type
-        ("replicas = 3", "replicas = \"three\"", "s.toml:15:12: services.web.replicas: invalid type: string \"three\", expected u32"),
+        (
+            "replicas = 3",
+            "replicas = \"three\"",
+            "s.toml:15:12: services.web.replicas: invalid type: string \"three\", expected u32",
+        ),
         // zero rate
-        ("base = 10", "base = 0", "s.toml:23:8: services.web.traffic.base: rate must be greater than zero (got 0)"),
+        (
+            "base = 10",
+            "base = 0",
+            "s.toml:23:8: services.web.traffic.base: rate must be greater than zero (got 0)",
+        ),
         // negative rate
-        ("peak = 100", "peak = -5", "s.toml:24:8: services.web.traffic.peak: rate must be greater than zero (got -5)"),
+        (
+            "peak = 100",
+            "peak = -5",
+            "s.toml:24:8: services.web.traffic.peak: rate must be greater than zero (got -5)",
+        ),
         // unparseable quantity
-        ("cpu = \"500m\"", "cpu = \"5OOm\"", "services.web.requests.cpu: '5OOm' is not a valid quantity: unknown suffix 'OOm'"),
+        (
+            "cpu = \"500m\"",
+            "cpu = \"5OOm\"",
+            "services.web.requests.cpu: '5OOm' is not a valid quantity: unknown suffix 'OOm'",
+        ),
         // replicas that cannot fit: 2 nodes × 1900m / 500m = 3 per node = 6 fit (cpu); memory 3.75Gi/512Mi = 7 per node.
-        ("replicas = 3", "replicas = 7", "s.toml:15:12: services.web.replicas: 7 replicas requesting 500m cpu and 512Mi memory each do not fit the cluster: only 6 could be placed (0/2 nodes are available: 2 Insufficient cpu.)"),
+        (
+            "replicas = 3",
+            "replicas = 7",
+            "s.toml:15:12: services.web.replicas: 7 replicas requesting 500m cpu and 512Mi memory each do not fit the cluster: only 6 could be placed (0/2 nodes are available: 2 Insufficient cpu.)",
+        ),
         // bad duration
-        ("duration = \"10s\"", "duration = 10", "s.toml:5:12: simulation.duration: durations need a unit: write \"10s\""),
+        (
+            "duration = \"10s\"",
+            "duration = 10",
+            "s.toml:5:12: simulation.duration: durations need a unit: write \"10s\"",
+        ),
         // unknown distribution
-        ("dist = \"lognormal\"", "dist = \"lognormall\"", "services.web.serviceTime.dist: unknown variant `lognormall`"),
+        (
+            "dist = \"lognormal\"",
+            "dist = \"lognormall\"",
+            "services.web.serviceTime.dist: unknown variant `lognormall`",
+        ),
         // distribution missing a parameter
-        ("p99 = \"250ms\"", "pp99 = \"250ms\"", "unknown field `pp99`"),
+        (
+            "p99 = \"250ms\"",
+            "pp99 = \"250ms\"",
+            "unknown field `pp99`",
+        ),
         // model parameter that does not apply
-        ("hold = \"3s\"", "hold = \"3s\"\nrate = 5", "s.toml:21:1: services.web.traffic: 'rate' does not apply to model = \"spike\""),
+        (
+            "hold = \"3s\"",
+            "hold = \"3s\"\nrate = 5",
+            "s.toml:21:1: services.web.traffic: 'rate' does not apply to model = \"spike\"",
+        ),
         // bad balancer with suggestion
-        ("startDelay = \"2s\"", "startDelay = \"2s\"\nbalancer = \"radnom\"", "services.web.balancer: unknown balancer 'radnom' (did you mean 'random'?); choose from: round-robin, random"),
+        (
+            "startDelay = \"2s\"",
+            "startDelay = \"2s\"\nbalancer = \"radnom\"",
+            "services.web.balancer: unknown balancer 'radnom' (did you mean 'random'?); choose from: round-robin, random",
+        ),
         // TOML syntax
         ("count = 2", "count = = 2", "s.toml:9:9:"),
         // zero concurrency
-        ("concurrency = 2", "concurrency = 0", "s.toml:16:15: services.web.concurrency: must be at least 1"),
+        (
+            "concurrency = 2",
+            "concurrency = 0",
+            "s.toml:16:15: services.web.concurrency: must be at least 1",
+        ),
     ];
     for (from, to, want) in cases {
         let err = load_with(from, to).to_string();
-        assert!(err.contains(want), "replacing {from:?} by {to:?}\n  got:  {err}\n  want: {want}");
+        assert!(
+            err.contains(want),
+            "replacing {from:?} by {to:?}\n  got:  {err}\n  want: {want}"
+        );
         assert!(!err.contains('\n'), "one line: {err}");
     }
 }
@@ -135,17 +195,27 @@ fn missing_and_malformed_trace_files_are_reported() {
         "s.toml:23:8: services.web.traffic.file: cannot read 'rates.csv': No such file or directory (os error 2)"
     );
     let mut files = MemFiles::default();
-    files.0.insert("rates.csv".into(), "time,rate\n0,10\n60,ten\n".into());
+    files
+        .0
+        .insert("rates.csv".into(), "time,rate\n0,10\n60,ten\n".into());
     let err = parse(&trace, "s.toml", &files, &[], None).unwrap_err();
-    assert_eq!(err.to_string(), "rates.csv:3:4: services.web.traffic.file: row 3, column 'rate': 'ten' is not a number");
-    files.0.insert("rates.csv".into(), "time,rate\n0,10\n60,20\n".into());
+    assert_eq!(
+        err.to_string(),
+        "rates.csv:3:4: services.web.traffic.file: row 3, column 'rate': 'ten' is not a number"
+    );
+    files
+        .0
+        .insert("rates.csv".into(), "time,rate\n0,10\n60,20\n".into());
     let s = parse(&trace, "s.toml", &files, &[], None).unwrap();
     assert_eq!(s.traffic[0].rate_at(61.0), 20.0);
 }
 
 #[test]
 fn overrides_apply_and_are_attributed() {
-    let sets = vec!["services.web.replicas=2".to_string(), "simulation.duration=1m".to_string()];
+    let sets = vec![
+        "services.web.replicas=2".to_string(),
+        "simulation.duration=1m".to_string(),
+    ];
     let text = apply_overrides(GOOD, "s.toml", &sets).unwrap();
     let s = parse(&text, "s.toml", &MemFiles::default(), &sets, None).unwrap();
     assert_eq!(s.desired.services[0].replicas, 2);
@@ -161,7 +231,10 @@ fn overrides_apply_and_are_attributed() {
         "--set services.web.replicas=lots: services.web.replicas: invalid type: string \"lots\", expected u32"
     );
     let err = apply_overrides(GOOD, "s.toml", &["nonsense".to_string()]).unwrap_err();
-    assert!(err.to_string().contains("expected dotted.path=value"), "{err}");
+    assert!(
+        err.to_string().contains("expected dotted.path=value"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -9,7 +9,9 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use super::{Ctx, Files, InputError, TrafficFile, TrafficKind, Interpolate, check_fields, line_col};
+use super::{
+    Ctx, Files, InputError, Interpolate, TrafficFile, TrafficKind, check_fields, line_col,
+};
 use crate::time::SimDuration;
 use crate::traffic::RateModel;
 
@@ -47,11 +49,27 @@ pub(crate) fn build_traffic(
     let fail = |m: String| ctx.err(span.clone(), path, m);
     match t.model {
         TrafficKind::Constant => {
-            check_fields(&given, &["rate"], &[], "model = \"constant\"", span.clone(), path, ctx)?;
+            check_fields(
+                &given,
+                &["rate"],
+                &[],
+                "model = \"constant\"",
+                span.clone(),
+                path,
+                ctx,
+            )?;
             Ok(RateModel::Constant(t.rate.expect("checked").0))
         }
         TrafficKind::Spike => {
-            check_fields(&given, &["base", "peak", "start", "rampUp", "hold", "rampDown"], &[], "model = \"spike\"", span.clone(), path, ctx)?;
+            check_fields(
+                &given,
+                &["base", "peak", "start", "rampUp", "hold", "rampDown"],
+                &[],
+                "model = \"spike\"",
+                span.clone(),
+                path,
+                ctx,
+            )?;
             Ok(RateModel::spike(
                 t.base.expect("checked").0,
                 t.peak.expect("checked").0,
@@ -62,41 +80,81 @@ pub(crate) fn build_traffic(
             ))
         }
         TrafficKind::Diurnal => {
-            check_fields(&given, &["mean", "amplitude", "period"], &["peakAt"], "model = \"diurnal\"", span.clone(), path, ctx)?;
+            check_fields(
+                &given,
+                &["mean", "amplitude", "period"],
+                &["peakAt"],
+                "model = \"diurnal\"",
+                span.clone(),
+                path,
+                ctx,
+            )?;
             let mean = t.mean.expect("checked").0;
             let amplitude = t.amplitude.expect("checked").0;
             if amplitude > mean {
-                return Err(fail(format!("amplitude {amplitude} exceeds mean {mean}: the rate would go negative")));
+                return Err(fail(format!(
+                    "amplitude {amplitude} exceeds mean {mean}: the rate would go negative"
+                )));
             }
             let period_s = secs(t.period);
             if period_s <= 0.0 {
                 return Err(fail("period must be greater than zero".into()));
             }
-            Ok(RateModel::Diurnal { mean, amplitude, period_s, peak_at_s: secs(t.peak_at) })
+            Ok(RateModel::Diurnal {
+                mean,
+                amplitude,
+                period_s,
+                peak_at_s: secs(t.peak_at),
+            })
         }
         TrafficKind::Points => {
-            check_fields(&given, &["points"], &["interpolate"], "model = \"points\"", span.clone(), path, ctx)?;
+            check_fields(
+                &given,
+                &["points"],
+                &["interpolate"],
+                "model = \"points\"",
+                span.clone(),
+                path,
+                ctx,
+            )?;
             let pts = t.points.as_ref().expect("checked");
             let mut points = Vec::with_capacity(pts.len());
             for (i, p) in pts.iter().enumerate() {
                 let at = p.at.0.as_secs_f64();
                 if let Some(&(prev, _)) = points.last() {
                     if at <= prev {
-                        return Err(ctx.err(span.clone(), format!("{path}.points[{i}].at"), format!("times must increase: {at}s is not after {prev}s")));
+                        return Err(ctx.err(
+                            span.clone(),
+                            format!("{path}.points[{i}].at"),
+                            format!("times must increase: {at}s is not after {prev}s"),
+                        ));
                     }
                 }
                 points.push((at, p.rate.0));
             }
             if points.iter().all(|p| p.1 <= 0.0) {
-                return Err(fail("every rate is zero: the service would get no traffic".into()));
+                return Err(fail(
+                    "every rate is zero: the service would get no traffic".into(),
+                ));
             }
-            Ok(RateModel::Piecewise { points, step: t.interpolate == Some(Interpolate::Step) })
+            Ok(RateModel::Piecewise {
+                points,
+                step: t.interpolate == Some(Interpolate::Step),
+            })
         }
         TrafficKind::Trace => {
             check_fields(
                 &given,
                 &["file"],
-                &["timeColumn", "rateColumn", "countInterval", "timeScale", "rateScale", "skip", "interpolate"],
+                &[
+                    "timeColumn",
+                    "rateColumn",
+                    "countInterval",
+                    "timeScale",
+                    "rateScale",
+                    "skip",
+                    "interpolate",
+                ],
                 "model = \"trace\"",
                 span.clone(),
                 path,
@@ -111,20 +169,42 @@ pub(crate) fn build_traffic(
                 skip_s: secs(t.skip),
             };
             if opts.count_interval_s == Some(0.0) {
-                return Err(ctx.err(span.clone(), format!("{path}.countInterval"), "must be greater than zero"));
+                return Err(ctx.err(
+                    span.clone(),
+                    format!("{path}.countInterval"),
+                    "must be greater than zero",
+                ));
             }
             let file = t.file.as_ref().expect("checked");
             let bytes = read_file(file, &format!("{path}.file"), ctx, files, hash)?;
-            let points = parse_rate_trace(&bytes, &files.display(file.get_ref()), &opts, &format!("{path}.file"))?;
-            Ok(RateModel::Piecewise { points, step: t.interpolate != Some(Interpolate::Linear) })
+            let points = parse_rate_trace(
+                &bytes,
+                &files.display(file.get_ref()),
+                &opts,
+                &format!("{path}.file"),
+            )?;
+            Ok(RateModel::Piecewise {
+                points,
+                step: t.interpolate != Some(Interpolate::Linear),
+            })
         }
     }
 }
 
-fn read_file(file: &Spanned<String>, path: &str, ctx: &Ctx<'_>, files: &dyn Files, hash: &mut Vec<u8>) -> Result<Vec<u8>, InputError> {
-    let bytes = files
-        .read(file.get_ref())
-        .map_err(|e| ctx.err(file.span(), path, format!("cannot read '{}': {e}", files.display(file.get_ref()))))?;
+fn read_file(
+    file: &Spanned<String>,
+    path: &str,
+    ctx: &Ctx<'_>,
+    files: &dyn Files,
+    hash: &mut Vec<u8>,
+) -> Result<Vec<u8>, InputError> {
+    let bytes = files.read(file.get_ref()).map_err(|e| {
+        ctx.err(
+            file.span(),
+            path,
+            format!("cannot read '{}': {e}", files.display(file.get_ref())),
+        )
+    })?;
     hash.extend_from_slice(&bytes);
     Ok(bytes)
 }
@@ -146,7 +226,14 @@ fn field_offset(record: &csv::StringRecord, i: usize) -> Option<Range<usize>> {
     Some(start..start)
 }
 
-fn csv_error(file: &str, text: &[u8], pos: Option<&csv::Position>, field: Option<Range<usize>>, what: &str, message: String) -> InputError {
+fn csv_error(
+    file: &str,
+    text: &[u8],
+    pos: Option<&csv::Position>,
+    field: Option<Range<usize>>,
+    what: &str,
+    message: String,
+) -> InputError {
     let (line, column) = match pos {
         Some(p) => {
             let start = p.byte() as usize + field.map_or(0, |r| r.start);
@@ -155,33 +242,64 @@ fn csv_error(file: &str, text: &[u8], pos: Option<&csv::Position>, field: Option
         }
         None => (0, 0),
     };
-    InputError { file: file.to_string(), line, column, path: what.to_string(), message }
+    InputError {
+        file: file.to_string(),
+        line,
+        column,
+        path: what.to_string(),
+        message,
+    }
 }
 
-fn open_csv<'b>(bytes: &'b [u8], file: &str, wanted: &[&str], what: &str) -> Result<(csv::Reader<&'b [u8]>, Vec<usize>), InputError> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes);
+fn open_csv<'b>(
+    bytes: &'b [u8],
+    file: &str,
+    wanted: &[&str],
+    what: &str,
+) -> Result<(csv::Reader<&'b [u8]>, Vec<usize>), InputError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
     let headers = reader
         .headers()
-        .map_err(|e| csv_error(file, bytes, e.position(), None, what, format!("cannot read the header row: {e}")))?
+        .map_err(|e| {
+            csv_error(
+                file,
+                bytes,
+                e.position(),
+                None,
+                what,
+                format!("cannot read the header row: {e}"),
+            )
+        })?
         .clone();
     let mut idx = Vec::new();
     for w in wanted {
-        let i = headers.iter().position(|h| h == *w).ok_or_else(|| {
-            InputError {
+        let i = headers
+            .iter()
+            .position(|h| h == *w)
+            .ok_or_else(|| InputError {
                 file: file.to_string(),
                 line: 1,
                 column: 1,
                 path: what.to_string(),
-                message: format!("no column '{w}' in the header (columns: {})", headers.iter().collect::<Vec<_>>().join(", ")),
-            }
-        })?;
+                message: format!(
+                    "no column '{w}' in the header (columns: {})",
+                    headers.iter().collect::<Vec<_>>().join(", ")
+                ),
+            })?;
         idx.push(i);
     }
     Ok((reader, idx))
 }
 
 /// Parses `time,rate` rows into `(sim seconds, requests/s)` points.
-pub(crate) fn parse_rate_trace(bytes: &[u8], file: &str, o: &TraceOptions<'_>, what: &str) -> Result<Vec<(f64, f64)>, InputError> {
+pub(crate) fn parse_rate_trace(
+    bytes: &[u8],
+    file: &str,
+    o: &TraceOptions<'_>,
+    what: &str,
+) -> Result<Vec<(f64, f64)>, InputError> {
     let (mut reader, idx) = open_csv(bytes, file, &[o.time_column, o.rate_column], what)?;
     let mut rows: Vec<(f64, f64)> = Vec::new();
     let mut first: Option<f64> = None;
@@ -190,15 +308,38 @@ pub(crate) fn parse_rate_trace(bytes: &[u8], file: &str, o: &TraceOptions<'_>, w
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(e) => return Err(csv_error(file, bytes, e.position(), None, what, format!("malformed row: {e}"))),
+            Err(e) => {
+                return Err(csv_error(
+                    file,
+                    bytes,
+                    e.position(),
+                    None,
+                    what,
+                    format!("malformed row: {e}"),
+                ));
+            }
         }
         let pos = record.position().cloned();
         let row = pos.as_ref().map_or(0, |p| p.line());
         let bad = |col: usize, name: &str, msg: String| {
-            csv_error(file, bytes, pos.as_ref(), field_offset(&record, col), what, format!("row {row}, column '{name}': {msg}"))
+            csv_error(
+                file,
+                bytes,
+                pos.as_ref(),
+                field_offset(&record, col),
+                what,
+                format!("row {row}, column '{name}': {msg}"),
+            )
         };
         let (Some(ts), Some(rs)) = (record.get(idx[0]), record.get(idx[1])) else {
-            return Err(csv_error(file, bytes, pos.as_ref(), None, what, format!("row {row} has {} fields; the header has more", record.len())));
+            return Err(csv_error(
+                file,
+                bytes,
+                pos.as_ref(),
+                None,
+                what,
+                format!("row {row} has {} fields; the header has more", record.len()),
+            ));
         };
         let t = parse_time(ts).map_err(|m| bad(idx[0], o.time_column, m))?;
         let r: f64 = rs
@@ -213,13 +354,23 @@ pub(crate) fn parse_rate_trace(bytes: &[u8], file: &str, o: &TraceOptions<'_>, w
         let rel = t - t0;
         if let Some(&(prev, _)) = rows.last() {
             if rel <= prev {
-                return Err(bad(idx[0], o.time_column, format!("times must increase: '{ts}' is not after the previous row")));
+                return Err(bad(
+                    idx[0],
+                    o.time_column,
+                    format!("times must increase: '{ts}' is not after the previous row"),
+                ));
             }
         }
         rows.push((rel, r));
     }
     if rows.is_empty() {
-        return Err(InputError { file: file.to_string(), line: 1, column: 1, path: what.to_string(), message: "the trace has no rows".into() });
+        return Err(InputError {
+            file: file.to_string(),
+            line: 1,
+            column: 1,
+            path: what.to_string(),
+            message: "the trace has no rows".into(),
+        });
     }
     let mut points: Vec<(f64, f64)> = Vec::with_capacity(rows.len());
     for (rel, r) in rows {
@@ -234,13 +385,26 @@ pub(crate) fn parse_rate_trace(bytes: &[u8], file: &str, o: &TraceOptions<'_>, w
         }
     }
     if points.iter().all(|p| p.1 <= 0.0) {
-        return Err(InputError { file: file.to_string(), line: 0, column: 0, path: what.to_string(), message: "every rate in the trace is zero: the service would get no traffic".into() });
+        return Err(InputError {
+            file: file.to_string(),
+            line: 0,
+            column: 0,
+            path: what.to_string(),
+            message: "every rate in the trace is zero: the service would get no traffic".into(),
+        });
     }
     Ok(points)
 }
 
 /// Reads one column of non-negative seconds as samples.
-pub(crate) fn read_samples(file: &Spanned<String>, column: Option<&str>, what: &str, ctx: &Ctx<'_>, files: &dyn Files, hash: &mut Vec<u8>) -> Result<Vec<SimDuration>, InputError> {
+pub(crate) fn read_samples(
+    file: &Spanned<String>,
+    column: Option<&str>,
+    what: &str,
+    ctx: &Ctx<'_>,
+    files: &dyn Files,
+    hash: &mut Vec<u8>,
+) -> Result<Vec<SimDuration>, InputError> {
     let bytes = read_file(file, what, ctx, files, hash)?;
     let name = files.display(file.get_ref());
     let col_name;
@@ -250,8 +414,14 @@ pub(crate) fn read_samples(file: &Spanned<String>, column: Option<&str>, what: &
             open_csv(&bytes, &name, &[c], what)?
         }
         None => {
-            let mut r = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(&bytes[..]);
-            col_name = r.headers().ok().and_then(|h| h.get(0).map(str::to_string)).unwrap_or_default();
+            let mut r = csv::ReaderBuilder::new()
+                .trim(csv::Trim::All)
+                .from_reader(&bytes[..]);
+            col_name = r
+                .headers()
+                .ok()
+                .and_then(|h| h.get(0).map(str::to_string))
+                .unwrap_or_default();
             (r, vec![0])
         }
     };
@@ -261,7 +431,16 @@ pub(crate) fn read_samples(file: &Spanned<String>, column: Option<&str>, what: &
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(e) => return Err(csv_error(&name, &bytes, e.position(), None, what, format!("malformed row: {e}"))),
+            Err(e) => {
+                return Err(csv_error(
+                    &name,
+                    &bytes,
+                    e.position(),
+                    None,
+                    what,
+                    format!("malformed row: {e}"),
+                ));
+            }
         }
         let pos = record.position().cloned();
         let row = pos.as_ref().map_or(0, |p| p.line());
@@ -272,7 +451,13 @@ pub(crate) fn read_samples(file: &Spanned<String>, column: Option<&str>, what: &
         out.push(SimDuration::from_secs_f64(x));
     }
     if out.is_empty() {
-        return Err(InputError { file: name, line: 1, column: 1, path: what.to_string(), message: "no samples".into() });
+        return Err(InputError {
+            file: name,
+            line: 1,
+            column: 1,
+            path: what.to_string(),
+            message: "no samples".into(),
+        });
     }
     Ok(out)
 }
@@ -286,8 +471,14 @@ fn parse_time(s: &str) -> Result<f64, String> {
     }
     let bad = || format!("'{s}' is neither seconds nor a YYYY-MM-DD HH:MM:SS timestamp");
     let (date, time) = s.split_once([' ', 'T']).ok_or_else(bad)?;
-    let d: Vec<i64> = date.split('-').map(|p| p.parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
-    let t: Vec<f64> = time.split(':').map(|p| p.parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
+    let d: Vec<i64> = date
+        .split('-')
+        .map(|p| p.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    let t: Vec<f64> = time
+        .split(':')
+        .map(|p| p.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
     if d.len() != 3 || t.len() != 3 || !(1..=12).contains(&d[1]) || !(1..=31).contains(&d[2]) {
         return Err(bad());
     }
@@ -311,37 +502,69 @@ mod tests {
     use super::*;
 
     fn opts() -> TraceOptions<'static> {
-        TraceOptions { time_column: "time", rate_column: "rate", count_interval_s: None, time_scale: 1.0, rate_scale: 1.0, skip_s: 0.0 }
+        TraceOptions {
+            time_column: "time",
+            rate_column: "rate",
+            count_interval_s: None,
+            time_scale: 1.0,
+            rate_scale: 1.0,
+            skip_s: 0.0,
+        }
     }
 
     #[test]
     fn civil_days_match_known_dates() {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017); // 30 years + 8 leap days + Jan + Feb(29)
-        assert_eq!(parse_time("1998-04-30 21:31:00").unwrap() - parse_time("1998-04-30 21:30:00").unwrap(), 60.0);
-        assert_eq!(parse_time("1998-05-01 00:00:00").unwrap() - parse_time("1998-04-30 00:00:00").unwrap(), 86400.0);
+        assert_eq!(
+            parse_time("1998-04-30 21:31:00").unwrap() - parse_time("1998-04-30 21:30:00").unwrap(),
+            60.0
+        );
+        assert_eq!(
+            parse_time("1998-05-01 00:00:00").unwrap() - parse_time("1998-04-30 00:00:00").unwrap(),
+            86400.0
+        );
     }
 
     #[test]
     fn counts_per_minute_become_rates_and_time_scales() {
         let csv = b"period,count\n1998-04-30 21:30:00,120\n1998-04-30 21:31:00,60\n";
-        let o = TraceOptions { time_column: "period", rate_column: "count", count_interval_s: Some(60.0), time_scale: 0.5, rate_scale: 2.0, skip_s: 0.0 };
+        let o = TraceOptions {
+            time_column: "period",
+            rate_column: "count",
+            count_interval_s: Some(60.0),
+            time_scale: 0.5,
+            rate_scale: 2.0,
+            skip_s: 0.0,
+        };
         // 120/60 × 2 = 4 req/s at 0; 60/60 × 2 = 2 req/s at 60 s × 0.5 = 30 s.
-        assert_eq!(parse_rate_trace(csv, "t.csv", &o, "x").unwrap(), vec![(0.0, 4.0), (30.0, 2.0)]);
+        assert_eq!(
+            parse_rate_trace(csv, "t.csv", &o, "x").unwrap(),
+            vec![(0.0, 4.0), (30.0, 2.0)]
+        );
     }
 
     #[test]
     fn skip_keeps_the_value_in_force_at_the_new_start() {
         let csv = b"time,rate\n0,1\n10,2\n20,3\n";
-        let o = TraceOptions { skip_s: 15.0, ..opts() };
-        assert_eq!(parse_rate_trace(csv, "t.csv", &o, "x").unwrap(), vec![(0.0, 2.0), (5.0, 3.0)]);
+        let o = TraceOptions {
+            skip_s: 15.0,
+            ..opts()
+        };
+        assert_eq!(
+            parse_rate_trace(csv, "t.csv", &o, "x").unwrap(),
+            vec![(0.0, 2.0), (5.0, 3.0)]
+        );
     }
 
     #[test]
     fn bad_rows_are_located() {
         let csv = b"time,rate\n0,1\n10,abc\n";
         let e = parse_rate_trace(csv, "t.csv", &opts(), "services.web.traffic.file").unwrap_err();
-        assert_eq!(e.to_string(), "t.csv:3:4: services.web.traffic.file: row 3, column 'rate': 'abc' is not a number");
+        assert_eq!(
+            e.to_string(),
+            "t.csv:3:4: services.web.traffic.file: row 3, column 'rate': 'abc' is not a number"
+        );
         let e = parse_rate_trace(b"time,rate\n5,1\n5,2\n", "t.csv", &opts(), "x").unwrap_err();
         assert!(e.message.contains("times must increase"), "{e}");
         let e = parse_rate_trace(b"t,r\n", "t.csv", &opts(), "x").unwrap_err();

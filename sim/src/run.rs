@@ -1,0 +1,381 @@
+//! `sim run` and `sim check`: load, simulate, write the results folder.
+//!
+//! Key decision: nothing is written until the scenario has been validated
+//! completely, and results are written into a sibling `*.partial` folder
+//! that is renamed into place only when every file is complete — so a bad
+//! input or a failed run never leaves a half-written results folder, and an
+//! existing folder is replaced only with `--force`.
+
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use orkestra_core::results::{EventsWriter, Summary, TimeseriesWriter, Timing, files};
+use orkestra_core::scenario::{self, Files, InputError, Scenario};
+use orkestra_core::time::SimTime;
+
+use crate::cluster::{Output, Simulation};
+
+/// Exit codes of the `sim` command.
+pub mod exit {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// The scenario or a file it names is invalid.
+    pub const INPUT: i32 = 1;
+    /// Bad command line (clap's own code).
+    pub const USAGE: i32 = 2;
+    /// The results folder exists and `--force` was not given.
+    pub const EXISTS: i32 = 3;
+    /// Writing results failed.
+    pub const IO: i32 = 4;
+}
+
+/// A failure of `sim`, with the exit code it maps to.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Invalid input.
+    #[error("{0}")]
+    Input(#[from] InputError),
+    /// Refusing to overwrite.
+    #[error(
+        "results folder '{0}' already exists; pass --force to replace it, or --out to choose another folder"
+    )]
+    Exists(PathBuf),
+    /// An I/O failure while writing results.
+    #[error("{path}: {source}")]
+    Io {
+        /// What was being written.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+}
+
+impl RunError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::Input(_) => exit::INPUT,
+            RunError::Exists(_) => exit::EXISTS,
+            RunError::Io { .. } => exit::IO,
+        }
+    }
+}
+
+/// Reads files relative to the scenario's folder.
+pub struct FsFiles {
+    base: PathBuf,
+}
+
+impl FsFiles {
+    /// Files relative to the folder containing `scenario`.
+    pub fn for_scenario(scenario: &Path) -> FsFiles {
+        FsFiles {
+            base: scenario.parent().map(Path::to_path_buf).unwrap_or_default(),
+        }
+    }
+
+    fn resolve(&self, path: &str) -> PathBuf {
+        let p = Path::new(path);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base.join(p)
+        }
+    }
+}
+
+impl Files for FsFiles {
+    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        fs::read(self.resolve(path)).map_err(|e| e.to_string())
+    }
+    fn display(&self, path: &str) -> String {
+        self.resolve(path).display().to_string()
+    }
+}
+
+/// Loads and validates the scenario at `path` with overrides and seed.
+pub fn load(
+    path: &Path,
+    sets: &[String],
+    seed: Option<u64>,
+) -> Result<(Scenario, String), RunError> {
+    let shown = path.display().to_string();
+    let text = fs::read_to_string(path).map_err(|e| InputError {
+        file: shown.clone(),
+        line: 0,
+        column: 0,
+        path: String::new(),
+        message: format!("cannot read scenario: {e}"),
+    })?;
+    let text = scenario::apply_overrides(&text, &shown, sets)?;
+    let files = FsFiles::for_scenario(path);
+    let mut s = scenario::parse(&text, &shown, &files, sets, seed)?;
+    s.source = shown;
+    Ok((s, text))
+}
+
+/// What `sim run` was asked to do.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Scenario file.
+    pub scenario: PathBuf,
+    /// Results folder (default `results/<name>-seed<seed>`).
+    pub out: Option<PathBuf>,
+    /// Seed override.
+    pub seed: Option<u64>,
+    /// `--set` overrides.
+    pub sets: Vec<String>,
+    /// Replace an existing results folder.
+    pub force: bool,
+    /// Draw a progress bar on stderr (when it is a terminal and the run is long).
+    pub progress: bool,
+}
+
+/// A finished run.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    /// Where the results are.
+    pub out: PathBuf,
+    /// `summary.json`.
+    pub summary: Summary,
+    /// `timing.json`.
+    pub timing: Timing,
+}
+
+struct FileOutput {
+    timeseries: TimeseriesWriter<BufWriter<fs::File>>,
+    events: EventsWriter<BufWriter<fs::File>>,
+}
+
+impl Output for FileOutput {
+    fn sample(&mut self, time_s: f64, scope: &str, name: &str, value: f64) -> io::Result<()> {
+        self.timeseries.row(time_s, scope, name, value)
+    }
+    fn event(&mut self, time_s: f64, kind: &str, subject: &str, detail: &str) -> io::Result<()> {
+        self.events.row(time_s, kind, subject, detail)
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RunError + '_ {
+    move |source| RunError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn create(path: &Path) -> Result<BufWriter<fs::File>, RunError> {
+    Ok(BufWriter::with_capacity(
+        1 << 16,
+        fs::File::create(path).map_err(io_err(path))?,
+    ))
+}
+
+/// Runs a scenario and writes its results folder.
+pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
+    let (scenario, text) = load(&opts.scenario, &opts.sets, opts.seed)?;
+    let out = opts.out.clone().unwrap_or_else(|| {
+        PathBuf::from("results").join(format!("{}-seed{}", scenario.name, scenario.seed))
+    });
+    if out.exists() && !opts.force {
+        return Err(RunError::Exists(out));
+    }
+    let partial = PathBuf::from(format!("{}.partial", out.display()));
+    if partial.exists() {
+        fs::remove_dir_all(&partial).map_err(io_err(&partial))?;
+    }
+    fs::create_dir_all(&partial).map_err(io_err(&partial))?;
+    let result = write_run(&scenario, &text, &partial, opts.progress);
+    let (summary, timing) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&partial);
+            return Err(e);
+        }
+    };
+    if out.exists() {
+        fs::remove_dir_all(&out).map_err(io_err(&out))?;
+    }
+    fs::rename(&partial, &out).map_err(io_err(&out))?;
+    Ok(RunReport {
+        out,
+        summary,
+        timing,
+    })
+}
+
+fn write_run(
+    scenario: &Scenario,
+    text: &str,
+    dir: &Path,
+    progress: bool,
+) -> Result<(Summary, Timing), RunError> {
+    fs::write(dir.join(files::SCENARIO), text).map_err(io_err(&dir.join(files::SCENARIO)))?;
+    let ts_path = dir.join(files::TIMESERIES);
+    let ev_path = dir.join(files::EVENTS);
+    let mut output = FileOutput {
+        timeseries: TimeseriesWriter::new(create(&ts_path)?).map_err(io_err(&ts_path))?,
+        events: EventsWriter::new(create(&ev_path)?).map_err(io_err(&ev_path))?,
+    };
+    let started = Instant::now();
+    let mut bar = Progress::new(progress, scenario.duration.as_secs_f64());
+    let summary = Simulation::new(scenario, &mut output)
+        .run(&mut |t| bar.update(t, started))
+        .map_err(io_err(dir))?;
+    bar.finish();
+    let wall = started.elapsed().as_secs_f64().max(1e-9);
+    output
+        .timeseries
+        .finish()
+        .and_then(|mut w| w.flush())
+        .map_err(io_err(&ts_path))?;
+    output
+        .events
+        .finish()
+        .and_then(|mut w| w.flush())
+        .map_err(io_err(&ev_path))?;
+    let timing = Timing {
+        wall_time_s: wall,
+        events_per_s: summary.events as f64 / wall,
+        speedup: summary.duration_s / wall,
+    };
+    write_json(&dir.join(files::SUMMARY), &summary)?;
+    write_json(&dir.join(files::TIMING), &timing)?;
+    Ok((summary, timing))
+}
+
+fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), RunError> {
+    let mut text =
+        serde_json::to_string_pretty(value).map_err(|e| io_err(path)(io::Error::other(e)))?;
+    text.push('\n');
+    fs::write(path, text).map_err(io_err(path))
+}
+
+/// A progress bar that appears only for runs longer than two seconds, and
+/// only when stderr is a terminal (indicatif hides it otherwise).
+struct Progress {
+    enabled: bool,
+    bar: Option<indicatif::ProgressBar>,
+    total_ms: u64,
+}
+
+impl Progress {
+    fn new(enabled: bool, total_s: f64) -> Progress {
+        Progress {
+            enabled,
+            bar: None,
+            total_ms: (total_s * 1000.0) as u64,
+        }
+    }
+
+    fn update(&mut self, t: SimTime, started: Instant) {
+        if !self.enabled {
+            return;
+        }
+        if self.bar.is_none() && started.elapsed() > Duration::from_secs(2) {
+            let bar = indicatif::ProgressBar::new(self.total_ms);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} simulated {msg} [{bar:40}] {percent}% eta {eta}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            self.bar = Some(bar);
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position((t.as_secs_f64() * 1000.0) as u64);
+            bar.set_message(format!("{:.0}s", t.as_secs_f64()));
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// The terminal summary printed after a run.
+pub fn render_summary(r: &RunReport) -> String {
+    use std::fmt::Write as _;
+    let s = &r.summary;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "scenario {}  seed {}  simulated {:.0}s  hash {}",
+        s.scenario, s.seed, s.duration_s, s.scenario_hash
+    );
+    if !s.overrides.is_empty() {
+        let _ = writeln!(o, "overrides: {}", s.overrides.join(" "));
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "{:<12} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>6} {:>9}",
+        "service",
+        "requests",
+        "ok",
+        "rejected",
+        "timeout",
+        "mean",
+        "p50",
+        "p90",
+        "p99",
+        "max",
+        "util",
+        "replicas"
+    );
+    for svc in &s.services {
+        let l = &svc.latency_s;
+        let _ = writeln!(
+            o,
+            "{:<12} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>5.1}% {:>9}",
+            svc.name,
+            svc.requests.total,
+            svc.requests.ok,
+            svc.requests.rejected,
+            svc.requests.timed_out,
+            fmt_latency(l.mean),
+            fmt_latency(l.p50),
+            fmt_latency(l.p90),
+            fmt_latency(l.p99),
+            fmt_latency(l.max),
+            svc.utilisation * 100.0,
+            format!("{:.1}", svc.replicas.ready_mean),
+        );
+    }
+    let c = &s.cluster;
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "cluster: {} nodes in {} zones, cpu allocated {:.1}%, memory allocated {:.1}%, {} pending at end",
+        c.nodes,
+        c.zones,
+        c.cpu_allocated_mean * 100.0,
+        c.memory_allocated_mean * 100.0,
+        c.pending_at_end
+    );
+    let t = &r.timing;
+    let _ = writeln!(
+        o,
+        "engine: {} events in {:.2}s wall = {:.2}M events/s; simulated/wall = {:.0}×",
+        s.events,
+        t.wall_time_s,
+        t.events_per_s / 1e6,
+        t.speedup
+    );
+    let _ = writeln!(o, "results: {}", r.out.display());
+    o
+}
+
+fn fmt_latency(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{s:.2}s")
+    } else if s >= 1e-3 {
+        format!("{:.1}ms", s * 1e3)
+    } else {
+        format!("{:.0}µs", s * 1e6)
+    }
+}

@@ -1,0 +1,64 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use orkestra_core::scenario::{self, Files, Scenario};
+
+/// No files: the scenarios built here reference none.
+pub struct NoFiles;
+
+impl Files for NoFiles {
+    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        Err(format!("{path}: no files in this test"))
+    }
+}
+
+/// A queueing model as a scenario: `replicas` replicas of `concurrency`
+/// slots, exponential service with mean 1 ms (μ = 1000/s per slot), Poisson
+/// arrivals at utilisation `rho` (λ = rho × replicas × concurrency × μ),
+/// long enough for about `requests` arrivals.
+pub fn queueing_scenario(
+    replicas: u32,
+    concurrency: u32,
+    rho: f64,
+    requests: u64,
+    balancer: &str,
+    seed: u64,
+) -> Scenario {
+    let mu = 1000.0;
+    let lambda = rho * f64::from(replicas * concurrency) * mu;
+    let duration_ms = (requests as f64 / lambda * 1000.0).ceil() as u64;
+    let text = format!(
+        r#"
+name = "queueing"
+[simulation]
+duration = "{duration_ms}ms"
+sampleInterval = "1000s"
+[pools.p]
+count = {replicas}
+cpu = "1"
+memory = "1Gi"
+[services.s]
+replicas = {replicas}
+concurrency = {concurrency}
+balancer = "{balancer}"
+requests = {{ cpu = "1", memory = "1Gi" }}
+serviceTime = {{ dist = "exponential", mean = "1ms" }}
+[services.s.traffic]
+model = "constant"
+rate = {lambda}
+"#
+    );
+    scenario::parse(&text, "queueing.toml", &NoFiles, &[], Some(seed)).expect("valid scenario")
+}
+
+/// Erlang C: probability that an arrival waits in M/M/c with offered load
+/// `a` = λ/μ Erlangs, via the Erlang B recursion B(0) = 1,
+/// B(k) = a·B(k−1)/(k + a·B(k−1)), then C = c·B/(c − a(1 − B)).
+pub fn erlang_c(c: u32, a: f64) -> f64 {
+    let mut b = 1.0;
+    for k in 1..=c {
+        b = a * b / (f64::from(k) + a * b);
+    }
+    let c = f64::from(c);
+    c * b / (c - a * (1.0 - b))
+}
