@@ -27,10 +27,10 @@ pub fn reconcile_replicas(
         let id = ReplicaId(i as u32);
         if r.state == ReplicaState::Failed {
             actions.push(Action::Delete { replica: id });
-        } else if r.state.is_active() {
-            if let Some(list) = active.get_mut(r.service.0 as usize) {
-                list.push((id, r.state, r.since));
-            }
+        } else if r.state.is_active()
+            && let Some(list) = active.get_mut(r.service.0 as usize)
+        {
+            list.push((id, r.state, r.since));
         }
     }
     for (s, spec) in desired.services.iter().enumerate() {

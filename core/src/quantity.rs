@@ -163,7 +163,7 @@ pub fn parse_bytes(text: &str) -> Result<u64, QuantityError> {
 
 /// Formats millicores the way Kubernetes prints them (`1500m` → `"1500m"`, `2000` → `"2"`).
 pub fn format_cpu_millis(m: u64) -> String {
-    if m % 1000 == 0 {
+    if m.is_multiple_of(1000) {
         format!("{}", m / 1000)
     } else {
         format!("{m}m")
@@ -180,7 +180,7 @@ pub fn format_bytes(b: u64) -> String {
         ("Mi", 20),
         ("Ki", 10),
     ] {
-        if b != 0 && b % (1u64 << shift) == 0 {
+        if b != 0 && b.is_multiple_of(1u64 << shift) {
             return format!("{}{suffix}", b >> shift);
         }
     }

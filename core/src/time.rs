@@ -194,7 +194,7 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
             let frac: u128 = frac_part.parse().map_err(|_| too_big())?;
             let scale = 10u128.pow(frac_part.len() as u32);
             let scaled = frac * unit_ns;
-            if scaled % scale != 0 {
+            if !scaled.is_multiple_of(scale) {
                 return Err(format!("duration '{text}' is finer than one nanosecond"));
             }
             part += scaled / scale;

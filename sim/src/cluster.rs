@@ -14,7 +14,7 @@
 //! service when its deadline passes is counted as timed out when service
 //! ends; the replica still does the work, as a real server would.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::io;
 
 use orkestra_core::action::Action;
@@ -33,6 +33,7 @@ use orkestra_core::time::{SimDuration, SimTime};
 use orkestra_core::traffic::Arrivals;
 
 use crate::engine::Engine;
+use crate::waiting::{Queue, Waiting};
 
 /// Everything that can happen in the simulated cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,12 +88,12 @@ impl Output for NullOutput {
 }
 
 /// Request-serving state of one replica (beside its [`ReplicaStatus`]).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Serving {
     /// Requests in service.
     busy: u32,
-    /// Arrival times (ns) of waiting requests, oldest first.
-    queue: VecDeque<u64>,
+    /// Arrival times (ns) of waiting requests, oldest first, in [`Waiting`].
+    queue: Queue,
 }
 
 struct ServiceRuntime {
@@ -118,6 +119,7 @@ pub struct Simulation<'a> {
     engine: Engine<Event>,
     observed: ObservedCluster,
     serving: Vec<Serving>,
+    waiting: Waiting,
     services: Vec<ServiceRuntime>,
     placer: Box<dyn Place>,
     policy_rng: StreamRng,
@@ -131,9 +133,9 @@ pub struct Simulation<'a> {
     error: Option<io::Error>,
 }
 
-/// Bytes of simulator state per running replica, excluding its queue's heap
-/// buffer: its status, its serving state, its endpoint slot and one pending
-/// event in the radix heap.
+/// Bytes of simulator state per running replica by layout: its status, its
+/// serving state, its endpoint slot and one pending event in the radix heap.
+/// Waiting requests cost 8 bytes each on top, in their replica's queue.
 pub fn bytes_per_replica() -> usize {
     std::mem::size_of::<ReplicaStatus>()
         + std::mem::size_of::<Serving>()
@@ -188,6 +190,7 @@ impl<'a> Simulation<'a> {
                 replicas: Vec::new(),
             },
             serving: Vec::new(),
+            waiting: Waiting::new(),
             services,
             placer: registry::placer(&scenario.placement).expect("validated placement"),
             policy_rng: stream(seed, &format!("{}/placement", names::POLICY)),
@@ -207,6 +210,24 @@ impl<'a> Simulation<'a> {
     /// `progress` is called now and then with the simulated time reached.
     pub fn run(mut self, progress: &mut dyn FnMut(SimTime)) -> io::Result<Summary> {
         let end = SimTime::ZERO + self.scenario.duration;
+        // Size the per-replica arrays for the desired state up front: growth by
+        // doubling would leave up to half of them as slack.
+        let desired: usize = self
+            .scenario
+            .desired
+            .services
+            .iter()
+            .map(|s| s.replicas as usize)
+            .sum();
+        self.observed.replicas.reserve_exact(desired);
+        self.serving.reserve_exact(desired);
+        for (svc, spec) in self
+            .services
+            .iter_mut()
+            .zip(&self.scenario.desired.services)
+        {
+            svc.endpoints.reserve_exact(spec.replicas as usize);
+        }
         // Initial state: converge the desired state at time zero.
         self.reconcile(self.scenario.warm_start);
         for s in 0..self.services.len() {
@@ -398,7 +419,7 @@ impl<'a> Simulation<'a> {
         if status.state != ReplicaState::Terminating {
             return;
         }
-        let serving = &self.serving[r as usize];
+        let serving = self.serving[r as usize];
         if serving.busy > 0 || !serving.queue.is_empty() {
             return;
         }
@@ -447,13 +468,13 @@ impl<'a> Simulation<'a> {
             self.start_service(r.0, now.0, s);
         } else if spec
             .queue_limit
-            .is_some_and(|limit| serving.queue.len() >= limit as usize)
+            .is_some_and(|limit| serving.queue.len() >= limit)
         {
             svc.metrics.rejected(false);
             svc.balancer.on_complete(r, SimDuration::ZERO, false);
         } else {
             svc.balancer.on_start(r);
-            serving.queue.push_back(now.0);
+            self.waiting.push_back(&mut serving.queue, now.0);
             svc.queued += 1;
             if let Some(t) = spec.timeout {
                 self.engine
@@ -500,7 +521,7 @@ impl<'a> Simulation<'a> {
         svc.metrics.busy.set(now, f64::from(svc.busy));
         self.serving[r as usize].busy -= 1;
         // Serve the oldest live waiting request.
-        while let Some(a) = self.serving[r as usize].queue.pop_front() {
+        while let Some(a) = self.waiting.pop_front(&mut self.serving[r as usize].queue) {
             let svc = &mut self.services[s];
             svc.queued -= 1;
             if spec.timeout.is_some_and(|t| now.0 - a >= t.0) {
@@ -523,11 +544,11 @@ impl<'a> Simulation<'a> {
         };
         let svc = &mut self.services[s];
         let queue = &mut self.serving[r as usize].queue;
-        while let Some(&a) = queue.front() {
+        while let Some(a) = self.waiting.front(queue) {
             if now - a < t.0 {
                 break;
             }
-            queue.pop_front();
+            self.waiting.pop_front(queue);
             svc.queued -= 1;
             svc.metrics.timed_out();
             svc.balancer
@@ -644,7 +665,7 @@ mod tests {
 
     #[test]
     fn a_running_replica_costs_at_most_128_bytes() {
-        // Status 24 + serving 40 + endpoint 4 + one radix-heap entry 32 = 100 bytes.
+        // Status 24 + serving 16 + endpoint 4 + one radix-heap entry 32 = 76 bytes.
         assert!(bytes_per_replica() <= 128, "{} bytes", bytes_per_replica());
     }
 }

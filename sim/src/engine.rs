@@ -14,6 +14,9 @@
 
 use orkestra_core::time::{SimDuration, SimTime};
 
+/// Buckets drained with more capacity than this (entries) are shrunk.
+const SHRINK_ABOVE: usize = 1024;
+
 /// An entry in the pending set.
 #[derive(Clone, Copy, Debug)]
 struct Entry<E> {
@@ -111,6 +114,15 @@ impl<E: Copy> EventQueue<E> {
         Some((SimTime(e.time), e.event))
     }
 
+    /// Heap bytes held by the queue's buckets (capacity, not just length).
+    pub fn heap_bytes(&self) -> usize {
+        self.buckets
+            .iter()
+            .map(|b| b.capacity() * std::mem::size_of::<Entry<E>>())
+            .sum::<usize>()
+            + self.buckets.capacity() * std::mem::size_of::<Vec<Entry<E>>>()
+    }
+
     /// Time of the earliest event without removing it.
     pub fn peek_time(&mut self) -> Option<SimTime> {
         if self.head >= self.buckets[0].len() {
@@ -146,7 +158,12 @@ impl<E: Copy> EventQueue<E> {
                 self.nonempty |= 1 << (nb - 1);
             }
         }
-        // Keep the allocation for reuse.
+        // Keep a small allocation for reuse; give a large one back, or every
+        // bucket would keep the largest size it ever had (measured: 5.7× the
+        // live entries with a million pending events). It regrows by doubling.
+        if bucket.capacity() > SHRINK_ABOVE {
+            bucket.shrink_to(SHRINK_ABOVE / 4);
+        }
         self.buckets[b] = bucket;
         // Entries at `min` came from different pushes; order them by sequence.
         let zero = &mut self.buckets[0];
@@ -193,6 +210,11 @@ impl<E: Copy> Engine<E> {
         self.processed
     }
 
+    /// Heap bytes held by the pending-event set.
+    pub fn queue_heap_bytes(&self) -> usize {
+        self.queue.heap_bytes()
+    }
+
     /// Events pending.
     #[inline]
     pub fn pending(&self) -> usize {
@@ -233,6 +255,11 @@ impl<E: Copy> Engine<E> {
             }
         }
     }
+}
+
+/// Bytes one pending event of type `E` occupies in the queue.
+pub fn entry_size<E>() -> usize {
+    std::mem::size_of::<Entry<E>>()
 }
 
 #[cfg(test)]
@@ -276,7 +303,7 @@ mod tests {
         let mut now = 0u64;
         let mut seq = 0u64;
         for step in 0..200_000u64 {
-            if rng.next_u32() % 3 != 0 || h.is_empty() {
+            if !rng.next_u32().is_multiple_of(3) || h.is_empty() {
                 // Mix of near, far and tied times.
                 let d = match rng.next_u32() % 4 {
                     0 => 0,
@@ -321,9 +348,4 @@ mod tests {
         e.next_until(SimTime(10));
         e.schedule(SimTime(5), ());
     }
-}
-
-/// Bytes one pending event of type `E` occupies in the queue.
-pub fn entry_size<E>() -> usize {
-    std::mem::size_of::<Entry<E>>()
 }

@@ -10,6 +10,7 @@
 pub mod cluster;
 pub mod engine;
 pub mod run;
+pub mod waiting;
 
 pub use cluster::{NullOutput, Output, Simulation, simulate};
 pub use engine::{Engine, EventQueue};

@@ -285,10 +285,12 @@ macro_rules! scalar {
                         f.write_str($expecting)
                     }
                     fn visit_str<E: de::Error>(self, s: &str) -> Result<$name, E> {
+                        #[allow(unused_braces)]
                         let check = |$v: Scalar<'_>| -> Result<$inner, String> { $check };
                         check(Scalar::Str(s)).map($name).map_err(E::custom)
                     }
                     fn visit_i64<E: de::Error>(self, n: i64) -> Result<$name, E> {
+                        #[allow(unused_braces)]
                         let check = |$v: Scalar<'_>| -> Result<$inner, String> { $check };
                         check(Scalar::Int(n)).map($name).map_err(E::custom)
                     }
@@ -296,6 +298,7 @@ macro_rules! scalar {
                         self.visit_i64(i64::try_from(n).map_err(|_| E::custom("number too large"))?)
                     }
                     fn visit_f64<E: de::Error>(self, x: f64) -> Result<$name, E> {
+                        #[allow(unused_braces)]
                         let check = |$v: Scalar<'_>| -> Result<$inner, String> { $check };
                         check(Scalar::Float(x)).map($name).map_err(E::custom)
                     }

@@ -121,14 +121,14 @@ pub(crate) fn build_traffic(
             let mut points = Vec::with_capacity(pts.len());
             for (i, p) in pts.iter().enumerate() {
                 let at = p.at.0.as_secs_f64();
-                if let Some(&(prev, _)) = points.last() {
-                    if at <= prev {
-                        return Err(ctx.err(
-                            span.clone(),
-                            format!("{path}.points[{i}].at"),
-                            format!("times must increase: {at}s is not after {prev}s"),
-                        ));
-                    }
+                if let Some(&(prev, _)) = points.last()
+                    && at <= prev
+                {
+                    return Err(ctx.err(
+                        span.clone(),
+                        format!("{path}.points[{i}].at"),
+                        format!("times must increase: {at}s is not after {prev}s"),
+                    ));
                 }
                 points.push((at, p.rate.0));
             }
@@ -352,14 +352,14 @@ pub(crate) fn parse_rate_trace(
         }
         let t0 = *first.get_or_insert(t);
         let rel = t - t0;
-        if let Some(&(prev, _)) = rows.last() {
-            if rel <= prev {
-                return Err(bad(
-                    idx[0],
-                    o.time_column,
-                    format!("times must increase: '{ts}' is not after the previous row"),
-                ));
-            }
+        if let Some(&(prev, _)) = rows.last()
+            && rel <= prev
+        {
+            return Err(bad(
+                idx[0],
+                o.time_column,
+                format!("times must increase: '{ts}' is not after the previous row"),
+            ));
         }
         rows.push((rel, r));
     }
@@ -464,10 +464,10 @@ pub(crate) fn read_samples(
 
 /// Seconds as a number, or a `YYYY-MM-DD HH:MM:SS` (or `…THH:MM:SS`) timestamp as seconds since 1970.
 fn parse_time(s: &str) -> Result<f64, String> {
-    if let Ok(x) = s.parse::<f64>() {
-        if x.is_finite() {
-            return Ok(x);
-        }
+    if let Ok(x) = s.parse::<f64>()
+        && x.is_finite()
+    {
+        return Ok(x);
     }
     let bad = || format!("'{s}' is neither seconds nor a YYYY-MM-DD HH:MM:SS timestamp");
     let (date, time) = s.split_once([' ', 'T']).ok_or_else(bad)?;
