@@ -336,3 +336,57 @@ fn missing_scenario_file() {
         stderr(&o)
     );
 }
+
+#[test]
+fn worldcup98_trace_scenario_runs_when_the_shared_data_is_present() {
+    let trace =
+        repo().join("../shared/data/worldcup98-requests-per-minute/wc98_requests_per_minute.csv");
+    if !trace.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} is missing in CI",
+            trace.display()
+        );
+        eprintln!(
+            "SKIP: ../shared is absent ({}); worldcup98.toml not run",
+            trace.display()
+        );
+        return;
+    }
+    let d = scratch("worldcup");
+    let s = repo().join("scenarios/worldcup98.toml");
+    let o = sim(
+        &[
+            "run",
+            s.to_str().unwrap(),
+            "--set",
+            "simulation.duration=2m",
+            "--out",
+            "r",
+            "--quiet",
+        ],
+        &d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("r/summary.json")).unwrap()).unwrap();
+    // 1998-07-12 00:00–02:00 at 60× compression: 120 trace minutes in 120 s. A minute
+    // with count c has rate c/60 req/s and lasts 1 simulated second, so it brings c/60
+    // requests: expected = Σc/60, with Poisson noise √expected.
+    let text = fs::read_to_string(&trace).unwrap();
+    let expected: f64 = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(','))
+        .filter(|(t, _)| *t >= "1998-07-12 00:00:00" && *t < "1998-07-12 02:00:00")
+        .map(|(_, c)| c.parse::<f64>().unwrap())
+        .sum::<f64>()
+        / 60.0;
+    let got = summary["services"][0]["requests"]["total"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (got - expected).abs() < 5.0 * expected.sqrt(),
+        "requests {got}, expected {expected:.0}"
+    );
+}

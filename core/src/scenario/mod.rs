@@ -206,7 +206,10 @@ pub fn parse(
 ) -> Result<Scenario, InputError> {
     let ctx = Ctx { file, text };
     let raw: ScenarioFile = deserialize(text, file, overrides)?;
-    resolve(raw, &ctx, files, overrides, seed)
+    resolve(raw, &ctx, files, overrides, seed).map_err(|mut e| {
+        attribute_to_override(&mut e, overrides);
+        e
+    })
 }
 
 /// Reads the scenario at `path` (through `files`), applies `overrides` and validates it.
