@@ -205,7 +205,7 @@ pub fn parse(
     seed: Option<u64>,
 ) -> Result<Scenario, InputError> {
     let ctx = Ctx { file, text };
-    let raw: ScenarioFile = deserialize(text, file, overrides)?;
+    let raw: ScenarioFile = parse_toml(text, file, overrides)?;
     resolve(raw, &ctx, files, overrides, seed).map_err(|mut e| {
         attribute_to_override(&mut e, overrides);
         e
@@ -239,7 +239,13 @@ pub fn load(
     Ok(scenario)
 }
 
-fn deserialize(text: &str, file: &str, overrides: &[String]) -> Result<ScenarioFile, InputError> {
+/// Deserialises any TOML document with located, path-named errors (used for
+/// scenarios and for the live backend's hosts file).
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    file: &str,
+    overrides: &[String],
+) -> Result<T, InputError> {
     let de = toml::Deserializer::parse(text).map_err(|e| {
         let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
         InputError {
