@@ -25,3 +25,11 @@
 //! Invariant: only this crate talks to Docker, and all test traffic goes to
 //! ports published on `127.0.0.1`.
 #![warn(missing_docs)]
+
+pub mod controller;
+pub mod docker;
+pub mod hosts;
+pub mod image;
+pub mod live;
+pub mod loadgen;
+pub mod proxy;

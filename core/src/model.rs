@@ -128,6 +128,17 @@ pub struct NodeSpec {
     pub allocatable: Resources,
 }
 
+/// What a replica does for each request in live mode (the simulator only
+/// needs the duration).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Work {
+    /// Burn CPU for the request's service time, so CPU metrics see real load.
+    #[default]
+    Cpu,
+    /// Sleep for the service time (I/O-bound work).
+    Sleep,
+}
+
 /// How a service's replicas behave and what they need.
 #[derive(Clone, Debug)]
 pub struct ServiceSpec {
@@ -151,6 +162,8 @@ pub struct ServiceSpec {
     pub start_delay: DurationDist,
     /// Name of the balancing policy in front of the replicas.
     pub balancer: String,
+    /// What the live workload does per request.
+    pub work: Work,
 }
 
 /// Where a replica is in its life.

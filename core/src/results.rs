@@ -121,7 +121,7 @@ pub struct Summary {
     /// Orkestra version.
     pub version: String,
     /// `sim` or `live`.
-    pub world: String,
+    pub mode: String,
     /// Scenario name.
     pub scenario: String,
     /// Scenario path as given.
@@ -151,6 +151,27 @@ pub struct Timing {
     pub events_per_s: f64,
     /// Simulated seconds per wall-clock second.
     pub speedup: f64,
+}
+
+/// Where a run's rows go: files for `sim run`, nowhere for tests and benchmarks.
+pub trait Output {
+    /// One `timeseries.csv` row.
+    fn sample(&mut self, time_s: f64, scope: &str, name: &str, value: f64) -> io::Result<()>;
+    /// One `events.csv` row.
+    fn event(&mut self, time_s: f64, kind: &str, subject: &str, detail: &str) -> io::Result<()>;
+}
+
+/// Discards everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NullOutput;
+
+impl Output for NullOutput {
+    fn sample(&mut self, _: f64, _: &str, _: &str, _: f64) -> io::Result<()> {
+        Ok(())
+    }
+    fn event(&mut self, _: f64, _: &str, _: &str, _: &str) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Writes `timeseries.csv` rows: `time_s,scope,name,value`.

@@ -80,5 +80,6 @@ pub fn service(name: &str) -> ServiceSpec {
         service_time: DurationDist::exponential(SimDuration::from_millis(10)).expect("valid"),
         start_delay: DurationDist::constant(SimDuration::ZERO),
         balancer: "round-robin".to_string(),
+        work: crate::model::Work::Cpu,
     }
 }

@@ -71,6 +71,30 @@ impl RateModel {
         }
     }
 
+    /// The same shape played `k` times faster: `rate'(t) = rate(k·t)`. Rates
+    /// themselves are unchanged, so each replica sees the load the scenario
+    /// describes while a 10-minute scenario lasts 10/k minutes (live `--speed`).
+    pub fn time_compressed(&self, k: f64) -> RateModel {
+        match self {
+            RateModel::Constant(r) => RateModel::Constant(*r),
+            RateModel::Piecewise { points, step } => RateModel::Piecewise {
+                points: points.iter().map(|(t, r)| (t / k, *r)).collect(),
+                step: *step,
+            },
+            RateModel::Diurnal {
+                mean,
+                amplitude,
+                period_s,
+                peak_at_s,
+            } => RateModel::Diurnal {
+                mean: *mean,
+                amplitude: *amplitude,
+                period_s: period_s / k,
+                peak_at_s: peak_at_s / k,
+            },
+        }
+    }
+
     /// The rate at time `t` seconds.
     pub fn rate_at(&self, t: f64) -> f64 {
         match self {
@@ -240,6 +264,14 @@ mod tests {
         assert_eq!(m.rate_at(1e6), 100.0);
         assert_eq!(m.max_over(0.0, 61.0), 100.0 + 900.0 / 30.0);
         assert_eq!(m.max_over(100.0, 101.0), 1000.0);
+    }
+
+    #[test]
+    fn compression_keeps_rates_and_shrinks_time() {
+        let m = RateModel::spike(100.0, 1000.0, 60.0, 30.0, 120.0, 60.0).time_compressed(4.0);
+        // The hold starts at (60 + 30)/4 = 22.5 s instead of 90 s, at the same 1000/s.
+        assert_eq!(m.rate_at(22.5), 1000.0);
+        assert_eq!(m.rate_at(15.0), 100.0);
     }
 
     #[test]

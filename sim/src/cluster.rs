@@ -26,7 +26,7 @@ use orkestra_core::model::{
 };
 use orkestra_core::placement::{Place, schedule};
 use orkestra_core::registry;
-use orkestra_core::results::{ClusterSummary, FORMAT, Summary};
+use orkestra_core::results::{ClusterSummary, FORMAT, NullOutput, Output, Summary};
 use orkestra_core::rng::{StreamRng, names, stream};
 use orkestra_core::scenario::Scenario;
 use orkestra_core::time::{SimDuration, SimTime};
@@ -64,27 +64,6 @@ pub enum Event {
     Reconcile,
     /// Write a timeseries sample.
     Sample,
-}
-
-/// Where a run's rows go: files for `sim run`, nowhere for tests and benchmarks.
-pub trait Output {
-    /// One `timeseries.csv` row.
-    fn sample(&mut self, time_s: f64, scope: &str, name: &str, value: f64) -> io::Result<()>;
-    /// One `events.csv` row.
-    fn event(&mut self, time_s: f64, kind: &str, subject: &str, detail: &str) -> io::Result<()>;
-}
-
-/// Discards everything.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NullOutput;
-
-impl Output for NullOutput {
-    fn sample(&mut self, _: f64, _: &str, _: &str, _: f64) -> io::Result<()> {
-        Ok(())
-    }
-    fn event(&mut self, _: f64, _: &str, _: &str, _: &str) -> io::Result<()> {
-        Ok(())
-    }
 }
 
 /// Request-serving state of one replica (beside its [`ReplicaStatus`]).
@@ -624,7 +603,7 @@ impl<'a> Simulation<'a> {
         Summary {
             format: FORMAT,
             version: orkestra_core::VERSION.to_string(),
-            world: "sim".to_string(),
+            mode: "sim".to_string(),
             scenario: self.scenario.name.clone(),
             source: self.scenario.source.clone(),
             scenario_hash: self.scenario.hash.clone(),

@@ -12,5 +12,6 @@ pub mod engine;
 pub mod run;
 pub mod waiting;
 
-pub use cluster::{NullOutput, Output, Simulation, simulate};
+pub use cluster::{Simulation, simulate};
 pub use engine::{Engine, EventQueue};
+pub use orkestra_core::results::{NullOutput, Output};

@@ -26,6 +26,22 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum LiveCommand {
+    /// Remove every container and network Orkestra labelled on the hosts, and nothing else.
+    Down {
+        /// Hosts file [default: the local engine].
+        #[arg(long)]
+        hosts: Option<String>,
+    },
+    /// (Re)build the workload image and copy it to every host.
+    Image {
+        /// Hosts file [default: the local engine].
+        #[arg(long)]
+        hosts: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Simulate a scenario and write its results folder.
     #[command(after_help = EXAMPLES)]
@@ -47,7 +63,19 @@ enum Command {
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
+        /// Run on real Docker engines instead of simulating.
+        #[arg(long)]
+        live: bool,
+        /// Hosts file listing Docker engines (live mode) [default: the local engine].
+        #[arg(long, requires = "live")]
+        hosts: Option<String>,
+        /// Play the scenario K times faster (live mode): shapes compress, rates do not.
+        #[arg(long, requires = "live", default_value_t = 1.0)]
+        speed: f64,
     },
+    /// Live-mode housekeeping.
+    #[command(subcommand)]
+    Live(LiveCommand),
     /// Validate a scenario without running it.
     Check {
         /// Scenario file (TOML).
@@ -68,7 +96,19 @@ fn main() -> ExitCode {
             sets,
             force,
             quiet,
+            live,
+            hosts,
+            speed,
         } => {
+            if !(speed.is_finite() && speed > 0.0) {
+                eprintln!("sim: --speed must be a number greater than zero (got {speed})");
+                return ExitCode::from(exit::USAGE as u8);
+            }
+            let live = live.then(|| orkestra_backends::live::LiveOptions {
+                hosts,
+                speed,
+                ..Default::default()
+            });
             let opts = RunOptions {
                 scenario,
                 out,
@@ -76,6 +116,7 @@ fn main() -> ExitCode {
                 sets,
                 force,
                 progress: !quiet,
+                live,
             };
             match run::run(&opts) {
                 Ok(report) => {
@@ -90,6 +131,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Live(cmd) => live_command(cmd),
         Command::Check { scenario, sets } => match run::load(&scenario, &sets, None) {
             Ok((s, _)) => {
                 let replicas: u32 = s.desired.services.iter().map(|s| s.replicas).sum();
@@ -114,4 +156,33 @@ fn main() -> ExitCode {
         },
     };
     ExitCode::from(code as u8)
+}
+
+fn live_command(cmd: LiveCommand) -> i32 {
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sim: live: cannot start the async runtime: {e}");
+            return exit::LIVE;
+        }
+    };
+    let result = match cmd {
+        LiveCommand::Down { hosts } => rt
+            .block_on(orkestra_backends::live::down(hosts.as_deref()))
+            .map(|removed| {
+                for (host, c, n) in removed {
+                    println!("{host}: removed {c} containers and {n} networks");
+                }
+            }),
+        LiveCommand::Image { hosts } => rt
+            .block_on(orkestra_backends::live::build_image(hosts.as_deref()))
+            .map(|tag| println!("built {tag}")),
+    };
+    match result {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("sim: live: {e}");
+            exit::LIVE
+        }
+    }
 }

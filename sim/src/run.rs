@@ -15,7 +15,8 @@ use orkestra_core::results::{EventsWriter, Summary, TimeseriesWriter, Timing, fi
 use orkestra_core::scenario::{self, Files, InputError, Scenario};
 use orkestra_core::time::SimTime;
 
-use crate::cluster::{Output, Simulation};
+use crate::cluster::Simulation;
+use orkestra_core::results::Output;
 
 /// Exit codes of the `sim` command.
 pub mod exit {
@@ -29,6 +30,8 @@ pub mod exit {
     pub const EXISTS: i32 = 3;
     /// Writing results failed.
     pub const IO: i32 = 4;
+    /// Live mode failed: engine unreachable, bad hosts file, image build, Docker error.
+    pub const LIVE: i32 = 5;
 }
 
 /// A failure of `sim`, with the exit code it maps to.
@@ -42,6 +45,9 @@ pub enum RunError {
         "results folder '{0}' already exists; pass --force to replace it, or --out to choose another folder"
     )]
     Exists(PathBuf),
+    /// Live mode failed (everything it started has been removed).
+    #[error("live: {0}")]
+    Live(String),
     /// An I/O failure while writing results.
     #[error("{path}: {source}")]
     Io {
@@ -59,6 +65,7 @@ impl RunError {
             RunError::Input(_) => exit::INPUT,
             RunError::Exists(_) => exit::EXISTS,
             RunError::Io { .. } => exit::IO,
+            RunError::Live(_) => exit::LIVE,
         }
     }
 }
@@ -131,6 +138,8 @@ pub struct RunOptions {
     pub force: bool,
     /// Draw a progress bar on stderr (when it is a terminal and the run is long).
     pub progress: bool,
+    /// Run on Docker engines instead of simulating.
+    pub live: Option<orkestra_backends::live::LiveOptions>,
 }
 
 /// A finished run.
@@ -176,7 +185,8 @@ fn create(path: &Path) -> Result<BufWriter<fs::File>, RunError> {
 pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
     let (scenario, text) = load(&opts.scenario, &opts.sets, opts.seed)?;
     let out = opts.out.clone().unwrap_or_else(|| {
-        PathBuf::from("results").join(format!("{}-seed{}", scenario.name, scenario.seed))
+        let suffix = if opts.live.is_some() { "-live" } else { "" };
+        PathBuf::from("results").join(format!("{}-seed{}{suffix}", scenario.name, scenario.seed))
     });
     if out.exists() && !opts.force {
         return Err(RunError::Exists(out));
@@ -186,7 +196,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
         fs::remove_dir_all(&partial).map_err(io_err(&partial))?;
     }
     fs::create_dir_all(&partial).map_err(io_err(&partial))?;
-    let result = write_run(&scenario, &text, &partial, opts.progress);
+    let result = write_run(&scenario, &text, &partial, opts);
     let (summary, timing) = match result {
         Ok(r) => r,
         Err(e) => {
@@ -209,7 +219,7 @@ fn write_run(
     scenario: &Scenario,
     text: &str,
     dir: &Path,
-    progress: bool,
+    opts: &RunOptions,
 ) -> Result<(Summary, Timing), RunError> {
     fs::write(dir.join(files::SCENARIO), text).map_err(io_err(&dir.join(files::SCENARIO)))?;
     let ts_path = dir.join(files::TIMESERIES);
@@ -219,11 +229,17 @@ fn write_run(
         events: EventsWriter::new(create(&ev_path)?).map_err(io_err(&ev_path))?,
     };
     let started = Instant::now();
-    let mut bar = Progress::new(progress, scenario.duration.as_secs_f64());
-    let summary = Simulation::new(scenario, &mut output)
-        .run(&mut |t| bar.update(t, started))
-        .map_err(io_err(dir))?;
-    bar.finish();
+    let summary = match &opts.live {
+        None => {
+            let mut bar = Progress::new(opts.progress, scenario.duration.as_secs_f64());
+            let summary = Simulation::new(scenario, &mut output)
+                .run(&mut |t| bar.update(t, started))
+                .map_err(io_err(dir))?;
+            bar.finish();
+            summary
+        }
+        Some(live) => run_live(scenario, live, &mut output)?,
+    };
     let wall = started.elapsed().as_secs_f64().max(1e-9);
     output
         .timeseries
@@ -243,6 +259,39 @@ fn write_run(
     write_json(&dir.join(files::SUMMARY), &summary)?;
     write_json(&dir.join(files::TIMING), &timing)?;
     Ok((summary, timing))
+}
+
+fn run_live(
+    scenario: &Scenario,
+    live: &orkestra_backends::live::LiveOptions,
+    out: &mut dyn Output,
+) -> Result<Summary, RunError> {
+    let rt = tokio::runtime::Runtime::new()
+        .map_err(|e| RunError::Live(format!("cannot start the async runtime: {e}")))?;
+    rt.block_on(orkestra_backends::live::run(
+        std::sync::Arc::new(scenario.clone()),
+        live,
+        out,
+        shutdown_signal(),
+    ))
+    .map_err(|e| RunError::Live(e.to_string()))
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+pub async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let term = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
 }
 
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), RunError> {
@@ -358,14 +407,22 @@ pub fn render_summary(r: &RunReport) -> String {
         c.pending_at_end
     );
     let t = &r.timing;
-    let _ = writeln!(
-        o,
-        "engine: {} events in {:.2}s wall = {:.2}M events/s; simulated/wall = {:.0}×",
-        s.events,
-        t.wall_time_s,
-        t.events_per_s / 1e6,
-        t.speedup
-    );
+    if s.mode == "live" {
+        let _ = writeln!(
+            o,
+            "live: {:.0}s of scenario time in {:.1}s wall (speed {:.1}×)",
+            s.duration_s, t.wall_time_s, t.speedup
+        );
+    } else {
+        let _ = writeln!(
+            o,
+            "engine: {} events in {:.2}s wall = {:.2}M events/s; simulated/wall = {:.0}×",
+            s.events,
+            t.wall_time_s,
+            t.events_per_s / 1e6,
+            t.speedup
+        );
+    }
     let _ = writeln!(o, "results: {}", r.out.display());
     o
 }

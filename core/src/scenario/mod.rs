@@ -519,6 +519,10 @@ fn resolve(
             service_time,
             start_delay,
             balancer,
+            work: match s.work {
+                Some(WorkKind::Sleep) => crate::model::Work::Sleep,
+                _ => crate::model::Work::Cpu,
+            },
         });
     }
     if services.is_empty() {

@@ -111,8 +111,20 @@ pub struct ServiceFile {
     pub start_delay: Option<Spanned<DistOrDuration>>,
     /// Balancing policy name (default `round-robin`).
     pub balancer: Option<Spanned<String>>,
+    /// Live mode: `cpu` (burn CPU, default) or `sleep` per request.
+    pub work: Option<WorkKind>,
     /// Open-loop request traffic.
     pub traffic: Spanned<TrafficFile>,
+}
+
+/// `work = "cpu" | "sleep"`.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkKind {
+    /// Burn CPU.
+    Cpu,
+    /// Sleep.
+    Sleep,
 }
 
 /// Distribution families.

@@ -1,0 +1,596 @@
+//! The live reconciler: observe the engines, call the core's controllers,
+//! apply their actions with Docker.
+//!
+//! Key decision: this loop owns no policy. Each tick builds the
+//! `ObservedCluster` from the labelled containers on every host, calls
+//! `reconcile_replicas` and `schedule` — the functions the simulator calls —
+//! and applies the resulting actions. Containers it finds but does not know
+//! (a restarted controller) are *adopted* by their labels, so a restart
+//! never starts duplicates. Docker's event stream wakes the loop when a
+//! container dies, so a replacement starts within one tick.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use orkestra_core::action::Action;
+use orkestra_core::controller::reconcile_replicas;
+use orkestra_core::dist::DurationDist;
+use orkestra_core::metrics::ServiceMetrics;
+use orkestra_core::model::{
+    NodeId, NodeStatus, ObservedCluster, ReplicaState, ReplicaStatus, ServiceId, ServiceSpec, Work,
+};
+use orkestra_core::placement::{Place, schedule};
+use orkestra_core::rng::StreamRng;
+use orkestra_core::scenario::Scenario;
+use orkestra_core::time::SimTime;
+use tokio::sync::{Notify, watch};
+
+use crate::docker::{self, ContainerSpec};
+use crate::hosts::Host;
+use crate::proxy::{Endpoint, Endpoints};
+
+/// Scenario time in live mode: wall time since the start × speed.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    /// When the run started.
+    pub start: Instant,
+    /// Time compression.
+    pub speed: f64,
+}
+
+impl Clock {
+    /// Scenario time now.
+    pub fn now(&self) -> SimTime {
+        SimTime((self.start.elapsed().as_nanos() as f64 * self.speed) as u64)
+    }
+}
+
+/// An `events.csv` row.
+#[derive(Clone, Debug)]
+pub struct EventRow {
+    /// Scenario time, seconds.
+    pub time_s: f64,
+    /// Kind.
+    pub kind: &'static str,
+    /// Subject.
+    pub subject: String,
+    /// Detail.
+    pub detail: String,
+}
+
+/// What the controller knows of one replica beyond its status.
+#[derive(Clone, Debug, Default)]
+struct LiveReplica {
+    name: String,
+    container: Option<String>,
+    addr: Option<SocketAddr>,
+}
+
+/// The live control loop's state.
+pub struct Controller {
+    hosts: Vec<Host>,
+    run: String,
+    network: String,
+    scenario: Arc<Scenario>,
+    observed: ObservedCluster,
+    replicas: Vec<LiveReplica>,
+    next_ordinal: Vec<u32>,
+    placer: Box<dyn Place>,
+    rng: StreamRng,
+    clock: Clock,
+    endpoints: Vec<watch::Sender<Endpoints>>,
+    metrics: Vec<Arc<Mutex<ServiceMetrics>>>,
+    /// Deaths per service not yet answered by a ready replacement.
+    deaths: Vec<Vec<(String, Instant)>>,
+    unschedulable: BTreeMap<usize, String>,
+    /// Rows for `events.csv`.
+    pub events: Arc<Mutex<Vec<EventRow>>>,
+    /// Woken by the Docker event stream.
+    pub wake: Arc<Notify>,
+}
+
+/// Why a tick failed.
+#[derive(Debug, thiserror::Error)]
+#[error("host '{host}': {message}")]
+pub struct LiveError {
+    /// Host name.
+    pub host: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// The workload's command line for a service.
+pub fn workload_args(s: &ServiceSpec, seed: u64) -> Result<Vec<String>, String> {
+    let mut a: Vec<String> = vec![
+        "--listen".into(),
+        format!("0.0.0.0:{}", docker::WORKLOAD_PORT),
+    ];
+    a.extend(["--concurrency".into(), s.concurrency.to_string()]);
+    if let Some(q) = s.queue_limit {
+        a.extend(["--queue-limit".into(), q.to_string()]);
+    }
+    a.extend([
+        "--work".into(),
+        if s.work == Work::Sleep {
+            "sleep"
+        } else {
+            "cpu"
+        }
+        .into(),
+    ]);
+    a.extend(["--seed".into(), seed.to_string()]);
+    let d = &s.service_time;
+    let dist: Vec<String> = match d {
+        DurationDist::Constant(v) => vec![
+            "constant".into(),
+            "--value".into(),
+            v.as_secs_f64().to_string(),
+        ],
+        DurationDist::Exponential { mean_s, .. } => {
+            vec!["exponential".into(), "--mean".into(), mean_s.to_string()]
+        }
+        DurationDist::LogNormal { sigma, .. } => {
+            vec![
+                "lognormal".into(),
+                "--mean".into(),
+                d.mean_secs().to_string(),
+                "--sigma".into(),
+                sigma.to_string(),
+            ]
+        }
+        DurationDist::Gamma { shape, .. } => {
+            vec![
+                "gamma".into(),
+                "--mean".into(),
+                d.mean_secs().to_string(),
+                "--shape".into(),
+                shape.to_string(),
+            ]
+        }
+        DurationDist::Pareto { shape, .. } => {
+            vec![
+                "pareto".into(),
+                "--mean".into(),
+                d.mean_secs().to_string(),
+                "--shape".into(),
+                shape.to_string(),
+            ]
+        }
+        DurationDist::Empirical(_) => {
+            return Err(format!(
+                "service '{}': empirical service times are not supported in live mode yet",
+                s.name
+            ));
+        }
+    };
+    a.push("--dist".into());
+    a.extend(dist);
+    Ok(a)
+}
+
+impl Controller {
+    /// A controller for `scenario` on `hosts`, publishing endpoints and
+    /// recording into the given per-service channels and metrics.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        hosts: Vec<Host>,
+        run: String,
+        network: String,
+        scenario: Arc<Scenario>,
+        placer: Box<dyn Place>,
+        rng: StreamRng,
+        clock: Clock,
+        endpoints: Vec<watch::Sender<Endpoints>>,
+        metrics: Vec<Arc<Mutex<ServiceMetrics>>>,
+    ) -> Controller {
+        let nodes = hosts
+            .iter()
+            .map(|h| NodeStatus {
+                spec: h.node.clone(),
+                allocated: Default::default(),
+                replicas: 0,
+                ready: true,
+            })
+            .collect();
+        let n = scenario.desired.services.len();
+        Controller {
+            hosts,
+            run,
+            network,
+            scenario,
+            observed: ObservedCluster {
+                nodes,
+                replicas: Vec::new(),
+            },
+            replicas: Vec::new(),
+            next_ordinal: vec![0; n],
+            placer,
+            rng,
+            clock,
+            endpoints,
+            metrics,
+            deaths: vec![Vec::new(); n],
+            unschedulable: BTreeMap::new(),
+            events: Arc::default(),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Restarts scenario time at zero (when traffic begins).
+    pub fn start_clock(&mut self, start: Instant) {
+        self.clock.start = start;
+    }
+
+    /// The hosts.
+    pub fn hosts(&self) -> &[Host] {
+        &self.hosts
+    }
+
+    /// Ready replicas per service.
+    pub fn ready_counts(&self) -> Vec<u32> {
+        let mut n = vec![0; self.scenario.desired.services.len()];
+        for r in &self.observed.replicas {
+            if r.state == ReplicaState::Ready {
+                n[r.service.0 as usize] += 1;
+            }
+        }
+        n
+    }
+
+    /// The cluster as last observed.
+    pub fn observed(&self) -> &ObservedCluster {
+        &self.observed
+    }
+
+    fn event(&self, kind: &'static str, subject: &str, detail: String) {
+        self.events.lock().expect("events").push(EventRow {
+            time_s: self.clock.now().as_secs_f64(),
+            kind,
+            subject: subject.to_string(),
+            detail,
+        });
+    }
+
+    fn service_index(&self, name: &str) -> Option<usize> {
+        self.scenario
+            .desired
+            .services
+            .iter()
+            .position(|s| s.name == name)
+    }
+
+    fn set_state(&mut self, i: usize, state: ReplicaState) {
+        let now = self.clock.now();
+        let r = &mut self.observed.replicas[i];
+        let was_counted = matches!(
+            r.state,
+            ReplicaState::Starting
+                | ReplicaState::Ready
+                | ReplicaState::Terminating
+                | ReplicaState::Failed
+        ) && r.node.is_some();
+        let counted = matches!(
+            state,
+            ReplicaState::Starting
+                | ReplicaState::Ready
+                | ReplicaState::Terminating
+                | ReplicaState::Failed
+        );
+        if let Some(node) = r.node {
+            let req = self.scenario.desired.services[r.service.0 as usize].requests;
+            let n = &mut self.observed.nodes[node.0 as usize];
+            if was_counted && !counted {
+                n.allocated -= req;
+                n.replicas -= 1;
+            } else if !was_counted && counted {
+                n.allocated += req;
+                n.replicas += 1;
+            }
+        }
+        r.state = state;
+        r.since = now;
+    }
+
+    /// One reconcile pass: observe, probe, decide, act, publish.
+    pub async fn tick(&mut self) -> Result<(), LiveError> {
+        self.observe().await?;
+        self.probe().await;
+        self.act().await?;
+        self.publish();
+        Ok(())
+    }
+
+    async fn observe(&mut self) -> Result<(), LiveError> {
+        let mut seen = vec![false; self.replicas.len()];
+        for h in 0..self.hosts.len() {
+            let (docker, address, host_name) = (
+                self.hosts[h].docker.clone(),
+                self.hosts[h].address,
+                self.hosts[h].name.clone(),
+            );
+            let list = docker::list(&docker, Some(&self.run), address)
+                .await
+                .map_err(|e| LiveError {
+                    host: host_name.clone(),
+                    message: e.to_string(),
+                })?;
+            for c in list {
+                match self.replicas.iter().position(|r| r.name == c.replica) {
+                    Some(i) => {
+                        seen[i] = c.running;
+                        self.replicas[i].addr = c.addr;
+                    }
+                    None => {
+                        // A container of this run we did not create in this process: adopt it.
+                        let Some(s) = self.service_index(&c.service) else {
+                            continue;
+                        };
+                        if let Some(n) = c
+                            .replica
+                            .rsplit('-')
+                            .next()
+                            .and_then(|n| n.parse::<u32>().ok())
+                        {
+                            self.next_ordinal[s] = self.next_ordinal[s].max(n + 1);
+                        }
+                        self.observed.replicas.push(ReplicaStatus {
+                            service: ServiceId(s as u32),
+                            node: Some(NodeId(h as u32)),
+                            state: ReplicaState::Pending,
+                            since: self.clock.now(),
+                        });
+                        self.replicas.push(LiveReplica {
+                            name: c.replica.clone(),
+                            container: Some(c.id.clone()),
+                            addr: c.addr,
+                        });
+                        seen.push(c.running);
+                        let i = self.replicas.len() - 1;
+                        self.set_state(
+                            i,
+                            if c.running {
+                                ReplicaState::Starting
+                            } else {
+                                ReplicaState::Failed
+                            },
+                        );
+                        self.event("adopt", &c.replica, format!("host={host_name}"));
+                    }
+                }
+            }
+        }
+        for (i, alive) in seen.into_iter().enumerate() {
+            let st = self.observed.replicas[i].state;
+            if !alive
+                && self.replicas[i].container.is_some()
+                && matches!(st, ReplicaState::Starting | ReplicaState::Ready)
+            {
+                let s = self.observed.replicas[i].service.0 as usize;
+                self.set_state(i, ReplicaState::Failed);
+                self.deaths[s].push((self.replicas[i].name.clone(), Instant::now()));
+                self.event(
+                    "died",
+                    &self.replicas[i].name.clone(),
+                    "container exited or vanished".into(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    async fn probe(&mut self) {
+        for i in 0..self.replicas.len() {
+            if self.observed.replicas[i].state != ReplicaState::Starting {
+                continue;
+            }
+            let Some(addr) = self.replicas[i].addr else {
+                continue;
+            };
+            if ready(addr).await {
+                self.set_state(i, ReplicaState::Ready);
+                let s = self.observed.replicas[i].service.0 as usize;
+                self.metrics[s].lock().expect("metrics").started += 1;
+                let detail = match self.deaths[s].pop() {
+                    Some((dead, at)) => format!(
+                        "replaces={dead} recovery_s={:.3}",
+                        at.elapsed().as_secs_f64()
+                    ),
+                    None => String::new(),
+                };
+                let name = self.replicas[i].name.clone();
+                self.event("ready", &name, detail);
+            }
+        }
+    }
+
+    async fn act(&mut self) -> Result<(), LiveError> {
+        let now = self.clock.now();
+        let desired = self.scenario.desired.clone();
+        for a in reconcile_replicas(&desired, &self.observed, now) {
+            match a {
+                Action::Create { service } => {
+                    let s = service.0 as usize;
+                    let name = format!("{}-{}", desired.services[s].name, self.next_ordinal[s]);
+                    self.next_ordinal[s] += 1;
+                    self.observed.replicas.push(ReplicaStatus {
+                        service,
+                        node: None,
+                        state: ReplicaState::Pending,
+                        since: now,
+                    });
+                    self.replicas.push(LiveReplica {
+                        name: name.clone(),
+                        ..Default::default()
+                    });
+                    self.event("create", &name, String::new());
+                }
+                Action::Delete { replica } => self.delete(replica.0 as usize).await?,
+                _ => {}
+            }
+        }
+        for a in schedule(
+            &desired,
+            &self.observed,
+            self.placer.as_mut(),
+            &mut self.rng,
+        ) {
+            match a {
+                Action::Bind { replica, node } => self.bind(replica.0 as usize, node).await?,
+                Action::Unschedulable { replica, why } => {
+                    let why = why.to_string();
+                    let i = replica.0 as usize;
+                    if self.unschedulable.get(&i) != Some(&why) {
+                        self.event("unschedulable", &self.replicas[i].name.clone(), why.clone());
+                        self.unschedulable.insert(i, why);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn bind(&mut self, i: usize, node: NodeId) -> Result<(), LiveError> {
+        let host = &self.hosts[node.0 as usize];
+        let spec = &self.scenario.desired.services[self.observed.replicas[i].service.0 as usize];
+        let args = workload_args(spec, self.scenario.seed).map_err(|m| LiveError {
+            host: host.name.clone(),
+            message: m,
+        })?;
+        let image = crate::image::tag();
+        let name = self.replicas[i].name.clone();
+        let c = ContainerSpec {
+            run: &self.run,
+            service: &spec.name,
+            replica: &name,
+            revision: "1",
+            image: &image,
+            args,
+            cpu_milli: spec.limits.cpu_milli,
+            memory_bytes: spec.limits.memory_bytes,
+            network: &self.network,
+            publish_on: host.address,
+        };
+        let id = docker::run_container(&host.docker, &c)
+            .await
+            .map_err(|e| LiveError {
+                host: host.name.clone(),
+                message: format!("cannot start {name}: {e}"),
+            })?;
+        let host_name = host.name.clone();
+        self.replicas[i].container = Some(id);
+        self.observed.replicas[i].node = Some(node);
+        self.set_state(i, ReplicaState::Starting);
+        self.unschedulable.remove(&i);
+        self.event("bind", &name, format!("node={host_name}"));
+        Ok(())
+    }
+
+    async fn delete(&mut self, i: usize) -> Result<(), LiveError> {
+        let was_ready = self.observed.replicas[i].state == ReplicaState::Ready;
+        self.set_state(i, ReplicaState::Terminating);
+        if was_ready {
+            self.publish(); // stop routing before stopping the container
+        }
+        if let (Some(id), Some(node)) = (
+            self.replicas[i].container.clone(),
+            self.observed.replicas[i].node,
+        ) {
+            let host = &self.hosts[node.0 as usize];
+            let grace = if was_ready { 5 } else { 0 };
+            let _ = docker::stop(&host.docker, &id, grace).await;
+            docker::remove(&host.docker, &id)
+                .await
+                .map_err(|e| LiveError {
+                    host: host.name.clone(),
+                    message: format!("cannot remove container: {e}"),
+                })?;
+        }
+        self.set_state(i, ReplicaState::Terminated);
+        self.replicas[i].container = None;
+        self.replicas[i].addr = None;
+        let name = self.replicas[i].name.clone();
+        self.event("terminated", &name, String::new());
+        Ok(())
+    }
+
+    fn publish(&mut self) {
+        let now = self.clock.now();
+        for (s, tx) in self.endpoints.iter().enumerate() {
+            let eps: Vec<Endpoint> = self
+                .observed
+                .replicas
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.service.0 as usize == s && r.state == ReplicaState::Ready)
+                .filter_map(|(i, _)| {
+                    self.replicas[i].addr.map(|addr| Endpoint {
+                        replica: orkestra_core::model::ReplicaId(i as u32),
+                        addr,
+                    })
+                })
+                .collect();
+            let n = eps.len() as f64;
+            let concurrency = f64::from(self.scenario.desired.services[s].concurrency);
+            {
+                let mut m = self.metrics[s].lock().expect("metrics");
+                if m.ready.value() != n {
+                    m.ready.set(now, n);
+                    m.slots.set(now, n * concurrency);
+                }
+            }
+            if **tx.borrow() != eps {
+                tx.send_replace(Arc::new(eps));
+            }
+        }
+    }
+
+    /// Removes every container of the run and its networks on every host.
+    pub async fn teardown(&self) -> Vec<String> {
+        let mut errors = Vec::new();
+        for h in &self.hosts {
+            if let Err(e) = docker::down(&h.docker, Some(&self.run), h.address).await {
+                errors.push(format!("host '{}': {e}", h.name));
+            }
+        }
+        errors
+    }
+
+    /// Runs ticks until `stop` fires; ticks every `period` or when woken.
+    pub async fn run_until(&mut self, period: Duration, stop: &Notify) -> Result<(), LiveError> {
+        loop {
+            self.tick().await?;
+            tokio::select! {
+                _ = tokio::time::sleep(period) => {}
+                _ = self.wake.notified() => {}
+                _ = stop.notified() => return Ok(()),
+            }
+        }
+    }
+}
+
+/// GET /readyz on `addr` with a short timeout.
+async fn ready(addr: SocketAddr) -> bool {
+    let probe = async {
+        let s = tokio::net::TcpStream::connect(addr).await.ok()?;
+        let mut s = tokio::io::BufReader::new(s);
+        let req = orkestra_workload::http1::Request {
+            method: "GET".into(),
+            path: "/readyz".into(),
+            headers: vec![("connection".into(), "close".into())],
+            body: Vec::new(),
+        };
+        orkestra_workload::http1::write_request(s.get_mut(), &req)
+            .await
+            .ok()?;
+        let resp = orkestra_workload::http1::read_response(&mut s).await.ok()?;
+        Some(resp.status == 200)
+    };
+    tokio::time::timeout(Duration::from_millis(500), probe)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}

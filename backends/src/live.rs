@@ -1,0 +1,501 @@
+//! A live run: one scenario on real Docker engines, written as results.
+//!
+//! Key decision: the run is assembled from the same parts as a simulation
+//! — the scenario's desired state, the core's controllers (through
+//! [`Controller`]), its balancers (through the proxies), its arrival process
+//! (through the load generators) and its metrics and results writers — so a
+//! live results folder is read exactly like a simulated one. Scenario time
+//! is wall time × `speed`; traffic shapes are compressed, rates are not.
+//! Whatever happens (error, Ctrl-C), every container and network the run
+//! created is removed before returning.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use orkestra_core::metrics::{Integral, ServiceMetrics};
+use orkestra_core::model::{
+    NodeStatus, ObservedCluster, ReplicaState, ReplicaStatus, Resources, ServiceId,
+};
+use orkestra_core::placement::schedule;
+use orkestra_core::registry;
+use orkestra_core::results::{ClusterSummary, FORMAT, Output, Summary};
+use orkestra_core::rng::{names, stream};
+use orkestra_core::scenario::Scenario;
+use orkestra_core::time::SimTime;
+use tokio::sync::{Mutex as AsyncMutex, Notify, watch};
+
+use crate::controller::{Clock, Controller, EventRow};
+use crate::hosts::{self, Host};
+use crate::loadgen::{self, LoadSpec, LoadState};
+use crate::proxy::{self, Endpoints};
+use crate::{docker, image};
+
+/// How to run live.
+#[derive(Clone, Debug)]
+pub struct LiveOptions {
+    /// Hosts file; `None` = the local engine.
+    pub hosts: Option<String>,
+    /// Time compression (≥ 1 plays the scenario faster).
+    pub speed: f64,
+    /// Controller tick.
+    pub tick: Duration,
+    /// Longest wait for the initial replicas to become ready.
+    pub warmup_timeout: Duration,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        LiveOptions {
+            hosts: None,
+            speed: 1.0,
+            tick: Duration::from_millis(250),
+            warmup_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why a live run failed (after cleaning up).
+#[derive(Debug, thiserror::Error)]
+pub enum LiveRunError {
+    /// Hosts could not be used.
+    #[error("{0}")]
+    Hosts(#[from] hosts::HostError),
+    /// The image could not be made.
+    #[error("{0}")]
+    Image(#[from] image::ImageError),
+    /// Anything else, in one line.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The run id used in labels: stable for a scenario and seed, so a restarted
+/// controller adopts the containers of the run it interrupted.
+pub fn run_id(s: &Scenario) -> String {
+    format!("{}-seed{}", s.name, s.seed)
+}
+
+/// Checks that the initial replicas fit the hosts.
+fn check_fit(s: &Scenario, hosts: &[Host]) -> Result<(), LiveRunError> {
+    let observed = ObservedCluster {
+        nodes: hosts
+            .iter()
+            .map(|h| NodeStatus {
+                spec: h.node.clone(),
+                allocated: Resources::ZERO,
+                replicas: 0,
+                ready: true,
+            })
+            .collect(),
+        replicas: s
+            .desired
+            .services
+            .iter()
+            .enumerate()
+            .flat_map(|(i, sv)| {
+                std::iter::repeat_n(
+                    ReplicaStatus {
+                        service: ServiceId(i as u32),
+                        node: None,
+                        state: ReplicaState::Pending,
+                        since: SimTime::ZERO,
+                    },
+                    sv.replicas as usize,
+                )
+            })
+            .collect(),
+    };
+    let mut placer =
+        registry::placer(&s.placement).map_err(|e| LiveRunError::Other(e.to_string()))?;
+    for a in schedule(
+        &s.desired,
+        &observed,
+        placer.as_mut(),
+        &mut stream(s.seed, names::POLICY),
+    ) {
+        if let orkestra_core::action::Action::Unschedulable { replica, why } = a {
+            let svc = &s.desired.services[observed.replicas[replica.0 as usize].service.0 as usize];
+            return Err(LiveRunError::Other(format!(
+                "services.{}.replicas: {} replicas do not fit the hosts ({why}); lower replicas with --set or add hosts",
+                svc.name, svc.replicas
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Runs `scenario` live, writing rows to `out`; stops early when `shutdown` resolves.
+pub async fn run(
+    scenario: Arc<Scenario>,
+    opts: &LiveOptions,
+    out: &mut dyn Output,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Summary, LiveRunError> {
+    let hosts = hosts::connect_all(opts.hosts.as_deref()).await?;
+    check_fit(&scenario, &hosts)?;
+    image::ensure(&hosts, false).await?;
+    let run = run_id(&scenario);
+    let mut network = String::new();
+    for h in &hosts {
+        network = docker::ensure_network(&h.docker, &run).await.map_err(|e| {
+            LiveRunError::Other(format!("host '{}': cannot create network: {e}", h.name))
+        })?;
+    }
+    let n = scenario.desired.services.len();
+    let metrics: Vec<Arc<Mutex<ServiceMetrics>>> = (0..n).map(|_| Arc::default()).collect();
+    let mut senders = Vec::new();
+    let mut proxies = Vec::new();
+    for spec in &scenario.desired.services {
+        let (tx, rx) = watch::channel::<Endpoints>(Arc::new(Vec::new()));
+        let balancer =
+            registry::balancer(&spec.balancer).map_err(|e| LiveRunError::Other(e.to_string()))?;
+        let rng = stream(
+            scenario.seed,
+            &format!("{}/balance/{}", names::POLICY, spec.name),
+        );
+        let (addr, handle) = proxy::spawn(balancer, rng, rx)
+            .await
+            .map_err(|e| LiveRunError::Other(format!("proxy: {e}")))?;
+        senders.push(tx);
+        proxies.push((addr, handle));
+    }
+    // Scenario time stays at zero until traffic starts.
+    let clock = Clock {
+        start: Instant::now() + Duration::from_secs(86_400 * 365),
+        speed: opts.speed,
+    };
+    let placer =
+        registry::placer(&scenario.placement).map_err(|e| LiveRunError::Other(e.to_string()))?;
+    let controller = Controller::new(
+        hosts.clone(),
+        run.clone(),
+        network,
+        scenario.clone(),
+        placer,
+        stream(scenario.seed, &format!("{}/placement", names::POLICY)),
+        clock,
+        senders,
+        metrics.clone(),
+    );
+    let events = controller.events.clone();
+    let wake = controller.wake.clone();
+    let controller = Arc::new(AsyncMutex::new(controller));
+    let result = drive(
+        scenario.clone(),
+        opts,
+        out,
+        shutdown,
+        controller.clone(),
+        metrics,
+        &proxies,
+        wake,
+    )
+    .await;
+    for (_, h) in &proxies {
+        h.abort();
+    }
+    let leftovers = controller.lock().await.teardown().await;
+    let rows: Vec<EventRow> = std::mem::take(&mut *events.lock().expect("events"));
+    for r in rows {
+        out.event(r.time_s, r.kind, &r.subject, &r.detail)
+            .map_err(|e| LiveRunError::Other(format!("events.csv: {e}")))?;
+    }
+    if !leftovers.is_empty() {
+        return Err(LiveRunError::Other(format!(
+            "cleanup failed: {}",
+            leftovers.join("; ")
+        )));
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn drive(
+    scenario: Arc<Scenario>,
+    opts: &LiveOptions,
+    out: &mut dyn Output,
+    shutdown: impl Future<Output = ()>,
+    controller: Arc<AsyncMutex<Controller>>,
+    metrics: Vec<Arc<Mutex<ServiceMetrics>>>,
+    proxies: &[(std::net::SocketAddr, tokio::task::JoinHandle<()>)],
+    wake: Arc<Notify>,
+) -> Result<Summary, LiveRunError> {
+    tokio::pin!(shutdown);
+    // Docker events wake the controller when a container of this run dies.
+    let watchers: Vec<_> = controller
+        .lock()
+        .await
+        .hosts()
+        .iter()
+        .map(|h| {
+            let docker = h.docker.clone();
+            let wake = wake.clone();
+            let run = run_id(&scenario);
+            tokio::spawn(async move {
+                let mut filters = std::collections::HashMap::new();
+                filters.insert("type".to_string(), vec!["container".to_string()]);
+                filters.insert(
+                    "event".to_string(),
+                    vec!["die".to_string(), "oom".to_string()],
+                );
+                filters.insert("label".to_string(), vec![format!("{}={run}", docker::RUN)]);
+                let opts = bollard::query_parameters::EventsOptionsBuilder::default()
+                    .filters(&filters)
+                    .build();
+                let mut s = docker.events(Some(opts));
+                while let Some(Ok(_)) = s.next().await {
+                    wake.notify_one();
+                }
+            })
+        })
+        .collect();
+    let stop = Arc::new(Notify::new());
+    let ctl = {
+        let (controller, stop, tick) = (controller.clone(), stop.clone(), opts.tick);
+        tokio::spawn(async move {
+            let result: Result<(), crate::controller::LiveError> = async {
+                loop {
+                    controller.lock().await.tick().await?;
+                    tokio::select! {
+                        _ = tokio::time::sleep(tick) => {}
+                        _ = wake.notified() => {}
+                        _ = stop.notified() => return Ok(()),
+                    }
+                }
+            }
+            .await;
+            result
+        })
+    };
+    let outcome = traffic(
+        &scenario,
+        opts,
+        out,
+        &mut shutdown,
+        &controller,
+        &metrics,
+        proxies,
+    )
+    .await;
+    stop.notify_one();
+    let ctl_result = ctl.await;
+    for w in watchers {
+        w.abort();
+    }
+    let end = outcome?;
+    match ctl_result {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(LiveRunError::Other(e.to_string())),
+        Err(e) => return Err(LiveRunError::Other(format!("controller task: {e}"))),
+    }
+    Ok(end)
+}
+
+/// Waits for the initial replicas, plays the traffic, samples, and returns the summary.
+async fn traffic(
+    scenario: &Arc<Scenario>,
+    opts: &LiveOptions,
+    out: &mut dyn Output,
+    shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    controller: &Arc<AsyncMutex<Controller>>,
+    metrics: &[Arc<Mutex<ServiceMetrics>>],
+    proxies: &[(std::net::SocketAddr, tokio::task::JoinHandle<()>)],
+) -> Result<Summary, LiveRunError> {
+    // Warm start: wait until every service has its desired replicas ready.
+    let deadline = Instant::now() + opts.warmup_timeout;
+    loop {
+        let ready = controller.lock().await.ready_counts();
+        if ready
+            .iter()
+            .zip(&scenario.desired.services)
+            .all(|(r, s)| *r >= s.replicas)
+        {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(LiveRunError::Other(format!(
+                "replicas not ready after {:?} (ready per service: {ready:?})",
+                opts.warmup_timeout
+            )));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = &mut *shutdown => return Err(LiveRunError::Other("interrupted before traffic started".into())),
+        }
+    }
+    let start = Instant::now();
+    let clock = Clock {
+        start,
+        speed: opts.speed,
+    };
+    controller.lock().await.start_clock(start);
+    let states: Vec<Arc<LoadState>> = (0..metrics.len()).map(|_| Arc::default()).collect();
+    let mut loads = tokio::task::JoinSet::new();
+    for (i, spec) in scenario.desired.services.iter().enumerate() {
+        let load = LoadSpec {
+            model: scenario.traffic[i].clone(),
+            duration: scenario.duration,
+            speed: opts.speed,
+            target: proxies[i].0,
+            timeout: spec.timeout.map(|t| Duration::from_nanos(t.0)),
+            rng: stream(scenario.seed, &format!("{}/{}", names::TRAFFIC, spec.name)),
+        };
+        loads.spawn(loadgen::run(
+            load,
+            start,
+            metrics[i].clone(),
+            states[i].clone(),
+        ));
+    }
+    let interval = Duration::from_nanos((scenario.sample_interval.0 as f64 / opts.speed) as u64)
+        .max(Duration::from_millis(10));
+    let mut ticker = tokio::time::interval_at((start + interval).into(), interval);
+    let (mut cpu, mut mem) = (Integral::default(), Integral::default());
+    let mut interrupted = false;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                sample(scenario, clock.now(), out, controller, metrics, &states, &mut cpu, &mut mem).await?;
+            }
+            r = loads.join_next() => {
+                if r.is_none() { break; }
+            }
+            _ = &mut *shutdown => { interrupted = true; loads.abort_all(); break; }
+        }
+    }
+    let end = clock.now();
+    sample(
+        scenario, end, out, controller, metrics, &states, &mut cpu, &mut mem,
+    )
+    .await?;
+    let end = if interrupted {
+        end
+    } else {
+        end.max(SimTime::ZERO + scenario.duration).min(end)
+    };
+    let ctl = controller.lock().await;
+    let nodes = &ctl.observed().nodes;
+    let secs = end.as_secs_f64().max(f64::MIN_POSITIVE);
+    let zones: std::collections::BTreeSet<&str> =
+        nodes.iter().map(|n| n.spec.zone.as_str()).collect();
+    let services: Vec<_> = scenario
+        .desired
+        .services
+        .iter()
+        .zip(metrics)
+        .map(|(s, m)| m.lock().expect("metrics").summary(&s.name, s.replicas, end))
+        .collect();
+    Ok(Summary {
+        format: FORMAT,
+        version: orkestra_core::VERSION.to_string(),
+        mode: "live".to_string(),
+        scenario: scenario.name.clone(),
+        source: scenario.source.clone(),
+        scenario_hash: scenario.hash.clone(),
+        overrides: scenario.overrides.clone(),
+        seed: scenario.seed,
+        duration_s: end.as_secs_f64(),
+        // In live mode the events are the requests sent.
+        events: services.iter().map(|s| s.requests.total).sum(),
+        services,
+        cluster: ClusterSummary {
+            nodes: nodes.len() as u32,
+            zones: zones.len() as u32,
+            cpu_allocatable_milli: nodes.iter().map(|n| n.spec.allocatable.cpu_milli).sum(),
+            memory_allocatable_bytes: nodes.iter().map(|n| n.spec.allocatable.memory_bytes).sum(),
+            cpu_allocated_mean: cpu.area(end) / secs,
+            memory_allocated_mean: mem.area(end) / secs,
+            pending_at_end: ctl
+                .observed()
+                .replicas
+                .iter()
+                .filter(|r| r.state == ReplicaState::Pending)
+                .count() as u32,
+        },
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn sample(
+    scenario: &Scenario,
+    now: SimTime,
+    out: &mut dyn Output,
+    controller: &Arc<AsyncMutex<Controller>>,
+    metrics: &[Arc<Mutex<ServiceMetrics>>],
+    states: &[Arc<LoadState>],
+    cpu: &mut Integral,
+    mem: &mut Integral,
+) -> Result<(), LiveRunError> {
+    let t = now.as_secs_f64();
+    let io = |e: std::io::Error| LiveRunError::Other(format!("timeseries.csv: {e}"));
+    let (ready, nodes) = {
+        let c = controller.lock().await;
+        (c.ready_counts(), c.observed().nodes.clone())
+    };
+    for (i, spec) in scenario.desired.services.iter().enumerate() {
+        let scope = format!("service:{}", spec.name);
+        let iv = metrics[i].lock().expect("metrics").take_interval();
+        out.sample(t, &scope, "arrivals", iv.arrivals as f64)
+            .map_err(io)?;
+        out.sample(t, &scope, "completions", iv.completions as f64)
+            .map_err(io)?;
+        let in_flight = states[i]
+            .in_flight
+            .load(std::sync::atomic::Ordering::Relaxed);
+        out.sample(t, &scope, "in_flight", f64::from(in_flight))
+            .map_err(io)?;
+        if let (Some(p50), Some(p99)) = (iv.p50_s, iv.p99_s) {
+            out.sample(t, &scope, "latency_p50_s", p50).map_err(io)?;
+            out.sample(t, &scope, "latency_p99_s", p99).map_err(io)?;
+        }
+        out.sample(t, &scope, "ready_replicas", f64::from(ready[i]))
+            .map_err(io)?;
+    }
+    let (mut c, mut m, mut ac, mut am) = (0u64, 0u64, 0u64, 0u64);
+    for n in &nodes {
+        let scope = format!("node:{}", n.spec.name);
+        let frac = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+        out.sample(
+            t,
+            &scope,
+            "cpu_allocated",
+            frac(n.allocated.cpu_milli, n.spec.allocatable.cpu_milli),
+        )
+        .map_err(io)?;
+        out.sample(
+            t,
+            &scope,
+            "memory_allocated",
+            frac(n.allocated.memory_bytes, n.spec.allocatable.memory_bytes),
+        )
+        .map_err(io)?;
+        c += n.allocated.cpu_milli;
+        m += n.allocated.memory_bytes;
+        ac += n.spec.allocatable.cpu_milli;
+        am += n.spec.allocatable.memory_bytes;
+    }
+    cpu.set(now, if ac > 0 { c as f64 / ac as f64 } else { 0.0 });
+    mem.set(now, if am > 0 { m as f64 / am as f64 } else { 0.0 });
+    Ok(())
+}
+
+/// `sim live down`: removes every container and network Orkestra labelled on the hosts.
+pub async fn down(hosts_file: Option<&str>) -> Result<Vec<(String, usize, usize)>, LiveRunError> {
+    let hosts = hosts::connect_all(hosts_file).await?;
+    let mut removed = Vec::new();
+    for h in &hosts {
+        let (c, n) = docker::down(&h.docker, None, h.address)
+            .await
+            .map_err(|e| LiveRunError::Other(format!("host '{}': {e}", h.name)))?;
+        removed.push((h.name.clone(), c, n));
+    }
+    Ok(removed)
+}
+
+/// `sim live image`: (re)builds the workload image and copies it to every host.
+pub async fn build_image(hosts_file: Option<&str>) -> Result<String, LiveRunError> {
+    let hosts = hosts::connect_all(hosts_file).await?;
+    image::ensure(&hosts, true).await?;
+    Ok(image::tag())
+}

@@ -1,0 +1,129 @@
+//! Open-loop load: the scenario's traffic model as real HTTP requests.
+//!
+//! Key decision: arrivals come from the same `Arrivals` process the
+//! simulator uses, on the wall clock, and every request is sent at its
+//! scheduled instant on its own task — the generator never waits for
+//! earlier replies, so an overloaded service sees the queueing a real
+//! client population would cause (no coordinated omission). Connections
+//! to the proxy are pooled and reused when idle.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use orkestra_core::metrics::ServiceMetrics;
+use orkestra_core::rng::StreamRng;
+use orkestra_core::time::{SimDuration, SimTime};
+use orkestra_core::traffic::{Arrivals, RateModel};
+use orkestra_workload::http1::{self, Request};
+use tokio::io::BufReader;
+use tokio::net::TcpStream;
+
+use crate::proxy::PROXY_ERROR;
+
+type Pool = Arc<Mutex<Vec<BufReader<TcpStream>>>>;
+
+/// What one service's load generator needs.
+pub struct LoadSpec {
+    /// The scenario's rate model (scenario time).
+    pub model: RateModel,
+    /// Scenario length.
+    pub duration: SimDuration,
+    /// Time compression.
+    pub speed: f64,
+    /// The service's proxy.
+    pub target: SocketAddr,
+    /// Client timeout (real time).
+    pub timeout: Option<Duration>,
+    /// Arrival stream.
+    pub rng: StreamRng,
+}
+
+/// Counters shared with the sampler.
+#[derive(Default)]
+pub struct LoadState {
+    /// Requests sent and not yet answered.
+    pub in_flight: AtomicU32,
+}
+
+/// Sends the service's traffic until the scenario ends; returns when every
+/// request has finished or timed out.
+pub async fn run(
+    spec: LoadSpec,
+    start: Instant,
+    metrics: Arc<Mutex<ServiceMetrics>>,
+    state: Arc<LoadState>,
+) {
+    let horizon = SimTime(((spec.duration.0 as f64) / spec.speed) as u64);
+    let mut arrivals = Arrivals::new(spec.model.time_compressed(spec.speed), horizon);
+    let mut rng = spec.rng;
+    let pool: Pool = Arc::default();
+    let mut tasks = tokio::task::JoinSet::new();
+    while let Some(t) = arrivals.next(&mut rng) {
+        tokio::time::sleep_until((start + Duration::from_nanos(t.0)).into()).await;
+        metrics.lock().expect("metrics").arrival();
+        state.in_flight.fetch_add(1, Ordering::Relaxed);
+        let (pool, metrics, state) = (pool.clone(), metrics.clone(), state.clone());
+        let (target, timeout) = (spec.target, spec.timeout);
+        tasks.spawn(async move {
+            let sent = Instant::now();
+            let outcome = match timeout {
+                Some(d) => tokio::time::timeout(d, request(&pool, target))
+                    .await
+                    .unwrap_or(Err(Outcome::TimedOut)),
+                None => request(&pool, target).await,
+            };
+            let mut m = metrics.lock().expect("metrics");
+            match outcome {
+                Ok(()) => m.ok(SimDuration(sent.elapsed().as_nanos() as u64)),
+                Err(Outcome::TimedOut) => m.timed_out(),
+                Err(Outcome::Rejected { no_endpoint }) => m.rejected(no_endpoint),
+            }
+            state.in_flight.fetch_sub(1, Ordering::Relaxed);
+        });
+        // Reap finished tasks so the set does not grow with the run.
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+enum Outcome {
+    TimedOut,
+    Rejected { no_endpoint: bool },
+}
+
+async fn request(pool: &Pool, target: SocketAddr) -> Result<(), Outcome> {
+    let pooled = pool.lock().expect("pool").pop();
+    let mut conn = match pooled {
+        Some(c) => c,
+        None => {
+            let s = TcpStream::connect(target)
+                .await
+                .map_err(|_| Outcome::Rejected { no_endpoint: false })?;
+            let _ = s.set_nodelay(true);
+            BufReader::new(s)
+        }
+    };
+    let req = Request {
+        method: "GET".into(),
+        path: "/work".into(),
+        headers: vec![("host".into(), "orkestra".into())],
+        body: Vec::new(),
+    };
+    if http1::write_request(conn.get_mut(), &req).await.is_err() {
+        return Err(Outcome::Rejected { no_endpoint: false });
+    }
+    let resp = http1::read_response(&mut conn)
+        .await
+        .map_err(|_| Outcome::Rejected { no_endpoint: false })?;
+    if !http1::wants_close(&resp.headers) {
+        pool.lock().expect("pool").push(conn);
+    }
+    if resp.status == 200 {
+        Ok(())
+    } else {
+        let no_endpoint = http1::header(&resp.headers, PROXY_ERROR) == Some("no-endpoint");
+        Err(Outcome::Rejected { no_endpoint })
+    }
+}
