@@ -274,7 +274,12 @@ fn run_live(
         out,
         shutdown_signal(),
     ))
-    .map_err(|e| RunError::Live(e.to_string()))
+    .map_err(|e| match e {
+        orkestra_backends::live::LiveRunError::Hosts(
+            orkestra_backends::hosts::HostError::File(e),
+        ) => RunError::Input(e),
+        e => RunError::Live(e.to_string()),
+    })
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM.
