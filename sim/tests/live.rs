@@ -400,3 +400,148 @@ fn image_build_failure_is_one_line() {
     );
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+fn light_spike(duration: &str, speed: &str) -> Vec<String> {
+    [
+        "--set",
+        "services.web.replicas=3",
+        "--set",
+        "services.web.work=sleep",
+        "--set",
+        &format!("simulation.duration={duration}"),
+        "--set",
+        "services.web.traffic.base=20",
+        "--set",
+        "services.web.traffic.peak=40",
+        "--speed",
+        speed,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn wait_for(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn a_restarted_controller_adopts_its_containers_without_duplicates() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !engine_available() {
+        return;
+    }
+    let d = scratch("adopt");
+    let spike = repo().join("scenarios/spike.toml");
+    let mut args: Vec<String> = ["run", spike.to_str().unwrap(), "--live", "--out", "first"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(light_spike("10m", "2"));
+    let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut first = sim(&args_ref, &d)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("3 serving containers", Duration::from_secs(240), || {
+        let r = running(LOCAL);
+        r.len() == 3 && r.iter().all(|(_, a)| served(a) > 0.0)
+    });
+    let before: Vec<String> = running(LOCAL).into_iter().map(|(id, _)| id).collect();
+    // Kill the controller hard: its containers keep running.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(running(LOCAL).len(), 3);
+
+    let mut args: Vec<String> = ["run", spike.to_str().unwrap(), "--live", "--out", "second"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(light_spike("20s", "2"));
+    let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut second = sim(&args_ref, &d)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut most = 0;
+    let mut seen = std::collections::BTreeSet::new();
+    while second.try_wait().unwrap().is_none() {
+        let now: Vec<String> = running(LOCAL).into_iter().map(|(id, _)| id).collect();
+        most = most.max(now.len());
+        seen.extend(now);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let out = second.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(most <= 3, "up to {most} containers ran at once: duplicates");
+    let events = fs::read_to_string(d.join("second/events.csv")).unwrap();
+    assert_eq!(events.matches(",adopt,").count(), 3, "{events}");
+    assert!(
+        !events.contains(",create,"),
+        "the restarted controller created replicas:\n{events}"
+    );
+    // The only containers that ran are the ones the first controller started.
+    let before: std::collections::BTreeSet<String> = before.into_iter().collect();
+    assert!(
+        seen.is_subset(&before),
+        "new containers appeared: {seen:?} vs {before:?}"
+    );
+    assert!(labelled(LOCAL, "containers").is_empty());
+}
+
+#[test]
+fn sigterm_stops_traffic_cleans_up_and_still_writes_results() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !engine_available() {
+        return;
+    }
+    let d = scratch("sigterm");
+    let spike = repo().join("scenarios/spike.toml");
+    let mut args: Vec<String> = ["run", spike.to_str().unwrap(), "--live", "--out", "r"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(light_spike("10m", "1"));
+    let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
+    let child = sim(&args_ref, &d)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("serving containers", Duration::from_secs(240), || {
+        let r = running(LOCAL);
+        r.len() == 3 && r.iter().all(|(_, a)| served(a) > 0.0)
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("r/summary.json")).unwrap()).unwrap();
+    let covered = summary["duration_s"].as_f64().unwrap();
+    assert!(covered > 1.0 && covered < 600.0, "covered {covered} s");
+    assert!(summary["services"][0]["requests"]["ok"].as_u64().unwrap() > 0);
+    assert!(labelled(LOCAL, "containers").is_empty());
+    assert!(labelled(LOCAL, "networks").is_empty());
+}
