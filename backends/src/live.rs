@@ -138,9 +138,19 @@ pub async fn run(
     let run = run_id(&scenario);
     let mut network = String::new();
     for h in &hosts {
-        network = docker::ensure_network(&h.docker, &run).await.map_err(|e| {
-            LiveRunError::Other(format!("host '{}': cannot create network: {e}", h.name))
-        })?;
+        match docker::ensure_network(&h.docker, &run).await {
+            Ok(n) => network = n,
+            Err(e) => {
+                // Leave nothing behind on the hosts that did get a network.
+                for h in &hosts {
+                    let _ = docker::down(&h.docker, Some(&run), h.address).await;
+                }
+                return Err(LiveRunError::Other(format!(
+                    "host '{}': cannot create network: {e}",
+                    h.name
+                )));
+            }
+        }
     }
     let n = scenario.desired.services.len();
     let metrics: Vec<Arc<Mutex<ServiceMetrics>>> = (0..n).map(|_| Arc::default()).collect();
