@@ -34,17 +34,15 @@ fn kind(r: io::Result<impl std::fmt::Debug>) -> io::ErrorKind {
 
 #[tokio::test]
 async fn requests_round_trip_with_keep_alive() {
-    let (client, server) = duplex(4096);
-    let (sr, _sw) = tokio::io::split(server);
-    let (_cr, mut cw) = tokio::io::split(client);
+    let (mut client, server) = duplex(4096);
     let mut post = Request::new("POST", "/work?x=1");
     post.headers.push(hdr("Host", "127.0.0.1:8080"));
     post.headers.push(hdr("Content-Length", "999")); // replaced by the real length
     post.body = b"hello".to_vec();
     let get = Request::new("GET", "/healthz");
-    let mut r = BufReader::new(sr);
+    let mut r = BufReader::new(server);
     for sent in [&post, &get, &post] {
-        write_request(&mut cw, sent).await.unwrap();
+        write_request(&mut client, sent).await.unwrap();
         let got = read_request(&mut r).await.unwrap().unwrap();
         assert_eq!(got.method, sent.method);
         assert_eq!(got.path, sent.path);
@@ -53,7 +51,7 @@ async fn requests_round_trip_with_keep_alive() {
         let len = (!sent.body.is_empty()).then(|| sent.body.len().to_string());
         assert_eq!(got.header("content-length"), len.as_deref());
     }
-    drop(cw);
+    drop(client);
     assert_eq!(read_request(&mut r).await.unwrap(), None, "clean EOF");
 }
 
@@ -90,7 +88,9 @@ async fn large_bodies_round_trip() {
         write_response(&mut a, &sent).await.map(|_| sent)
     });
     let got = read_response(&mut BufReader::new(b)).await.unwrap();
-    assert_eq!(got, writer.await.unwrap().unwrap());
+    let sent = writer.await.unwrap().unwrap();
+    assert_eq!((got.status, got.body.len()), (sent.status, sent.body.len()));
+    assert!(got.body == sent.body, "large body differs");
 }
 
 #[tokio::test]

@@ -21,14 +21,16 @@ mod tests;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use orkestra_core::dist::DurationDist;
 use orkestra_core::rng::{StreamRng, names, stream};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
@@ -87,9 +89,11 @@ struct Shared {
     draining: AtomicBool,
 }
 
-/// Serves `listener` until `shutdown` completes, then stops accepting, marks
-/// `/readyz` as draining, closes idle connections and lets in-flight requests
-/// finish for up to [`DRAIN_TIMEOUT`].
+/// Serves `listener` until `shutdown` completes, then drains: stops
+/// accepting, answers `/readyz` with 503 `draining`, closes idle connections
+/// and lets in-flight requests finish for up to [`DRAIN_TIMEOUT`]. While
+/// draining, a response carries `Connection: close` unless its client has
+/// already sent the next request (pipelined), which is then served too.
 pub async fn serve(
     cfg: WorkloadConfig,
     listener: TcpListener,
@@ -166,7 +170,9 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Rec
             }
         };
         let mut resp = shared.handle(&req).await;
-        let close = http1::wants_close(&req.headers) || shared.draining.load(Ordering::SeqCst);
+        // Draining: keep the connection only while its client already sent more.
+        let close = http1::wants_close(&req.headers)
+            || (shared.draining.load(Ordering::SeqCst) && !has_input_now(&mut rd).await);
         if close {
             resp.headers.push(("Connection".into(), "close".into()));
         } else if req.header("connection").is_some() {
@@ -241,6 +247,15 @@ impl Shared {
         ));
         resp
     }
+}
+
+/// Whether request bytes are buffered or readable without waiting.
+async fn has_input_now<R: AsyncBufRead + Unpin>(rd: &mut R) -> bool {
+    std::future::poll_fn(|cx| match Pin::new(&mut *rd).poll_fill_buf(cx) {
+        Poll::Ready(Ok(buf)) => Poll::Ready(!buf.is_empty()),
+        Poll::Ready(Err(_)) | Poll::Pending => Poll::Ready(false),
+    })
+    .await
 }
 
 /// Holds a waiting place; gives it back when dropped (also if the request is dropped).
