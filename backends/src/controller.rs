@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use orkestra_core::action::Action;
 use orkestra_core::controller::reconcile_replicas;
-use orkestra_core::dist::DurationDist;
 use orkestra_core::metrics::ServiceMetrics;
 use orkestra_core::model::{
     NodeId, NodeStatus, ObservedCluster, ReplicaState, ReplicaStatus, ServiceId, ServiceSpec, Work,
@@ -101,73 +100,21 @@ pub struct LiveError {
     pub message: String,
 }
 
-/// The workload's command line for a service.
+/// The workload's command line for a service: the service model as
+/// `orkestra-workload` flags (the workload crate owns the flag format).
 pub fn workload_args(s: &ServiceSpec, seed: u64) -> Result<Vec<String>, String> {
-    let mut a: Vec<String> = vec![
-        "--listen".into(),
-        format!("0.0.0.0:{}", docker::WORKLOAD_PORT),
-    ];
-    a.extend(["--concurrency".into(), s.concurrency.to_string()]);
-    if let Some(q) = s.queue_limit {
-        a.extend(["--queue-limit".into(), q.to_string()]);
-    }
-    a.extend([
-        "--work".into(),
-        if s.work == Work::Sleep {
-            "sleep"
-        } else {
-            "cpu"
-        }
-        .into(),
-    ]);
-    a.extend(["--seed".into(), seed.to_string()]);
-    let d = &s.service_time;
-    let dist: Vec<String> = match d {
-        DurationDist::Constant(v) => vec![
-            "constant".into(),
-            "--value".into(),
-            v.as_secs_f64().to_string(),
-        ],
-        DurationDist::Exponential { mean_s, .. } => {
-            vec!["exponential".into(), "--mean".into(), mean_s.to_string()]
-        }
-        DurationDist::LogNormal { sigma, .. } => {
-            vec![
-                "lognormal".into(),
-                "--mean".into(),
-                d.mean_secs().to_string(),
-                "--sigma".into(),
-                sigma.to_string(),
-            ]
-        }
-        DurationDist::Gamma { shape, .. } => {
-            vec![
-                "gamma".into(),
-                "--mean".into(),
-                d.mean_secs().to_string(),
-                "--shape".into(),
-                shape.to_string(),
-            ]
-        }
-        DurationDist::Pareto { shape, .. } => {
-            vec![
-                "pareto".into(),
-                "--mean".into(),
-                d.mean_secs().to_string(),
-                "--shape".into(),
-                shape.to_string(),
-            ]
-        }
-        DurationDist::Empirical(_) => {
-            return Err(format!(
-                "service '{}': empirical service times are not supported in live mode yet",
-                s.name
-            ));
-        }
+    let cfg = orkestra_workload::WorkloadConfig {
+        service_time: s.service_time.clone(),
+        work: match s.work {
+            Work::Cpu => orkestra_workload::Work::Cpu,
+            Work::Sleep => orkestra_workload::Work::Sleep,
+        },
+        concurrency: s.concurrency,
+        queue_limit: s.queue_limit,
+        seed,
+        bind: std::net::SocketAddr::from(([0, 0, 0, 0], docker::WORKLOAD_PORT)),
     };
-    a.push("--dist".into());
-    a.extend(dist);
-    Ok(a)
+    orkestra_workload::to_args(&cfg).map_err(|e| format!("service '{}': {e}", s.name))
 }
 
 impl Controller {
@@ -593,4 +540,32 @@ async fn ready(addr: SocketAddr) -> bool {
         .ok()
         .flatten()
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orkestra_core::dist::DurationDist;
+    use orkestra_core::testing::service;
+
+    #[test]
+    fn workload_flags_carry_the_service_model() {
+        let mut s = service("web");
+        s.concurrency = 4;
+        s.queue_limit = Some(100);
+        s.work = Work::Sleep;
+        let args = workload_args(&s, 7).unwrap();
+        let cfg = orkestra_workload::parse_args(&args).unwrap();
+        assert_eq!(
+            (cfg.concurrency, cfg.queue_limit, cfg.seed),
+            (4, Some(100), 7)
+        );
+        assert_eq!(cfg.work, orkestra_workload::Work::Sleep);
+        assert_eq!(cfg.bind.port(), docker::WORKLOAD_PORT);
+        // Exponential 10 ms in the fixture.
+        assert!((cfg.service_time.mean_secs() - 0.01).abs() < 1e-9);
+        s.service_time =
+            DurationDist::empirical(vec![orkestra_core::time::SimDuration(1)]).unwrap();
+        assert!(workload_args(&s, 7).unwrap_err().contains("empirical"));
+    }
 }
