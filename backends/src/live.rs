@@ -362,7 +362,6 @@ async fn traffic(
         .max(Duration::from_millis(10));
     let mut ticker = tokio::time::interval_at((start + interval).into(), interval);
     let (mut cpu, mut mem) = (Integral::default(), Integral::default());
-    let mut interrupted = false;
     loop {
         tokio::select! {
             _ = ticker.tick() => {
@@ -371,7 +370,7 @@ async fn traffic(
             r = loads.join_next() => {
                 if r.is_none() { break; }
             }
-            _ = &mut *shutdown => { interrupted = true; loads.abort_all(); break; }
+            _ = &mut *shutdown => { loads.abort_all(); break; }
         }
     }
     let end = clock.now();
@@ -379,11 +378,6 @@ async fn traffic(
         scenario, end, out, controller, metrics, &states, &mut cpu, &mut mem,
     )
     .await?;
-    let end = if interrupted {
-        end
-    } else {
-        end.max(SimTime::ZERO + scenario.duration).min(end)
-    };
     let ctl = controller.lock().await;
     let nodes = &ctl.observed().nodes;
     let secs = end.as_secs_f64().max(f64::MIN_POSITIVE);
