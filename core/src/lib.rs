@@ -14,6 +14,7 @@ pub mod controller;
 pub mod dist;
 pub mod metrics;
 pub mod model;
+pub mod packing;
 pub mod placement;
 pub mod quantity;
 pub mod registry;
