@@ -134,12 +134,7 @@ impl Controller {
     ) -> Controller {
         let nodes = hosts
             .iter()
-            .map(|h| NodeStatus {
-                spec: h.node.clone(),
-                allocated: Default::default(),
-                replicas: 0,
-                ready: true,
-            })
+            .map(|h| NodeStatus::new(h.node.clone()))
             .collect();
         let n = scenario.desired.services.len();
         Controller {
@@ -229,11 +224,9 @@ impl Controller {
             let req = self.scenario.desired.services[r.service.0 as usize].requests;
             let n = &mut self.observed.nodes[node.0 as usize];
             if was_counted && !counted {
-                n.allocated -= req;
-                n.replicas -= 1;
+                n.remove(req);
             } else if !was_counted && counted {
-                n.allocated += req;
-                n.replicas += 1;
+                n.add(req);
             }
         }
         r.state = state;

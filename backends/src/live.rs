@@ -15,9 +15,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use orkestra_core::metrics::{Integral, ServiceMetrics};
-use orkestra_core::model::{
-    NodeStatus, ObservedCluster, ReplicaState, ReplicaStatus, Resources, ServiceId,
-};
+use orkestra_core::model::{NodeStatus, ObservedCluster, ReplicaState, ReplicaStatus, ServiceId};
 use orkestra_core::placement::schedule;
 use orkestra_core::registry;
 use orkestra_core::results::{ClusterSummary, FORMAT, Output, Summary};
@@ -81,12 +79,7 @@ fn check_fit(s: &Scenario, hosts: &[Host]) -> Result<(), LiveRunError> {
     let observed = ObservedCluster {
         nodes: hosts
             .iter()
-            .map(|h| NodeStatus {
-                spec: h.node.clone(),
-                allocated: Resources::ZERO,
-                replicas: 0,
-                ready: true,
-            })
+            .map(|h| NodeStatus::new(h.node.clone()))
             .collect(),
         replicas: s
             .desired

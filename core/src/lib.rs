@@ -21,6 +21,7 @@ pub mod registry;
 pub mod results;
 pub mod rng;
 pub mod scenario;
+pub mod sched;
 pub mod testing;
 pub mod time;
 pub mod traffic;

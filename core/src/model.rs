@@ -78,6 +78,25 @@ impl Resources {
         }
     }
 
+    /// Kubernetes' scoring view of a request: a container asking for no CPU
+    /// counts as 100m and one asking for no memory as 200Mi
+    /// (`DefaultMilliCPURequest`, `DefaultMemoryRequest` in
+    /// `pkg/scheduler/util/pod_resources.go`), so empty pods still spread.
+    pub fn non_zero(self) -> Resources {
+        Resources::new(
+            if self.cpu_milli == 0 {
+                100
+            } else {
+                self.cpu_milli
+            },
+            if self.memory_bytes == 0 {
+                200 << 20
+            } else {
+                self.memory_bytes
+            },
+        )
+    }
+
     /// The amount of one resource.
     pub fn get(&self, r: ResourceName) -> u64 {
         match r {
@@ -225,10 +244,40 @@ pub struct NodeStatus {
     pub spec: NodeSpec,
     /// Sum of the requests of the replicas bound to it and not yet gone.
     pub allocated: Resources,
+    /// The same sum with Kubernetes' non-zero defaults for replicas that
+    /// request nothing ([`Resources::non_zero`]); resource scoring uses it.
+    pub non_zero_allocated: Resources,
     /// Replicas bound to it and not yet gone.
     pub replicas: u32,
     /// Accepts new replicas.
     pub ready: bool,
+}
+
+impl NodeStatus {
+    /// An empty, ready node.
+    pub fn new(spec: NodeSpec) -> NodeStatus {
+        NodeStatus {
+            spec,
+            allocated: Resources::ZERO,
+            non_zero_allocated: Resources::ZERO,
+            replicas: 0,
+            ready: true,
+        }
+    }
+
+    /// A replica requesting `requests` is bound here.
+    pub fn add(&mut self, requests: Resources) {
+        self.allocated += requests;
+        self.non_zero_allocated += requests.non_zero();
+        self.replicas += 1;
+    }
+
+    /// A replica requesting `requests` left.
+    pub fn remove(&mut self, requests: Resources) {
+        self.allocated -= requests;
+        self.non_zero_allocated -= requests.non_zero();
+        self.replicas -= 1;
+    }
 }
 
 /// The observed state of the cluster that controllers reconcile against.

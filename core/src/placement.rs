@@ -67,6 +67,32 @@ impl fmt::Display for Unschedulable {
     }
 }
 
+/// What is bound to a node during a scheduling batch: the node's allocation
+/// plus the binds the batch has made so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeAlloc {
+    /// Sum of requests.
+    pub requested: Resources,
+    /// Sum of requests with Kubernetes' non-zero defaults.
+    pub non_zero: Resources,
+}
+
+impl NodeAlloc {
+    /// The allocation of `node` as observed.
+    pub fn of(node: &NodeStatus) -> NodeAlloc {
+        NodeAlloc {
+            requested: node.allocated,
+            non_zero: node.non_zero_allocated,
+        }
+    }
+
+    /// Adds a replica's requests.
+    pub fn add(&mut self, requests: Resources) {
+        self.requested += requests;
+        self.non_zero += requests.non_zero();
+    }
+}
+
 /// A placement policy: pick a node for one replica's requests.
 pub trait Place: Send {
     /// The name the registry knows it by.
@@ -79,7 +105,7 @@ pub trait Place: Send {
         &mut self,
         request: &Resources,
         nodes: &[NodeStatus],
-        allocated: &[Resources],
+        allocated: &[NodeAlloc],
         rng: &mut dyn Rng,
     ) -> Result<NodeId, Unschedulable>;
 }
@@ -88,12 +114,12 @@ pub trait Place: Send {
 pub fn fits(
     request: &Resources,
     node: &NodeStatus,
-    allocated: &Resources,
+    allocated: &NodeAlloc,
 ) -> Result<(), FilterReason> {
     if !node.ready {
         return Err(FilterReason::NotReady);
     }
-    match request.first_shortfall(allocated, &node.spec.allocatable) {
+    match request.first_shortfall(&allocated.requested, &node.spec.allocatable) {
         Some(r) => Err(FilterReason::Insufficient(r)),
         None => Ok(()),
     }
@@ -112,7 +138,7 @@ impl Place for FirstFit {
         &mut self,
         request: &Resources,
         nodes: &[NodeStatus],
-        allocated: &[Resources],
+        allocated: &[NodeAlloc],
         _rng: &mut dyn Rng,
     ) -> Result<NodeId, Unschedulable> {
         let mut why = Unschedulable::default();
@@ -134,7 +160,7 @@ pub fn schedule(
     policy: &mut dyn Place,
     rng: &mut dyn Rng,
 ) -> Vec<Action> {
-    let mut allocated: Vec<Resources> = observed.nodes.iter().map(|n| n.allocated).collect();
+    let mut allocated: Vec<NodeAlloc> = observed.nodes.iter().map(NodeAlloc::of).collect();
     let mut actions = Vec::new();
     for (i, r) in observed.replicas.iter().enumerate() {
         if r.state != ReplicaState::Pending {
@@ -144,7 +170,7 @@ pub fn schedule(
         let request = desired.services[r.service.0 as usize].requests;
         match policy.place(&request, &observed.nodes, &allocated, rng) {
             Ok(node) => {
-                allocated[node.0 as usize] += request;
+                allocated[node.0 as usize].add(request);
                 actions.push(Action::Bind { replica, node });
             }
             Err(why) => actions.push(Action::Unschedulable { replica, why }),
@@ -167,7 +193,13 @@ mod tests {
             node("a").cpu("1").mem("1Gi").status(),
             node("b").cpu("4").mem("8Gi").status(),
         ];
-        let allocated = vec![Resources::ZERO, Resources::new(3000, 0)];
+        let allocated = vec![
+            NodeAlloc::default(),
+            NodeAlloc {
+                requested: Resources::new(3000, 0),
+                non_zero: Resources::new(3000, 200 << 20),
+            },
+        ];
         let mut rng = stream(0, "t");
         // 500m fits a (0 + 500 ≤ 1000).
         assert_eq!(

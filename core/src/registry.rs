@@ -8,7 +8,9 @@
 use std::fmt;
 
 use crate::balance::{Balance, Random, RoundRobin};
+use crate::model::ResourceName;
 use crate::placement::{FirstFit, Place};
+use crate::sched::policies;
 
 /// A named constructor with a description.
 pub struct Entry<T: ?Sized> {
@@ -34,12 +36,82 @@ pub const BALANCERS: &[Entry<dyn Balance>] = &[
     },
 ];
 
-/// Placement policies.
-pub const PLACERS: &[Entry<dyn Place>] = &[Entry {
-    name: "first-fit",
-    about: "first node in order whose free allocatable fits the requests",
-    make: || Box::new(FirstFit),
-}];
+/// Placement policies and presets.
+pub const PLACERS: &[Entry<dyn Place>] = &[
+    Entry {
+        name: "first-fit",
+        about: "first node in order whose free allocatable fits the requests",
+        make: || Box::new(FirstFit),
+    },
+    Entry {
+        name: "kubernetes-default",
+        about: "kube-scheduler default profile: NodeResourcesFit, LeastAllocated + BalancedAllocation, adaptive sampling",
+        make: || Box::new(policies::kubernetes_default()),
+    },
+    Entry {
+        name: "gke-optimize-utilization",
+        about: "GKE optimize-utilization: MostAllocated + BalancedAllocation",
+        make: || Box::new(policies::gke_optimize_utilization()),
+    },
+    Entry {
+        name: "least-allocated",
+        about: "NodeResourcesFit LeastAllocated only (spread by free resources)",
+        make: || Box::new(policies::least_allocated()),
+    },
+    Entry {
+        name: "most-allocated",
+        about: "NodeResourcesFit MostAllocated only (pack by allocation)",
+        make: || Box::new(policies::most_allocated()),
+    },
+    Entry {
+        name: "nomad-binpack",
+        about: "Nomad's default binpack algorithm (ScoreFitBinPack)",
+        make: || Box::new(policies::nomad_binpack()),
+    },
+    Entry {
+        name: "nomad-spread",
+        about: "Nomad's spread algorithm (ScoreFitSpread)",
+        make: || Box::new(policies::nomad_spread()),
+    },
+    Entry {
+        name: "ecs-binpack",
+        about: "ECS binpack on memory: the instance left with the least memory",
+        make: || {
+            Box::new(policies::BestFit {
+                resource: Some(ResourceName::Memory),
+                worst: false,
+                name: "ecs-binpack",
+            })
+        },
+    },
+    Entry {
+        name: "best-fit",
+        about: "the node left with the least normalised room (cpu + memory)",
+        make: || {
+            Box::new(policies::BestFit {
+                resource: None,
+                worst: false,
+                name: "best-fit",
+            })
+        },
+    },
+    Entry {
+        name: "worst-fit",
+        about: "the node left with the most normalised room (cpu + memory)",
+        make: || {
+            Box::new(policies::BestFit {
+                resource: None,
+                worst: true,
+                name: "worst-fit",
+            })
+        },
+    },
+    Entry {
+        name: "random",
+        about: "a uniformly random feasible node (Swarm/ECS random)",
+        make: || Box::new(policies::RandomFit),
+    },
+];
 
 /// A name that is not in a registry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,10 +208,12 @@ mod tests {
             err.to_string(),
             "unknown balancer 'round-robbin' (did you mean 'round-robin'?); choose from: round-robin, random"
         );
-        let err = placer("zzz").err().unwrap();
+        let err = placer("lest-allocated").err().unwrap();
         assert_eq!(
             err.to_string(),
-            "unknown placement policy 'zzz'; choose from: first-fit"
+            "unknown placement policy 'lest-allocated' (did you mean 'least-allocated'?); choose from: \
+             first-fit, kubernetes-default, gke-optimize-utilization, least-allocated, most-allocated, \
+             nomad-binpack, nomad-spread, ecs-binpack, best-fit, worst-fit, random"
         );
     }
 

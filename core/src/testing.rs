@@ -57,12 +57,7 @@ impl NodeBuilder {
 
     /// A ready, empty node status.
     pub fn status(self) -> NodeStatus {
-        NodeStatus {
-            spec: self.0,
-            allocated: Resources::ZERO,
-            replicas: 0,
-            ready: true,
-        }
+        NodeStatus::new(self.0)
     }
 }
 

@@ -148,12 +148,7 @@ impl<'a> Simulation<'a> {
         let nodes: Vec<NodeStatus> = scenario
             .nodes
             .iter()
-            .map(|n| NodeStatus {
-                spec: n.clone(),
-                allocated: Default::default(),
-                replicas: 0,
-                ready: true,
-            })
+            .map(|n| NodeStatus::new(n.clone()))
             .collect();
         let cluster_allocatable = nodes.iter().fold((0, 0), |(c, m), n| {
             (
@@ -329,8 +324,7 @@ impl<'a> Simulation<'a> {
         status.state = ReplicaState::Starting;
         status.since = now;
         let n = &mut self.observed.nodes[node.0 as usize];
-        n.allocated += spec.requests;
-        n.replicas += 1;
+        n.add(spec.requests);
         let delay = if warm {
             SimDuration::ZERO
         } else {
@@ -406,8 +400,7 @@ impl<'a> Simulation<'a> {
         if let Some(node) = status.node {
             let spec = &self.scenario.desired.services[status.service.0 as usize];
             let n = &mut self.observed.nodes[node.0 as usize];
-            n.allocated -= spec.requests;
-            n.replicas -= 1;
+            n.remove(spec.requests);
             self.update_allocation_integrals();
         }
         let st = &mut self.observed.replicas[r as usize];

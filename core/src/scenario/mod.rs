@@ -560,15 +560,7 @@ fn check_fit(
     ctx: &Ctx<'_>,
 ) -> Result<(), InputError> {
     let observed = ObservedCluster {
-        nodes: nodes
-            .iter()
-            .map(|n| NodeStatus {
-                spec: n.clone(),
-                allocated: Resources::ZERO,
-                replicas: 0,
-                ready: true,
-            })
-            .collect(),
+        nodes: nodes.iter().map(|n| NodeStatus::new(n.clone())).collect(),
         replicas: desired
             .services
             .iter()

@@ -1,0 +1,220 @@
+//! A kube-scheduler-style framework: filter plugins, score plugins, profiles.
+//!
+//! Key decision: a [`Profile`] is itself a [`Place`] policy, so the
+//! simulator and live mode use it through the same seam as first fit. Each
+//! filter says *why* a node is infeasible; each score plugin answers on
+//! Kubernetes' one 0–100 scale with upstream's integer arithmetic; the
+//! profile sums `weight × score` and picks the highest, breaking ties
+//! uniformly at random (reservoir sampling, as kube-scheduler's
+//! `selectHost`). With sampling on, filtering stops once
+//! `numFeasibleNodesToFind` nodes pass, starting where the previous cycle
+//! stopped (kube-scheduler's `percentageOfNodesToScore`).
+
+pub mod plugins;
+pub mod policies;
+
+use rand::{Rng, RngExt};
+
+use crate::model::{NodeId, NodeStatus, Resources};
+use crate::placement::{FilterReason, NodeAlloc, Place, Unschedulable};
+
+/// Kubernetes' `MaxNodeScore`.
+pub const MAX_NODE_SCORE: i64 = 100;
+
+/// A filter plugin: can this node take the replica?
+pub trait Filter: Send + Sync {
+    /// Plugin name (as in kube-scheduler where one exists).
+    fn name(&self) -> &'static str;
+    /// `Ok` if feasible, else the reason.
+    fn filter(
+        &self,
+        request: &Resources,
+        node: &NodeStatus,
+        alloc: &NodeAlloc,
+    ) -> Result<(), FilterReason>;
+}
+
+/// A score plugin: how good is this node, 0..=100.
+pub trait Score: Send + Sync {
+    /// Plugin name.
+    fn name(&self) -> &'static str;
+    /// The node's score for the replica, 0..=[`MAX_NODE_SCORE`].
+    fn score(&self, request: &Resources, node: &NodeStatus, alloc: &NodeAlloc) -> i64;
+    /// Optional normalisation over all scored nodes (kube's `NormalizeScore`).
+    fn normalize(&self, _scores: &mut [i64]) {}
+}
+
+/// How many nodes to filter before scoring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sampling {
+    /// Filter and score every node.
+    All,
+    /// kube-scheduler's adaptive default: 50% − nodes/125, at least 5%, at least 100 nodes.
+    Adaptive,
+    /// A fixed percentage of nodes (at least 100 nodes).
+    Percent(u32),
+}
+
+/// kube-scheduler's `numFeasibleNodesToFind` (`schedule_one.go`): with `n`
+/// nodes and `percentage` (0 = adaptive), how many feasible nodes to find.
+pub fn num_feasible_nodes_to_find(n: u32, percentage: u32) -> u32 {
+    const MIN_FEASIBLE_NODES_TO_FIND: u32 = 100;
+    const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND: i64 = 5;
+    if n < MIN_FEASIBLE_NODES_TO_FIND || percentage >= 100 {
+        return n;
+    }
+    let mut adaptive = i64::from(percentage);
+    if adaptive <= 0 {
+        adaptive = 50 - i64::from(n) / 125;
+        if adaptive < MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND {
+            adaptive = MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND;
+        }
+    }
+    let num = (i64::from(n) * adaptive / 100) as u32;
+    num.max(MIN_FEASIBLE_NODES_TO_FIND)
+}
+
+/// Filters plus weighted scores: a scheduling profile.
+pub struct Profile {
+    name: &'static str,
+    filters: Vec<Box<dyn Filter>>,
+    scores: Vec<(Box<dyn Score>, i64)>,
+    sampling: Sampling,
+    next_start: usize,
+    scratch: Vec<(usize, i64)>,
+    column: Vec<i64>,
+}
+
+impl Profile {
+    /// A profile called `name`.
+    pub fn new(
+        name: &'static str,
+        filters: Vec<Box<dyn Filter>>,
+        scores: Vec<(Box<dyn Score>, i64)>,
+        sampling: Sampling,
+    ) -> Profile {
+        Profile {
+            name,
+            filters,
+            scores,
+            sampling,
+            next_start: 0,
+            scratch: Vec::new(),
+            column: Vec::new(),
+        }
+    }
+
+    /// Scores plugin by plugin for every feasible node: `(node, total)`.
+    fn feasible_and_scores(
+        &mut self,
+        request: &Resources,
+        nodes: &[NodeStatus],
+        allocs: &[NodeAlloc],
+        why: &mut Unschedulable,
+    ) {
+        let n = nodes.len();
+        let want = match self.sampling {
+            Sampling::All => n as u32,
+            Sampling::Adaptive => num_feasible_nodes_to_find(n as u32, 0),
+            Sampling::Percent(p) => num_feasible_nodes_to_find(n as u32, p),
+        } as usize;
+        self.scratch.clear();
+        let mut processed = 0;
+        for k in 0..n {
+            if self.scratch.len() >= want {
+                break;
+            }
+            let i = (self.next_start + k) % n;
+            processed += 1;
+            match self
+                .filters
+                .iter()
+                .try_for_each(|f| f.filter(request, &nodes[i], &allocs[i]))
+            {
+                Ok(()) => self.scratch.push((i, 0)),
+                Err(r) => why.add(r),
+            }
+        }
+        if n > 0 {
+            self.next_start = (self.next_start + processed) % n;
+        }
+        for (plugin, weight) in &self.scores {
+            self.column.clear();
+            self.column.extend(
+                self.scratch
+                    .iter()
+                    .map(|&(i, _)| plugin.score(request, &nodes[i], &allocs[i])),
+            );
+            plugin.normalize(&mut self.column);
+            for (slot, s) in self.scratch.iter_mut().zip(&self.column) {
+                slot.1 += s * weight;
+            }
+        }
+    }
+}
+
+impl Place for Profile {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn place(
+        &mut self,
+        request: &Resources,
+        nodes: &[NodeStatus],
+        allocated: &[NodeAlloc],
+        rng: &mut dyn Rng,
+    ) -> Result<NodeId, Unschedulable> {
+        let mut why = Unschedulable::default();
+        self.feasible_and_scores(request, nodes, allocated, &mut why);
+        // selectHost: highest total; ties replaced with probability 1/count.
+        let mut best: Option<(usize, i64)> = None;
+        let mut ties = 0u32;
+        for &(i, s) in &self.scratch {
+            match best {
+                Some((_, b)) if s < b => {}
+                Some((_, b)) if s == b => {
+                    ties += 1;
+                    if rng.random_range(0..ties) == 0 {
+                        best = Some((i, s));
+                    }
+                }
+                _ => {
+                    best = Some((i, s));
+                    ties = 1;
+                }
+            }
+        }
+        match best {
+            Some((i, _)) => Ok(NodeId(i as u32)),
+            None => {
+                why.nodes = nodes.len() as u32;
+                Err(why)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adaptive_sampling_matches_kube_scheduler() {
+        // n < 100: all. n = 1000: 50 − 1000/125 = 42% → 420. n = 5000: 50 − 40 = 10% → 500.
+        // n = 10000: 50 − 80 < 5 → 5% → 500. n = 100000: 5% → 5000. n = 150: 48% → 72 → at least 100.
+        for (n, want) in [
+            (50, 50),
+            (150, 100),
+            (1000, 420),
+            (5000, 500),
+            (10_000, 500),
+            (100_000, 5000),
+        ] {
+            assert_eq!(num_feasible_nodes_to_find(n, 0), want, "n = {n}");
+        }
+        // A configured 30% of 1000 nodes = 300; 100% = all.
+        assert_eq!(num_feasible_nodes_to_find(1000, 30), 300);
+        assert_eq!(num_feasible_nodes_to_find(1000, 100), 1000);
+    }
+}
