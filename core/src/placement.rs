@@ -93,6 +93,30 @@ impl NodeAlloc {
     }
 }
 
+/// Why a policy would or would not choose each node: for `sim place`.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Explanation {
+    /// The policy.
+    pub policy: String,
+    /// One row per node, in node order.
+    pub nodes: Vec<NodeVerdict>,
+    /// The node the policy chose, if any.
+    pub chosen: Option<String>,
+}
+
+/// One node's verdicts.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct NodeVerdict {
+    /// Node name.
+    pub node: String,
+    /// `(filter, None if passed else the reason)`.
+    pub filters: Vec<(String, Option<String>)>,
+    /// `(score plugin, raw 0..100, weighted)` for feasible nodes.
+    pub scores: Vec<(String, i64, i64)>,
+    /// Sum of weighted scores.
+    pub total: i64,
+}
+
 /// A placement policy: pick a node for one replica's requests.
 pub trait Place: Send {
     /// The name the registry knows it by.
@@ -108,6 +132,49 @@ pub trait Place: Send {
         allocated: &[NodeAlloc],
         rng: &mut dyn Rng,
     ) -> Result<NodeId, Unschedulable>;
+
+    /// Every node's filter verdicts and scores for `request`. The default
+    /// explains the resource-fit filter only (policies without scores).
+    fn explain(
+        &self,
+        request: &Resources,
+        nodes: &[NodeStatus],
+        allocated: &[NodeAlloc],
+    ) -> Vec<NodeVerdict> {
+        nodes
+            .iter()
+            .zip(allocated)
+            .map(|(n, a)| NodeVerdict {
+                node: n.spec.name.clone(),
+                filters: vec![(
+                    "NodeResourcesFit".into(),
+                    fits(request, n, a).err().map(|r| r.to_string()),
+                )],
+                scores: vec![],
+                total: 0,
+            })
+            .collect()
+    }
+}
+
+/// Explains a decision: every node's verdicts, then the policy's choice.
+pub fn explain(
+    policy: &mut dyn Place,
+    request: &Resources,
+    nodes: &[NodeStatus],
+    allocated: &[NodeAlloc],
+    rng: &mut dyn Rng,
+) -> Explanation {
+    let rows = policy.explain(request, nodes, allocated);
+    let chosen = policy
+        .place(request, nodes, allocated, rng)
+        .ok()
+        .map(|id| nodes[id.0 as usize].spec.name.clone());
+    Explanation {
+        policy: policy.name().to_string(),
+        nodes: rows,
+        chosen,
+    }
 }
 
 /// Checks one node: the kube-scheduler NodeResourcesFit filter, reduced to cpu and memory.

@@ -26,6 +26,12 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum ListCommand {
+    /// Placement policies, presets and balancers with a one-line description each.
+    Policies,
+}
+
+#[derive(Subcommand)]
 enum LiveCommand {
     /// Remove every container and network Orkestra labelled on the hosts, and nothing else.
     Down {
@@ -73,6 +79,23 @@ enum Command {
         #[arg(long, requires = "live", default_value_t = 1.0)]
         speed: f64,
     },
+    /// Explain where one more replica of a service would go, node by node.
+    Place {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Service to place one more replica of [default: the first].
+        #[arg(long)]
+        service: Option<String>,
+        /// Override a field: dotted.path=value (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List registered policies and presets.
+    #[command(subcommand)]
+    List(ListCommand),
     /// Live-mode housekeeping.
     #[command(subcommand)]
     Live(LiveCommand),
@@ -132,6 +155,45 @@ fn main() -> ExitCode {
             }
         }
         Command::Live(cmd) => live_command(cmd),
+        Command::List(ListCommand::Policies) => {
+            println!("placement (scheduler.policy):");
+            for e in orkestra_core::registry::PLACERS {
+                println!("  {:<26} {}", e.name, e.about);
+            }
+            println!("balancers (services.NAME.balancer):");
+            for e in orkestra_core::registry::BALANCERS {
+                println!("  {:<26} {}", e.name, e.about);
+            }
+            exit::OK
+        }
+        Command::Place {
+            scenario,
+            service,
+            sets,
+            json,
+        } => match run::load(&scenario, &sets, None) {
+            Ok((s, _)) => match run::explain_placement(&s, service.as_deref()) {
+                Ok(e) if json => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&e).expect("serialisable")
+                    );
+                    exit::OK
+                }
+                Ok(e) => {
+                    print!("{}", run::render_explanation(&e));
+                    exit::OK
+                }
+                Err(m) => {
+                    eprintln!("sim: place: {m}");
+                    exit::INPUT
+                }
+            },
+            Err(e) => {
+                eprintln!("sim: {e}");
+                e.exit_code()
+            }
+        },
         Command::Check { scenario, sets } => match run::load(&scenario, &sets, None) {
             Ok((s, _)) => {
                 let replicas: u32 = s.desired.services.iter().map(|s| s.replicas).sum();

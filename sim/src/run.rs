@@ -441,3 +441,120 @@ fn fmt_latency(s: f64) -> String {
         format!("{:.0}µs", s * 1e6)
     }
 }
+
+/// `sim place`: the cluster after the scenario's initial replicas are
+/// placed, and the explanation of placing one more replica of `service`.
+pub fn explain_placement(
+    scenario: &Scenario,
+    service: Option<&str>,
+) -> Result<orkestra_core::placement::Explanation, String> {
+    use orkestra_core::action::Action;
+    use orkestra_core::model::{
+        NodeStatus, ObservedCluster, ReplicaState, ReplicaStatus, ServiceId,
+    };
+    use orkestra_core::placement::{NodeAlloc, explain, schedule};
+    use orkestra_core::rng::{names, stream};
+    use orkestra_core::time::SimTime;
+    let s = match service {
+        Some(name) => scenario
+            .desired
+            .services
+            .iter()
+            .position(|s| s.name == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = scenario
+                    .desired
+                    .services
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect();
+                format!("no service '{name}'; choose from: {}", names.join(", "))
+            })?,
+        None => 0,
+    };
+    let mut observed = ObservedCluster {
+        nodes: scenario
+            .nodes
+            .iter()
+            .map(|n| NodeStatus::new(n.clone()))
+            .collect(),
+        replicas: scenario
+            .desired
+            .services
+            .iter()
+            .enumerate()
+            .flat_map(|(i, sv)| {
+                std::iter::repeat_n(
+                    ReplicaStatus {
+                        service: ServiceId(i as u32),
+                        node: None,
+                        state: ReplicaState::Pending,
+                        since: SimTime::ZERO,
+                    },
+                    sv.replicas as usize,
+                )
+            })
+            .collect(),
+    };
+    let mut policy =
+        orkestra_core::registry::placer(&scenario.placement).map_err(|e| e.to_string())?;
+    let mut rng = stream(scenario.seed, &format!("{}/placement", names::POLICY));
+    for a in schedule(&scenario.desired, &observed, policy.as_mut(), &mut rng) {
+        if let Action::Bind { replica, node } = a {
+            let req = scenario.desired.services
+                [observed.replicas[replica.0 as usize].service.0 as usize]
+                .requests;
+            observed.nodes[node.0 as usize].add(req);
+        }
+    }
+    let allocs: Vec<NodeAlloc> = observed.nodes.iter().map(NodeAlloc::of).collect();
+    let request = scenario.desired.services[s].requests;
+    Ok(explain(
+        policy.as_mut(),
+        &request,
+        &observed.nodes,
+        &allocs,
+        &mut rng,
+    ))
+}
+
+/// The `sim place` table.
+pub fn render_explanation(e: &orkestra_core::placement::Explanation) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let _ = writeln!(o, "policy {}", e.policy);
+    for n in &e.nodes {
+        let verdict: Vec<String> = n
+            .filters
+            .iter()
+            .map(|(f, r)| match r {
+                None => format!("{f}: pass"),
+                Some(why) => format!("{f}: {why}"),
+            })
+            .collect();
+        let scores: Vec<String> = n
+            .scores
+            .iter()
+            .map(|(p, raw, w)| format!("{p} {raw} (weighted {w})"))
+            .collect();
+        let mark = if e.chosen.as_deref() == Some(n.node.as_str()) {
+            "*"
+        } else {
+            " "
+        };
+        let _ = writeln!(
+            o,
+            "{mark} {:<16} {:<40} {} total {}",
+            n.node,
+            verdict.join("; "),
+            scores.join(", "),
+            n.total
+        );
+    }
+    let _ = writeln!(
+        o,
+        "chosen: {}",
+        e.chosen.as_deref().unwrap_or("none (unschedulable)")
+    );
+    o
+}

@@ -390,3 +390,52 @@ fn worldcup98_trace_scenario_runs_when_the_shared_data_is_present() {
         "requests {got}, expected {expected:.0}"
     );
 }
+
+#[test]
+fn place_explains_every_node_and_list_names_every_policy() {
+    let steady = repo().join("scenarios/steady.toml");
+    let o = sim(
+        &[
+            "place",
+            steady.to_str().unwrap(),
+            "--set",
+            "scheduler.policy=kubernetes-default",
+            "--json",
+        ],
+        &repo(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(e["policy"], "kubernetes-default");
+    assert_eq!(e["nodes"].as_array().unwrap().len(), 10);
+    // Ten 1-cpu/1Gi replicas spread one per node (allocatable 3900m, 15.5Gi); one more:
+    // LeastAllocated cpu (3900 − 2000)·100/3900 = 48, memory (15.5 − 2)/15.5 → 87: (48 + 87)/2 = 67.
+    // BalancedAllocation: |2000/3900 − 2/15.5|/2 = 0.192 → (1 − 0.192)·100 = 80. Total 147.
+    let n0 = &e["nodes"][0];
+    assert_eq!(n0["scores"][0][1], 67);
+    assert_eq!(n0["scores"][1][1], 80);
+    assert_eq!(n0["total"], 147);
+    assert!(e["chosen"].as_str().unwrap().starts_with("pool-"));
+    let o = sim(
+        &["place", steady.to_str().unwrap(), "--service", "nope"],
+        &repo(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("no service 'nope'; choose from: api"),
+        "{}",
+        stderr(&o)
+    );
+    let o = sim(&["list", "policies"], &repo());
+    let text = String::from_utf8_lossy(&o.stdout);
+    for name in [
+        "first-fit",
+        "kubernetes-default",
+        "gke-optimize-utilization",
+        "nomad-binpack",
+        "ecs-binpack",
+        "round-robin",
+    ] {
+        assert!(text.contains(name), "{name} missing from\n{text}");
+    }
+}

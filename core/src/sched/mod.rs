@@ -16,7 +16,7 @@ pub mod policies;
 use rand::{Rng, RngExt};
 
 use crate::model::{NodeId, NodeStatus, Resources};
-use crate::placement::{FilterReason, NodeAlloc, Place, Unschedulable};
+use crate::placement::{FilterReason, NodeAlloc, NodeVerdict, Place, Unschedulable};
 
 /// Kubernetes' `MaxNodeScore`.
 pub const MAX_NODE_SCORE: i64 = 100;
@@ -192,6 +192,49 @@ impl Place for Profile {
                 Err(why)
             }
         }
+    }
+
+    fn explain(
+        &self,
+        request: &Resources,
+        nodes: &[NodeStatus],
+        allocated: &[NodeAlloc],
+    ) -> Vec<NodeVerdict> {
+        nodes
+            .iter()
+            .zip(allocated)
+            .map(|(n, a)| {
+                let filters: Vec<(String, Option<String>)> = self
+                    .filters
+                    .iter()
+                    .map(|f| {
+                        (
+                            f.name().to_string(),
+                            f.filter(request, n, a).err().map(|r| r.to_string()),
+                        )
+                    })
+                    .collect();
+                let feasible = filters.iter().all(|f| f.1.is_none());
+                let scores: Vec<(String, i64, i64)> = if feasible {
+                    self.scores
+                        .iter()
+                        .map(|(p, w)| {
+                            let raw = p.score(request, n, a);
+                            (p.name().to_string(), raw, raw * w)
+                        })
+                        .collect()
+                } else {
+                    vec![]
+                };
+                let total = scores.iter().map(|s| s.2).sum();
+                NodeVerdict {
+                    node: n.spec.name.clone(),
+                    filters,
+                    scores,
+                    total,
+                }
+            })
+            .collect()
     }
 }
 
