@@ -170,6 +170,17 @@ impl Controller {
         &self.hosts
     }
 
+    /// Published addresses of the ready replicas, per service.
+    pub fn ready_addrs(&self) -> Vec<Vec<SocketAddr>> {
+        let mut out = vec![Vec::new(); self.scenario.desired.services.len()];
+        for (i, r) in self.observed.replicas.iter().enumerate() {
+            if let (ReplicaState::Ready, Some(a)) = (r.state, self.replicas[i].addr) {
+                out[r.service.0 as usize].push(a);
+            }
+        }
+        out
+    }
+
     /// Ready replicas per service.
     pub fn ready_counts(&self) -> Vec<u32> {
         let mut n = vec![0; self.scenario.desired.services.len()];

@@ -355,10 +355,11 @@ async fn traffic(
         .max(Duration::from_millis(10));
     let mut ticker = tokio::time::interval_at((start + interval).into(), interval);
     let (mut cpu, mut mem) = (Integral::default(), Integral::default());
+    let mut scraped = Scraped::new(opts.speed);
     loop {
         tokio::select! {
             _ = ticker.tick() => {
-                sample(scenario, clock.now(), out, controller, metrics, &states, &mut cpu, &mut mem).await?;
+                sample(scenario, clock.now(), out, controller, metrics, &states, &mut cpu, &mut mem, &mut scraped).await?;
             }
             r = loads.join_next() => {
                 if r.is_none() { break; }
@@ -368,7 +369,15 @@ async fn traffic(
     }
     let end = clock.now();
     sample(
-        scenario, end, out, controller, metrics, &states, &mut cpu, &mut mem,
+        scenario,
+        end,
+        out,
+        controller,
+        metrics,
+        &states,
+        &mut cpu,
+        &mut mem,
+        &mut scraped,
     )
     .await?;
     let ctl = controller.lock().await;
@@ -423,12 +432,17 @@ async fn sample(
     states: &[Arc<LoadState>],
     cpu: &mut Integral,
     mem: &mut Integral,
+    scraped: &mut Scraped,
 ) -> Result<(), LiveRunError> {
     let t = now.as_secs_f64();
     let io = |e: std::io::Error| LiveRunError::Other(format!("timeseries.csv: {e}"));
-    let (ready, nodes) = {
+    let (ready, nodes, addrs) = {
         let c = controller.lock().await;
-        (c.ready_counts(), c.observed().nodes.clone())
+        (
+            c.ready_counts(),
+            c.observed().nodes.clone(),
+            c.ready_addrs(),
+        )
     };
     for (i, spec) in scenario.desired.services.iter().enumerate() {
         let scope = format!("service:{}", spec.name);
@@ -442,6 +456,14 @@ async fn sample(
             .load(std::sync::atomic::Ordering::Relaxed);
         out.sample(t, &scope, "in_flight", f64::from(in_flight))
             .map_err(io)?;
+        // Queue length and busy time come from the workloads' own counters.
+        let (queue, busy) = scraped.collect(&addrs[i]).await;
+        out.sample(t, &scope, "queue_length", queue).map_err(io)?;
+        metrics[i]
+            .lock()
+            .expect("metrics")
+            .busy
+            .add_area(busy * scraped.speed);
         if let (Some(p50), Some(p99)) = (iv.p50_s, iv.p99_s) {
             out.sample(t, &scope, "latency_p50_s", p50).map_err(io)?;
             out.sample(t, &scope, "latency_p99_s", p99).map_err(io)?;
@@ -495,4 +517,67 @@ pub async fn build_image(hosts_file: Option<&str>) -> Result<String, LiveRunErro
     let hosts = hosts::connect_all(hosts_file).await?;
     image::ensure(&hosts, true).await?;
     Ok(image::tag())
+}
+
+/// Counters scraped from the workloads' `/metrics`, to turn totals into
+/// per-interval increments.
+pub struct Scraped {
+    /// `orkestra_busy_seconds_total` last seen per endpoint.
+    last_busy: std::collections::HashMap<std::net::SocketAddr, f64>,
+    /// Scenario seconds per wall second.
+    speed: f64,
+}
+
+impl Scraped {
+    fn new(speed: f64) -> Scraped {
+        Scraped {
+            last_busy: Default::default(),
+            speed,
+        }
+    }
+
+    /// Σ queue length now and Σ busy wall-seconds since the last call over `addrs`.
+    async fn collect(&mut self, addrs: &[std::net::SocketAddr]) -> (f64, f64) {
+        let results = futures_util::future::join_all(addrs.iter().map(|&a| scrape(a))).await;
+        let (mut queue, mut busy) = (0.0, 0.0);
+        for (addr, r) in addrs.iter().zip(results) {
+            if let Some((b, q)) = r {
+                queue += q;
+                let last = self.last_busy.insert(*addr, b).unwrap_or(0.0);
+                busy += (b - last).max(0.0);
+            }
+        }
+        (queue, busy)
+    }
+}
+
+/// `(orkestra_busy_seconds_total, orkestra_queue_length)` of one workload.
+async fn scrape(addr: std::net::SocketAddr) -> Option<(f64, f64)> {
+    use orkestra_workload::http1;
+    let get = async {
+        let s = tokio::net::TcpStream::connect(addr).await.ok()?;
+        let mut s = tokio::io::BufReader::new(s);
+        let req = http1::Request {
+            method: "GET".into(),
+            path: "/metrics".into(),
+            headers: vec![("connection".into(), "close".into())],
+            body: Vec::new(),
+        };
+        http1::write_request(s.get_mut(), &req).await.ok()?;
+        let resp = http1::read_response(&mut s).await.ok()?;
+        let text = String::from_utf8(resp.body).ok()?;
+        let value = |name: &str| {
+            text.lines()
+                .find(|l| l.split_whitespace().next() == Some(name))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        };
+        Some((
+            value("orkestra_busy_seconds_total")?,
+            value("orkestra_queue_length").unwrap_or(0.0),
+        ))
+    };
+    tokio::time::timeout(Duration::from_millis(500), get)
+        .await
+        .ok()
+        .flatten()
 }

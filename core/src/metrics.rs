@@ -40,6 +40,12 @@ impl Integral {
         self.since = now;
     }
 
+    /// Adds `x` value·seconds measured elsewhere (live mode adds busy time
+    /// scraped from the workloads' counters).
+    pub fn add_area(&mut self, x: f64) {
+        self.area += x;
+    }
+
     /// The current value.
     pub fn value(&self) -> f64 {
         self.value
