@@ -439,3 +439,27 @@ fn place_explains_every_node_and_list_names_every_policy() {
         assert!(text.contains(name), "{name} missing from\n{text}");
     }
 }
+
+#[test]
+fn every_placement_policy_runs_the_spike_and_places_every_replica() {
+    let spike = repo().join("scenarios/spike.toml");
+    let d = scratch("policies");
+    for e in orkestra_core::registry::PLACERS {
+        let set = format!("scheduler.policy={}", e.name);
+        let out = format!("r-{}", e.name);
+        let o = sim(&["run", spike.to_str().unwrap(), "--set", &set, "--set", SHORT, "--out", &out, "--quiet"], &d);
+        assert!(o.status.success(), "{}: {}", e.name, stderr(&o));
+        let s: serde_json::Value = serde_json::from_slice(&fs::read(d.join(&out).join("summary.json")).unwrap()).unwrap();
+        assert_eq!(s["cluster"]["pending_at_end"], 0, "{}", e.name);
+        assert_eq!(s["services"][0]["replicas"]["ready_max"], 20, "{}", e.name);
+    }
+    // Packing and spreading differ where they should: first-fit fills pool zone-a first (events name
+    // the nodes), least-allocated spreads over all 20 nodes.
+    let nodes_used = |policy: &str| {
+        let ev = fs::read_to_string(d.join(format!("r-{policy}/events.csv"))).unwrap();
+        ev.lines().filter(|l| l.contains(",bind,")).filter_map(|l| l.rsplit("node=").next()).collect::<std::collections::BTreeSet<_>>().len()
+    };
+    // 20 replicas × 500m on 3900m nodes: first fit puts 7 per node → 3 nodes; least-allocated → 20.
+    assert_eq!(nodes_used("first-fit"), 3);
+    assert_eq!(nodes_used("least-allocated"), 20);
+}
