@@ -418,6 +418,7 @@ async fn traffic(
                 .iter()
                 .filter(|r| r.state == ReplicaState::Pending)
                 .count() as u32,
+            ..Default::default()
         },
     })
 }

@@ -68,6 +68,70 @@ impl Integral {
     }
 }
 
+/// Scheduling metrics of a whole cluster.
+#[derive(Clone, Debug)]
+pub struct ClusterMetrics {
+    pending: Histogram<u64>,
+    pending_sum_ns: u128,
+    /// Nodes with at least one replica, over time.
+    pub nodes_in_use: Integral,
+    unschedulable: std::collections::BTreeMap<String, u64>,
+}
+
+impl Default for ClusterMetrics {
+    fn default() -> Self {
+        ClusterMetrics {
+            pending: histogram(),
+            pending_sum_ns: 0,
+            nodes_in_use: Integral::default(),
+            unschedulable: Default::default(),
+        }
+    }
+}
+
+impl ClusterMetrics {
+    /// A replica was bound after waiting `pending` since its creation.
+    pub fn bound(&mut self, pending: SimDuration) {
+        let _ = self.pending.record(pending.0);
+        self.pending_sum_ns += u128::from(pending.0);
+    }
+
+    /// A placement attempt failed.
+    pub fn unschedulable(&mut self, why: &crate::placement::Unschedulable) {
+        for reason in why.reasons.keys() {
+            *self.unschedulable.entry(reason.to_string()).or_default() += 1;
+        }
+    }
+
+    /// Fills the scheduling fields of a cluster summary.
+    pub fn fill(&mut self, c: &mut crate::results::ClusterSummary, now: SimTime) {
+        let h = &self.pending;
+        let n = h.len();
+        let q = |p: f64| {
+            if n > 0 {
+                secs(h.value_at_quantile(p))
+            } else {
+                0.0
+            }
+        };
+        c.pending_time_s = LatencyStats {
+            mean: if n > 0 {
+                self.pending_sum_ns as f64 / n as f64 / 1e9
+            } else {
+                0.0
+            },
+            p50: q(0.5),
+            p90: q(0.9),
+            p99: q(0.99),
+            p999: q(0.999),
+            max: if n > 0 { secs(h.max()) } else { 0.0 },
+        };
+        c.nodes_in_use_mean =
+            self.nodes_in_use.area(now) / now.as_secs_f64().max(f64::MIN_POSITIVE);
+        c.unschedulable = self.unschedulable.clone();
+    }
+}
+
 /// What happened in one sampling interval.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct IntervalStats {

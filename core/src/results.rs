@@ -111,6 +111,16 @@ pub struct ClusterSummary {
     pub memory_allocated_mean: f64,
     /// Replicas that were never placed by the end.
     pub pending_at_end: u32,
+    /// Time from creation to bind of every placed replica, seconds.
+    #[serde(default)]
+    pub pending_time_s: LatencyStats,
+    /// Time-weighted mean of nodes holding at least one replica.
+    #[serde(default)]
+    pub nodes_in_use_mean: f64,
+    /// Failed placement attempts per node-rejection reason (`Insufficient cpu` …):
+    /// each attempt counts once for every reason some node gave.
+    #[serde(default)]
+    pub unschedulable: std::collections::BTreeMap<String, u64>,
 }
 
 /// `summary.json`.

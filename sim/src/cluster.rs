@@ -20,7 +20,7 @@ use std::io;
 use orkestra_core::action::Action;
 use orkestra_core::balance::Balance;
 use orkestra_core::controller::reconcile_replicas;
-use orkestra_core::metrics::{Integral, ServiceMetrics};
+use orkestra_core::metrics::{ClusterMetrics, Integral, ServiceMetrics};
 use orkestra_core::model::{
     NodeId, NodeStatus, ObservedCluster, ReplicaId, ReplicaState, ReplicaStatus,
 };
@@ -89,6 +89,15 @@ struct ServiceRuntime {
     ready: u32,
 }
 
+/// Cluster-wide allocation, kept incrementally.
+#[derive(Clone, Copy, Debug, Default)]
+struct Totals {
+    cpu: u64,
+    memory: u64,
+    nodes_in_use: u32,
+    pending: u32,
+}
+
 /// How often (in events) the progress callback is called.
 const PROGRESS_EVERY: u64 = 1 << 16;
 
@@ -107,6 +116,8 @@ pub struct Simulation<'a> {
     unschedulable: BTreeMap<u32, String>,
     cpu_allocated: Integral,
     memory_allocated: Integral,
+    totals: Totals,
+    cluster: ClusterMetrics,
     cluster_allocatable: (u64, u64),
     out: &'a mut dyn Output,
     error: Option<io::Error>,
@@ -173,6 +184,8 @@ impl<'a> Simulation<'a> {
             unschedulable: BTreeMap::new(),
             cpu_allocated: Integral::default(),
             memory_allocated: Integral::default(),
+            totals: Totals::default(),
+            cluster: ClusterMetrics::default(),
             cluster_allocatable,
             out,
             error: None,
@@ -277,6 +290,7 @@ impl<'a> Simulation<'a> {
                     self.serving.push(Serving::default());
                     let name = self.replica_name(id);
                     self.emit_event("create", &name, "");
+                    self.totals.pending += 1;
                 }
                 Action::Delete { replica } => self.delete(replica.0),
                 _ => {}
@@ -292,6 +306,7 @@ impl<'a> Simulation<'a> {
             match a {
                 Action::Bind { replica, node } => self.bind(replica.0, node, warm),
                 Action::Unschedulable { replica, why } => {
+                    self.cluster.unschedulable(&why);
                     let why = why.to_string();
                     if self.unschedulable.get(&replica.0) != Some(&why) {
                         let name = self.replica_name(replica.0);
@@ -304,27 +319,50 @@ impl<'a> Simulation<'a> {
         }
     }
 
-    fn update_allocation_integrals(&mut self) {
+    /// A node's allocation changed by `sign × requests`: keep the cluster
+    /// totals and their integrals without walking every node.
+    fn allocation_changed(
+        &mut self,
+        requests: orkestra_core::model::Resources,
+        sign: i64,
+        node_replicas_after: u32,
+    ) {
         let now = self.engine.now();
-        let (c, m) = self.observed.nodes.iter().fold((0u64, 0u64), |(c, m), n| {
-            (c + n.allocated.cpu_milli, m + n.allocated.memory_bytes)
-        });
+        let t = &mut self.totals;
+        if sign > 0 {
+            t.cpu += requests.cpu_milli;
+            t.memory += requests.memory_bytes;
+            if node_replicas_after == 1 {
+                t.nodes_in_use += 1;
+            }
+        } else {
+            t.cpu -= requests.cpu_milli;
+            t.memory -= requests.memory_bytes;
+            if node_replicas_after == 0 {
+                t.nodes_in_use -= 1;
+            }
+        }
         let (ac, am) = self.cluster_allocatable;
-        self.cpu_allocated
-            .set(now, if ac > 0 { c as f64 / ac as f64 } else { 0.0 });
-        self.memory_allocated
-            .set(now, if am > 0 { m as f64 / am as f64 } else { 0.0 });
+        let frac = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+        self.cpu_allocated.set(now, frac(t.cpu, ac));
+        self.memory_allocated.set(now, frac(t.memory, am));
+        self.cluster
+            .nodes_in_use
+            .set(now, f64::from(t.nodes_in_use));
     }
 
     fn bind(&mut self, r: u32, node: NodeId, warm: bool) {
         let now = self.engine.now();
         let status = &mut self.observed.replicas[r as usize];
         let spec = &self.scenario.desired.services[status.service.0 as usize];
+        self.cluster.bound(now.saturating_since(status.since));
+        self.totals.pending -= 1;
         status.node = Some(node);
         status.state = ReplicaState::Starting;
         status.since = now;
         let n = &mut self.observed.nodes[node.0 as usize];
         n.add(spec.requests);
+        let (requests, after) = (spec.requests, n.replicas);
         let delay = if warm {
             SimDuration::ZERO
         } else {
@@ -332,7 +370,7 @@ impl<'a> Simulation<'a> {
         };
         let node_name = n.spec.name.clone();
         self.unschedulable.remove(&r);
-        self.update_allocation_integrals();
+        self.allocation_changed(requests, 1, after);
         let name = self.replica_name(r);
         self.emit_event("bind", &name, &format!("node={node_name}"));
         if warm {
@@ -380,6 +418,9 @@ impl<'a> Simulation<'a> {
                 .slots
                 .set(now, f64::from(svc.ready * concurrency));
         }
+        if status.state == ReplicaState::Pending {
+            self.totals.pending -= 1;
+        }
         let name = self.replica_name(r);
         self.emit_event("delete", &name, status.state.as_str());
         self.observed.replicas[r as usize].state = ReplicaState::Terminating;
@@ -401,7 +442,8 @@ impl<'a> Simulation<'a> {
             let spec = &self.scenario.desired.services[status.service.0 as usize];
             let n = &mut self.observed.nodes[node.0 as usize];
             n.remove(spec.requests);
-            self.update_allocation_integrals();
+            let (requests, after) = (spec.requests, n.replicas);
+            self.allocation_changed(requests, -1, after);
         }
         let st = &mut self.observed.replicas[r as usize];
         st.state = ReplicaState::Terminated;
@@ -552,6 +594,28 @@ impl<'a> Simulation<'a> {
             }
             rows.push((scope, "ready_replicas", f64::from(svc.ready)));
         }
+        let (ac, am) = self.cluster_allocatable;
+        let frac = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+        rows.push((
+            "cluster".to_string(),
+            "pending_replicas",
+            f64::from(self.totals.pending),
+        ));
+        rows.push((
+            "cluster".to_string(),
+            "nodes_in_use",
+            f64::from(self.totals.nodes_in_use),
+        ));
+        rows.push((
+            "cluster".to_string(),
+            "cpu_allocated",
+            frac(self.totals.cpu, ac),
+        ));
+        rows.push((
+            "cluster".to_string(),
+            "memory_allocated",
+            frac(self.totals.memory, am),
+        ));
         for n in &self.observed.nodes {
             let scope = format!("node:{}", n.spec.name);
             let frac = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
@@ -593,7 +657,7 @@ impl<'a> Simulation<'a> {
             .iter()
             .map(|n| n.spec.zone.as_str())
             .collect();
-        Summary {
+        let mut summary = Summary {
             format: FORMAT,
             version: orkestra_core::VERSION.to_string(),
             mode: "sim".to_string(),
@@ -612,14 +676,12 @@ impl<'a> Simulation<'a> {
                 memory_allocatable_bytes: self.cluster_allocatable.1,
                 cpu_allocated_mean: self.cpu_allocated.area(end) / secs,
                 memory_allocated_mean: self.memory_allocated.area(end) / secs,
-                pending_at_end: self
-                    .observed
-                    .replicas
-                    .iter()
-                    .filter(|r| r.state == ReplicaState::Pending)
-                    .count() as u32,
+                pending_at_end: self.totals.pending,
+                ..Default::default()
             },
-        }
+        };
+        self.cluster.fill(&mut summary.cluster, end);
+        summary
     }
 }
 

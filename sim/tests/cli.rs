@@ -447,9 +447,23 @@ fn every_placement_policy_runs_the_spike_and_places_every_replica() {
     for e in orkestra_core::registry::PLACERS {
         let set = format!("scheduler.policy={}", e.name);
         let out = format!("r-{}", e.name);
-        let o = sim(&["run", spike.to_str().unwrap(), "--set", &set, "--set", SHORT, "--out", &out, "--quiet"], &d);
+        let o = sim(
+            &[
+                "run",
+                spike.to_str().unwrap(),
+                "--set",
+                &set,
+                "--set",
+                SHORT,
+                "--out",
+                &out,
+                "--quiet",
+            ],
+            &d,
+        );
         assert!(o.status.success(), "{}: {}", e.name, stderr(&o));
-        let s: serde_json::Value = serde_json::from_slice(&fs::read(d.join(&out).join("summary.json")).unwrap()).unwrap();
+        let s: serde_json::Value =
+            serde_json::from_slice(&fs::read(d.join(&out).join("summary.json")).unwrap()).unwrap();
         assert_eq!(s["cluster"]["pending_at_end"], 0, "{}", e.name);
         assert_eq!(s["services"][0]["replicas"]["ready_max"], 20, "{}", e.name);
     }
@@ -457,9 +471,49 @@ fn every_placement_policy_runs_the_spike_and_places_every_replica() {
     // the nodes), least-allocated spreads over all 20 nodes.
     let nodes_used = |policy: &str| {
         let ev = fs::read_to_string(d.join(format!("r-{policy}/events.csv"))).unwrap();
-        ev.lines().filter(|l| l.contains(",bind,")).filter_map(|l| l.rsplit("node=").next()).collect::<std::collections::BTreeSet<_>>().len()
+        ev.lines()
+            .filter(|l| l.contains(",bind,"))
+            .filter_map(|l| l.rsplit("node=").next())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
     };
     // 20 replicas × 500m on 3900m nodes: first fit puts 7 per node → 3 nodes; least-allocated → 20.
     assert_eq!(nodes_used("first-fit"), 3);
     assert_eq!(nodes_used("least-allocated"), 20);
+}
+
+#[test]
+fn cluster_scheduling_metrics_are_reported() {
+    let steady = repo().join("scenarios/steady.toml");
+    let d = scratch("cluster-metrics");
+    let o = sim(
+        &[
+            "run",
+            steady.to_str().unwrap(),
+            "--set",
+            "simulation.duration=10s",
+            "--set",
+            "simulation.warmStart=false",
+            "--out",
+            "r",
+            "--quiet",
+        ],
+        &d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("r/summary.json")).unwrap()).unwrap();
+    // 10 replicas of 1 cpu on nodes with 3900m allocatable: first fit puts 3 per node → 4 nodes.
+    assert_eq!(s["cluster"]["nodes_in_use_mean"], 4.0);
+    // All bound at time zero by the first reconcile: no pending time.
+    assert_eq!(s["cluster"]["pending_time_s"]["max"], 0.0);
+    let ts = fs::read_to_string(d.join("r/timeseries.csv")).unwrap();
+    assert!(
+        ts.contains("\n1,cluster,nodes_in_use,4\n"),
+        "{}",
+        &ts[..ts.len().min(2000)]
+    );
+    assert!(ts.contains("\n1,cluster,pending_replicas,0\n"));
+    // cpu allocated: 10 × 1000m of 10 × 3900m = 0.2564…
+    assert!(ts.contains("\n1,cluster,cpu_allocated,0.2564"));
 }
