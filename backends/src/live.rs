@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use orkestra_core::metrics::{Integral, ServiceMetrics};
-use orkestra_core::model::{NodeStatus, ObservedCluster, ReplicaState, ReplicaStatus, ServiceId};
-use orkestra_core::placement::schedule;
+use orkestra_core::model::{NodeStatus, ReplicaState};
 use orkestra_core::registry;
 use orkestra_core::results::{ClusterSummary, FORMAT, Output, Summary};
 use orkestra_core::rng::{names, stream};
@@ -76,39 +75,17 @@ pub fn run_id(s: &Scenario) -> String {
 
 /// Checks that the initial replicas fit the hosts.
 fn check_fit(s: &Scenario, hosts: &[Host]) -> Result<(), LiveRunError> {
-    let observed = ObservedCluster {
-        nodes: hosts
-            .iter()
-            .map(|h| NodeStatus::new(h.node.clone()))
-            .collect(),
-        replicas: s
-            .desired
-            .services
-            .iter()
-            .enumerate()
-            .flat_map(|(i, sv)| {
-                std::iter::repeat_n(
-                    ReplicaStatus {
-                        service: ServiceId(i as u32),
-                        node: None,
-                        state: ReplicaState::Pending,
-                        since: SimTime::ZERO,
-                    },
-                    sv.replicas as usize,
-                )
-            })
-            .collect(),
-    };
     let mut placer =
         registry::placer(&s.placement).map_err(|e| LiveRunError::Other(e.to_string()))?;
-    for a in schedule(
-        &s.desired,
-        &observed,
-        placer.as_mut(),
-        &mut stream(s.seed, names::POLICY),
-    ) {
-        if let orkestra_core::action::Action::Unschedulable { replica, why } = a {
-            let svc = &s.desired.services[observed.replicas[replica.0 as usize].service.0 as usize];
+    let nodes = hosts
+        .iter()
+        .map(|h| NodeStatus::new(h.node.clone()))
+        .collect();
+    let mut rng = stream(s.seed, &format!("{}/placement", names::POLICY));
+    let result =
+        orkestra_core::placement::place_initial(&s.desired, nodes, placer.as_mut(), &mut rng);
+    for (svc, why) in s.desired.services.iter().zip(&result.first_failure) {
+        if let Some(why) = why {
             return Err(LiveRunError::Other(format!(
                 "services.{}.replicas: {} replicas do not fit the hosts ({why}); lower replicas with --set or add hosts",
                 svc.name, svc.replicas

@@ -15,9 +15,10 @@ use rand::Rng;
 
 use crate::action::Action;
 use crate::model::{
-    DesiredState, NodeId, NodeStatus, ObservedCluster, ReplicaId, ReplicaState, ResourceName,
-    Resources,
+    DesiredState, NodeId, NodeStatus, ObservedCluster, ReplicaId, ReplicaState, ReplicaStatus,
+    ResourceName, Resources, ServiceId,
 };
+use crate::time::SimTime;
 
 /// Why one node cannot take a replica.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -244,6 +245,71 @@ pub fn schedule(
         }
     }
     actions
+}
+
+/// The outcome of placing a whole desired state on empty nodes.
+#[derive(Clone, Debug)]
+pub struct InitialPlacement {
+    /// The cluster after the binds (bound replicas `Starting`, others `Pending`).
+    pub observed: ObservedCluster,
+    /// Replicas placed, per service.
+    pub placed: Vec<u32>,
+    /// Why the first replica of each service that could not be placed was not.
+    pub first_failure: Vec<Option<Unschedulable>>,
+}
+
+/// A dry run of the first reconcile: every replica of `desired` placed on
+/// `nodes` (empty) in id order with `policy`. Used to reject scenarios whose
+/// replicas cannot fit, and by `sim place` to show the cluster it explains.
+pub fn place_initial(
+    desired: &DesiredState,
+    nodes: Vec<NodeStatus>,
+    policy: &mut dyn Place,
+    rng: &mut dyn Rng,
+) -> InitialPlacement {
+    let mut observed = ObservedCluster {
+        nodes,
+        replicas: desired
+            .services
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| {
+                std::iter::repeat_n(
+                    ReplicaStatus {
+                        service: ServiceId(i as u32),
+                        node: None,
+                        state: ReplicaState::Pending,
+                        since: SimTime::ZERO,
+                    },
+                    s.replicas as usize,
+                )
+            })
+            .collect(),
+    };
+    let n = desired.services.len();
+    let (mut placed, mut first_failure) = (vec![0u32; n], vec![None; n]);
+    for a in schedule(desired, &observed, policy, rng) {
+        match a {
+            Action::Bind { replica, node } => {
+                let r = &mut observed.replicas[replica.0 as usize];
+                let s = r.service.0 as usize;
+                r.node = Some(node);
+                r.state = ReplicaState::Starting;
+                observed.nodes[node.0 as usize].add(desired.services[s].requests);
+                placed[s] += 1;
+            }
+            Action::Unschedulable { replica, why } => {
+                let s = observed.replicas[replica.0 as usize].service.0 as usize;
+                first_failure[s].get_or_insert(why);
+            }
+            _ => {}
+        }
+    }
+    InitialPlacement {
+        observed,
+        placed,
+        first_failure,
+    }
 }
 
 #[cfg(test)]

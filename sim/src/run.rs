@@ -448,13 +448,9 @@ pub fn explain_placement(
     scenario: &Scenario,
     service: Option<&str>,
 ) -> Result<orkestra_core::placement::Explanation, String> {
-    use orkestra_core::action::Action;
-    use orkestra_core::model::{
-        NodeStatus, ObservedCluster, ReplicaState, ReplicaStatus, ServiceId,
-    };
-    use orkestra_core::placement::{NodeAlloc, explain, schedule};
+    use orkestra_core::model::NodeStatus;
+    use orkestra_core::placement::{NodeAlloc, explain, place_initial};
     use orkestra_core::rng::{names, stream};
-    use orkestra_core::time::SimTime;
     let s = match service {
         Some(name) => scenario
             .desired
@@ -472,41 +468,15 @@ pub fn explain_placement(
             })?,
         None => 0,
     };
-    let mut observed = ObservedCluster {
-        nodes: scenario
-            .nodes
-            .iter()
-            .map(|n| NodeStatus::new(n.clone()))
-            .collect(),
-        replicas: scenario
-            .desired
-            .services
-            .iter()
-            .enumerate()
-            .flat_map(|(i, sv)| {
-                std::iter::repeat_n(
-                    ReplicaStatus {
-                        service: ServiceId(i as u32),
-                        node: None,
-                        state: ReplicaState::Pending,
-                        since: SimTime::ZERO,
-                    },
-                    sv.replicas as usize,
-                )
-            })
-            .collect(),
-    };
     let mut policy =
         orkestra_core::registry::placer(&scenario.placement).map_err(|e| e.to_string())?;
     let mut rng = stream(scenario.seed, &format!("{}/placement", names::POLICY));
-    for a in schedule(&scenario.desired, &observed, policy.as_mut(), &mut rng) {
-        if let Action::Bind { replica, node } = a {
-            let req = scenario.desired.services
-                [observed.replicas[replica.0 as usize].service.0 as usize]
-                .requests;
-            observed.nodes[node.0 as usize].add(req);
-        }
-    }
+    let nodes = scenario
+        .nodes
+        .iter()
+        .map(|n| NodeStatus::new(n.clone()))
+        .collect();
+    let observed = place_initial(&scenario.desired, nodes, policy.as_mut(), &mut rng).observed;
     let allocs: Vec<NodeAlloc> = observed.nodes.iter().map(NodeAlloc::of).collect();
     let request = scenario.desired.services[s].requests;
     Ok(explain(

@@ -10,23 +10,18 @@
 mod schema;
 mod traces;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 
 pub use schema::*;
 
-use crate::action::Action;
 use crate::dist::DurationDist;
-use crate::model::{
-    DesiredState, NodeSpec, NodeStatus, ObservedCluster, ReplicaState, ReplicaStatus, Resources,
-    ServiceId, ServiceSpec,
-};
-use crate::placement::schedule;
+use crate::model::{DesiredState, NodeSpec, NodeStatus, Resources, ServiceSpec};
+use crate::placement::place_initial;
 use crate::quantity::{format_bytes, format_cpu_millis};
 use crate::registry;
 use crate::rng::{fnv1a64, names, stream};
-use crate::time::{SimDuration, SimTime};
+use crate::time::SimDuration;
 use crate::traffic::RateModel;
 
 /// A fully validated scenario, ready to run in either world.
@@ -559,50 +554,20 @@ fn check_fit(
     spans: &[Range<usize>],
     ctx: &Ctx<'_>,
 ) -> Result<(), InputError> {
-    let observed = ObservedCluster {
-        nodes: nodes.iter().map(|n| NodeStatus::new(n.clone())).collect(),
-        replicas: desired
-            .services
-            .iter()
-            .enumerate()
-            .flat_map(|(i, s)| {
-                std::iter::repeat_n(
-                    ReplicaStatus {
-                        service: ServiceId(i as u32),
-                        node: None,
-                        state: ReplicaState::Pending,
-                        since: SimTime::ZERO,
-                    },
-                    s.replicas as usize,
-                )
-            })
-            .collect(),
-    };
     let mut policy = registry::placer(placement).expect("validated");
-    let mut rng = stream(seed, names::POLICY);
-    let actions = schedule(desired, &observed, policy.as_mut(), &mut rng);
-    let mut placed: BTreeMap<u32, u32> = BTreeMap::new();
-    let mut first_why = BTreeMap::new();
-    for a in &actions {
-        match a {
-            Action::Bind { replica, .. } => {
-                *placed
-                    .entry(observed.replicas[replica.0 as usize].service.0)
-                    .or_default() += 1
-            }
-            Action::Unschedulable { replica, why } => {
-                first_why
-                    .entry(observed.replicas[replica.0 as usize].service.0)
-                    .or_insert_with(|| why.clone());
-            }
-            _ => {}
-        }
-    }
-    if let Some((&s, why)) = first_why.iter().next() {
-        let spec = &desired.services[s as usize];
-        let n = placed.get(&s).copied().unwrap_or(0);
+    let mut rng = stream(seed, &format!("{}/placement", names::POLICY));
+    let nodes = nodes.iter().map(|n| NodeStatus::new(n.clone())).collect();
+    let result = place_initial(desired, nodes, policy.as_mut(), &mut rng);
+    let first = result
+        .first_failure
+        .iter()
+        .enumerate()
+        .find_map(|(s, w)| w.as_ref().map(|w| (s, w)));
+    if let Some((s, why)) = first {
+        let spec = &desired.services[s];
+        let n = result.placed[s];
         return Err(ctx.err(
-            spans[s as usize].clone(),
+            spans[s].clone(),
             format!("services.{}.replicas", spec.name),
             format!(
                 "{} replicas requesting {} cpu and {} memory each do not fit the cluster: only {n} could be placed ({why})",
