@@ -203,3 +203,90 @@ fn falkenauer_instances_against_their_optima() {
     );
     assert_eq!(count, 160.0);
 }
+
+#[test]
+fn scholl_instances_against_their_optima() {
+    use std::io::Read;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/binpacking-scholl");
+    let Ok(optima) = std::fs::read_to_string(dir.join("optima.csv")) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} is missing in CI",
+            dir.display()
+        );
+        eprintln!(
+            "SKIP: ../shared is absent ({}); Scholl instances not run",
+            dir.display()
+        );
+        return;
+    };
+    // (zip, member) → optimum
+    let optimum: std::collections::HashMap<(String, String), u64> = optima
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                (f[0].to_string(), f[1].to_string()),
+                f[5].trim().parse().unwrap(),
+            )
+        })
+        .collect();
+    println!(
+        "set       n  | OPT mean | FFD gap  BFD gap | L1 gap  L2 gap (bins, mean per instance) | FFD at OPT"
+    );
+    let (mut total_gap, mut count) = (0.0, 0.0);
+    for set in ["bin1data", "bin2data", "bin3data"] {
+        let file = std::fs::File::open(dir.join(format!("{set}.zip"))).unwrap();
+        let mut zip = zip::ZipArchive::new(file).unwrap();
+        let (mut m, mut opt, mut gf, mut gb, mut g1, mut g2, mut at_opt) =
+            (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0);
+        for k in 0..zip.len() {
+            let mut entry = zip.by_index(k).unwrap();
+            let name = entry.name().expect("utf-8 member name").to_string();
+            let mut text = String::new();
+            entry.read_to_string(&mut text).unwrap();
+            let nums: Vec<u64> = text
+                .split_whitespace()
+                .map(|t| t.parse().unwrap())
+                .collect();
+            let (n, cap) = (nums[0] as usize, nums[1]);
+            let sizes = &nums[2..2 + n];
+            let o = optimum[&(format!("{set}.zip"), name.clone())];
+            let f = ffd(sizes, cap);
+            let b = bfd(sizes, cap);
+            check(sizes, cap, &f);
+            check(sizes, cap, &b);
+            let (l1, l2) = (lower_bound_l1(sizes, cap), lower_bound_l2(sizes, cap));
+            assert!(l1 <= l2 && l2 <= o, "{name}: L1 {l1} L2 {l2} OPT {o}");
+            assert!(
+                u64::from(f.bins.min(b.bins)) >= o,
+                "{name}: beat the optimum?"
+            );
+            m += 1.0;
+            opt += o as f64;
+            gf += f.bins as f64 - o as f64;
+            gb += b.bins as f64 - o as f64;
+            g1 += o as f64 - l1 as f64;
+            g2 += o as f64 - l2 as f64;
+            at_opt += usize::from(u64::from(f.bins) == o);
+            total_gap += (f.bins.min(b.bins) as f64 - o as f64) / o as f64;
+            count += 1.0;
+        }
+        println!(
+            "{set} {:>5} | {:>8.1} | {:>7.2} {:>7.2} | {:>6.2} {:>6.2} | {at_opt}/{m}",
+            m,
+            opt / m,
+            gf / m,
+            gb / m,
+            g1 / m,
+            g2 / m
+        );
+    }
+    println!(
+        "best of FFD/BFD: mean relative gap to the optimum {:.2}%",
+        100.0 * total_gap / count
+    );
+    assert_eq!(count, 1210.0);
+}
