@@ -7,8 +7,8 @@ use orkestra_core::model::{NodeSpec, NodeStatus, Resources};
 use orkestra_core::packing::{bfd, ffd};
 use orkestra_core::placement::{NodeAlloc, Place};
 use orkestra_core::rng::stream;
-use orkestra_core::sched::plugins::{BalancedAllocation, LeastAllocated, NodeResourcesFit};
-use orkestra_core::sched::{Profile, Sampling};
+use orkestra_core::sched::Sampling;
+use orkestra_core::sched::policies::kubernetes_default_sampled;
 use rand::Rng;
 
 /// `n` 8-cpu/32Gi nodes, each already holding a random share of requests.
@@ -40,18 +40,6 @@ fn cluster(n: usize) -> (Vec<NodeStatus>, Vec<NodeAlloc>) {
     (nodes, allocs)
 }
 
-fn kubernetes_default(sampling: Sampling) -> Profile {
-    Profile::new(
-        "kubernetes-default",
-        vec![Box::new(NodeResourcesFit)],
-        vec![
-            (Box::new(LeastAllocated::default()), 1),
-            (Box::new(BalancedAllocation), 1),
-        ],
-        sampling,
-    )
-}
-
 fn decisions(c: &mut Criterion) {
     let mut g = c.benchmark_group("schedule one replica with kubernetes-default (decisions)");
     g.throughput(Throughput::Elements(1));
@@ -63,7 +51,7 @@ fn decisions(c: &mut Criterion) {
             ("full scan", Sampling::All),
             ("adaptive sampling", Sampling::Adaptive),
         ] {
-            let mut p = kubernetes_default(sampling);
+            let mut p = kubernetes_default_sampled(sampling);
             g.bench_with_input(BenchmarkId::new(label, n), &n, |b, _| {
                 b.iter(|| black_box(p.place(&req, &nodes, &allocs, &mut rng).unwrap()))
             });

@@ -105,27 +105,7 @@ impl ClusterMetrics {
 
     /// Fills the scheduling fields of a cluster summary.
     pub fn fill(&mut self, c: &mut crate::results::ClusterSummary, now: SimTime) {
-        let h = &self.pending;
-        let n = h.len();
-        let q = |p: f64| {
-            if n > 0 {
-                secs(h.value_at_quantile(p))
-            } else {
-                0.0
-            }
-        };
-        c.pending_time_s = LatencyStats {
-            mean: if n > 0 {
-                self.pending_sum_ns as f64 / n as f64 / 1e9
-            } else {
-                0.0
-            },
-            p50: q(0.5),
-            p90: q(0.9),
-            p99: q(0.99),
-            p999: q(0.999),
-            max: if n > 0 { secs(h.max()) } else { 0.0 },
-        };
+        c.pending_time_s = duration_stats(&self.pending, self.pending_sum_ns);
         c.nodes_in_use_mean =
             self.nodes_in_use.area(now) / now.as_secs_f64().max(f64::MIN_POSITIVE);
         c.unschedulable = self.unschedulable.clone();
@@ -171,6 +151,23 @@ fn histogram() -> Histogram<u64> {
 
 fn secs(ns: u64) -> f64 {
     SimDuration(ns).as_secs_f64()
+}
+
+/// Mean (exact, from the ns sum) and percentiles (HDR) of recorded durations, in seconds.
+fn duration_stats(h: &Histogram<u64>, sum_ns: u128) -> LatencyStats {
+    let n = h.len();
+    if n == 0 {
+        return LatencyStats::default();
+    }
+    let q = |p: f64| secs(h.value_at_quantile(p));
+    LatencyStats {
+        mean: sum_ns as f64 / n as f64 / 1e9,
+        p50: q(0.5),
+        p90: q(0.9),
+        p99: q(0.99),
+        p999: q(0.999),
+        max: secs(h.max()),
+    }
 }
 
 impl Default for ServiceMetrics {
@@ -252,27 +249,7 @@ impl ServiceMetrics {
 
     /// The service's summary at the end of a run.
     pub fn summary(&mut self, name: &str, desired: u32, now: SimTime) -> ServiceSummary {
-        let h = &self.latency;
-        let n = h.len();
-        let q = |p: f64| {
-            if n > 0 {
-                secs(h.value_at_quantile(p))
-            } else {
-                0.0
-            }
-        };
-        let latency = LatencyStats {
-            mean: if n > 0 {
-                self.latency_sum_ns as f64 / n as f64 / 1e9
-            } else {
-                0.0
-            },
-            p50: q(0.5),
-            p90: q(0.9),
-            p99: q(0.99),
-            p999: q(0.999),
-            max: if n > 0 { secs(h.max()) } else { 0.0 },
-        };
+        let latency = duration_stats(&self.latency, self.latency_sum_ns);
         let slot_seconds = self.slots.area(now);
         let replica_seconds = self.ready.area(now);
         ServiceSummary {

@@ -22,6 +22,11 @@ use crate::placement::{NodeAlloc, Place, Unschedulable, fits};
 /// NodeAffinity, PodTopologySpread's system default constraints,
 /// InterPodAffinity, ImageLocality, VolumeBinding) are not included.
 pub fn kubernetes_default() -> Profile {
+    kubernetes_default_sampled(Sampling::Adaptive)
+}
+
+/// [`kubernetes_default`] with another `percentageOfNodesToScore` setting.
+pub fn kubernetes_default_sampled(sampling: Sampling) -> Profile {
     Profile::new(
         "kubernetes-default",
         vec![Box::new(NodeResourcesFit)],
@@ -29,7 +34,7 @@ pub fn kubernetes_default() -> Profile {
             (Box::new(LeastAllocated::default()), 1),
             (Box::new(BalancedAllocation), 1),
         ],
-        Sampling::Adaptive,
+        sampling,
     )
 }
 
