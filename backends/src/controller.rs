@@ -145,6 +145,7 @@ impl Controller {
             observed: ObservedCluster {
                 nodes,
                 replicas: Vec::new(),
+                changes: Default::default(),
             },
             replicas: Vec::new(),
             next_ordinal: vec![0; n],
@@ -231,17 +232,17 @@ impl Controller {
                 | ReplicaState::Terminating
                 | ReplicaState::Failed
         );
-        if let Some(node) = r.node {
-            let req = self.scenario.desired.services[r.service.0 as usize].requests;
-            let n = &mut self.observed.nodes[node.0 as usize];
-            if was_counted && !counted {
-                n.remove(req);
-            } else if !was_counted && counted {
-                n.add(req);
-            }
-        }
         r.state = state;
         r.since = now;
+        let (node, service) = (r.node, r.service);
+        if let Some(node) = node {
+            let req = self.scenario.desired.services[service.0 as usize].requests;
+            if was_counted && !counted {
+                self.observed.unbind(node, service, req);
+            } else if !was_counted && counted {
+                self.observed.bind(node, service, req);
+            }
+        }
     }
 
     /// One reconcile pass: observe, probe, decide, act, publish.

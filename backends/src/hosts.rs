@@ -12,7 +12,7 @@ use std::fs;
 use std::net::IpAddr;
 
 use bollard::{API_DEFAULT_VERSION, Docker};
-use orkestra_core::model::{NodeSpec, Resources};
+use orkestra_core::model::{LABEL_HOSTNAME, LABEL_ZONE, NodeSpec, Resources};
 use orkestra_core::quantity::{parse_bytes, parse_cpu_millis};
 use orkestra_core::scenario::{InputError, parse_toml};
 use serde::Deserialize;
@@ -223,6 +223,11 @@ pub async fn connect(name: &str, e: &HostEntry) -> Result<Host, HostError> {
         }
     };
     let r = Resources::new(cpu_milli, memory);
+    let zone = e.zone.clone().unwrap_or_else(|| name.to_string());
+    let labels = BTreeMap::from([
+        (LABEL_HOSTNAME.to_string(), name.to_string()),
+        (LABEL_ZONE.to_string(), zone.clone()),
+    ]);
     Ok(Host {
         name: name.to_string(),
         endpoint: e.endpoint.clone(),
@@ -230,8 +235,9 @@ pub async fn connect(name: &str, e: &HostEntry) -> Result<Host, HostError> {
         node: NodeSpec {
             name: name.to_string(),
             pool: "hosts".to_string(),
-            zone: e.zone.clone().unwrap_or_else(|| name.to_string()),
-            labels: BTreeMap::new(),
+            zone,
+            labels,
+            taints: Vec::new(),
             capacity: r,
             allocatable: r,
         },

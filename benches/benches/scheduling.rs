@@ -3,58 +3,81 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use orkestra_core::model::{NodeSpec, NodeStatus, Resources};
+use orkestra_core::model::{
+    LABEL_HOSTNAME, LABEL_ZONE, NodeSpec, NodeStatus, Resources, ServiceId,
+};
 use orkestra_core::packing::{bfd, ffd};
-use orkestra_core::placement::{NodeAlloc, Place};
+use orkestra_core::placement::{Place, Request, Snapshot};
 use orkestra_core::rng::stream;
 use orkestra_core::sched::Sampling;
 use orkestra_core::sched::policies::kubernetes_default_sampled;
 use rand::Rng;
 
-/// `n` 8-cpu/32Gi nodes, each already holding a random share of requests.
-fn cluster(n: usize) -> (Vec<NodeStatus>, Vec<NodeAlloc>) {
+/// `n` 8-cpu/32Gi nodes in three zones, each already holding one replica
+/// of another service with a random share of the node.
+fn cluster(n: usize) -> Snapshot {
     let mut rng = stream(1, "bench-cluster");
     let r = Resources::new(8000, 32 << 30);
     let nodes: Vec<NodeStatus> = (0..n)
         .map(|i| {
+            let (name, zone) = (format!("n{i}"), format!("z{}", i % 3));
             NodeStatus::new(NodeSpec {
-                name: format!("n{i}"),
+                labels: [
+                    (LABEL_HOSTNAME.to_string(), name.clone()),
+                    (LABEL_ZONE.to_string(), zone.clone()),
+                ]
+                .into(),
+                name,
                 pool: "p".into(),
-                zone: format!("z{}", i % 3),
-                labels: Default::default(),
+                zone,
+                taints: vec![],
                 capacity: r,
                 allocatable: r,
             })
         })
         .collect();
-    let allocs = (0..n)
-        .map(|_| {
-            let mut a = NodeAlloc::default();
-            a.add(Resources::new(
-                u64::from(rng.next_u32() % 6000),
-                u64::from(rng.next_u32()) % (24 << 30),
-            ));
-            a
-        })
-        .collect();
-    (nodes, allocs)
+    let mut snap = Snapshot::new(nodes);
+    for i in 0..n {
+        let used = Resources::new(
+            u64::from(rng.next_u32() % 6000),
+            u64::from(rng.next_u32()) % (24 << 30),
+        );
+        snap.bind(i, ServiceId(1), used);
+    }
+    snap
 }
 
 fn decisions(c: &mut Criterion) {
     let mut g = c.benchmark_group("schedule one replica with kubernetes-default (decisions)");
     g.throughput(Throughput::Elements(1));
     for n in [1_000usize, 10_000, 100_000] {
-        let (nodes, allocs) = cluster(n);
-        let req = Resources::new(500, 1 << 30);
+        let mut snap = cluster(n);
+        let req = Request::plain(Resources::new(500, 1 << 30));
         let mut rng = stream(2, "bench");
         for (label, sampling) in [
             ("full scan", Sampling::All),
             ("adaptive sampling", Sampling::Adaptive),
         ] {
             let mut p = kubernetes_default_sampled(sampling);
+            // A steady state as in the simulator: each decision binds its
+            // replica, and the replica bound 64 decisions earlier leaves, so
+            // every decision sees two changed nodes.
+            let mut live = std::collections::VecDeque::new();
             g.bench_with_input(BenchmarkId::new(label, n), &n, |b, _| {
-                b.iter(|| black_box(p.place(&req, &nodes, &allocs, &mut rng).unwrap()))
+                b.iter(|| {
+                    let node = p.place(&req, &snap.view(), &mut rng).unwrap().0 as usize;
+                    snap.bind(node, req.service, req.resources);
+                    live.push_back(node);
+                    if live.len() > 64 {
+                        let old = live.pop_front().unwrap();
+                        snap.unbind(old, req.service, req.resources);
+                    }
+                    black_box(node)
+                })
             });
+            while let Some(old) = live.pop_front() {
+                snap.unbind(old, req.service, req.resources);
+            }
         }
     }
     g.finish();

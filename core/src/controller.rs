@@ -86,6 +86,7 @@ mod tests {
         let observed = ObservedCluster {
             nodes: vec![],
             replicas: vec![replica(0, ReplicaState::Ready, 0)],
+            changes: Default::default(),
         };
         let actions = reconcile_replicas(&desired(&[3, 1]), &observed, SimTime(0));
         // service 0: 3 wanted − 1 active = 2 creates; service 1: 1 create.
@@ -116,6 +117,7 @@ mod tests {
                 replica(0, ReplicaState::Ready, 30),      // 3: newer ready
                 replica(0, ReplicaState::Terminating, 1), // not active: ignored
             ],
+            changes: Default::default(),
         };
         // 4 active, want 1 → delete 3: pending(2), starting(1), then newest ready(3).
         let actions = reconcile_replicas(&desired(&[1]), &observed, SimTime(0));
@@ -143,6 +145,7 @@ mod tests {
                 replica(0, ReplicaState::Failed, 0),
                 replica(0, ReplicaState::Ready, 0),
             ],
+            changes: Default::default(),
         };
         let actions = reconcile_replicas(&desired(&[2]), &observed, SimTime(0));
         assert_eq!(
@@ -171,6 +174,7 @@ mod tests {
                 replica(0, ReplicaState::Ready, 0),
                 replica(0, ReplicaState::Starting, 0),
             ],
+            changes: Default::default(),
         };
         assert!(reconcile_replicas(&desired(&[2]), &observed, SimTime(0)).is_empty());
     }

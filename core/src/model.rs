@@ -31,6 +31,9 @@ pub struct Resources {
     pub cpu_milli: u64,
     /// Memory in bytes.
     pub memory_bytes: u64,
+    /// Whole GPUs (`nvidia.com/gpu`), an extended resource: integer units,
+    /// never defaulted by [`Resources::non_zero`], never overcommitted.
+    pub gpu: u64,
 }
 
 /// The resources [`Resources::fits_within`] compares, for messages.
@@ -40,6 +43,8 @@ pub enum ResourceName {
     Cpu,
     /// Memory.
     Memory,
+    /// GPUs (`nvidia.com/gpu`).
+    Gpu,
 }
 
 impl ResourceName {
@@ -48,6 +53,7 @@ impl ResourceName {
         match self {
             ResourceName::Cpu => "cpu",
             ResourceName::Memory => "memory",
+            ResourceName::Gpu => "nvidia.com/gpu",
         }
     }
 }
@@ -57,6 +63,7 @@ impl Resources {
     pub const ZERO: Resources = Resources {
         cpu_milli: 0,
         memory_bytes: 0,
+        gpu: 0,
     };
 
     /// Builds an amount from millicores and bytes.
@@ -64,7 +71,13 @@ impl Resources {
         Resources {
             cpu_milli,
             memory_bytes,
+            gpu: 0,
         }
+    }
+
+    /// The same amount with `gpu` GPUs.
+    pub const fn with_gpu(self, gpu: u64) -> Resources {
+        Resources { gpu, ..self }
     }
 
     /// The first resource for which `used + self` exceeds `capacity`, if any.
@@ -73,6 +86,8 @@ impl Resources {
             Some(ResourceName::Cpu)
         } else if used.memory_bytes.saturating_add(self.memory_bytes) > capacity.memory_bytes {
             Some(ResourceName::Memory)
+        } else if used.gpu.saturating_add(self.gpu) > capacity.gpu {
+            Some(ResourceName::Gpu)
         } else {
             None
         }
@@ -95,6 +110,7 @@ impl Resources {
                 self.memory_bytes
             },
         )
+        .with_gpu(self.gpu)
     }
 
     /// The amount of one resource.
@@ -102,6 +118,7 @@ impl Resources {
         match r {
             ResourceName::Cpu => self.cpu_milli,
             ResourceName::Memory => self.memory_bytes,
+            ResourceName::Gpu => self.gpu,
         }
     }
 }
@@ -113,6 +130,7 @@ impl Add for Resources {
             self.cpu_milli.saturating_add(o.cpu_milli),
             self.memory_bytes.saturating_add(o.memory_bytes),
         )
+        .with_gpu(self.gpu.saturating_add(o.gpu))
     }
 }
 
@@ -124,10 +142,203 @@ impl AddAssign for Resources {
 
 impl SubAssign for Resources {
     fn sub_assign(&mut self, o: Resources) {
-        debug_assert!(self.cpu_milli >= o.cpu_milli && self.memory_bytes >= o.memory_bytes);
+        debug_assert!(
+            self.cpu_milli >= o.cpu_milli
+                && self.memory_bytes >= o.memory_bytes
+                && self.gpu >= o.gpu
+        );
         self.cpu_milli = self.cpu_milli.saturating_sub(o.cpu_milli);
         self.memory_bytes = self.memory_bytes.saturating_sub(o.memory_bytes);
+        self.gpu = self.gpu.saturating_sub(o.gpu);
     }
+}
+
+/// Well-known label: the node's name (`kubernetes.io/hostname`).
+pub const LABEL_HOSTNAME: &str = "kubernetes.io/hostname";
+/// Well-known label: the node's zone (`topology.kubernetes.io/zone`).
+pub const LABEL_ZONE: &str = "topology.kubernetes.io/zone";
+
+/// What a taint does to replicas that do not tolerate it (Kubernetes'
+/// `TaintEffect`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TaintEffect {
+    /// Not scheduled here.
+    NoSchedule,
+    /// Scheduled here only if nothing better (TaintToleration scoring).
+    PreferNoSchedule,
+    /// Not scheduled here, and evicted if already running.
+    NoExecute,
+}
+
+impl TaintEffect {
+    /// The Kubernetes spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaintEffect::NoSchedule => "NoSchedule",
+            TaintEffect::PreferNoSchedule => "PreferNoSchedule",
+            TaintEffect::NoExecute => "NoExecute",
+        }
+    }
+}
+
+/// A node taint (`key=value:effect`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Taint {
+    /// Taint key.
+    pub key: String,
+    /// Taint value (may be empty).
+    pub value: String,
+    /// Effect.
+    pub effect: TaintEffect,
+}
+
+/// A toleration (Kubernetes `v1.Toleration`, without `tolerationSeconds`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Toleration {
+    /// Key to match; empty with `Exists` matches every key.
+    pub key: String,
+    /// `Exists` ignores the value; `Equal` compares it.
+    pub exists: bool,
+    /// Value for `Equal`.
+    pub value: String,
+    /// Effect to match; `None` matches every effect.
+    pub effect: Option<TaintEffect>,
+}
+
+impl Toleration {
+    /// Kubernetes' `Toleration.ToleratesTaint`.
+    pub fn tolerates(&self, taint: &Taint) -> bool {
+        if self.effect.is_some_and(|e| e != taint.effect) {
+            return false;
+        }
+        if !self.key.is_empty() && self.key != taint.key {
+            return false;
+        }
+        if self.exists {
+            return true;
+        }
+        // Equal (an empty key needs Exists, as upstream).
+        !self.key.is_empty() && self.value == taint.value
+    }
+}
+
+/// A node selector requirement's operator (`NodeSelectorOperator`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelectorOp {
+    /// Label value is one of `values`.
+    In,
+    /// Label missing or value not one of `values`.
+    NotIn,
+    /// Label present.
+    Exists,
+    /// Label absent.
+    DoesNotExist,
+    /// Label value, as an integer, greater than the single value.
+    Gt,
+    /// Label value, as an integer, less than the single value.
+    Lt,
+}
+
+/// One `matchExpressions` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SelectorRequirement {
+    /// Label key.
+    pub key: String,
+    /// Operator.
+    pub op: SelectorOp,
+    /// Values (one for Gt/Lt, none for Exists/DoesNotExist).
+    pub values: Vec<String>,
+}
+
+impl SelectorRequirement {
+    /// Whether `labels` satisfy the requirement (apimachinery `labels.Requirement.Matches`).
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        let v = labels.get(&self.key);
+        match self.op {
+            SelectorOp::In => v.is_some_and(|v| self.values.iter().any(|x| x == v)),
+            SelectorOp::NotIn => v.is_none_or(|v| !self.values.iter().any(|x| x == v)),
+            SelectorOp::Exists => v.is_some(),
+            SelectorOp::DoesNotExist => v.is_none(),
+            SelectorOp::Gt | SelectorOp::Lt => {
+                let (Some(v), Some(x)) = (v, self.values.first()) else {
+                    return false;
+                };
+                match (v.parse::<i64>(), x.parse::<i64>()) {
+                    (Ok(v), Ok(x)) if self.op == SelectorOp::Gt => v > x,
+                    (Ok(v), Ok(x)) => v < x,
+                    _ => false,
+                }
+            }
+        }
+    }
+}
+
+/// A node selector term: all requirements must match (an empty term matches nothing, as upstream).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SelectorTerm {
+    /// `matchExpressions`.
+    pub requirements: Vec<SelectorRequirement>,
+}
+
+impl SelectorTerm {
+    /// Whether `labels` satisfy every requirement of a non-empty term.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        !self.requirements.is_empty() && self.requirements.iter().all(|r| r.matches(labels))
+    }
+}
+
+/// What to do when a topology spread constraint cannot be met.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhenUnsatisfiable {
+    /// A filter: nodes that would break `maxSkew` are infeasible.
+    DoNotSchedule,
+    /// A score: prefer nodes that reduce skew.
+    ScheduleAnyway,
+}
+
+/// A `topologySpreadConstraints` entry; its selector is the replica's own service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpreadConstraint {
+    /// `maxSkew` (≥ 1).
+    pub max_skew: u32,
+    /// Node label that defines the domains.
+    pub topology_key: String,
+    /// Filter or score.
+    pub when_unsatisfiable: WhenUnsatisfiable,
+    /// `minDomains` (DoNotSchedule only).
+    pub min_domains: Option<u32>,
+}
+
+/// Simple inter-replica anti-affinity against the replica's own service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AntiAffinity {
+    /// Node label whose domains may hold one replica each (`kubernetes.io/hostname` for one per node).
+    pub topology_key: String,
+    /// `required…` (a filter) or `preferred…` (a score with this weight).
+    pub required: bool,
+    /// Weight for the preferred form (1..=100).
+    pub weight: i32,
+}
+
+/// Where a service's replicas may and should go: Kubernetes' pod spec
+/// scheduling fields, with the label selectors of spreading and
+/// anti-affinity fixed to the replica's own service.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Constraints {
+    /// `nodeSelector`: labels a node must have.
+    pub node_selector: BTreeMap<String, String>,
+    /// `requiredDuringSchedulingIgnoredDuringExecution` node affinity: any term matches.
+    pub required_terms: Vec<SelectorTerm>,
+    /// `preferredDuringSchedulingIgnoredDuringExecution`: `(weight 1..=100, term)`.
+    pub preferred_terms: Vec<(i32, SelectorTerm)>,
+    /// Tolerations.
+    pub tolerations: Vec<Toleration>,
+    /// `topologySpreadConstraints`; empty means the scheduler's defaults apply.
+    pub spread: Vec<SpreadConstraint>,
+    /// Anti-affinity to the service's own replicas.
+    pub anti_affinity: Option<AntiAffinity>,
+    /// `priority`: pending replicas with higher priority are placed first.
+    pub priority: i32,
 }
 
 /// A machine that runs replicas.
@@ -139,8 +350,12 @@ pub struct NodeSpec {
     pub pool: String,
     /// Failure/topology zone.
     pub zone: String,
-    /// Labels for selectors.
+    /// Labels for selectors. The simulator adds `kubernetes.io/hostname`
+    /// (the node name) and `topology.kubernetes.io/zone` (the zone).
     pub labels: BTreeMap<String, String>,
+    /// Taints: replicas must tolerate them (NoSchedule, NoExecute) or are
+    /// steered away (PreferNoSchedule).
+    pub taints: Vec<Taint>,
     /// What the machine has.
     pub capacity: Resources,
     /// What replicas may request (capacity minus system reservations).
@@ -183,6 +398,8 @@ pub struct ServiceSpec {
     pub balancer: String,
     /// What the live workload does per request.
     pub work: Work,
+    /// Scheduling constraints and priority.
+    pub placement: Constraints,
 }
 
 /// Where a replica is in its life.
@@ -249,6 +466,9 @@ pub struct NodeStatus {
     pub non_zero_allocated: Resources,
     /// Replicas bound to it and not yet gone.
     pub replicas: u32,
+    /// Of those, how many per service (kube's `NodeInfo.Pods`, reduced to
+    /// counts), unsorted; a node runs few distinct services.
+    pub services: Vec<(ServiceId, u32)>,
     /// Accepts new replicas.
     pub ready: bool,
 }
@@ -261,22 +481,118 @@ impl NodeStatus {
             allocated: Resources::ZERO,
             non_zero_allocated: Resources::ZERO,
             replicas: 0,
+            services: Vec::new(),
             ready: true,
         }
     }
 
-    /// A replica requesting `requests` is bound here.
-    pub fn add(&mut self, requests: Resources) {
+    /// A replica of `service` requesting `requests` is bound here.
+    pub fn add(&mut self, service: ServiceId, requests: Resources) {
         self.allocated += requests;
         self.non_zero_allocated += requests.non_zero();
         self.replicas += 1;
+        match self.services.iter_mut().find(|(s, _)| *s == service) {
+            Some((_, n)) => *n += 1,
+            None => self.services.push((service, 1)),
+        }
     }
 
-    /// A replica requesting `requests` left.
-    pub fn remove(&mut self, requests: Resources) {
+    /// A replica of `service` requesting `requests` left.
+    pub fn remove(&mut self, service: ServiceId, requests: Resources) {
         self.allocated -= requests;
         self.non_zero_allocated -= requests.non_zero();
         self.replicas -= 1;
+        if let Some(i) = self.services.iter().position(|(s, _)| *s == service) {
+            self.services[i].1 -= 1;
+            if self.services[i].1 == 0 {
+                self.services.swap_remove(i);
+            }
+        }
+    }
+
+    /// Replicas of `service` bound here.
+    pub fn count(&self, service: ServiceId) -> u32 {
+        self.services
+            .iter()
+            .find(|(s, _)| *s == service)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// The value of label `key`.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.spec.labels.get(key).map(String::as_str)
+    }
+}
+
+/// Which nodes changed, in order, so that placement policies can keep
+/// per-node caches (scores, indexes) up to date without rescanning every
+/// node on every decision.
+///
+/// Key decision: positions are absolute (`base + index`) and the log is
+/// cut when it grows past a bound; a reader that has fallen behind the cut
+/// sees [`ChangeLog::since`] return `None` and rebuilds. Each log has an
+/// `epoch` unique in the process, so a cache built for one cluster is never
+/// applied to another.
+#[derive(Debug)]
+pub struct ChangeLog {
+    epoch: u64,
+    base: u64,
+    nodes: Vec<NodeId>,
+}
+
+impl Clone for ChangeLog {
+    /// A clone describes a cluster that will diverge: it gets a new epoch.
+    fn clone(&self) -> ChangeLog {
+        ChangeLog::new()
+    }
+}
+
+impl Default for ChangeLog {
+    fn default() -> ChangeLog {
+        ChangeLog::new()
+    }
+}
+
+impl ChangeLog {
+    const MAX: usize = 1 << 14;
+
+    /// An empty log with a fresh epoch.
+    pub fn new() -> ChangeLog {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        ChangeLog {
+            epoch: NEXT.fetch_add(1, Ordering::Relaxed),
+            base: 0,
+            nodes: Vec::new(),
+        }
+    }
+
+    /// Identifies this log (and the cluster it describes).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Absolute position after the last change.
+    pub fn end(&self) -> u64 {
+        self.base + self.nodes.len() as u64
+    }
+
+    /// Records that `node`'s status changed.
+    pub fn push(&mut self, node: NodeId) {
+        if self.nodes.len() >= Self::MAX {
+            self.base += self.nodes.len() as u64;
+            self.nodes.clear();
+        }
+        self.nodes.push(node);
+    }
+
+    /// The nodes changed from absolute position `from` on, or `None` if
+    /// that part of the log was cut (the reader must rebuild).
+    pub fn since(&self, from: u64) -> Option<&[NodeId]> {
+        if from < self.base || from > self.end() {
+            return None;
+        }
+        Some(&self.nodes[(from - self.base) as usize..])
     }
 }
 
@@ -290,9 +606,31 @@ pub struct ObservedCluster {
     pub nodes: Vec<NodeStatus>,
     /// Replicas by [`ReplicaId`].
     pub replicas: Vec<ReplicaStatus>,
+    /// Nodes whose status changed; whoever mutates `nodes` records it here
+    /// (use [`ObservedCluster::bind`], [`ObservedCluster::unbind`],
+    /// [`ObservedCluster::set_ready`]).
+    pub changes: ChangeLog,
 }
 
 impl ObservedCluster {
+    /// A replica of `service` requesting `requests` is bound to `node`.
+    pub fn bind(&mut self, node: NodeId, service: ServiceId, requests: Resources) {
+        self.nodes[node.0 as usize].add(service, requests);
+        self.changes.push(node);
+    }
+
+    /// A replica of `service` requesting `requests` left `node`.
+    pub fn unbind(&mut self, node: NodeId, service: ServiceId, requests: Resources) {
+        self.nodes[node.0 as usize].remove(service, requests);
+        self.changes.push(node);
+    }
+
+    /// `node` starts or stops accepting replicas.
+    pub fn set_ready(&mut self, node: NodeId, ready: bool) {
+        self.nodes[node.0 as usize].ready = ready;
+        self.changes.push(node);
+    }
+
     /// Ids and statuses of the replicas of one service.
     pub fn replicas_of(
         &self,

@@ -8,25 +8,43 @@
 //! policies stay stateless functions of their inputs. First fit is the
 //! foundation's policy; the kube-scheduler-style framework plugs in here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use rand::Rng;
 
 use crate::action::Action;
 use crate::model::{
-    DesiredState, NodeId, NodeStatus, ObservedCluster, ReplicaId, ReplicaState, ReplicaStatus,
-    ResourceName, Resources, ServiceId,
+    ChangeLog, Constraints, DesiredState, NodeId, NodeStatus, ObservedCluster, ReplicaId,
+    ReplicaState, ReplicaStatus, ResourceName, Resources, ServiceId,
 };
 use crate::time::SimTime;
 
-/// Why one node cannot take a replica.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Why one node cannot take a replica. Displayed with kube-scheduler's
+/// wording so that messages read as users know them.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FilterReason {
     /// Requests plus allocated exceed allocatable for this resource.
     Insufficient(ResourceName),
     /// The node does not accept replicas.
     NotReady,
+    /// A NoSchedule/NoExecute taint the replica does not tolerate (TaintToleration).
+    UntoleratedTaint {
+        /// Taint key.
+        key: String,
+        /// Taint value.
+        value: String,
+    },
+    /// nodeSelector or required node affinity not met (NodeAffinity).
+    NodeAffinity,
+    /// Placing here would exceed a DoNotSchedule constraint's maxSkew (PodTopologySpread).
+    TopologySpread,
+    /// The node lacks a DoNotSchedule constraint's topology label (PodTopologySpread).
+    TopologyLabelMissing,
+    /// A replica of the same service already runs in this domain (InterPodAffinity).
+    AntiAffinity,
+    /// A whole-placement policy's own rule, worded by the policy.
+    Policy(&'static str),
 }
 
 impl fmt::Display for FilterReason {
@@ -34,7 +52,196 @@ impl fmt::Display for FilterReason {
         match self {
             FilterReason::Insufficient(r) => write!(f, "Insufficient {}", r.as_str()),
             FilterReason::NotReady => write!(f, "node(s) were not ready"),
+            FilterReason::UntoleratedTaint { key, value } => {
+                write!(f, "node(s) had untolerated taint {{{key}: {value}}}")
+            }
+            FilterReason::NodeAffinity => {
+                write!(f, "node(s) didn't match Pod's node affinity/selector")
+            }
+            FilterReason::TopologySpread => {
+                write!(f, "node(s) didn't match pod topology spread constraints")
+            }
+            FilterReason::TopologyLabelMissing => write!(
+                f,
+                "node(s) didn't match pod topology spread constraints (missing required label)"
+            ),
+            FilterReason::AntiAffinity => write!(f, "node(s) didn't match pod anti-affinity rules"),
+            FilterReason::Policy(why) => write!(f, "{why}"),
         }
+    }
+}
+
+/// One replica to place.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    /// Its service (spreading and anti-affinity count the service's replicas).
+    pub service: ServiceId,
+    /// What it requests.
+    pub resources: Resources,
+    /// Its scheduling constraints.
+    pub constraints: &'a Constraints,
+}
+
+/// Constraints of a replica that has none.
+pub static NO_CONSTRAINTS: Constraints = Constraints {
+    node_selector: BTreeMap::new(),
+    required_terms: Vec::new(),
+    preferred_terms: Vec::new(),
+    tolerations: Vec::new(),
+    spread: Vec::new(),
+    anti_affinity: None,
+    priority: 0,
+};
+
+impl Request<'static> {
+    /// A replica of service 0 with `resources` and no constraints.
+    pub fn plain(resources: Resources) -> Request<'static> {
+        Request {
+            service: ServiceId(0),
+            resources,
+            constraints: &NO_CONSTRAINTS,
+        }
+    }
+}
+
+/// The binds a scheduling batch has made so far, which the observed
+/// cluster does not show yet.
+///
+/// Key decision: a cache keyed on the world's [`ChangeLog`] must also see
+/// these. Each batch has an id unique in the process; `changed` lists the
+/// nodes bound to in this batch, in order. A reader that sees a new batch
+/// id must treat the previous batch's nodes as changed too (its binds may
+/// or may not have been applied to the world).
+#[derive(Debug)]
+pub struct Batch {
+    id: u64,
+    counts: HashMap<(u32, u32), u32>,
+    changed: Vec<NodeId>,
+}
+
+impl Default for Batch {
+    fn default() -> Batch {
+        Batch::new()
+    }
+}
+
+impl Batch {
+    /// An empty batch with a fresh id.
+    pub fn new() -> Batch {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Batch {
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            counts: HashMap::new(),
+            changed: Vec::new(),
+        }
+    }
+
+    /// This batch's id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Nodes bound to in this batch, in order.
+    pub fn changed(&self) -> &[NodeId] {
+        &self.changed
+    }
+
+    /// Records a bind of a replica of `service` to `node`.
+    pub fn bind(&mut self, node: NodeId, service: ServiceId) {
+        *self.counts.entry((node.0, service.0)).or_default() += 1;
+        self.changed.push(node);
+    }
+
+    /// Replicas of `service` bound to `node` in this batch.
+    pub fn count(&self, node: usize, service: ServiceId) -> u32 {
+        if self.counts.is_empty() {
+            return 0;
+        }
+        self.counts
+            .get(&(node as u32, service.0))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// The cluster as a placement policy sees it for one decision.
+#[derive(Clone, Copy, Debug)]
+pub struct ClusterView<'a> {
+    /// Nodes as observed.
+    pub nodes: &'a [NodeStatus],
+    /// `allocs[i]`: `nodes[i]`'s allocation including this batch's binds.
+    pub allocs: &'a [NodeAlloc],
+    /// This batch's binds.
+    pub batch: &'a Batch,
+    /// Changes to `nodes` (not including this batch).
+    pub changes: &'a ChangeLog,
+}
+
+impl ClusterView<'_> {
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether there are no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Replicas of `service` on node `i`, including this batch's binds.
+    pub fn count(&self, i: usize, service: ServiceId) -> u32 {
+        self.nodes[i].count(service) + self.batch.count(i, service)
+    }
+}
+
+/// An owned cluster to view: for tests, benchmarks and one-off decisions.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Nodes.
+    pub nodes: Vec<NodeStatus>,
+    /// Their allocations (as observed unless changed).
+    pub allocs: Vec<NodeAlloc>,
+    /// An empty batch.
+    pub batch: Batch,
+    /// The change log.
+    pub changes: ChangeLog,
+}
+
+impl Snapshot {
+    /// Nodes with their observed allocations.
+    pub fn new(nodes: Vec<NodeStatus>) -> Snapshot {
+        let allocs = nodes.iter().map(NodeAlloc::of).collect();
+        Snapshot {
+            nodes,
+            allocs,
+            batch: Batch::new(),
+            changes: ChangeLog::new(),
+        }
+    }
+
+    /// The view.
+    pub fn view(&self) -> ClusterView<'_> {
+        ClusterView {
+            nodes: &self.nodes,
+            allocs: &self.allocs,
+            batch: &self.batch,
+            changes: &self.changes,
+        }
+    }
+
+    /// Binds a replica to node `i` (status, allocation and change log).
+    pub fn bind(&mut self, i: usize, service: ServiceId, requests: Resources) {
+        self.nodes[i].add(service, requests);
+        self.allocs[i] = NodeAlloc::of(&self.nodes[i]);
+        self.changes.push(NodeId(i as u32));
+    }
+
+    /// Removes a replica bound to node `i`.
+    pub fn unbind(&mut self, i: usize, service: ServiceId, requests: Resources) {
+        self.nodes[i].remove(service, requests);
+        self.allocs[i] = NodeAlloc::of(&self.nodes[i]);
+        self.changes.push(NodeId(i as u32));
     }
 }
 
@@ -118,38 +325,31 @@ pub struct NodeVerdict {
     pub total: i64,
 }
 
-/// A placement policy: pick a node for one replica's requests.
+/// A placement policy: pick a node for one replica.
 pub trait Place: Send {
     /// The name the registry knows it by.
     fn name(&self) -> &'static str;
 
-    /// Picks a node for `request`, given each node's status and its current
-    /// allocation (`allocated[i]` for `nodes[i]`, including binds made
+    /// Picks a node for `request` in `view` (which includes binds made
     /// earlier in the same batch).
     fn place(
         &mut self,
-        request: &Resources,
-        nodes: &[NodeStatus],
-        allocated: &[NodeAlloc],
+        request: &Request<'_>,
+        view: &ClusterView<'_>,
         rng: &mut dyn Rng,
     ) -> Result<NodeId, Unschedulable>;
 
     /// Every node's filter verdicts and scores for `request`. The default
     /// explains the resource-fit filter only (policies without scores).
-    fn explain(
-        &self,
-        request: &Resources,
-        nodes: &[NodeStatus],
-        allocated: &[NodeAlloc],
-    ) -> Vec<NodeVerdict> {
-        nodes
+    fn explain(&mut self, request: &Request<'_>, view: &ClusterView<'_>) -> Vec<NodeVerdict> {
+        view.nodes
             .iter()
-            .zip(allocated)
+            .zip(view.allocs)
             .map(|(n, a)| NodeVerdict {
                 node: n.spec.name.clone(),
                 filters: vec![(
                     "NodeResourcesFit".into(),
-                    fits(request, n, a).err().map(|r| r.to_string()),
+                    fits(&request.resources, n, a).err().map(|r| r.to_string()),
                 )],
                 scores: vec![],
                 total: 0,
@@ -158,19 +358,38 @@ pub trait Place: Send {
     }
 }
 
-/// Explains a decision: every node's verdicts, then the policy's choice.
-pub fn explain(
+/// One decision on `nodes` with explicit allocations, outside any batch:
+/// for tests and one-off questions (a cache in `policy` cannot carry over
+/// between calls, since every call is a new cluster).
+pub fn place_plain(
     policy: &mut dyn Place,
     request: &Resources,
     nodes: &[NodeStatus],
-    allocated: &[NodeAlloc],
+    allocs: &[NodeAlloc],
+    rng: &mut dyn Rng,
+) -> Result<NodeId, Unschedulable> {
+    let (batch, changes) = (Batch::new(), ChangeLog::new());
+    let view = ClusterView {
+        nodes,
+        allocs,
+        batch: &batch,
+        changes: &changes,
+    };
+    policy.place(&Request::plain(*request), &view, rng)
+}
+
+/// Explains a decision: every node's verdicts, then the policy's choice.
+pub fn explain(
+    policy: &mut dyn Place,
+    request: &Request<'_>,
+    view: &ClusterView<'_>,
     rng: &mut dyn Rng,
 ) -> Explanation {
-    let rows = policy.explain(request, nodes, allocated);
+    let rows = policy.explain(request, view);
     let chosen = policy
-        .place(request, nodes, allocated, rng)
+        .place(request, view, rng)
         .ok()
-        .map(|id| nodes[id.0 as usize].spec.name.clone());
+        .map(|id| view.nodes[id.0 as usize].spec.name.clone());
     Explanation {
         policy: policy.name().to_string(),
         nodes: rows,
@@ -204,14 +423,13 @@ impl Place for FirstFit {
 
     fn place(
         &mut self,
-        request: &Resources,
-        nodes: &[NodeStatus],
-        allocated: &[NodeAlloc],
+        request: &Request<'_>,
+        view: &ClusterView<'_>,
         _rng: &mut dyn Rng,
     ) -> Result<NodeId, Unschedulable> {
         let mut why = Unschedulable::default();
-        for (i, node) in nodes.iter().enumerate() {
-            match fits(request, node, &allocated[i]) {
+        for (i, node) in view.nodes.iter().enumerate() {
+            match fits(&request.resources, node, &view.allocs[i]) {
                 Ok(()) => return Ok(NodeId(i as u32)),
                 Err(reason) => why.add(reason),
             }
@@ -220,25 +438,53 @@ impl Place for FirstFit {
     }
 }
 
-/// Places every pending replica in id order, returning a `Bind` or an
-/// `Unschedulable` action for each.
+/// Places every pending replica, highest priority first and in id order
+/// within a priority (kube-scheduler's default `PrioritySort` queue),
+/// returning a `Bind` or an `Unschedulable` action for each.
 pub fn schedule(
     desired: &DesiredState,
     observed: &ObservedCluster,
     policy: &mut dyn Place,
     rng: &mut dyn Rng,
 ) -> Vec<Action> {
-    let mut allocated: Vec<NodeAlloc> = observed.nodes.iter().map(NodeAlloc::of).collect();
-    let mut actions = Vec::new();
-    for (i, r) in observed.replicas.iter().enumerate() {
-        if r.state != ReplicaState::Pending {
-            continue;
-        }
-        let replica = ReplicaId(i as u32);
-        let request = desired.services[r.service.0 as usize].requests;
-        match policy.place(&request, &observed.nodes, &allocated, rng) {
+    let mut pending: Vec<(i32, u32)> = observed
+        .replicas
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.state == ReplicaState::Pending)
+        .map(|(i, r)| {
+            let p = desired.services[r.service.0 as usize].placement.priority;
+            (p, i as u32)
+        })
+        .collect();
+    if pending.is_empty() {
+        return Vec::new();
+    }
+    if pending.iter().any(|p| p.0 != pending[0].0) {
+        pending.sort_by_key(|&(p, i)| (std::cmp::Reverse(p), i));
+    }
+    let mut allocs: Vec<NodeAlloc> = observed.nodes.iter().map(NodeAlloc::of).collect();
+    let mut batch = Batch::new();
+    let mut actions = Vec::with_capacity(pending.len());
+    for (_, i) in pending {
+        let replica = ReplicaId(i);
+        let service = observed.replicas[i as usize].service;
+        let spec = &desired.services[service.0 as usize];
+        let request = Request {
+            service,
+            resources: spec.requests,
+            constraints: &spec.placement,
+        };
+        let view = ClusterView {
+            nodes: &observed.nodes,
+            allocs: &allocs,
+            batch: &batch,
+            changes: &observed.changes,
+        };
+        match policy.place(&request, &view, rng) {
             Ok(node) => {
-                allocated[node.0 as usize].add(request);
+                allocs[node.0 as usize].add(spec.requests);
+                batch.bind(node, service);
                 actions.push(Action::Bind { replica, node });
             }
             Err(why) => actions.push(Action::Unschedulable { replica, why }),
@@ -285,6 +531,7 @@ pub fn place_initial(
                 )
             })
             .collect(),
+        changes: ChangeLog::new(),
     };
     let n = desired.services.len();
     let (mut placed, mut first_failure) = (vec![0u32; n], vec![None; n]);
@@ -295,7 +542,7 @@ pub fn place_initial(
                 let s = r.service.0 as usize;
                 r.node = Some(node);
                 r.state = ReplicaState::Starting;
-                observed.nodes[node.0 as usize].add(desired.services[s].requests);
+                observed.bind(node, ServiceId(s as u32), desired.services[s].requests);
                 placed[s] += 1;
             }
             Action::Unschedulable { replica, why } => {
@@ -336,18 +583,35 @@ mod tests {
         let mut rng = stream(0, "t");
         // 500m fits a (0 + 500 ≤ 1000).
         assert_eq!(
-            FirstFit.place(&Resources::new(500, 0), &nodes, &allocated, &mut rng),
+            place_plain(
+                &mut FirstFit,
+                &Resources::new(500, 0),
+                &nodes,
+                &allocated,
+                &mut rng
+            ),
             Ok(NodeId(0))
         );
         // 1000m fits a exactly (0 + 1000 ≤ 1000).
         assert_eq!(
-            FirstFit.place(&Resources::new(1000, 0), &nodes, &allocated, &mut rng),
+            place_plain(
+                &mut FirstFit,
+                &Resources::new(1000, 0),
+                &nodes,
+                &allocated,
+                &mut rng
+            ),
             Ok(NodeId(0))
         );
         // 1001m: a has 1000, b has 4000 − 3000 = 1000 left: nowhere.
-        let err = FirstFit
-            .place(&Resources::new(1001, 0), &nodes, &allocated, &mut rng)
-            .unwrap_err();
+        let err = place_plain(
+            &mut FirstFit,
+            &Resources::new(1001, 0),
+            &nodes,
+            &allocated,
+            &mut rng,
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "0/2 nodes are available: 2 Insufficient cpu."
@@ -377,6 +641,7 @@ mod tests {
                 not_ready,
             ],
             replicas: vec![pending; 3],
+            changes: Default::default(),
         };
         let actions = schedule(&desired, &observed, &mut FirstFit, &mut stream(0, "t"));
         // a: 600m of 1000m; b: 600m of 1000m; third: a (1200 > 1000 cpu), b (cpu), c not ready.

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 
 use crate::dist::DurationDist;
-use crate::model::{NodeSpec, NodeStatus, Resources, ServiceSpec};
+use crate::model::{
+    LABEL_HOSTNAME, LABEL_ZONE, NodeSpec, NodeStatus, Resources, ServiceSpec, Taint, TaintEffect,
+};
 use crate::quantity::{parse_bytes, parse_cpu_millis};
 use crate::time::SimDuration;
 
@@ -17,17 +19,54 @@ pub struct NodeBuilder(NodeSpec);
 /// A node called `name` in zone `z1` with 1 cpu and 1Gi, built up with the methods.
 pub fn node(name: &str) -> NodeBuilder {
     let r = Resources::new(1000, 1 << 30);
+    let labels = BTreeMap::from([
+        (LABEL_HOSTNAME.to_string(), name.to_string()),
+        (LABEL_ZONE.to_string(), "z1".to_string()),
+    ]);
     NodeBuilder(NodeSpec {
         name: name.to_string(),
         pool: "pool".to_string(),
         zone: "z1".to_string(),
-        labels: BTreeMap::new(),
+        labels,
+        taints: Vec::new(),
         capacity: r,
         allocatable: r,
     })
 }
 
 impl NodeBuilder {
+    /// Puts the node in `zone` (field and `topology.kubernetes.io/zone` label).
+    pub fn zone(mut self, zone: &str) -> Self {
+        self.0.zone = zone.to_string();
+        self.0
+            .labels
+            .insert(LABEL_ZONE.to_string(), zone.to_string());
+        self
+    }
+
+    /// Adds a label.
+    pub fn label(mut self, key: &str, value: &str) -> Self {
+        self.0.labels.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// Adds a taint.
+    pub fn taint(mut self, key: &str, value: &str, effect: TaintEffect) -> Self {
+        self.0.taints.push(Taint {
+            key: key.to_string(),
+            value: value.to_string(),
+            effect,
+        });
+        self
+    }
+
+    /// Sets capacity and allocatable GPUs.
+    pub fn gpu(mut self, n: u64) -> Self {
+        self.0.capacity.gpu = n;
+        self.0.allocatable.gpu = n;
+        self
+    }
+
     /// Sets capacity and allocatable cpu (a Kubernetes quantity).
     pub fn cpu(mut self, q: &str) -> Self {
         let m = parse_cpu_millis(q).expect("cpu quantity");
@@ -41,12 +80,6 @@ impl NodeBuilder {
         let b = parse_bytes(q).expect("memory quantity");
         self.0.capacity.memory_bytes = b;
         self.0.allocatable.memory_bytes = b;
-        self
-    }
-
-    /// Sets the zone.
-    pub fn zone(mut self, z: &str) -> Self {
-        self.0.zone = z.to_string();
         self
     }
 
@@ -76,5 +109,6 @@ pub fn service(name: &str) -> ServiceSpec {
         start_delay: DurationDist::constant(SimDuration::ZERO),
         balancer: "round-robin".to_string(),
         work: crate::model::Work::Cpu,
+        placement: Default::default(),
     }
 }

@@ -171,6 +171,7 @@ impl<'a> Simulation<'a> {
             scenario,
             engine: Engine::new(),
             observed: ObservedCluster {
+                changes: Default::default(),
                 nodes,
                 replicas: Vec::new(),
             },
@@ -360,9 +361,10 @@ impl<'a> Simulation<'a> {
         status.node = Some(node);
         status.state = ReplicaState::Starting;
         status.since = now;
-        let n = &mut self.observed.nodes[node.0 as usize];
-        n.add(spec.requests);
-        let (requests, after) = (spec.requests, n.replicas);
+        let (service, requests) = (status.service, spec.requests);
+        self.observed.bind(node, service, requests);
+        let n = &self.observed.nodes[node.0 as usize];
+        let after = n.replicas;
         let delay = if warm {
             SimDuration::ZERO
         } else {
@@ -440,9 +442,9 @@ impl<'a> Simulation<'a> {
         let now = self.engine.now();
         if let Some(node) = status.node {
             let spec = &self.scenario.desired.services[status.service.0 as usize];
-            let n = &mut self.observed.nodes[node.0 as usize];
-            n.remove(spec.requests);
-            let (requests, after) = (spec.requests, n.replicas);
+            let (service, requests) = (status.service, spec.requests);
+            self.observed.unbind(node, service, requests);
+            let after = self.observed.nodes[node.0 as usize].replicas;
             self.allocation_changed(requests, -1, after);
         }
         let st = &mut self.observed.replicas[r as usize];

@@ -449,7 +449,10 @@ pub fn explain_placement(
     service: Option<&str>,
 ) -> Result<orkestra_core::placement::Explanation, String> {
     use orkestra_core::model::NodeStatus;
-    use orkestra_core::placement::{NodeAlloc, explain, place_initial};
+    use orkestra_core::model::ServiceId;
+    use orkestra_core::placement::{
+        Batch, ClusterView, NodeAlloc, Request, explain, place_initial,
+    };
     use orkestra_core::rng::{names, stream};
     let s = match service {
         Some(name) => scenario
@@ -478,14 +481,20 @@ pub fn explain_placement(
         .collect();
     let observed = place_initial(&scenario.desired, nodes, policy.as_mut(), &mut rng).observed;
     let allocs: Vec<NodeAlloc> = observed.nodes.iter().map(NodeAlloc::of).collect();
-    let request = scenario.desired.services[s].requests;
-    Ok(explain(
-        policy.as_mut(),
-        &request,
-        &observed.nodes,
-        &allocs,
-        &mut rng,
-    ))
+    let spec = &scenario.desired.services[s];
+    let request = Request {
+        service: ServiceId(s as u32),
+        resources: spec.requests,
+        constraints: &spec.placement,
+    };
+    let batch = Batch::new();
+    let view = ClusterView {
+        nodes: &observed.nodes,
+        allocs: &allocs,
+        batch: &batch,
+        changes: &observed.changes,
+    };
+    Ok(explain(policy.as_mut(), &request, &view, &mut rng))
 }
 
 /// The `sim place` table.

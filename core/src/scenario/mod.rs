@@ -16,7 +16,9 @@ use std::ops::Range;
 pub use schema::*;
 
 use crate::dist::DurationDist;
-use crate::model::{DesiredState, NodeSpec, NodeStatus, Resources, ServiceSpec};
+use crate::model::{
+    DesiredState, LABEL_HOSTNAME, LABEL_ZONE, NodeSpec, NodeStatus, Resources, ServiceSpec,
+};
 use crate::placement::place_initial;
 use crate::quantity::{format_bytes, format_cpu_millis};
 use crate::registry;
@@ -389,12 +391,18 @@ fn resolve(
         }
         let mut allocatable = capacity;
         allocatable -= reserved;
+        let zone = pool.zone.clone().unwrap_or_else(|| pname.clone());
         for i in 0..pool.count {
+            let name = format!("{pname}-{i}");
+            let mut labels = pool.labels.clone();
+            labels.insert(LABEL_HOSTNAME.to_string(), name.clone());
+            labels.insert(LABEL_ZONE.to_string(), zone.clone());
             nodes.push(NodeSpec {
-                name: format!("{pname}-{i}"),
+                name,
                 pool: pname.clone(),
-                zone: pool.zone.clone().unwrap_or_else(|| pname.clone()),
-                labels: pool.labels.clone(),
+                zone: zone.clone(),
+                labels,
+                taints: Vec::new(),
                 capacity,
                 allocatable,
             });
@@ -518,6 +526,7 @@ fn resolve(
                 Some(WorkKind::Sleep) => crate::model::Work::Sleep,
                 _ => crate::model::Work::Cpu,
             },
+            placement: Default::default(),
         });
     }
     if services.is_empty() {

@@ -16,32 +16,58 @@ pub mod policies;
 use rand::{Rng, RngExt};
 
 use crate::model::{NodeId, NodeStatus, Resources};
-use crate::placement::{FilterReason, NodeAlloc, NodeVerdict, Place, Unschedulable};
+use crate::placement::{
+    ClusterView, FilterReason, NodeAlloc, NodeVerdict, Place, Request, Unschedulable,
+};
 
 /// Kubernetes' `MaxNodeScore`.
 pub const MAX_NODE_SCORE: i64 = 100;
 
 /// A filter plugin: can this node take the replica?
-pub trait Filter: Send + Sync {
+pub trait Filter: Send {
     /// Plugin name (as in kube-scheduler where one exists).
     fn name(&self) -> &'static str;
-    /// `Ok` if feasible, else the reason.
+    /// kube's `PreFilter`: per-decision state computed once from the whole
+    /// view (e.g. replicas per topology domain) before nodes are filtered.
+    fn prepare(&mut self, _request: &Request<'_>, _view: &ClusterView<'_>) {}
+    /// `Ok` if node `i` of `view` is feasible, else the reason.
     fn filter(
         &self,
-        request: &Resources,
-        node: &NodeStatus,
-        alloc: &NodeAlloc,
+        request: &Request<'_>,
+        view: &ClusterView<'_>,
+        i: usize,
     ) -> Result<(), FilterReason>;
 }
 
 /// A score plugin: how good is this node, 0..=100.
-pub trait Score: Send + Sync {
+pub trait Score: Send {
     /// Plugin name.
     fn name(&self) -> &'static str;
-    /// The node's score for the replica, 0..=[`MAX_NODE_SCORE`].
-    fn score(&self, request: &Resources, node: &NodeStatus, alloc: &NodeAlloc) -> i64;
-    /// Optional normalisation over all scored nodes (kube's `NormalizeScore`).
+    /// kube's `PreScore`: per-decision state from the view and the feasible nodes.
+    fn prepare(&mut self, _request: &Request<'_>, _view: &ClusterView<'_>, _feasible: &[usize]) {}
+    /// Node `i`'s score for the replica, 0..=[`MAX_NODE_SCORE`] (before normalisation).
+    fn score(&self, request: &Request<'_>, view: &ClusterView<'_>, i: usize) -> i64;
+    /// Optional normalisation over all scored nodes (kube's `NormalizeScore`);
+    /// `scores[k]` belongs to `feasible[k]` of [`Score::prepare`].
     fn normalize(&self, _scores: &mut [i64]) {}
+}
+
+/// A score that depends only on the replica's requests and one node's own
+/// state (the resource plugins); every such plugin is a [`Score`].
+pub trait NodeScore: Send {
+    /// Plugin name.
+    fn name(&self) -> &'static str;
+    /// The node's score, 0..=[`MAX_NODE_SCORE`].
+    fn node_score(&self, request: &Resources, node: &NodeStatus, alloc: &NodeAlloc) -> i64;
+}
+
+impl<T: NodeScore> Score for T {
+    fn name(&self) -> &'static str {
+        NodeScore::name(self)
+    }
+    fn score(&self, request: &Request<'_>, view: &ClusterView<'_>, i: usize) -> i64 {
+        self.node_score(&request.resources, &view.nodes[i], &view.allocs[i])
+    }
 }
 
 /// How many nodes to filter before scoring.
@@ -82,6 +108,7 @@ pub struct Profile {
     sampling: Sampling,
     next_start: usize,
     scratch: Vec<(usize, i64)>,
+    feasible: Vec<usize>,
     column: Vec<i64>,
 }
 
@@ -100,19 +127,32 @@ impl Profile {
             sampling,
             next_start: 0,
             scratch: Vec::new(),
+            feasible: Vec::new(),
             column: Vec::new(),
         }
+    }
+
+    /// The filter plugins' names, in order.
+    pub fn filter_names(&self) -> Vec<&'static str> {
+        self.filters.iter().map(|f| f.name()).collect()
+    }
+
+    /// The score plugins' names and weights, in order.
+    pub fn score_names(&self) -> Vec<(&'static str, i64)> {
+        self.scores.iter().map(|(s, w)| (s.name(), *w)).collect()
     }
 
     /// Scores plugin by plugin for every feasible node: `(node, total)`.
     fn feasible_and_scores(
         &mut self,
-        request: &Resources,
-        nodes: &[NodeStatus],
-        allocs: &[NodeAlloc],
+        request: &Request<'_>,
+        view: &ClusterView<'_>,
         why: &mut Unschedulable,
     ) {
-        let n = nodes.len();
+        let n = view.len();
+        for f in &mut self.filters {
+            f.prepare(request, view);
+        }
         let want = match self.sampling {
             Sampling::All => n as u32,
             Sampling::Adaptive => num_feasible_nodes_to_find(n as u32, 0),
@@ -129,7 +169,7 @@ impl Profile {
             match self
                 .filters
                 .iter()
-                .try_for_each(|f| f.filter(request, &nodes[i], &allocs[i]))
+                .try_for_each(|f| f.filter(request, view, i))
             {
                 Ok(()) => self.scratch.push((i, 0)),
                 Err(r) => why.add(r),
@@ -138,16 +178,19 @@ impl Profile {
         if n > 0 {
             self.next_start = (self.next_start + processed) % n;
         }
-        for (plugin, weight) in &self.scores {
+        self.feasible.clear();
+        self.feasible.extend(self.scratch.iter().map(|&(i, _)| i));
+        for (plugin, weight) in &mut self.scores {
+            plugin.prepare(request, view, &self.feasible);
             self.column.clear();
             self.column.extend(
                 self.scratch
                     .iter()
-                    .map(|&(i, _)| plugin.score(request, &nodes[i], &allocs[i])),
+                    .map(|&(i, _)| plugin.score(request, view, i)),
             );
             plugin.normalize(&mut self.column);
             for (slot, s) in self.scratch.iter_mut().zip(&self.column) {
-                slot.1 += s * weight;
+                slot.1 += s * *weight;
             }
         }
     }
@@ -160,13 +203,12 @@ impl Place for Profile {
 
     fn place(
         &mut self,
-        request: &Resources,
-        nodes: &[NodeStatus],
-        allocated: &[NodeAlloc],
+        request: &Request<'_>,
+        view: &ClusterView<'_>,
         rng: &mut dyn Rng,
     ) -> Result<NodeId, Unschedulable> {
         let mut why = Unschedulable::default();
-        self.feasible_and_scores(request, nodes, allocated, &mut why);
+        self.feasible_and_scores(request, view, &mut why);
         // selectHost: highest total; ties replaced with probability 1/count.
         let mut best: Option<(usize, i64)> = None;
         let mut ties = 0u32;
@@ -188,53 +230,54 @@ impl Place for Profile {
         match best {
             Some((i, _)) => Ok(NodeId(i as u32)),
             None => {
-                why.nodes = nodes.len() as u32;
+                why.nodes = view.len() as u32;
                 Err(why)
             }
         }
     }
 
-    fn explain(
-        &self,
-        request: &Resources,
-        nodes: &[NodeStatus],
-        allocated: &[NodeAlloc],
-    ) -> Vec<NodeVerdict> {
-        nodes
-            .iter()
-            .zip(allocated)
-            .map(|(n, a)| {
-                let filters: Vec<(String, Option<String>)> = self
+    /// Every node's filter verdicts; for the feasible nodes every score
+    /// plugin's raw score (after normalisation over the feasible nodes, as
+    /// kube-scheduler reports it) and weighted score.
+    fn explain(&mut self, request: &Request<'_>, view: &ClusterView<'_>) -> Vec<NodeVerdict> {
+        for f in &mut self.filters {
+            f.prepare(request, view);
+        }
+        let mut rows: Vec<NodeVerdict> = (0..view.len())
+            .map(|i| NodeVerdict {
+                node: view.nodes[i].spec.name.clone(),
+                filters: self
                     .filters
                     .iter()
                     .map(|f| {
                         (
                             f.name().to_string(),
-                            f.filter(request, n, a).err().map(|r| r.to_string()),
+                            f.filter(request, view, i).err().map(|r| r.to_string()),
                         )
                     })
-                    .collect();
-                let feasible = filters.iter().all(|f| f.1.is_none());
-                let scores: Vec<(String, i64, i64)> = if feasible {
-                    self.scores
-                        .iter()
-                        .map(|(p, w)| {
-                            let raw = p.score(request, n, a);
-                            (p.name().to_string(), raw, raw * w)
-                        })
-                        .collect()
-                } else {
-                    vec![]
-                };
-                let total = scores.iter().map(|s| s.2).sum();
-                NodeVerdict {
-                    node: n.spec.name.clone(),
-                    filters,
-                    scores,
-                    total,
-                }
+                    .collect(),
+                scores: vec![],
+                total: 0,
             })
-            .collect()
+            .collect();
+        let feasible: Vec<usize> = (0..view.len())
+            .filter(|&i| rows[i].filters.iter().all(|f| f.1.is_none()))
+            .collect();
+        for (plugin, weight) in &mut self.scores {
+            plugin.prepare(request, view, &feasible);
+            let mut column: Vec<i64> = feasible
+                .iter()
+                .map(|&i| plugin.score(request, view, i))
+                .collect();
+            plugin.normalize(&mut column);
+            for (&i, &raw) in feasible.iter().zip(&column) {
+                rows[i]
+                    .scores
+                    .push((plugin.name().to_string(), raw, raw * *weight));
+                rows[i].total += raw * *weight;
+            }
+        }
+        rows
     }
 }
 

@@ -9,9 +9,9 @@
 //! nothing, `useRequested = false`); `BalancedAllocation` sees the real
 //! requests (`useRequested = true`).
 
-use super::{Filter, MAX_NODE_SCORE, Score};
+use super::{Filter, MAX_NODE_SCORE, NodeScore};
 use crate::model::{NodeStatus, ResourceName, Resources};
-use crate::placement::{FilterReason, NodeAlloc, fits};
+use crate::placement::{ClusterView, FilterReason, NodeAlloc, Request, fits};
 
 /// `NodeResourcesFit` as a filter: requests + allocated ≤ allocatable.
 #[derive(Clone, Copy, Debug, Default)]
@@ -24,11 +24,11 @@ impl Filter for NodeResourcesFit {
 
     fn filter(
         &self,
-        request: &Resources,
-        node: &NodeStatus,
-        alloc: &NodeAlloc,
+        request: &Request<'_>,
+        view: &ClusterView<'_>,
+        i: usize,
     ) -> Result<(), FilterReason> {
-        fits(request, node, alloc)
+        fits(&request.resources, &view.nodes[i], &view.allocs[i])
     }
 }
 
@@ -107,11 +107,11 @@ impl Default for LeastAllocated {
     }
 }
 
-impl Score for LeastAllocated {
+impl NodeScore for LeastAllocated {
     fn name(&self) -> &'static str {
         "NodeResourcesFit/LeastAllocated"
     }
-    fn score(&self, request: &Resources, node: &NodeStatus, alloc: &NodeAlloc) -> i64 {
+    fn node_score(&self, request: &Resources, node: &NodeStatus, alloc: &NodeAlloc) -> i64 {
         weighted(request, node, alloc, &self.resources, least_requested_score)
     }
 }
@@ -131,11 +131,11 @@ impl Default for MostAllocated {
     }
 }
 
-impl Score for MostAllocated {
+impl NodeScore for MostAllocated {
     fn name(&self) -> &'static str {
         "NodeResourcesFit/MostAllocated"
     }
-    fn score(&self, request: &Resources, node: &NodeStatus, alloc: &NodeAlloc) -> i64 {
+    fn node_score(&self, request: &Resources, node: &NodeStatus, alloc: &NodeAlloc) -> i64 {
         weighted(request, node, alloc, &self.resources, most_requested_score)
     }
 }
@@ -181,11 +181,11 @@ impl RequestedToCapacityRatio {
     }
 }
 
-impl Score for RequestedToCapacityRatio {
+impl NodeScore for RequestedToCapacityRatio {
     fn name(&self) -> &'static str {
         "NodeResourcesFit/RequestedToCapacityRatio"
     }
-    fn score(&self, request: &Resources, node: &NodeStatus, alloc: &NodeAlloc) -> i64 {
+    fn node_score(&self, request: &Resources, node: &NodeStatus, alloc: &NodeAlloc) -> i64 {
         const MAX_UTILIZATION: i64 = 100;
         let (mut score, mut weights) = (0i64, 0i64);
         for &(r, w) in &self.resources {
@@ -217,11 +217,11 @@ impl Score for RequestedToCapacityRatio {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct BalancedAllocation;
 
-impl Score for BalancedAllocation {
+impl NodeScore for BalancedAllocation {
     fn name(&self) -> &'static str {
         "NodeResourcesBalancedAllocation"
     }
-    fn score(&self, request: &Resources, node: &NodeStatus, alloc: &NodeAlloc) -> i64 {
+    fn node_score(&self, request: &Resources, node: &NodeStatus, alloc: &NodeAlloc) -> i64 {
         let mut fractions = [0f64; 2];
         let mut n = 0;
         for (r, _) in DEFAULT_RESOURCES {
@@ -252,7 +252,7 @@ pub struct NomadFit {
     pub spread: bool,
 }
 
-impl Score for NomadFit {
+impl NodeScore for NomadFit {
     fn name(&self) -> &'static str {
         if self.spread {
             "NomadFit/spread"
@@ -260,7 +260,7 @@ impl Score for NomadFit {
             "NomadFit/binpack"
         }
     }
-    fn score(&self, request: &Resources, node: &NodeStatus, alloc: &NodeAlloc) -> i64 {
+    fn node_score(&self, request: &Resources, node: &NodeStatus, alloc: &NodeAlloc) -> i64 {
         let free = |r: ResourceName| {
             let (req, cap) = requested_and_allocatable(request, node, alloc, true, r);
             if cap == 0 {

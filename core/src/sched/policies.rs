@@ -12,7 +12,7 @@ use super::plugins::{
 };
 use super::{Profile, Sampling};
 use crate::model::{NodeId, NodeStatus, ResourceName, Resources};
-use crate::placement::{NodeAlloc, Place, Unschedulable, fits};
+use crate::placement::{ClusterView, NodeAlloc, Place, Request, Unschedulable, fits};
 
 /// Kubernetes' default profile (kubernetes.io "Scheduler Configuration",
 /// default plugins): NodeResourcesFit filter, NodeResourcesFit scoring with
@@ -137,14 +137,14 @@ impl Place for BestFit {
 
     fn place(
         &mut self,
-        request: &Resources,
-        nodes: &[NodeStatus],
-        allocated: &[NodeAlloc],
+        request: &Request<'_>,
+        view: &ClusterView<'_>,
         _rng: &mut dyn Rng,
     ) -> Result<NodeId, Unschedulable> {
+        let (request, allocated) = (&request.resources, view.allocs);
         let mut why = Unschedulable::default();
         let mut best: Option<(usize, f64)> = None;
-        for (i, node) in nodes.iter().enumerate() {
+        for (i, node) in view.nodes.iter().enumerate() {
             if let Err(r) = fits(request, node, &allocated[i]) {
                 why.add(r);
                 continue;
@@ -179,15 +179,15 @@ impl Place for RandomFit {
 
     fn place(
         &mut self,
-        request: &Resources,
-        nodes: &[NodeStatus],
-        allocated: &[NodeAlloc],
+        request: &Request<'_>,
+        view: &ClusterView<'_>,
         rng: &mut dyn Rng,
     ) -> Result<NodeId, Unschedulable> {
+        let (request, allocated) = (&request.resources, view.allocs);
         let mut why = Unschedulable::default();
         let mut chosen = None;
         let mut seen = 0u32;
-        for (i, node) in nodes.iter().enumerate() {
+        for (i, node) in view.nodes.iter().enumerate() {
             match fits(request, node, &allocated[i]) {
                 Ok(()) => {
                     seen += 1;
@@ -205,6 +205,7 @@ impl Place for RandomFit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::placement::place_plain;
     use crate::rng::stream;
     use crate::testing::node;
 
@@ -226,7 +227,7 @@ mod tests {
         let req = Resources::new(500, 512 << 20);
         let mut rng = stream(1, "t");
         let pick = |p: &mut dyn Place, rng: &mut crate::rng::StreamRng| {
-            p.place(&req, &n, &a, rng).unwrap().0
+            place_plain(p, &req, &n, &a, rng).unwrap().0
         };
         // Least allocated spreads to an empty big node: b. Scores: a cpu (4000−3600)·100/4000 = 10,
         // mem (8192−1536)/8192 → 81 → 45; b cpu 87, mem 93 → 90; c cpu 75, mem 75 → 75 → b.
@@ -275,8 +276,7 @@ mod tests {
         let mut rng = stream(2, "t");
         let mut wins = [0u32; 3];
         for _ in 0..3000 {
-            wins[p
-                .place(&Resources::new(100, 1 << 20), &n, &a, &mut rng)
+            wins[place_plain(&mut p, &Resources::new(100, 1 << 20), &n, &a, &mut rng)
                 .unwrap()
                 .0 as usize] += 1;
         }
@@ -320,7 +320,7 @@ mod tests {
                     u64::from(rng.next_u32() % 4000),
                     u64::from(rng.next_u32() % (4 << 20)),
                 );
-                if let Ok(id) = p.place(&req, &n, &a, &mut rng) {
+                if let Ok(id) = place_plain(p.as_mut(), &req, &n, &a, &mut rng) {
                     let i = id.0 as usize;
                     assert!(
                         req.first_shortfall(&a[i].requested, &n[i].spec.allocatable)

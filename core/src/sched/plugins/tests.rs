@@ -16,6 +16,7 @@ fn node(cpu: u64, mem: u64) -> NodeStatus {
         pool: "p".into(),
         zone: "z".into(),
         labels: Default::default(),
+        taints: vec![],
         capacity: r,
         allocatable: r,
     })
@@ -49,7 +50,7 @@ fn most_allocated_matches_upstream_table() {
         ((5000, 9000), (10000, 9000), &[], 75),
     ];
     for (i, &(pod, n, pods, want)) in cases.iter().enumerate() {
-        let got = most.score(
+        let got = most.node_score(
             &Resources::new(pod.0, pod.1),
             &node(n.0, n.1),
             &on_node(pods),
@@ -61,7 +62,7 @@ fn most_allocated_matches_upstream_table() {
         resources: vec![(ResourceName::Memory, 2), (ResourceName::Cpu, 1)],
     };
     assert_eq!(
-        w.score(
+        w.node_score(
             &Resources::new(3000, 5000),
             &node(4000, 10000),
             &NodeAlloc::default()
@@ -79,10 +80,13 @@ fn upstream_nonzero_request_case() {
     let most = MostAllocated::default();
     let n = node(250, 1000 << 20);
     assert_eq!(
-        most.score(&Resources::ZERO, &n, &on_node(&[(0, 0), (0, 0)])),
+        most.node_score(&Resources::ZERO, &n, &on_node(&[(0, 0), (0, 0)])),
         80
     );
-    assert_eq!(most.score(&Resources::ZERO, &n, &NodeAlloc::default()), 30);
+    assert_eq!(
+        most.node_score(&Resources::ZERO, &n, &NodeAlloc::default()),
+        30
+    );
 }
 
 #[test]
@@ -103,7 +107,7 @@ fn least_allocated_matches_upstream_table() {
     ];
     for (i, &(pod, n, pods, want)) in cases.iter().enumerate() {
         assert_eq!(
-            least.score(
+            least.node_score(
                 &Resources::new(pod.0, pod.1),
                 &node(n.0, n.1),
                 &on_node(pods)
@@ -119,7 +123,7 @@ fn balanced_allocation_uses_real_requests() {
     let b = BalancedAllocation;
     // cpu 3000/4000 = 0.75, mem 5000/10000 = 0.5: std = 0.125 → (1 − 0.125)·100 = 87.5 → 87.
     assert_eq!(
-        b.score(
+        b.node_score(
             &Resources::new(3000, 5000),
             &node(4000, 10000),
             &NodeAlloc::default()
@@ -128,7 +132,7 @@ fn balanced_allocation_uses_real_requests() {
     );
     // Perfectly balanced: 0.5 and 0.5 → 100.
     assert_eq!(
-        b.score(
+        b.node_score(
             &Resources::new(2000, 5000),
             &node(4000, 10000),
             &NodeAlloc::default()
@@ -137,12 +141,12 @@ fn balanced_allocation_uses_real_requests() {
     );
     // A pod requesting nothing on an empty node: fractions 0 and 0 → 100 (no non-zero defaults here).
     assert_eq!(
-        b.score(&Resources::ZERO, &node(4000, 10000), &NodeAlloc::default()),
+        b.node_score(&Resources::ZERO, &node(4000, 10000), &NodeAlloc::default()),
         100
     );
     // Fractions cap at 1: cpu 6000/4000 → 1, mem 0 → std 0.5 → 50.
     assert_eq!(
-        b.score(
+        b.node_score(
             &Resources::new(6000, 0),
             &node(4000, 10000),
             &NodeAlloc::default()
@@ -158,7 +162,7 @@ fn requested_to_capacity_ratio_follows_its_shape() {
     // requested_to_capacity_ratio_test.go: node 4000 cpu / 10000 mem, pod 3000/5000:
     // cpu 3000·100/4000 = 75 → 75; mem 50 → 50; round((75 + 50)/2) = round(62.5) = 63.
     assert_eq!(
-        r.score(
+        r.node_score(
             &Resources::new(3000, 5000),
             &node(4000, 10000),
             &NodeAlloc::default()
@@ -168,7 +172,7 @@ fn requested_to_capacity_ratio_follows_its_shape() {
     // Shape (0, 10), (100, 0) → spreading: cpu 100 − 75 = 25, mem 50 → round(37.5) = 38.
     let s = RequestedToCapacityRatio::new(&[(0, 10), (100, 0)], DEFAULT_RESOURCES.to_vec());
     assert_eq!(
-        s.score(
+        s.node_score(
             &Resources::new(3000, 5000),
             &node(4000, 10000),
             &NodeAlloc::default()
@@ -187,11 +191,11 @@ fn requested_to_capacity_ratio_follows_its_shape() {
 fn fit_filter_names_the_resource() {
     let n = node(4000, 10000);
     assert_eq!(
-        NodeResourcesFit.filter(&Resources::new(4000, 10000), &n, &NodeAlloc::default()),
+        fits(&Resources::new(4000, 10000), &n, &NodeAlloc::default()),
         Ok(())
     );
     assert_eq!(
-        NodeResourcesFit.filter(&Resources::new(1, 0), &n, &on_node(&[(4000, 0)])),
+        fits(&Resources::new(1, 0), &n, &on_node(&[(4000, 0)])),
         Err(FilterReason::Insufficient(ResourceName::Cpu))
     );
 }
