@@ -31,9 +31,11 @@ pub struct Resources {
     pub cpu_milli: u64,
     /// Memory in bytes.
     pub memory_bytes: u64,
-    /// Whole GPUs (`nvidia.com/gpu`), an extended resource: integer units,
+    /// GPUs in thousandths (`nvidia.com/gpu` × 1000; 500 is half a GPU, as
+    /// GPU-sharing pods in the Alibaba trace request), an extended resource:
+    /// summed per node (which device a share lands on is not modelled),
     /// never defaulted by [`Resources::non_zero`], never overcommitted.
-    pub gpu: u64,
+    pub gpu_milli: u64,
 }
 
 /// The resources [`Resources::fits_within`] compares, for messages.
@@ -63,7 +65,7 @@ impl Resources {
     pub const ZERO: Resources = Resources {
         cpu_milli: 0,
         memory_bytes: 0,
-        gpu: 0,
+        gpu_milli: 0,
     };
 
     /// Builds an amount from millicores and bytes.
@@ -71,13 +73,13 @@ impl Resources {
         Resources {
             cpu_milli,
             memory_bytes,
-            gpu: 0,
+            gpu_milli: 0,
         }
     }
 
-    /// The same amount with `gpu` GPUs.
-    pub const fn with_gpu(self, gpu: u64) -> Resources {
-        Resources { gpu, ..self }
+    /// The same amount with `gpu_milli` thousandths of a GPU.
+    pub const fn with_gpu(self, gpu_milli: u64) -> Resources {
+        Resources { gpu_milli, ..self }
     }
 
     /// The first resource for which `used + self` exceeds `capacity`, if any.
@@ -86,7 +88,7 @@ impl Resources {
             Some(ResourceName::Cpu)
         } else if used.memory_bytes.saturating_add(self.memory_bytes) > capacity.memory_bytes {
             Some(ResourceName::Memory)
-        } else if used.gpu.saturating_add(self.gpu) > capacity.gpu {
+        } else if used.gpu_milli.saturating_add(self.gpu_milli) > capacity.gpu_milli {
             Some(ResourceName::Gpu)
         } else {
             None
@@ -110,7 +112,7 @@ impl Resources {
                 self.memory_bytes
             },
         )
-        .with_gpu(self.gpu)
+        .with_gpu(self.gpu_milli)
     }
 
     /// The amount of one resource.
@@ -118,7 +120,7 @@ impl Resources {
         match r {
             ResourceName::Cpu => self.cpu_milli,
             ResourceName::Memory => self.memory_bytes,
-            ResourceName::Gpu => self.gpu,
+            ResourceName::Gpu => self.gpu_milli,
         }
     }
 }
@@ -130,7 +132,7 @@ impl Add for Resources {
             self.cpu_milli.saturating_add(o.cpu_milli),
             self.memory_bytes.saturating_add(o.memory_bytes),
         )
-        .with_gpu(self.gpu.saturating_add(o.gpu))
+        .with_gpu(self.gpu_milli.saturating_add(o.gpu_milli))
     }
 }
 
@@ -145,11 +147,11 @@ impl SubAssign for Resources {
         debug_assert!(
             self.cpu_milli >= o.cpu_milli
                 && self.memory_bytes >= o.memory_bytes
-                && self.gpu >= o.gpu
+                && self.gpu_milli >= o.gpu_milli
         );
         self.cpu_milli = self.cpu_milli.saturating_sub(o.cpu_milli);
         self.memory_bytes = self.memory_bytes.saturating_sub(o.memory_bytes);
-        self.gpu = self.gpu.saturating_sub(o.gpu);
+        self.gpu_milli = self.gpu_milli.saturating_sub(o.gpu_milli);
     }
 }
 

@@ -62,8 +62,8 @@ impl NodeBuilder {
 
     /// Sets capacity and allocatable GPUs.
     pub fn gpu(mut self, n: u64) -> Self {
-        self.0.capacity.gpu = n;
-        self.0.allocatable.gpu = n;
+        self.0.capacity.gpu_milli = n * 1000;
+        self.0.allocatable.gpu_milli = n * 1000;
         self
     }
 
