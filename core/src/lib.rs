@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod action;
+pub mod autoscale;
 pub mod balance;
 pub mod controller;
 pub mod dist;
