@@ -9,6 +9,10 @@
 //! same code whether the replicas are simulated or real containers.
 
 pub mod hpa;
+pub mod knative;
+pub mod predictive;
+pub mod step;
+pub mod target_tracking;
 
 use crate::time::{SimDuration, SimTime};
 
@@ -82,4 +86,64 @@ pub trait Autoscale: Send {
     /// The recommendation at `input.now`; the caller sets `spec.replicas` to
     /// it. Stateful autoscalers record what they need for the next call.
     fn recommend(&mut self, input: &ScaleInput<'_>) -> Recommendation;
+}
+
+/// The current value of metric `k` in the units of its target: a percent of
+/// requests for utilisation targets (Σ usage · 100 / Σ requests over running
+/// replicas with a sample), the per-replica mean for average-value targets,
+/// the value itself for object/external value targets. `None` without data.
+pub fn current_value(spec: &hpa::MetricSpec, k: usize, input: &ScaleInput<'_>) -> Option<f64> {
+    use hpa::{MetricSource, MetricTarget};
+    let running = || {
+        input
+            .pods
+            .iter()
+            .filter(|p| p.phase == PodPhase::Running)
+            .filter_map(move |p| p.values.get(k).copied().flatten().map(|v| (p, v)))
+    };
+    match (&spec.source, spec.target) {
+        (MetricSource::Resource(_), MetricTarget::Utilization(_)) => {
+            let (mut used, mut req) = (0i64, 0i64);
+            for (p, v) in running() {
+                used += v;
+                req += p.requests.get(k).copied().unwrap_or(0);
+            }
+            (req > 0).then(|| used as f64 * 100.0 / req as f64)
+        }
+        (MetricSource::Resource(_) | MetricSource::Pods(_), _) => {
+            let (mut sum, mut n) = (0i64, 0i64);
+            for (_, v) in running() {
+                sum += v;
+                n += 1;
+            }
+            (n > 0).then(|| sum as f64 / n as f64)
+        }
+        (_, MetricTarget::AverageValue(_)) => {
+            let active = input
+                .pods
+                .iter()
+                .filter(|p| matches!(p.phase, PodPhase::Pending | PodPhase::Running))
+                .count();
+            let v = input.values.get(k).copied().flatten()?;
+            (active > 0).then(|| v as f64 / active as f64)
+        }
+        _ => input.values.get(k).copied().flatten().map(|v| v as f64),
+    }
+}
+
+/// The target of `spec` in the units of [`current_value`].
+pub fn target_value(spec: &hpa::MetricSpec) -> f64 {
+    match spec.target {
+        hpa::MetricTarget::Utilization(u) => f64::from(u),
+        hpa::MetricTarget::AverageValue(v) | hpa::MetricTarget::Value(v) => v as f64,
+    }
+}
+
+/// Replicas that are running and ready.
+pub fn ready_replicas(input: &ScaleInput<'_>) -> u32 {
+    input
+        .pods
+        .iter()
+        .filter(|p| p.phase == PodPhase::Running && p.ready.is_some_and(|r| r.0))
+        .count() as u32
 }
