@@ -108,6 +108,9 @@ fn scenario(replicas: u32) -> Scenario {
             services: vec![svc],
         },
         traffic: vec![orkestra_core::traffic::RateModel::Constant(1.0)],
+        autoscalers: vec![None],
+        slos: vec![None],
+        metric_resolution: SimDuration::from_secs(15),
         overrides: vec![],
         hash: String::new(),
     }

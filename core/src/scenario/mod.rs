@@ -7,6 +7,7 @@
 //! read through the [`Files`] trait the caller supplies, so the same loader
 //! serves the simulator, the live backend and tests with in-memory files.
 
+mod autoscaler;
 mod schema;
 mod traces;
 
@@ -15,6 +16,7 @@ use std::ops::Range;
 
 pub use schema::*;
 
+use crate::autoscale::spec::AutoscalerSpec;
 use crate::dist::DurationDist;
 use crate::model::{
     DesiredState, LABEL_HOSTNAME, LABEL_ZONE, NodeSpec, NodeStatus, Resources, ServiceSpec,
@@ -51,10 +53,25 @@ pub struct Scenario {
     pub desired: DesiredState,
     /// Traffic model per service (same order as `desired.services`).
     pub traffic: Vec<RateModel>,
+    /// Autoscaler per service (same order), if any.
+    pub autoscalers: Vec<Option<AutoscalerSpec>>,
+    /// Latency objective per service (same order), if any.
+    pub slos: Vec<Option<Slo>>,
+    /// Scrape interval of the metrics pipeline autoscalers read.
+    pub metric_resolution: SimDuration,
     /// `--set` overrides applied, as given.
     pub overrides: Vec<String>,
     /// FNV-1a 64 of the effective scenario text and every file it read, hex.
     pub hash: String,
+}
+
+/// A latency objective: `percentile` of requests finish within `latency`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Slo {
+    /// Latency target.
+    pub latency: SimDuration,
+    /// Percentile (e.g. 99).
+    pub percentile: f64,
 }
 
 /// Reads the files a scenario refers to, relative to the scenario file.
@@ -419,6 +436,8 @@ fn resolve(
     let mut services = Vec::new();
     let mut traffic = Vec::new();
     let mut replica_spans = Vec::new();
+    let mut autoscalers = Vec::new();
+    let mut slos = Vec::new();
     for (sname, s) in raw.services {
         let at = |field: &str| format!("services.{sname}.{field}");
         check_dns_label(&sname).map_err(|m| {
@@ -511,6 +530,40 @@ fn resolve(
             &mut hash_input,
         )?);
         replica_spans.push(s.replicas.span());
+        let start_mean = SimDuration::from_secs_f64(start_delay.mean_secs());
+        autoscalers.push(match &s.autoscaler {
+            Some(a) => Some(autoscaler::build(
+                a,
+                &format!("services.{sname}"),
+                start_mean,
+                ctx,
+            )?),
+            None => None,
+        });
+        slos.push(match &s.slo {
+            None => None,
+            Some(f) => {
+                let latency = f.latency.get_ref().0;
+                if latency == SimDuration::ZERO {
+                    return Err(ctx.err(
+                        f.latency.span(),
+                        at("slo.latency"),
+                        "must be greater than zero",
+                    ));
+                }
+                let percentile = match &f.percentile {
+                    Some(p) if p.get_ref().0 >= 100.0 => {
+                        return Err(ctx.err(p.span(), at("slo.percentile"), "must be below 100"));
+                    }
+                    Some(p) => p.get_ref().0,
+                    None => 99.0,
+                };
+                Some(Slo {
+                    latency,
+                    percentile,
+                })
+            }
+        });
         services.push(ServiceSpec {
             name: sname,
             replicas: *s.replicas.get_ref(),
@@ -534,6 +587,17 @@ fn resolve(
     }
     let desired = DesiredState { services };
     let seed = seed.or(raw.simulation.seed).unwrap_or(1);
+    let metric_resolution = match &raw.simulation.metric_resolution {
+        Some(s) if s.get_ref().0.0 == 0 => {
+            return Err(ctx.err(
+                s.span(),
+                "simulation.metricResolution",
+                "must be greater than zero",
+            ));
+        }
+        Some(s) => s.get_ref().0,
+        None => SimDuration::from_secs(15),
+    };
     check_fit(&desired, &nodes, &placement, seed, &replica_spans, ctx)?;
 
     Ok(Scenario {
@@ -548,6 +612,9 @@ fn resolve(
         nodes,
         desired,
         traffic,
+        autoscalers,
+        slos,
+        metric_resolution,
         overrides: overrides.to_vec(),
         hash: format!("{:016x}", fnv1a64(&hash_input)),
     })

@@ -50,6 +50,9 @@ pub struct SimulationFile {
     pub sample_interval: Option<Spanned<Dur>>,
     /// Initial replicas are ready at time zero (default true).
     pub warm_start: Option<bool>,
+    /// How often replicas' metrics are scraped for autoscalers (default `15s`,
+    /// metrics-server's `--metric-resolution`).
+    pub metric_resolution: Option<Spanned<Dur>>,
 }
 
 /// `[scheduler]`.
@@ -115,6 +118,10 @@ pub struct ServiceFile {
     pub work: Option<WorkKind>,
     /// Open-loop request traffic.
     pub traffic: Spanned<TrafficFile>,
+    /// Autoscaler of the replica count.
+    pub autoscaler: Option<Spanned<super::autoscaler::AutoscalerFile>>,
+    /// Latency objective.
+    pub slo: Option<super::autoscaler::SloFile>,
 }
 
 /// `work = "cpu" | "sleep"`.

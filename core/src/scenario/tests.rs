@@ -242,3 +242,96 @@ fn seed_argument_wins_over_the_file() {
     let s = parse(GOOD, "s.toml", &MemFiles::default(), &[], Some(99)).unwrap();
     assert_eq!(s.seed, 99);
 }
+
+const HPA: &str = r#"
+[services.web.autoscaler]
+kind = "hpa"
+minReplicas = 2
+maxReplicas = 20
+metrics = [
+  { type = "Resource", resource = { name = "cpu", target = { type = "Utilization", averageUtilization = 60 } } },
+  { type = "Pods", pods = { metric = { name = "requests_per_second" }, target = { type = "AverageValue", averageValue = "25" } } },
+]
+[services.web.autoscaler.behavior.scaleDown]
+stabilizationWindowSeconds = 60
+policies = [{ type = "Percent", value = 50, periodSeconds = 30 }]
+
+[services.web.slo]
+latency = "200ms"
+"#;
+
+#[test]
+fn an_hpa_manifest_reads_as_kubernetes_spells_it() {
+    use crate::autoscale::hpa::{MetricSource, MetricTarget, PolicyKind};
+    use crate::autoscale::spec::AutoscalerSpec;
+    let s = load_str(&format!("{GOOD}{HPA}")).unwrap();
+    let Some(AutoscalerSpec::Hpa(h, _)) = &s.autoscalers[0] else {
+        panic!("{:?}", s.autoscalers)
+    };
+    assert_eq!((h.min_replicas, h.max_replicas), (2, 20));
+    assert_eq!(h.metrics[0].target, MetricTarget::Utilization(60));
+    assert_eq!(
+        h.metrics[1].source,
+        MetricSource::Pods("requests_per_second".into())
+    );
+    // "25" → 25 000 milli-units.
+    assert_eq!(h.metrics[1].target, MetricTarget::AverageValue(25_000));
+    assert_eq!(
+        h.scale_down.stabilization_window,
+        SimDuration::from_secs(60)
+    );
+    assert_eq!(h.scale_down.policies[0].kind, PolicyKind::Percent);
+    // scaleUp left out keeps the Kubernetes defaults: Pods 4 and Percent 100 per 15 s.
+    assert_eq!(h.scale_up.policies.len(), 2);
+    let slo = s.slos[0].unwrap();
+    assert_eq!(
+        (slo.latency, slo.percentile),
+        (SimDuration::from_millis(200), 99.0)
+    );
+    assert_eq!(s.metric_resolution, SimDuration::from_secs(15));
+}
+
+#[test]
+fn bad_autoscaler_specs_name_the_field() {
+    let bad = |from: &str, to: &str| {
+        let text = format!("{GOOD}{HPA}");
+        assert!(text.contains(from), "{from}");
+        load_str(&text.replacen(from, to, 1)).expect_err("should fail")
+    };
+    let e = bad("minReplicas = 2", "minReplicas = 30");
+    assert_eq!(e.path, "services.web.autoscaler.minReplicas", "{e}");
+    assert!(e.to_string().contains("above maxReplicas 20"), "{e}");
+    let e = bad("averageUtilization = 60", "averageUtilization = 0");
+    assert_eq!(e.path, "services.web.autoscaler.metrics[0].resource.target");
+    let e = bad("requests_per_second", "requests_per_minute");
+    assert_eq!(
+        e.path,
+        "services.web.autoscaler.metrics[1].pods.metric.name"
+    );
+    assert!(
+        e.message.contains(
+            "unknown metric 'requests_per_minute'; choose from: requests_per_second, in_flight"
+        ),
+        "{e}"
+    );
+    let e = bad("periodSeconds = 30", "periodSeconds = 0");
+    assert_eq!(
+        e.path,
+        "services.web.autoscaler.behavior.scaleDown.policies[0].periodSeconds"
+    );
+    let e = bad("kind = \"hpa\"", "kind = \"hpaa\"");
+    assert_eq!(e.path, "services.web.autoscaler.kind");
+    assert!(
+        e.message.contains("choose from: hpa, target-tracking"),
+        "{e}"
+    );
+    let e = bad("minReplicas = 2", "minReplicas = 2\nlead = \"30s\"");
+    assert_eq!(e.path, "services.web.autoscaler.lead");
+    let e = bad(
+        "latency = \"200ms\"",
+        "latency = \"200ms\"\npercentile = 100",
+    );
+    assert_eq!(e.path, "services.web.slo.percentile");
+    let e = bad("minReplicas = 2", "minReplica = 2");
+    assert!(e.to_string().contains("minReplica"), "{e}");
+}
