@@ -125,6 +125,100 @@ pub struct IntervalStats {
     pub p99_s: Option<f64>,
 }
 
+/// Per-minute evaluation of a latency objective.
+#[derive(Clone, Debug)]
+pub struct SloTracker {
+    latency_ns: u64,
+    percentile: f64,
+    minute_end: SimTime,
+    hist: Histogram<u64>,
+    failed_in_minute: u64,
+    over: u64,
+    total: u64,
+    minutes: u64,
+    violations: u64,
+    first_violation: Option<SimTime>,
+    recovered: Option<SimTime>,
+}
+
+/// Length of an SLO evaluation window.
+pub const SLO_MINUTE: SimDuration = SimDuration::from_secs(60);
+
+impl SloTracker {
+    /// Tracks `percentile` of requests within `latency`.
+    pub fn new(latency: SimDuration, percentile: f64) -> SloTracker {
+        SloTracker {
+            latency_ns: latency.0,
+            percentile,
+            minute_end: SimTime::ZERO + SLO_MINUTE,
+            hist: histogram(),
+            failed_in_minute: 0,
+            over: 0,
+            total: 0,
+            minutes: 0,
+            violations: 0,
+            first_violation: None,
+            recovered: None,
+        }
+    }
+
+    fn ok(&mut self, latency: SimDuration) {
+        self.total += 1;
+        if latency.0 > self.latency_ns {
+            self.over += 1;
+        }
+        let _ = self.hist.record(latency.0);
+    }
+
+    fn failed(&mut self) {
+        self.total += 1;
+        self.over += 1;
+        self.failed_in_minute += 1;
+    }
+
+    /// Closes every whole minute that ended by `now`.
+    pub fn roll(&mut self, now: SimTime) {
+        while now >= self.minute_end {
+            let start = SimTime(self.minute_end.0 - SLO_MINUTE.0);
+            let n = self.hist.len() + self.failed_in_minute;
+            let allowed = (1.0 - self.percentile / 100.0) * n as f64;
+            let slow = self.hist.len() > 0
+                && self.hist.value_at_quantile(self.percentile / 100.0) > self.latency_ns;
+            let violated = slow || self.failed_in_minute as f64 > allowed;
+            self.minutes += 1;
+            if violated {
+                self.violations += 1;
+                self.first_violation.get_or_insert(start);
+            } else if self.first_violation.is_some() && self.recovered.is_none() {
+                self.recovered = Some(start);
+            }
+            self.hist.reset();
+            self.failed_in_minute = 0;
+            self.minute_end = self.minute_end + SLO_MINUTE;
+        }
+    }
+
+    /// The results so far.
+    pub fn summary(&self) -> crate::results::SloSummary {
+        crate::results::SloSummary {
+            latency_s: secs(self.latency_ns),
+            percentile: self.percentile,
+            minutes: self.minutes,
+            violation_minutes: self.violations,
+            over_target_fraction: if self.total > 0 {
+                self.over as f64 / self.total as f64
+            } else {
+                0.0
+            },
+            first_violation_s: self.first_violation.map(|t| t.as_secs_f64()),
+            recovery_s: match (self.first_violation, self.recovered) {
+                (Some(a), Some(b)) => Some(b.saturating_since(a).as_secs_f64()),
+                _ => None,
+            },
+        }
+    }
+}
+
 /// Metrics of one service.
 #[derive(Clone, Debug)]
 pub struct ServiceMetrics {
@@ -143,6 +237,8 @@ pub struct ServiceMetrics {
     pub slots: Integral,
     /// Replicas that became ready.
     pub started: u64,
+    /// Latency objective, when declared.
+    pub slo: Option<SloTracker>,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -184,6 +280,7 @@ impl Default for ServiceMetrics {
             busy: Integral::default(),
             slots: Integral::default(),
             started: 0,
+            slo: None,
         }
     }
 }
@@ -200,6 +297,9 @@ impl ServiceMetrics {
     /// no ready replica at all (`no_endpoint`).
     #[inline]
     pub fn rejected(&mut self, no_endpoint: bool) {
+        if let Some(s) = &mut self.slo {
+            s.failed();
+        }
         self.counts.rejected += 1;
         if no_endpoint {
             self.counts.rejected_no_endpoint += 1;
@@ -220,11 +320,17 @@ impl ServiceMetrics {
         self.latency_sum_ns += u128::from(latency.0);
         let _ = self.latency.record(latency.0);
         let _ = self.interval.record(latency.0);
+        if let Some(s) = &mut self.slo {
+            s.ok(latency);
+        }
     }
 
     /// A request passed its deadline (in a queue or in service).
     #[inline]
     pub fn timed_out(&mut self) {
+        if let Some(s) = &mut self.slo {
+            s.failed();
+        }
         self.counts.timed_out += 1;
     }
 
@@ -274,6 +380,11 @@ impl ServiceMetrics {
                 replica_seconds,
                 started: self.started,
             },
+            autoscaling: None,
+            slo: self.slo.as_mut().map(|s| {
+                s.roll(now);
+                s.summary()
+            }),
         }
     }
 }
@@ -314,6 +425,40 @@ mod tests {
             s.latency_s.p99
         );
         assert!((s.latency_s.max - 1.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn slo_minutes_and_recovery() {
+        // Objective: p99 ≤ 100 ms. Minute 0: 100 requests at 50 ms → met. Minute 1: 100 at
+        // 50 ms + 2 at 500 ms → p99 of 102 = the 101st value = 500 ms → violated. Minute 2:
+        // 200 at 50 ms and 1 rejected: 1 failure ≤ 1% of 201 = 2.01 allowed, p99 50 ms → met.
+        let mut m = ServiceMetrics {
+            slo: Some(SloTracker::new(SimDuration::from_millis(100), 99.0)),
+            ..Default::default()
+        };
+        let ms = SimDuration::from_millis;
+        for _ in 0..100 {
+            m.ok(ms(50));
+        }
+        m.slo.as_mut().unwrap().roll(SimTime(60_000_000_000));
+        for _ in 0..100 {
+            m.ok(ms(50));
+        }
+        m.ok(ms(500));
+        m.ok(ms(500));
+        m.slo.as_mut().unwrap().roll(SimTime(120_000_000_000));
+        for _ in 0..200 {
+            m.ok(ms(50));
+        }
+        m.rejected(false);
+        let s = m.summary("web", 1, SimTime(180_000_000_000));
+        let slo = s.slo.unwrap();
+        assert_eq!((slo.minutes, slo.violation_minutes), (3, 1));
+        // Over target: 2 slow + 1 rejected of 403.
+        assert!((slo.over_target_fraction - 3.0 / 403.0).abs() < 1e-12);
+        assert_eq!(slo.first_violation_s, Some(60.0));
+        // Violation began at 60 s; the first good minute after it began at 120 s.
+        assert_eq!(slo.recovery_s, Some(60.0));
     }
 
     #[test]

@@ -92,6 +92,47 @@ pub struct ServiceSummary {
     pub utilisation: f64,
     /// Replica statistics.
     pub replicas: ReplicaStats,
+    /// Autoscaling outcome, when the service has an autoscaler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<AutoscalingSummary>,
+    /// Latency objective outcome, when the service declares one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<SloSummary>,
+}
+
+/// What an autoscaler did and what it cost.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AutoscalingSummary {
+    /// The autoscaler's name.
+    pub autoscaler: String,
+    /// Changes of the desired replica count.
+    pub scaling_actions: u64,
+    /// ∫ needed replicas dt, where needed = offered work ÷ concurrency
+    /// (arrivals × mean service time ÷ concurrency, per sample interval).
+    pub needed_replica_seconds: f64,
+    /// Ready replica-seconds ÷ needed replica-seconds (1 = no slack).
+    pub over_provisioning: f64,
+}
+
+/// Latency objective results.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SloSummary {
+    /// Target latency, seconds.
+    pub latency_s: f64,
+    /// Percentile that must stay under it.
+    pub percentile: f64,
+    /// Whole minutes evaluated.
+    pub minutes: u64,
+    /// Minutes whose percentile latency exceeded the target, or whose failed
+    /// requests alone exceeded the allowed share (100 − percentile)%.
+    pub violation_minutes: u64,
+    /// Requests that failed or took longer than the target ÷ all requests.
+    pub over_target_fraction: f64,
+    /// Start of the first violating minute, seconds.
+    pub first_violation_s: Option<f64>,
+    /// From the start of the first violating minute to the start of the
+    /// first minute after it that met the objective, seconds.
+    pub recovery_s: Option<f64>,
 }
 
 /// Cluster-wide results.

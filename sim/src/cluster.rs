@@ -32,7 +32,13 @@ use orkestra_core::scenario::Scenario;
 use orkestra_core::time::{SimDuration, SimTime};
 use orkestra_core::traffic::Arrivals;
 
+use crate::autoscaling::Pipeline;
 use crate::engine::Engine;
+use orkestra_core::autoscale::PodSample;
+use orkestra_core::autoscale::spec::AutoscalerSpec;
+use orkestra_core::metrics::SloTracker;
+use orkestra_core::model::DesiredState;
+use orkestra_core::results::AutoscalingSummary;
 use crate::waiting::{Queue, Waiting};
 
 /// Everything that can happen in the simulated cluster.
@@ -64,6 +70,19 @@ pub enum Event {
     Reconcile,
     /// Write a timeseries sample.
     Sample,
+    /// Scrape replica metrics for autoscalers.
+    Scrape,
+    /// Run `service`'s autoscaler (its periodic sync).
+    Autoscale {
+        /// Service index.
+        service: u32,
+    },
+    /// Run `service`'s autoscaler now, outside its period (Knative's
+    /// activator poking the autoscaler when traffic meets zero replicas).
+    Poke {
+        /// Service index.
+        service: u32,
+    },
 }
 
 /// Request-serving state of one replica (beside its [`ReplicaStatus`]).
@@ -87,6 +106,13 @@ struct ServiceRuntime {
     busy: u32,
     queued: u32,
     ready: u32,
+    /// Requests held at the activator (arrival ns) while no replica is ready;
+    /// only for services that scale to zero.
+    held: std::collections::VecDeque<u64>,
+    /// Scale to zero: requests wait at the activator instead of failing.
+    activator: bool,
+    /// ∫ needed replicas dt (offered work ÷ concurrency).
+    needed_seconds: f64,
 }
 
 /// Cluster-wide allocation, kept incrementally.
@@ -104,6 +130,12 @@ const PROGRESS_EVERY: u64 = 1 << 16;
 /// A simulation of one scenario with one seed.
 pub struct Simulation<'a> {
     scenario: &'a Scenario,
+    /// The desired state the controllers reconcile to: the scenario's,
+    /// with replica counts changed by autoscalers.
+    desired: DesiredState,
+    pipeline: Option<Pipeline>,
+    pod_buf: Vec<PodSample>,
+    value_buf: Vec<Option<i64>>,
     engine: Engine<Event>,
     observed: ObservedCluster,
     serving: Vec<Serving>,
@@ -143,19 +175,37 @@ impl<'a> Simulation<'a> {
             .services
             .iter()
             .zip(&scenario.traffic)
-            .map(|(s, t)| ServiceRuntime {
+            .zip(scenario.autoscalers.iter().zip(&scenario.slos))
+            .map(|((s, t), (a, slo))| ServiceRuntime {
                 arrivals: Arrivals::new(t.clone(), horizon),
                 traffic_rng: stream(seed, &format!("{}/{}", names::TRAFFIC, s.name)),
                 service_rng: stream(seed, &format!("{}/{}", names::SERVICE, s.name)),
                 balance_rng: stream(seed, &format!("{}/balance/{}", names::POLICY, s.name)),
                 balancer: registry::balancer(&s.balancer).expect("validated balancer"),
                 endpoints: Vec::new(),
-                metrics: ServiceMetrics::default(),
+                metrics: {
+                    let mut m = ServiceMetrics::default();
+                    m.slo = slo.map(|o| SloTracker::new(o.latency, o.percentile));
+                    m
+                },
                 busy: 0,
                 queued: 0,
                 ready: 0,
+                held: Default::default(),
+                activator: matches!(a, Some(AutoscalerSpec::Knative(_))),
+                needed_seconds: 0.0,
             })
             .collect();
+        let pipeline = scenario.autoscalers.iter().any(Option::is_some).then(|| {
+            Pipeline::new(
+                scenario
+                    .autoscalers
+                    .iter()
+                    .map(|a| a.as_ref().map(|a| (a.build(), a.metrics())))
+                    .collect(),
+                scenario.metric_resolution,
+            )
+        });
         let nodes: Vec<NodeStatus> = scenario
             .nodes
             .iter()
@@ -169,6 +219,10 @@ impl<'a> Simulation<'a> {
         });
         Simulation {
             scenario,
+            desired: scenario.desired.clone(),
+            pipeline,
+            pod_buf: Vec::new(),
+            value_buf: Vec::new(),
             engine: Engine::new(),
             observed: ObservedCluster {
                 changes: Default::default(),
@@ -225,6 +279,17 @@ impl<'a> Simulation<'a> {
             SimTime::ZERO + self.scenario.sample_interval.min(self.scenario.duration),
             Event::Sample,
         );
+        if let Some(p) = &self.pipeline {
+            self.engine
+                .schedule(SimTime::ZERO + p.resolution, Event::Scrape);
+            for (s, sc) in p.services.iter().enumerate() {
+                if let Some(sc) = sc {
+                    let period = sc.scaler.sync_period();
+                    self.engine
+                        .schedule(SimTime::ZERO + period, Event::Autoscale { service: s as u32 });
+                }
+            }
+        }
         let mut next_progress = PROGRESS_EVERY;
         while let Some(ev) = self.engine.next_until(end) {
             match ev {
@@ -237,6 +302,9 @@ impl<'a> Simulation<'a> {
                     self.reconcile(false);
                 }
                 Event::Sample => self.on_sample(end),
+                Event::Scrape => self.on_scrape(),
+                Event::Autoscale { service } => self.on_autoscale(service as usize, true),
+                Event::Poke { service } => self.on_autoscale(service as usize, false),
             }
             if self.engine.processed() >= next_progress {
                 next_progress += PROGRESS_EVERY;
@@ -277,7 +345,7 @@ impl<'a> Simulation<'a> {
     /// Runs the replica controller and the scheduler and applies their actions.
     fn reconcile(&mut self, warm: bool) {
         let now = self.engine.now();
-        let actions = reconcile_replicas(&self.scenario.desired, &self.observed, now);
+        let actions = reconcile_replicas(&self.desired, &self.observed, now);
         for a in actions {
             match a {
                 Action::Create { service } => {
@@ -298,7 +366,7 @@ impl<'a> Simulation<'a> {
             }
         }
         let binds = schedule(
-            &self.scenario.desired,
+            &self.desired,
             &self.observed,
             self.placer.as_mut(),
             &mut self.policy_rng,
@@ -403,8 +471,26 @@ impl<'a> Simulation<'a> {
             .set(now, f64::from(svc.ready * concurrency));
         let name = self.replica_name(r);
         self.emit_event("ready", &name, "");
+        // Cold start over: the activator releases what it held, oldest first.
+        let timeout = self.scenario.desired.services[s].timeout;
+        while let Some(a) = self.services[s].held.pop_front() {
+            if timeout.is_some_and(|t| now.0 - a >= t.0) {
+                self.services[s].metrics.timed_out();
+                continue;
+            }
+            self.dispatch(s, a);
+        }
+        self.service_load(s);
     }
+}
 
+/// Whether traffic held at the activator should wake the autoscaler now:
+/// only while the service is scaled to zero.
+fn svc_needs_poke(desired: &DesiredState, s: usize) -> bool {
+    desired.services[s].replicas == 0
+}
+
+impl Simulation<'_> {
     /// Begins removing a replica: no new requests; it goes once idle.
     fn delete(&mut self, r: u32) {
         let now = self.engine.now();
@@ -470,18 +556,37 @@ impl<'a> Simulation<'a> {
     fn on_arrival(&mut self, s: usize) {
         self.schedule_next_arrival(s);
         let now = self.engine.now();
+        self.services[s].metrics.arrival();
+        if let Some(p) = &mut self.pipeline {
+            p.arrival(s);
+        }
+        self.dispatch(s, now.0);
+    }
+
+    /// Sends a request of service `s` that arrived at `arrival` (ns) to a replica.
+    #[inline]
+    fn dispatch(&mut self, s: usize, arrival: u64) {
+        let now = self.engine.now();
         let spec = &self.scenario.desired.services[s];
         let svc = &mut self.services[s];
-        svc.metrics.arrival();
         let Some(i) = svc.balancer.pick(&svc.endpoints, &mut svc.balance_rng) else {
-            svc.metrics.rejected(true);
+            if svc.activator {
+                // Held at the activator until a replica is ready (a cold start).
+                svc.held.push_back(arrival);
+                self.service_load(s);
+                if svc_needs_poke(&self.desired, s) {
+                    self.engine.schedule(now, Event::Poke { service: s as u32 });
+                }
+            } else {
+                svc.metrics.rejected(true);
+            }
             return;
         };
         let r = svc.endpoints[i];
         let serving = &mut self.serving[r.0 as usize];
         if serving.busy < spec.concurrency {
             svc.balancer.on_start(r);
-            self.start_service(r.0, now.0, s);
+            self.start_service(r.0, arrival, s);
         } else if spec
             .queue_limit
             .is_some_and(|limit| serving.queue.len() >= limit)
@@ -490,12 +595,88 @@ impl<'a> Simulation<'a> {
             svc.balancer.on_complete(r, SimDuration::ZERO, false);
         } else {
             svc.balancer.on_start(r);
-            self.waiting.push_back(&mut serving.queue, now.0);
+            self.waiting.push_back(&mut serving.queue, arrival);
             svc.queued += 1;
             if let Some(t) = spec.timeout {
-                self.engine
-                    .schedule(now + t, Event::Timeout { replica: r.0 });
+                self.engine.schedule(
+                    SimTime(arrival + t.0).max(now),
+                    Event::Timeout { replica: r.0 },
+                );
             }
+        }
+        self.load_changed(r.0, s);
+    }
+
+    /// Tells the metrics pipeline that replica `r` of service `s` changed load.
+    #[inline]
+    fn load_changed(&mut self, r: u32, s: usize) {
+        if let Some(p) = &mut self.pipeline {
+            let sv = &self.serving[r as usize];
+            let svc = &self.services[s];
+            p.replica_load(
+                self.engine.now(),
+                s,
+                r,
+                sv.busy,
+                sv.busy + sv.queue.len(),
+                svc.busy + svc.queued + svc.held.len() as u32,
+            );
+        }
+    }
+
+    /// The service-wide in-flight count of `s` changed without a replica.
+    fn service_load(&mut self, s: usize) {
+        if let Some(p) = &mut self.pipeline {
+            let svc = &self.services[s];
+            p.service_load(
+                self.engine.now(),
+                s,
+                svc.busy + svc.queued + svc.held.len() as u32,
+            );
+        }
+    }
+
+    /// Scrapes every replica's metrics.
+    fn on_scrape(&mut self) {
+        let now = self.engine.now();
+        if let Some(p) = &mut self.pipeline {
+            p.scrape(now, &self.observed.replicas, &self.scenario.desired.services);
+            let next = now + p.resolution;
+            self.engine.schedule(next, Event::Scrape);
+        }
+    }
+
+    /// Runs service `s`'s autoscaler; `periodic` syncs schedule the next one.
+    fn on_autoscale(&mut self, s: usize, periodic: bool) {
+        let now = self.engine.now();
+        let Some(p) = &mut self.pipeline else { return };
+        let current = self.desired.services[s].replicas;
+        let input = p.input(
+            now,
+            s,
+            current,
+            &self.observed.replicas,
+            &self.scenario.desired.services[s],
+            &mut self.pod_buf,
+            &mut self.value_buf,
+        );
+        let sc = p.services[s].as_mut().expect("scheduled for a scaled service");
+        let rec = sc.scaler.recommend(&input);
+        let period = sc.scaler.sync_period();
+        if periodic {
+            self.engine
+                .schedule(now + period, Event::Autoscale { service: s as u32 });
+        }
+        if rec.replicas != current {
+            sc.actions += 1;
+            self.desired.services[s].replicas = rec.replicas;
+            let name = self.scenario.desired.services[s].name.clone();
+            self.emit_event(
+                "scale",
+                &name,
+                &format!("from={current} to={} reason={}", rec.replicas, rec.reason),
+            );
+            self.mark_dirty();
         }
     }
 
@@ -529,6 +710,9 @@ impl<'a> Simulation<'a> {
         let ok = spec.timeout.is_none_or(|t| latency <= t);
         if ok {
             svc.metrics.ok(latency);
+            if let Some(p) = &mut self.pipeline {
+                p.completion(s, r, latency);
+            }
         } else {
             svc.metrics.timed_out();
         }
@@ -547,8 +731,10 @@ impl<'a> Simulation<'a> {
                 continue;
             }
             self.start_service(r, a, s);
+            self.load_changed(r, s);
             return;
         }
+        self.load_changed(r, s);
         self.finish_if_idle(r);
     }
 
@@ -570,6 +756,7 @@ impl<'a> Simulation<'a> {
             svc.balancer
                 .on_complete(ReplicaId(r), SimDuration(now - a), false);
         }
+        self.load_changed(r, s);
         self.finish_if_idle(r);
     }
 
@@ -586,6 +773,11 @@ impl<'a> Simulation<'a> {
         {
             let scope = format!("service:{}", spec.name);
             let iv = svc.metrics.take_interval();
+            svc.needed_seconds += iv.arrivals as f64 * spec.service_time.mean_secs()
+                / f64::from(spec.concurrency.max(1));
+            if let Some(slo) = &mut svc.metrics.slo {
+                slo.roll(now);
+            }
             rows.push((scope.clone(), "arrivals", iv.arrivals as f64));
             rows.push((scope.clone(), "completions", iv.completions as f64));
             rows.push((scope.clone(), "in_flight", f64::from(svc.busy + svc.queued)));
@@ -650,7 +842,24 @@ impl<'a> Simulation<'a> {
             .services
             .iter()
             .zip(&mut self.services)
-            .map(|(spec, svc)| svc.metrics.summary(&spec.name, spec.replicas, end))
+            .enumerate()
+            .map(|(i, (spec, svc))| {
+                let desired = self.desired.services[i].replicas;
+                let mut sum = svc.metrics.summary(&spec.name, desired, end);
+                if let Some(Some(sc)) = self.pipeline.as_ref().map(|p| &p.services[i]) {
+                    sum.autoscaling = Some(AutoscalingSummary {
+                        autoscaler: sc.scaler.name().to_string(),
+                        scaling_actions: sc.actions,
+                        needed_replica_seconds: svc.needed_seconds,
+                        over_provisioning: if svc.needed_seconds > 0.0 {
+                            sum.replicas.replica_seconds / svc.needed_seconds
+                        } else {
+                            0.0
+                        },
+                    });
+                }
+                sum
+            })
             .collect();
         let secs = end.as_secs_f64().max(f64::MIN_POSITIVE);
         let zones: std::collections::BTreeSet<&str> = self

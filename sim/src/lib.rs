@@ -7,6 +7,7 @@
 //! streams, makes every run reproducible byte for byte.
 #![warn(missing_docs)]
 
+pub mod autoscaling;
 pub mod cluster;
 pub mod engine;
 pub mod run;
