@@ -10,6 +10,7 @@
 //! `numFeasibleNodesToFind` nodes pass, starting where the previous cycle
 //! stopped (kube-scheduler's `percentageOfNodesToScore`).
 
+pub mod drf;
 pub mod plugins;
 pub mod policies;
 
