@@ -11,6 +11,7 @@ use crate::balance::{Balance, Random, RoundRobin};
 use crate::model::ResourceName;
 use crate::placement::{FirstFit, Place};
 use crate::sched::policies;
+use crate::sched::swarm_spread::SwarmSpread;
 
 /// A named constructor with a description.
 pub struct Entry<T: ?Sized> {
@@ -110,6 +111,11 @@ pub const PLACERS: &[Entry<dyn Place>] = &[
         name: "random",
         about: "a uniformly random feasible node (Swarm/ECS random)",
         make: || Box::new(policies::RandomFit),
+    },
+    Entry {
+        name: "swarm-spread",
+        about: "Docker Swarm mode default (swarmkit): fewest replicas of the service, then fewest replicas",
+        make: || Box::new(SwarmSpread),
     },
 ];
 
@@ -213,7 +219,7 @@ mod tests {
             err.to_string(),
             "unknown placement policy 'lest-allocated' (did you mean 'least-allocated'?); choose from: \
              first-fit, kubernetes-default, gke-optimize-utilization, least-allocated, most-allocated, \
-             nomad-binpack, nomad-spread, ecs-binpack, best-fit, worst-fit, random"
+             nomad-binpack, nomad-spread, ecs-binpack, best-fit, worst-fit, random, swarm-spread"
         );
     }
 
