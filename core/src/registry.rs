@@ -11,6 +11,7 @@ use crate::balance::{Balance, Random, RoundRobin};
 use crate::model::ResourceName;
 use crate::placement::{FirstFit, Place};
 use crate::sched::policies;
+use crate::sched::swarm_binpack::SwarmBinpack;
 use crate::sched::swarm_spread::SwarmSpread;
 
 /// A named constructor with a description.
@@ -117,6 +118,11 @@ pub const PLACERS: &[Entry<dyn Place>] = &[
         about: "Docker Swarm mode default (swarmkit): fewest replicas of the service, then fewest replicas",
         make: || Box::new(SwarmSpread),
     },
+    Entry {
+        name: "swarm-binpack",
+        about: "classic Docker Swarm binpack: highest cpu% + memory% after placing, then most replicas",
+        make: || Box::new(SwarmBinpack),
+    },
 ];
 
 /// A name that is not in a registry.
@@ -219,7 +225,7 @@ mod tests {
             err.to_string(),
             "unknown placement policy 'lest-allocated' (did you mean 'least-allocated'?); choose from: \
              first-fit, kubernetes-default, gke-optimize-utilization, least-allocated, most-allocated, \
-             nomad-binpack, nomad-spread, ecs-binpack, best-fit, worst-fit, random, swarm-spread"
+             nomad-binpack, nomad-spread, ecs-binpack, best-fit, worst-fit, random, swarm-spread, swarm-binpack"
         );
     }
 

@@ -13,6 +13,7 @@
 pub mod drf;
 pub mod plugins;
 pub mod policies;
+pub mod swarm_binpack;
 pub mod swarm_spread;
 
 use rand::{Rng, RngExt};
