@@ -10,6 +10,7 @@ use std::fmt;
 use crate::balance::{Balance, Random, RoundRobin};
 use crate::model::ResourceName;
 use crate::placement::{FirstFit, Place};
+use crate::sched::ecs_spread::EcsSpread;
 use crate::sched::policies;
 use crate::sched::swarm_binpack::SwarmBinpack;
 use crate::sched::swarm_spread::SwarmSpread;
@@ -123,6 +124,16 @@ pub const PLACERS: &[Entry<dyn Place>] = &[
         about: "classic Docker Swarm binpack: highest cpu% + memory% after placing, then most replicas",
         make: || Box::new(SwarmBinpack),
     },
+    Entry {
+        name: "ecs-spread",
+        about: "ECS service default, spread on availability zone: fewest of the service in the zone, then on the instance",
+        make: || Box::new(EcsSpread::spread()),
+    },
+    Entry {
+        name: "ecs-spread-binpack",
+        about: "ECS AZ-balanced binpack: fewest of the service in the zone, then least memory left",
+        make: || Box::new(EcsSpread::binpack()),
+    },
 ];
 
 /// A name that is not in a registry.
@@ -225,7 +236,8 @@ mod tests {
             err.to_string(),
             "unknown placement policy 'lest-allocated' (did you mean 'least-allocated'?); choose from: \
              first-fit, kubernetes-default, gke-optimize-utilization, least-allocated, most-allocated, \
-             nomad-binpack, nomad-spread, ecs-binpack, best-fit, worst-fit, random, swarm-spread, swarm-binpack"
+             nomad-binpack, nomad-spread, ecs-binpack, best-fit, worst-fit, random, swarm-spread, swarm-binpack, \
+             ecs-spread, ecs-spread-binpack"
         );
     }
 

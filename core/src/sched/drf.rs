@@ -143,7 +143,11 @@ impl DrfQueue {
     }
 
     fn push(&mut self, s: usize) {
-        let key = (Reverse(self.priority[s]), self.share(ServiceId(s as u32)), s as u32);
+        let key = (
+            Reverse(self.priority[s]),
+            self.share(ServiceId(s as u32)),
+            s as u32,
+        );
         self.heap.push(Reverse(key));
     }
 
@@ -179,8 +183,11 @@ impl DrfQueue {
 /// `r × n`, saturating.
 fn times(r: Resources, n: u32) -> Resources {
     let n = u64::from(n);
-    Resources::new(r.cpu_milli.saturating_mul(n), r.memory_bytes.saturating_mul(n))
-        .with_gpu(r.gpu_milli.saturating_mul(n))
+    Resources::new(
+        r.cpu_milli.saturating_mul(n),
+        r.memory_bytes.saturating_mul(n),
+    )
+    .with_gpu(r.gpu_milli.saturating_mul(n))
 }
 
 #[cfg(test)]
@@ -267,7 +274,11 @@ mod tests {
         for r in 0..2 {
             observed.replicas[r].state = ReplicaState::Ready;
             observed.replicas[r].node = Some(crate::model::NodeId(0));
-            observed.bind(crate::model::NodeId(0), ServiceId(0), Resources::new(1000, GI));
+            observed.bind(
+                crate::model::NodeId(0),
+                ServiceId(0),
+                Resources::new(1000, GI),
+            );
         }
         let q = DrfQueue::new(&desired, &observed, [2, 3]);
         assert_eq!(q.share(ServiceId(0)), Share { num: 1, den: 2 });

@@ -11,6 +11,7 @@
 //! stopped (kube-scheduler's `percentageOfNodesToScore`).
 
 pub mod drf;
+pub mod ecs_spread;
 pub mod plugins;
 pub mod policies;
 pub mod swarm_binpack;
@@ -357,7 +358,10 @@ pub fn explain_ranked<K: PartialOrd>(
         };
         if verdict.is_ok() {
             let (k, parts) = key(i);
-            row.scores = parts.into_iter().map(|(n, v)| (n.to_string(), v, v)).collect();
+            row.scores = parts
+                .into_iter()
+                .map(|(n, v)| (n.to_string(), v, v))
+                .collect();
             keys.push((i, k));
         }
         rows.push(row);

@@ -9,9 +9,7 @@ use rand::Rng;
 
 use super::{Pick, explain_ranked};
 use crate::model::{NodeId, NodeStatus, ResourceName, Resources};
-use crate::placement::{
-    ClusterView, NodeAlloc, NodeVerdict, Place, Request, Unschedulable, fits,
-};
+use crate::placement::{ClusterView, NodeAlloc, NodeVerdict, Place, Request, Unschedulable, fits};
 
 /// Classic Docker Swarm's `binpack` placement strategy (docs "Docker Swarm
 /// strategies", `docker/swarm` `scheduler/strategy/README.md`: binpack

@@ -76,7 +76,10 @@ impl Place for SwarmSpread {
             let (same, all) = counts(request, view, i);
             (
                 Reverse((same, all)),
-                vec![("ServiceReplicas", i64::from(same)), ("Replicas", i64::from(all))],
+                vec![
+                    ("ServiceReplicas", i64::from(same)),
+                    ("Replicas", i64::from(all)),
+                ],
             )
         })
     }
