@@ -14,6 +14,7 @@ use crate::sched::ecs_spread::EcsSpread;
 use crate::sched::policies;
 use crate::sched::swarm_binpack::SwarmBinpack;
 use crate::sched::swarm_spread::SwarmSpread;
+use crate::sched::tetris::Tetris;
 
 /// A named constructor with a description.
 pub struct Entry<T: ?Sized> {
@@ -134,6 +135,11 @@ pub const PLACERS: &[Entry<dyn Place>] = &[
         about: "ECS AZ-balanced binpack: fewest of the service in the zone, then least memory left",
         make: || Box::new(EcsSpread::binpack()),
     },
+    Entry {
+        name: "tetris",
+        about: "Tetris (SIGCOMM 2014): largest dot product of requests and free resources, both over node size",
+        make: || Box::new(Tetris),
+    },
 ];
 
 /// A name that is not in a registry.
@@ -237,7 +243,7 @@ mod tests {
             "unknown placement policy 'lest-allocated' (did you mean 'least-allocated'?); choose from: \
              first-fit, kubernetes-default, gke-optimize-utilization, least-allocated, most-allocated, \
              nomad-binpack, nomad-spread, ecs-binpack, best-fit, worst-fit, random, swarm-spread, swarm-binpack, \
-             ecs-spread, ecs-spread-binpack"
+             ecs-spread, ecs-spread-binpack, tetris"
         );
     }
 

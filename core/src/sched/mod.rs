@@ -16,6 +16,7 @@ pub mod plugins;
 pub mod policies;
 pub mod swarm_binpack;
 pub mod swarm_spread;
+pub mod tetris;
 
 use rand::{Rng, RngExt};
 
