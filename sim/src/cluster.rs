@@ -24,7 +24,7 @@ use orkestra_core::metrics::{ClusterMetrics, Integral, ServiceMetrics};
 use orkestra_core::model::{
     NodeId, NodeStatus, ObservedCluster, ReplicaId, ReplicaState, ReplicaStatus,
 };
-use orkestra_core::placement::{Place, schedule};
+use orkestra_core::placement::{Place, schedule_with};
 use orkestra_core::registry;
 use orkestra_core::results::{ClusterSummary, FORMAT, NullOutput, Output, Summary};
 use orkestra_core::rng::{StreamRng, names, stream};
@@ -297,7 +297,8 @@ impl<'a> Simulation<'a> {
                 _ => {}
             }
         }
-        let binds = schedule(
+        let binds = schedule_with(
+            self.scenario.queue,
             &self.scenario.desired,
             &self.observed,
             self.placer.as_mut(),
