@@ -231,6 +231,25 @@ mod tests {
     }
 
     #[test]
+    fn every_entry_has_a_unique_name_and_a_description() {
+        fn check<T: ?Sized>(table: &[Entry<T>]) {
+            let mut seen = std::collections::BTreeSet::new();
+            for e in table {
+                assert!(!e.name.is_empty(), "an entry has no name");
+                assert!(seen.insert(e.name), "'{}' is registered twice", e.name);
+                assert!(
+                    !e.about.trim().is_empty(),
+                    "'{}' has no description",
+                    e.name
+                );
+                assert!(!e.about.contains('\n'), "'{}': one line", e.name);
+            }
+        }
+        check(PLACERS);
+        check(BALANCERS);
+    }
+
+    #[test]
     fn typos_get_the_choices_and_a_suggestion() {
         let err = balancer("round-robbin").err().unwrap();
         assert_eq!(
