@@ -323,7 +323,7 @@ mod tests {
                             u64::from(rng.next_u32() % (8 << 20)),
                         )
                         .with_gpu(u64::from(rng.next_u32() % 3) * 500);
-                        s.ready = rng.next_u32() % 8 != 0;
+                        s.ready = !rng.next_u32().is_multiple_of(8);
                         let a = s.spec.allocatable;
                         let used = Resources::new(a.cpu_milli / 2, a.memory_bytes / 3)
                             .with_gpu(a.gpu_milli / 2);
