@@ -12,8 +12,8 @@ use crate::model::{NodeId, NodeStatus, ResourceName, Resources};
 use crate::placement::{ClusterView, NodeAlloc, NodeVerdict, Place, Request, Unschedulable, fits};
 
 /// Classic Docker Swarm's `binpack` placement strategy (docs "Docker Swarm
-/// strategies", `docker/swarm` `scheduler/strategy/README.md`: binpack
-/// "optimize[s] for the node which is most packed", and "if two nodes have
+/// strategies", `docker/swarm` `scheduler/strategy/README.md`: binpack makes
+/// Swarm "optimize for the node which is most packed", and "if two nodes have
 /// the same amount of available RAM and CPUs, the binpack strategy prefers
 /// the node with the most running containers"; code
 /// `scheduler/strategy/weighted_node.go` and `binpack.go`).
