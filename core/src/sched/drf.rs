@@ -11,10 +11,12 @@
 //! nodes (a resource the cluster has none of is skipped). The next replica
 //! comes from the pending service with the lowest dominant share, ties by
 //! service id, replicas of one service in id order; the share is recomputed
-//! after every bind (progressive filling). A replica that cannot be placed
-//! leaves its service's share unchanged, so the service's next replica is
-//! tried next, as Algorithm 1 keeps offering to the same user until its
-//! demand no longer fits. Shares are exact fractions compared by
+//! after every bind (progressive filling). Algorithm 1 stops at the first
+//! task that does not fit ("the cluster is full"); a batch must still
+//! decide every pending replica, so a replica that cannot be placed leaves
+//! its service's share unchanged, the service's next replicas are tried
+//! (and fail alike when they ask the same of the same nodes), then the
+//! other services'. Shares are exact fractions compared by
 //! cross-multiplication, so equal shares tie exactly.
 //!
 //! Priorities stay above fairness: a service with a higher
@@ -26,18 +28,25 @@ use std::collections::BinaryHeap;
 
 use crate::model::{DesiredState, ObservedCluster, ReplicaId, ResourceName, Resources, ServiceId};
 
-/// A fraction `num / den` (`den > 0`), compared exactly.
+/// A fraction `num / den` with `den > 0`, compared exactly.
 #[derive(Clone, Copy, Debug)]
 pub struct Share {
-    /// Numerator.
-    pub num: u64,
-    /// Denominator, never zero.
-    pub den: u64,
+    num: u64,
+    den: u64,
 }
 
 impl Share {
     /// Nothing allocated.
     pub const ZERO: Share = Share { num: 0, den: 1 };
+
+    /// `num / den`, or `None` when `den` is zero.
+    pub const fn new(num: u64, den: u64) -> Option<Share> {
+        if den == 0 {
+            None
+        } else {
+            Some(Share { num, den })
+        }
+    }
 
     /// The dominant share of `alloc` in a cluster of `total`: the largest
     /// `alloc_r / total_r` over the resources the cluster has.
@@ -281,7 +290,7 @@ mod tests {
             );
         }
         let q = DrfQueue::new(&desired, &observed, [2, 3]);
-        assert_eq!(q.share(ServiceId(0)), Share { num: 1, den: 2 });
+        assert_eq!(q.share(ServiceId(0)), Share::new(1, 2).unwrap());
         assert_eq!(q.share(ServiceId(1)), Share::ZERO);
         // DRF: B (share 0 < 1/2) first and takes the last 2 CPU; A's replica no longer fits.
         assert_eq!(binds(&desired, &observed, QueueOrder::Drf), vec![0, 1]);
@@ -315,7 +324,7 @@ mod tests {
 
     #[test]
     fn shares_compare_exactly() {
-        let s = |num, den| Share { num, den };
+        let s = |num, den| Share::new(num, den).unwrap();
         // 2/9 = 4/18 exactly; 2/9 < 1/3; 2/3 = 6/9.
         assert_eq!(s(2, 9), s(4, 18));
         assert!(s(2, 9) < s(1, 3));
@@ -327,5 +336,6 @@ mod tests {
         assert_eq!(Share::dominant(&alloc, &total), s(2, 3));
         assert_eq!(Share::dominant(&alloc, &Resources::ZERO), Share::ZERO);
         assert!((s(2, 3).as_f64() - 0.6667).abs() < 1e-3);
+        assert!(Share::new(1, 0).is_none());
     }
 }

@@ -55,7 +55,8 @@ pub enum WithinZone {
 /// Ties are not documented; they are broken uniformly at random. Counts
 /// include starting and terminating replicas (ECS counts running tasks).
 /// Placement constraints (`distinctInstance`, `memberOf`) and ports are
-/// not modelled.
+/// not modelled, and `Request::constraints` (taints, selectors, topology
+/// spread, anti-affinity) are not checked yet.
 #[derive(Clone, Copy, Debug)]
 pub struct EcsSpread {
     /// The second-level rule.

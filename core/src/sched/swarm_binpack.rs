@@ -31,7 +31,9 @@ use crate::placement::{ClusterView, NodeAlloc, NodeVerdict, Place, Request, Unsc
 /// healthy nodes, the same for every node Orkestra has) and admits a node
 /// when both percentages truncate to ≤ 100, which lets a request overshoot
 /// by less than 1%; here the exact fit check applies. GPUs are checked for
-/// fit but not weighed (classic Swarm had none).
+/// fit but not weighed (classic Swarm had none). Classic Swarm's filters
+/// (constraints, affinity, ports) and Orkestra's `Request::constraints` are
+/// not applied.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SwarmBinpack;
 

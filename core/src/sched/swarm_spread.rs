@@ -40,7 +40,8 @@ use crate::placement::{ClusterView, NodeVerdict, Place, Request, Unschedulable, 
 /// swarmkit's active counts leave out tasks being shut down; ours include
 /// terminating replicas until they are gone. Constraints, platform and
 /// host-port filters, `max_replicas` per node and placement preferences are
-/// not applied.
+/// not applied; Orkestra's `Request::constraints` (taints, selectors,
+/// topology spread, anti-affinity) are not checked yet either.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SwarmSpread;
 

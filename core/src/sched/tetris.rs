@@ -26,10 +26,11 @@ use crate::placement::{ClusterView, NodeAlloc, NodeVerdict, Place, Request, Unsc
 /// size, which reduces fragmentation across resources. Ties (identical
 /// empty nodes) are broken uniformly at random.
 ///
-/// Only the packing term is reproduced: Tetris also multiplies in a
-/// shortest-remaining-time term and a fairness knob over jobs, and uses
-/// peak *usage* estimates; Orkestra's replicas are long-running and placed
-/// on their requests.
+/// Only the packing score is reproduced: Tetris combines it with a
+/// shortest-remaining-work term and a fairness knob over jobs, and uses
+/// estimated peak usage; Orkestra's replicas are long-running and placed on
+/// their requests. `Request::constraints` (taints, selectors, topology
+/// spread, anti-affinity) are not checked yet.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Tetris;
 
