@@ -20,7 +20,7 @@ use orkestra_core::metrics::ServiceMetrics;
 use orkestra_core::model::{
     NodeId, NodeStatus, ObservedCluster, ReplicaState, ReplicaStatus, ServiceId, ServiceSpec, Work,
 };
-use orkestra_core::placement::{Place, schedule};
+use orkestra_core::placement::{Place, schedule_with};
 use orkestra_core::rng::StreamRng;
 use orkestra_core::scenario::Scenario;
 use orkestra_core::time::SimTime;
@@ -382,7 +382,8 @@ impl Controller {
                 _ => {}
             }
         }
-        for a in schedule(
+        for a in schedule_with(
+            self.scenario.queue,
             &desired,
             &self.observed,
             self.placer.as_mut(),

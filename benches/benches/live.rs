@@ -103,6 +103,7 @@ fn scenario(replicas: u32) -> Scenario {
         sample_interval: SimDuration::from_secs(1),
         warm_start: true,
         placement: "first-fit".into(),
+        queue: Default::default(),
         nodes: vec![],
         desired: DesiredState {
             services: vec![svc],

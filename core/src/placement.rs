@@ -18,6 +18,7 @@ use crate::model::{
     ChangeLog, Constraints, DesiredState, NodeId, NodeStatus, ObservedCluster, ReplicaId,
     ReplicaState, ReplicaStatus, ResourceName, Resources, ServiceId,
 };
+use crate::sched::drf::DrfQueue;
 use crate::time::SimTime;
 
 /// Why one node cannot take a replica. Displayed with kube-scheduler's
@@ -116,6 +117,7 @@ impl Request<'static> {
 pub struct Batch {
     id: u64,
     counts: HashMap<(u32, u32), u32>,
+    totals: HashMap<u32, u32>,
     changed: Vec<NodeId>,
 }
 
@@ -133,6 +135,7 @@ impl Batch {
         Batch {
             id: NEXT.fetch_add(1, Ordering::Relaxed),
             counts: HashMap::new(),
+            totals: HashMap::new(),
             changed: Vec::new(),
         }
     }
@@ -150,6 +153,7 @@ impl Batch {
     /// Records a bind of a replica of `service` to `node`.
     pub fn bind(&mut self, node: NodeId, service: ServiceId) {
         *self.counts.entry((node.0, service.0)).or_default() += 1;
+        *self.totals.entry(node.0).or_default() += 1;
         self.changed.push(node);
     }
 
@@ -162,6 +166,14 @@ impl Batch {
             .get(&(node as u32, service.0))
             .copied()
             .unwrap_or(0)
+    }
+
+    /// Replicas of any service bound to `node` in this batch.
+    pub fn replicas(&self, node: usize) -> u32 {
+        if self.totals.is_empty() {
+            return 0;
+        }
+        self.totals.get(&(node as u32)).copied().unwrap_or(0)
     }
 }
 
@@ -192,6 +204,11 @@ impl ClusterView<'_> {
     /// Replicas of `service` on node `i`, including this batch's binds.
     pub fn count(&self, i: usize, service: ServiceId) -> u32 {
         self.nodes[i].count(service) + self.batch.count(i, service)
+    }
+
+    /// Replicas of every service on node `i`, including this batch's binds.
+    pub fn replicas(&self, i: usize) -> u32 {
+        self.nodes[i].replicas + self.batch.replicas(i)
     }
 }
 
@@ -438,10 +455,46 @@ impl Place for FirstFit {
     }
 }
 
+/// The order in which a scheduling batch takes its pending replicas.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum QueueOrder {
+    /// Highest priority first, then by replica id (kube-scheduler's
+    /// default `PrioritySort` queue).
+    #[default]
+    Priority,
+    /// Dominant Resource Fairness between services (Ghodsi et al., NSDI
+    /// 2011): the next replica comes from the service with the lowest
+    /// dominant share, recomputed after each bind; higher priority still
+    /// goes first. See [`crate::sched::drf::DrfQueue`].
+    Drf,
+}
+
+impl QueueOrder {
+    /// The name scenarios use (`[scheduler] queue`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueOrder::Priority => "priority",
+            QueueOrder::Drf => "drf",
+        }
+    }
+}
+
 /// Places every pending replica, highest priority first and in id order
 /// within a priority (kube-scheduler's default `PrioritySort` queue),
 /// returning a `Bind` or an `Unschedulable` action for each.
 pub fn schedule(
+    desired: &DesiredState,
+    observed: &ObservedCluster,
+    policy: &mut dyn Place,
+    rng: &mut dyn Rng,
+) -> Vec<Action> {
+    schedule_with(QueueOrder::Priority, desired, observed, policy, rng)
+}
+
+/// Places every pending replica in the given queue `order`, returning a
+/// `Bind` or an `Unschedulable` action for each, in the order decided.
+pub fn schedule_with(
+    order: QueueOrder,
     desired: &DesiredState,
     observed: &ObservedCluster,
     policy: &mut dyn Place,
@@ -460,13 +513,11 @@ pub fn schedule(
     if pending.is_empty() {
         return Vec::new();
     }
-    if pending.iter().any(|p| p.0 != pending[0].0) {
-        pending.sort_by_key(|&(p, i)| (std::cmp::Reverse(p), i));
-    }
     let mut allocs: Vec<NodeAlloc> = observed.nodes.iter().map(NodeAlloc::of).collect();
     let mut batch = Batch::new();
     let mut actions = Vec::with_capacity(pending.len());
-    for (_, i) in pending {
+    // Places replica `i`; true if it was bound.
+    let mut place_one = |i: u32| {
         let replica = ReplicaId(i);
         let service = observed.replicas[i as usize].service;
         let spec = &desired.services[service.0 as usize];
@@ -486,8 +537,30 @@ pub fn schedule(
                 allocs[node.0 as usize].add(spec.requests);
                 batch.bind(node, service);
                 actions.push(Action::Bind { replica, node });
+                true
             }
-            Err(why) => actions.push(Action::Unschedulable { replica, why }),
+            Err(why) => {
+                actions.push(Action::Unschedulable { replica, why });
+                false
+            }
+        }
+    };
+    match order {
+        QueueOrder::Priority => {
+            if pending.iter().any(|p| p.0 != pending[0].0) {
+                pending.sort_by_key(|&(p, i)| (std::cmp::Reverse(p), i));
+            }
+            for (_, i) in pending {
+                place_one(i);
+            }
+        }
+        QueueOrder::Drf => {
+            let mut queue = DrfQueue::new(desired, observed, pending.iter().map(|&(_, i)| i));
+            while let Some(replica) = queue.pop() {
+                if place_one(replica.0) {
+                    queue.bound();
+                }
+            }
         }
     }
     actions
@@ -508,6 +581,17 @@ pub struct InitialPlacement {
 /// `nodes` (empty) in id order with `policy`. Used to reject scenarios whose
 /// replicas cannot fit, and by `sim place` to show the cluster it explains.
 pub fn place_initial(
+    desired: &DesiredState,
+    nodes: Vec<NodeStatus>,
+    policy: &mut dyn Place,
+    rng: &mut dyn Rng,
+) -> InitialPlacement {
+    place_initial_with(QueueOrder::Priority, desired, nodes, policy, rng)
+}
+
+/// [`place_initial`] with the replicas taken in queue `order`.
+pub fn place_initial_with(
+    order: QueueOrder,
     desired: &DesiredState,
     nodes: Vec<NodeStatus>,
     policy: &mut dyn Place,
@@ -535,7 +619,7 @@ pub fn place_initial(
     };
     let n = desired.services.len();
     let (mut placed, mut first_failure) = (vec![0u32; n], vec![None; n]);
-    for a in schedule(desired, &observed, policy, rng) {
+    for a in schedule_with(order, desired, &observed, policy, rng) {
         match a {
             Action::Bind { replica, node } => {
                 let r = &mut observed.replicas[replica.0 as usize];

@@ -10,7 +10,11 @@ use std::fmt;
 use crate::balance::{Balance, Random, RoundRobin};
 use crate::model::ResourceName;
 use crate::placement::{FirstFit, Place};
+use crate::sched::ecs_spread::EcsSpread;
 use crate::sched::policies;
+use crate::sched::swarm_binpack::SwarmBinpack;
+use crate::sched::swarm_spread::SwarmSpread;
+use crate::sched::tetris::Tetris;
 
 /// A named constructor with a description.
 pub struct Entry<T: ?Sized> {
@@ -111,6 +115,31 @@ pub const PLACERS: &[Entry<dyn Place>] = &[
         about: "a uniformly random feasible node (Swarm/ECS random)",
         make: || Box::new(policies::RandomFit),
     },
+    Entry {
+        name: "swarm-spread",
+        about: "Docker Swarm mode default (swarmkit): fewest replicas of the service, then fewest replicas",
+        make: || Box::new(SwarmSpread),
+    },
+    Entry {
+        name: "swarm-binpack",
+        about: "classic Docker Swarm binpack: highest cpu% + memory% after placing, then most replicas",
+        make: || Box::new(SwarmBinpack),
+    },
+    Entry {
+        name: "ecs-spread",
+        about: "ECS service default, spread on availability zone: fewest of the service in the zone, then on the instance",
+        make: || Box::new(EcsSpread::spread()),
+    },
+    Entry {
+        name: "ecs-spread-binpack",
+        about: "ECS AZ-balanced binpack: fewest of the service in the zone, then least memory left",
+        make: || Box::new(EcsSpread::binpack()),
+    },
+    Entry {
+        name: "tetris",
+        about: "Tetris (SIGCOMM 2014): largest dot product of requests and free resources, both over node size",
+        make: || Box::new(Tetris),
+    },
 ];
 
 /// A name that is not in a registry.
@@ -202,6 +231,25 @@ mod tests {
     }
 
     #[test]
+    fn every_entry_has_a_unique_name_and_a_description() {
+        fn check<T: ?Sized>(table: &[Entry<T>]) {
+            let mut seen = std::collections::BTreeSet::new();
+            for e in table {
+                assert!(!e.name.is_empty(), "an entry has no name");
+                assert!(seen.insert(e.name), "'{}' is registered twice", e.name);
+                assert!(
+                    !e.about.trim().is_empty(),
+                    "'{}' has no description",
+                    e.name
+                );
+                assert!(!e.about.contains('\n'), "'{}': one line", e.name);
+            }
+        }
+        check(PLACERS);
+        check(BALANCERS);
+    }
+
+    #[test]
     fn typos_get_the_choices_and_a_suggestion() {
         let err = balancer("round-robbin").err().unwrap();
         assert_eq!(
@@ -213,7 +261,8 @@ mod tests {
             err.to_string(),
             "unknown placement policy 'lest-allocated' (did you mean 'least-allocated'?); choose from: \
              first-fit, kubernetes-default, gke-optimize-utilization, least-allocated, most-allocated, \
-             nomad-binpack, nomad-spread, ecs-binpack, best-fit, worst-fit, random"
+             nomad-binpack, nomad-spread, ecs-binpack, best-fit, worst-fit, random, swarm-spread, swarm-binpack, \
+             ecs-spread, ecs-spread-binpack, tetris"
         );
     }
 

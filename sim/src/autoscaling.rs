@@ -71,7 +71,10 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// A pipeline for `scalers` (one entry per service).
-    pub fn new(scalers: Vec<Option<(Box<dyn Autoscale>, Vec<MetricSpec>)>>, resolution: SimDuration) -> Pipeline {
+    pub fn new(
+        scalers: Vec<Option<(Box<dyn Autoscale>, Vec<MetricSpec>)>>,
+        resolution: SimDuration,
+    ) -> Pipeline {
         Pipeline {
             services: scalers
                 .into_iter()
@@ -195,7 +198,8 @@ impl Pipeline {
             s.last_ns = now.0;
             let rps = (s.arrivals as f64 * 1e12 / window).round() as i64;
             let inflight = (s.in_flight_area * 1000.0 / window).round() as i64;
-            let p99 = (s.latency.len() > 0).then(|| (s.latency.value_at_quantile(0.99) / 1000) as i64);
+            let p99 =
+                (s.latency.len() > 0).then(|| (s.latency.value_at_quantile(0.99) / 1000) as i64);
             s.scraped = [Some(rps), Some(inflight), p99];
             s.arrivals = 0;
             s.in_flight_area = 0.0;
@@ -217,7 +221,10 @@ impl Pipeline {
         pods: &'a mut Vec<PodSample>,
         values: &'a mut Vec<Option<i64>>,
     ) -> ScaleInput<'a> {
-        let metrics = self.services[service].as_ref().map(|s| s.metrics.clone()).unwrap_or_default();
+        let metrics = self.services[service]
+            .as_ref()
+            .map(|s| s.metrics.clone())
+            .unwrap_or_default();
         pods.clear();
         for (r, st) in replicas.iter().enumerate() {
             if st.service.0 as usize != service {

@@ -24,7 +24,7 @@ use orkestra_core::metrics::{ClusterMetrics, Integral, ServiceMetrics};
 use orkestra_core::model::{
     NodeId, NodeStatus, ObservedCluster, ReplicaId, ReplicaState, ReplicaStatus,
 };
-use orkestra_core::placement::{Place, schedule};
+use orkestra_core::placement::{Place, schedule_with};
 use orkestra_core::registry;
 use orkestra_core::results::{ClusterSummary, FORMAT, NullOutput, Output, Summary};
 use orkestra_core::rng::{StreamRng, names, stream};
@@ -34,12 +34,12 @@ use orkestra_core::traffic::Arrivals;
 
 use crate::autoscaling::Pipeline;
 use crate::engine::Engine;
+use crate::waiting::{Queue, Waiting};
 use orkestra_core::autoscale::PodSample;
 use orkestra_core::autoscale::spec::AutoscalerSpec;
 use orkestra_core::metrics::SloTracker;
 use orkestra_core::model::DesiredState;
 use orkestra_core::results::AutoscalingSummary;
-use crate::waiting::{Queue, Waiting};
 
 /// Everything that can happen in the simulated cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -285,8 +285,10 @@ impl<'a> Simulation<'a> {
             for (s, sc) in p.services.iter().enumerate() {
                 if let Some(sc) = sc {
                     let period = sc.scaler.sync_period();
-                    self.engine
-                        .schedule(SimTime::ZERO + period, Event::Autoscale { service: s as u32 });
+                    self.engine.schedule(
+                        SimTime::ZERO + period,
+                        Event::Autoscale { service: s as u32 },
+                    );
                 }
             }
         }
@@ -365,7 +367,8 @@ impl<'a> Simulation<'a> {
                 _ => {}
             }
         }
-        let binds = schedule(
+        let binds = schedule_with(
+            self.scenario.queue,
             &self.desired,
             &self.observed,
             self.placer.as_mut(),
@@ -640,7 +643,11 @@ impl Simulation<'_> {
     fn on_scrape(&mut self) {
         let now = self.engine.now();
         if let Some(p) = &mut self.pipeline {
-            p.scrape(now, &self.observed.replicas, &self.scenario.desired.services);
+            p.scrape(
+                now,
+                &self.observed.replicas,
+                &self.scenario.desired.services,
+            );
             let next = now + p.resolution;
             self.engine.schedule(next, Event::Scrape);
         }
@@ -660,7 +667,9 @@ impl Simulation<'_> {
             &mut self.pod_buf,
             &mut self.value_buf,
         );
-        let sc = p.services[s].as_mut().expect("scheduled for a scaled service");
+        let sc = p.services[s]
+            .as_mut()
+            .expect("scheduled for a scaled service");
         let rec = sc.scaler.recommend(&input);
         let period = sc.scaler.sync_period();
         if periodic {

@@ -451,7 +451,7 @@ pub fn explain_placement(
     use orkestra_core::model::NodeStatus;
     use orkestra_core::model::ServiceId;
     use orkestra_core::placement::{
-        Batch, ClusterView, NodeAlloc, Request, explain, place_initial,
+        Batch, ClusterView, NodeAlloc, Request, explain, place_initial_with,
     };
     use orkestra_core::rng::{names, stream};
     let s = match service {
@@ -479,7 +479,14 @@ pub fn explain_placement(
         .iter()
         .map(|n| NodeStatus::new(n.clone()))
         .collect();
-    let observed = place_initial(&scenario.desired, nodes, policy.as_mut(), &mut rng).observed;
+    let observed = place_initial_with(
+        scenario.queue,
+        &scenario.desired,
+        nodes,
+        policy.as_mut(),
+        &mut rng,
+    )
+    .observed;
     let allocs: Vec<NodeAlloc> = observed.nodes.iter().map(NodeAlloc::of).collect();
     let spec = &scenario.desired.services[s];
     let request = Request {

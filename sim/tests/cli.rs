@@ -455,6 +455,9 @@ fn every_placement_policy_runs_the_spike_and_places_every_replica() {
                 &set,
                 "--set",
                 SHORT,
+                // 20 replicas; the HPA's 300 s downscale window keeps them for the 90 s run.
+                "--set",
+                "services.web.replicas=20",
                 "--out",
                 &out,
                 "--quiet",
@@ -516,4 +519,50 @@ fn cluster_scheduling_metrics_are_reported() {
     assert!(ts.contains("\n1,cluster,pending_replicas,0\n"));
     // cpu allocated: 10 × 1000m of 10 × 3900m = 0.2564…
     assert!(ts.contains("\n1,cluster,cpu_allocated,0.2564"));
+}
+
+#[test]
+fn the_drf_queue_is_a_scenario_setting_and_one_service_keeps_id_order() {
+    // With one service DRF has no one to be fair to: it takes replicas in id order, as the
+    // priority queue does, so both runs bind the same replicas to the same nodes.
+    let spike = repo().join("scenarios/spike.toml");
+    let d = scratch("drf-queue");
+    for (queue, out) in [("priority", "p"), ("drf", "d")] {
+        let set = format!("scheduler.queue={queue}");
+        let o = sim(
+            &[
+                "run",
+                spike.to_str().unwrap(),
+                "--set",
+                &set,
+                "--set",
+                "scheduler.policy=swarm-spread",
+                "--set",
+                SHORT,
+                "--out",
+                out,
+                "--quiet",
+            ],
+            &d,
+        );
+        assert!(o.status.success(), "{queue}: {}", stderr(&o));
+    }
+    let events = |out: &str| fs::read_to_string(d.join(out).join("events.csv")).unwrap();
+    assert_eq!(events("p"), events("d"));
+    let o = sim(
+        &[
+            "check",
+            spike.to_str().unwrap(),
+            "--set",
+            "scheduler.queue=fair",
+        ],
+        &d,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("scheduler.queue: unknown variant `fair`, expected `priority` or `drf`"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -21,7 +21,7 @@ use crate::dist::DurationDist;
 use crate::model::{
     DesiredState, LABEL_HOSTNAME, LABEL_ZONE, NodeSpec, NodeStatus, Resources, ServiceSpec,
 };
-use crate::placement::place_initial;
+use crate::placement::{QueueOrder, place_initial_with};
 use crate::quantity::{format_bytes, format_cpu_millis};
 use crate::registry;
 use crate::rng::{fnv1a64, names, stream};
@@ -47,6 +47,8 @@ pub struct Scenario {
     pub warm_start: bool,
     /// Placement policy name (validated against the registry).
     pub placement: String,
+    /// Order in which each scheduling batch takes pending replicas.
+    pub queue: QueueOrder,
     /// Every node, pools expanded in name order.
     pub nodes: Vec<NodeSpec>,
     /// Desired state: services in name order.
@@ -385,6 +387,10 @@ fn resolve(
         }
         None => "first-fit".to_string(),
     };
+    let queue = match raw.scheduler.queue {
+        Some(QueueKind::Drf) => QueueOrder::Drf,
+        Some(QueueKind::Priority) | None => QueueOrder::Priority,
+    };
 
     // Nodes: pools in name order, nodes numbered within the pool.
     let mut nodes = Vec::new();
@@ -598,7 +604,15 @@ fn resolve(
         Some(s) => s.get_ref().0,
         None => SimDuration::from_secs(15),
     };
-    check_fit(&desired, &nodes, &placement, seed, &replica_spans, ctx)?;
+    check_fit(
+        &desired,
+        &nodes,
+        &placement,
+        queue,
+        seed,
+        &replica_spans,
+        ctx,
+    )?;
 
     Ok(Scenario {
         name,
@@ -609,6 +623,7 @@ fn resolve(
         sample_interval,
         warm_start: raw.simulation.warm_start.unwrap_or(true),
         placement,
+        queue,
         nodes,
         desired,
         traffic,
@@ -621,11 +636,13 @@ fn resolve(
 }
 
 /// Places every initial replica with the scenario's placement policy and
-/// reports the first service whose replicas cannot all be placed.
+/// queue order, and reports the first service whose replicas cannot all be
+/// placed.
 fn check_fit(
     desired: &DesiredState,
     nodes: &[NodeSpec],
     placement: &str,
+    queue: QueueOrder,
     seed: u64,
     spans: &[Range<usize>],
     ctx: &Ctx<'_>,
@@ -633,7 +650,7 @@ fn check_fit(
     let mut policy = registry::placer(placement).expect("validated");
     let mut rng = stream(seed, &format!("{}/placement", names::POLICY));
     let nodes = nodes.iter().map(|n| NodeStatus::new(n.clone())).collect();
-    let result = place_initial(desired, nodes, policy.as_mut(), &mut rng);
+    let result = place_initial_with(queue, desired, nodes, policy.as_mut(), &mut rng);
     let first = result
         .first_failure
         .iter()

@@ -61,6 +61,18 @@ pub struct SimulationFile {
 pub struct SchedulerFile {
     /// Placement policy name (default `first-fit`).
     pub policy: Option<Spanned<String>>,
+    /// Order in which pending replicas are placed (default `priority`).
+    pub queue: Option<QueueKind>,
+}
+
+/// `queue = "priority" | "drf"`.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueKind {
+    /// Highest priority first, then replica id.
+    Priority,
+    /// Dominant Resource Fairness between services.
+    Drf,
 }
 
 /// `[pools.NAME]`: identical nodes.

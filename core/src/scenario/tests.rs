@@ -335,3 +335,25 @@ fn bad_autoscaler_specs_name_the_field() {
     let e = bad("minReplicas = 2", "minReplica = 2");
     assert!(e.to_string().contains("minReplica"), "{e}");
 }
+
+#[test]
+fn the_scheduler_queue_is_priority_unless_drf_is_asked_for() {
+    assert_eq!(load_str(GOOD).unwrap().queue, QueueOrder::Priority);
+    let with = |q: &str| {
+        GOOD.replacen(
+            "[pools.a]",
+            &format!("[scheduler]\nqueue = {q}\n\n[pools.a]"),
+            1,
+        )
+    };
+    assert_eq!(load_str(&with("\"drf\"")).unwrap().queue, QueueOrder::Drf);
+    assert_eq!(
+        load_str(&with("\"priority\"")).unwrap().queue,
+        QueueOrder::Priority
+    );
+    let err = load_str(&with("\"fair\"")).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "s.toml:9:9: scheduler.queue: unknown variant `fair`, expected `priority` or `drf`"
+    );
+}

@@ -10,14 +10,19 @@
 //! `numFeasibleNodesToFind` nodes pass, starting where the previous cycle
 //! stopped (kube-scheduler's `percentageOfNodesToScore`).
 
+pub mod drf;
+pub mod ecs_spread;
 pub mod plugins;
 pub mod policies;
+pub mod swarm_binpack;
+pub mod swarm_spread;
+pub mod tetris;
 
 use rand::{Rng, RngExt};
 
 use crate::model::{NodeId, NodeStatus, Resources};
 use crate::placement::{
-    ClusterView, FilterReason, NodeAlloc, NodeVerdict, Place, Request, Unschedulable,
+    ClusterView, FilterReason, NodeAlloc, NodeVerdict, Place, Request, Unschedulable, fits,
 };
 
 /// Kubernetes' `MaxNodeScore`.
@@ -279,6 +284,95 @@ impl Place for Profile {
         }
         rows
     }
+}
+
+/// The best candidate by key (greater is better), ties broken uniformly at
+/// random by reservoir sampling: the k-th equal candidate replaces the
+/// current one with probability 1/k (kube-scheduler's `selectHost`).
+/// Whole-placement rules use it where the system they reproduce leaves ties
+/// to an unspecified order (Go map iteration, an unstable sort).
+#[derive(Clone, Copy, Debug)]
+pub struct Pick<K> {
+    best: Option<(usize, K)>,
+    ties: u32,
+}
+
+impl<K> Default for Pick<K> {
+    fn default() -> Self {
+        Pick {
+            best: None,
+            ties: 0,
+        }
+    }
+}
+
+impl<K: PartialOrd> Pick<K> {
+    /// Considers candidate `i` with `key`; keys that do not compare (NaN) lose.
+    pub fn offer(&mut self, i: usize, key: K, rng: &mut dyn Rng) {
+        let order = match &self.best {
+            None => Some(std::cmp::Ordering::Greater),
+            Some((_, b)) => key.partial_cmp(b),
+        };
+        match order {
+            Some(std::cmp::Ordering::Greater) => {
+                self.best = Some((i, key));
+                self.ties = 1;
+            }
+            Some(std::cmp::Ordering::Equal) => {
+                self.ties += 1;
+                if rng.random_range(0..self.ties) == 0 {
+                    self.best = Some((i, key));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The chosen candidate, if any was offered.
+    pub fn best(&self) -> Option<usize> {
+        self.best.as_ref().map(|(i, _)| *i)
+    }
+}
+
+/// `Place::explain` for a rule that ranks feasible nodes by a key (greater
+/// is better): every node's NodeResourcesFit verdict and, for feasible
+/// nodes, the parts of its key as score rows (raw = weighted) and as total
+/// the number of feasible nodes ranked strictly below it, so the highest
+/// total is the best rank and equal keys show equal totals.
+pub fn explain_ranked<K: PartialOrd>(
+    request: &Request<'_>,
+    view: &ClusterView<'_>,
+    mut key: impl FnMut(usize) -> (K, Vec<(&'static str, i64)>),
+) -> Vec<NodeVerdict> {
+    let mut rows = Vec::with_capacity(view.len());
+    let mut keys = Vec::new();
+    for (i, node) in view.nodes.iter().enumerate() {
+        let verdict = fits(&request.resources, node, &view.allocs[i]);
+        let mut row = NodeVerdict {
+            node: node.spec.name.clone(),
+            filters: vec![(
+                "NodeResourcesFit".into(),
+                verdict.as_ref().err().map(|r| r.to_string()),
+            )],
+            scores: vec![],
+            total: 0,
+        };
+        if verdict.is_ok() {
+            let (k, parts) = key(i);
+            row.scores = parts
+                .into_iter()
+                .map(|(n, v)| (n.to_string(), v, v))
+                .collect();
+            keys.push((i, k));
+        }
+        rows.push(row);
+    }
+    let mut sorted: Vec<&K> = keys.iter().map(|(_, k)| k).collect();
+    sorted.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    for (i, k) in &keys {
+        rows[*i].total = sorted.partition_point(|o| *o < k) as i64;
+    }
+    rows
 }
 
 #[cfg(test)]

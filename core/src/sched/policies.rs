@@ -4,6 +4,20 @@
 //! direct placement rule, built by name from the registry, and its doc
 //! comment names the documentation it reproduces. What a preset cannot yet
 //! reproduce (constraints Orkestra does not model yet) is stated there too.
+//!
+//! The presets, by registry name (`sim list policies`):
+//! - here: `kubernetes-default`, `gke-optimize-utilization`,
+//!   `least-allocated`, `most-allocated`, `nomad-binpack`, `nomad-spread`
+//!   (profiles); `ecs-binpack`, `best-fit`, `worst-fit` ([`BestFit`]);
+//!   `random` ([`RandomFit`]);
+//! - [`super::swarm_spread`]: `swarm-spread` (Docker Swarm mode's default);
+//! - [`super::swarm_binpack`]: `swarm-binpack` (classic Docker Swarm);
+//! - [`super::ecs_spread`]: `ecs-spread` (ECS's service default, spread by
+//!   zone) and `ecs-spread-binpack` (zone spread, then binpack on memory);
+//! - [`super::tetris`]: `tetris` (Grandl et al., SIGCOMM 2014).
+//!
+//! The queue order of a batch, [`crate::placement::QueueOrder`], is chosen
+//! apart from the placement policy; its DRF order lives in [`super::drf`].
 
 use rand::{Rng, RngExt};
 
@@ -288,7 +302,11 @@ mod tests {
 
     #[test]
     fn no_policy_ever_overcommits_a_node() {
-        // Property: random clusters and requests; whatever a policy returns fits.
+        // Property, for every registered policy: on random clusters (zones, GPUs, nodes not
+        // ready, replicas of several services bound, binds earlier in the batch) and random
+        // requests, a chosen node is ready and fits; and a policy fails only when no node fits.
+        use crate::model::ServiceId;
+        use crate::placement::{NO_CONSTRAINTS, Snapshot};
         use crate::registry::PLACERS;
         let mut rng = stream(3, "prop");
         for e in PLACERS {
@@ -297,37 +315,71 @@ mod tests {
                 let k = 1 + (rng.next_u32() % 6) as usize;
                 let n: Vec<NodeStatus> = (0..k)
                     .map(|i| {
-                        let mut s = node(&format!("n{i}")).status();
+                        let mut s = node(&format!("n{i}"))
+                            .zone(["z0", "z1", "z2"][rng.next_u32() as usize % 3])
+                            .status();
                         s.spec.allocatable = Resources::new(
                             u64::from(rng.next_u32() % 8000),
                             u64::from(rng.next_u32() % (8 << 20)),
-                        );
+                        )
+                        .with_gpu(u64::from(rng.next_u32() % 3) * 500);
+                        s.ready = !rng.next_u32().is_multiple_of(8);
+                        let a = s.spec.allocatable;
+                        let used = Resources::new(a.cpu_milli / 2, a.memory_bytes / 3)
+                            .with_gpu(a.gpu_milli / 2);
+                        s.add(ServiceId(rng.next_u32() % 3), used);
+                        for _ in 0..rng.next_u32() % 3 {
+                            s.add(ServiceId(rng.next_u32() % 3), Resources::ZERO);
+                        }
                         s
                     })
                     .collect();
-                let a: Vec<NodeAlloc> = n
-                    .iter()
-                    .map(|s| {
-                        let mut x = NodeAlloc::default();
-                        x.add(Resources::new(
-                            s.spec.allocatable.cpu_milli / 2,
-                            s.spec.allocatable.memory_bytes / 3,
-                        ));
-                        x
-                    })
-                    .collect();
-                let req = Resources::new(
-                    u64::from(rng.next_u32() % 4000),
-                    u64::from(rng.next_u32() % (4 << 20)),
-                );
-                if let Ok(id) = place_plain(p.as_mut(), &req, &n, &a, &mut rng) {
-                    let i = id.0 as usize;
-                    assert!(
-                        req.first_shortfall(&a[i].requested, &n[i].spec.allocatable)
-                            .is_none(),
-                        "{} overcommitted",
-                        e.name
-                    );
+                let mut snap = Snapshot::new(n);
+                let small = Resources::new(100, 1 << 10);
+                for _ in 0..rng.next_u32() % 3 {
+                    let i = rng.next_u32() as usize % k;
+                    if fits(&small, &snap.nodes[i], &snap.allocs[i]).is_ok() {
+                        snap.allocs[i].add(small);
+                        snap.batch
+                            .bind(NodeId(i as u32), ServiceId(rng.next_u32() % 3));
+                    }
+                }
+                let request = Request {
+                    service: ServiceId(rng.next_u32() % 4),
+                    resources: Resources::new(
+                        u64::from(rng.next_u32() % 4000),
+                        u64::from(rng.next_u32() % (4 << 20)),
+                    )
+                    .with_gpu(u64::from(rng.next_u32() % 4 / 3) * 500),
+                    constraints: &NO_CONSTRAINTS,
+                };
+                let feasible = (0..k)
+                    .filter(|&i| fits(&request.resources, &snap.nodes[i], &snap.allocs[i]).is_ok())
+                    .count();
+                match p.place(&request, &snap.view(), &mut rng) {
+                    Ok(id) => {
+                        let i = id.0 as usize;
+                        assert!(snap.nodes[i].ready, "{} chose a node not ready", e.name);
+                        assert!(
+                            request
+                                .resources
+                                .first_shortfall(
+                                    &snap.allocs[i].requested,
+                                    &snap.nodes[i].spec.allocatable
+                                )
+                                .is_none(),
+                            "{} overcommitted",
+                            e.name
+                        );
+                    }
+                    Err(why) => {
+                        assert_eq!(
+                            feasible, 0,
+                            "{} failed with {feasible} feasible nodes",
+                            e.name
+                        );
+                        assert_eq!(why.nodes as usize, k, "{}: {why}", e.name);
+                    }
                 }
             }
         }
