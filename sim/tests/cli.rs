@@ -408,13 +408,22 @@ fn place_explains_every_node_and_list_names_every_policy() {
     let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(e["policy"], "kubernetes-default");
     assert_eq!(e["nodes"].as_array().unwrap().len(), 10);
-    // Ten 1-cpu/1Gi replicas spread one per node (allocatable 3900m, 15.5Gi); one more:
+    // Ten 1-cpu/1Gi replicas spread one per node (allocatable 3900m, 15.5Gi); one more.
+    // Scores in upstream order: TaintToleration ×3, NodeAffinity ×2, LeastAllocated ×1,
+    // InterPodAffinity ×2, BalancedAllocation ×1.
+    // TaintToleration: no taints anywhere → all-zero reverse normalisation → 100 (weighted 300).
+    // NodeAffinity and InterPodAffinity: no preferences (upstream skips them) → 0.
     // LeastAllocated cpu (3900 − 2000)·100/3900 = 48, memory (15.5 − 2)/15.5 → 87: (48 + 87)/2 = 67.
-    // BalancedAllocation: |2000/3900 − 2/15.5|/2 = 0.192 → (1 − 0.192)·100 = 80. Total 147.
+    // BalancedAllocation: |2000/3900 − 2/15.5|/2 = 0.192 → (1 − 0.192)·100 = 80.
+    // Total 300 + 0 + 67 + 0 + 80 = 447.
     let n0 = &e["nodes"][0];
-    assert_eq!(n0["scores"][0][1], 67);
-    assert_eq!(n0["scores"][1][1], 80);
-    assert_eq!(n0["total"], 147);
+    assert_eq!(n0["scores"][0][0], "TaintToleration");
+    assert_eq!(n0["scores"][0][2], 300);
+    assert_eq!(n0["scores"][1][1], 0);
+    assert_eq!(n0["scores"][2][1], 67);
+    assert_eq!(n0["scores"][3][1], 0);
+    assert_eq!(n0["scores"][4][1], 80);
+    assert_eq!(n0["total"], 447);
     assert!(e["chosen"].as_str().unwrap().starts_with("pool-"));
     let o = sim(
         &["place", steady.to_str().unwrap(), "--service", "nope"],

@@ -11,6 +11,7 @@
 //! stopped (kube-scheduler's `percentageOfNodesToScore`).
 
 pub mod affinity;
+pub mod hard;
 pub mod interpod;
 pub mod plugins;
 pub mod policies;
