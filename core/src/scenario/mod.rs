@@ -7,6 +7,7 @@
 //! read through the [`Files`] trait the caller supplies, so the same loader
 //! serves the simulator, the live backend and tests with in-memory files.
 
+mod constraints;
 mod schema;
 mod traces;
 
@@ -392,6 +393,7 @@ fn resolve(
         let mut allocatable = capacity;
         allocatable -= reserved;
         let zone = pool.zone.clone().unwrap_or_else(|| pname.clone());
+        let taints = constraints::taints(&pool.taints, &format!("pools.{pname}.taints"), ctx)?;
         for i in 0..pool.count {
             let name = format!("{pname}-{i}");
             let mut labels = pool.labels.clone();
@@ -402,7 +404,7 @@ fn resolve(
                 pool: pname.clone(),
                 zone: zone.clone(),
                 labels,
-                taints: Vec::new(),
+                taints: taints.clone(),
                 capacity,
                 allocatable,
             });
@@ -428,6 +430,7 @@ fn resolve(
                 m,
             )
         })?;
+        let placement = constraints::constraints(&s, &format!("services.{sname}"), ctx)?;
         let concurrency = match &s.concurrency {
             Some(c) if *c.get_ref() == 0 => {
                 return Err(ctx.err(c.span(), at("concurrency"), "must be at least 1"));
@@ -526,7 +529,7 @@ fn resolve(
                 Some(WorkKind::Sleep) => crate::model::Work::Sleep,
                 _ => crate::model::Work::Cpu,
             },
-            placement: Default::default(),
+            placement,
         });
     }
     if services.is_empty() {
