@@ -83,10 +83,7 @@ impl Filter for InterPodAffinity {
     /// PreFilter: domain counts for a replica with required anti-affinity.
     fn prepare(&mut self, request: &Request<'_>, view: &ClusterView<'_>) {
         match &request.constraints.anti_affinity {
-            Some(a) if a.required => {
-                let key = a.topology_key.clone();
-                self.count_domains(&key, request.service, view);
-            }
+            Some(a) if a.required => self.count_domains(&a.topology_key, request.service, view),
             _ => self.key = None,
         }
     }
@@ -117,8 +114,7 @@ impl Score for InterPodAffinity {
     fn prepare(&mut self, request: &Request<'_>, view: &ClusterView<'_>, _feasible: &[usize]) {
         match &request.constraints.anti_affinity {
             Some(a) if !a.required => {
-                let key = a.topology_key.clone();
-                self.count_domains(&key, request.service, view);
+                self.count_domains(&a.topology_key, request.service, view);
                 self.weight = i64::from(a.weight);
                 if self.domains.is_empty() {
                     self.key = None;

@@ -72,7 +72,9 @@ pub trait Score: Send {
     fn name(&self) -> &'static str;
     /// kube's `PreScore`: per-decision state from the view and the feasible nodes.
     fn prepare(&mut self, _request: &Request<'_>, _view: &ClusterView<'_>, _feasible: &[usize]) {}
-    /// Node `i`'s score for the replica, 0..=[`MAX_NODE_SCORE`] (before normalisation).
+    /// Node `i`'s raw score for the replica: 0..=[`MAX_NODE_SCORE`] unless
+    /// [`Score::normalize`] maps the plugin's own scale (a count, a
+    /// negative weighted sum) onto it, as upstream's NormalizeScore does.
     fn score(&self, request: &Request<'_>, view: &ClusterView<'_>, i: usize) -> i64;
     /// Optional normalisation over all scored nodes (kube's `NormalizeScore`);
     /// `scores[k]` belongs to `feasible[k]` of [`Score::prepare`].
