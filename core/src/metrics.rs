@@ -182,7 +182,7 @@ impl SloTracker {
             let start = SimTime(self.minute_end.0 - SLO_MINUTE.0);
             let n = self.hist.len() + self.failed_in_minute;
             let allowed = (1.0 - self.percentile / 100.0) * n as f64;
-            let slow = self.hist.len() > 0
+            let slow = !self.hist.is_empty()
                 && self.hist.value_at_quantile(self.percentile / 100.0) > self.latency_ns;
             let violated = slow || self.failed_in_minute as f64 > allowed;
             self.minutes += 1;
@@ -194,7 +194,7 @@ impl SloTracker {
             }
             self.hist.reset();
             self.failed_in_minute = 0;
-            self.minute_end = self.minute_end + SLO_MINUTE;
+            self.minute_end += SLO_MINUTE;
         }
     }
 

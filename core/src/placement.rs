@@ -19,6 +19,7 @@ use crate::model::{
     ReplicaState, ReplicaStatus, ResourceName, Resources, ServiceId,
 };
 use crate::sched::drf::DrfQueue;
+use crate::sched::hard::HardFilters;
 use crate::time::SimTime;
 
 /// Why one node cannot take a replica. Displayed with kube-scheduler's
@@ -357,17 +358,17 @@ pub trait Place: Send {
     ) -> Result<NodeId, Unschedulable>;
 
     /// Every node's filter verdicts and scores for `request`. The default
-    /// explains the resource-fit filter only (policies without scores).
+    /// explains the hard filters ([`crate::sched::hard::hard_filters`]),
+    /// which every policy honours, with no scores.
     fn explain(&mut self, request: &Request<'_>, view: &ClusterView<'_>) -> Vec<NodeVerdict> {
+        let mut hard = HardFilters::default();
+        hard.prepare(request, view);
         view.nodes
             .iter()
-            .zip(view.allocs)
-            .map(|(n, a)| NodeVerdict {
+            .enumerate()
+            .map(|(i, n)| NodeVerdict {
                 node: n.spec.name.clone(),
-                filters: vec![(
-                    "NodeResourcesFit".into(),
-                    fits(&request.resources, n, a).err().map(|r| r.to_string()),
-                )],
+                filters: hard.verdicts(request, view, i),
                 scores: vec![],
                 total: 0,
             })
@@ -429,9 +430,13 @@ pub fn fits(
     }
 }
 
-/// First fit: the first node, in node order, with room for the replica.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct FirstFit;
+/// First fit: the first node, in node order, that passes the hard filters
+/// (room for the replica, and its taints, node affinity and required
+/// anti-affinity).
+#[derive(Debug, Default)]
+pub struct FirstFit {
+    hard: HardFilters,
+}
 
 impl Place for FirstFit {
     fn name(&self) -> &'static str {
@@ -444,9 +449,10 @@ impl Place for FirstFit {
         view: &ClusterView<'_>,
         _rng: &mut dyn Rng,
     ) -> Result<NodeId, Unschedulable> {
+        self.hard.prepare(request, view);
         let mut why = Unschedulable::default();
-        for (i, node) in view.nodes.iter().enumerate() {
-            match fits(&request.resources, node, &view.allocs[i]) {
+        for i in 0..view.len() {
+            match self.hard.check(request, view, i) {
                 Ok(()) => return Ok(NodeId(i as u32)),
                 Err(reason) => why.add(reason),
             }
@@ -668,7 +674,7 @@ mod tests {
         // 500m fits a (0 + 500 ≤ 1000).
         assert_eq!(
             place_plain(
-                &mut FirstFit,
+                &mut FirstFit::default(),
                 &Resources::new(500, 0),
                 &nodes,
                 &allocated,
@@ -679,7 +685,7 @@ mod tests {
         // 1000m fits a exactly (0 + 1000 ≤ 1000).
         assert_eq!(
             place_plain(
-                &mut FirstFit,
+                &mut FirstFit::default(),
                 &Resources::new(1000, 0),
                 &nodes,
                 &allocated,
@@ -689,7 +695,7 @@ mod tests {
         );
         // 1001m: a has 1000, b has 4000 − 3000 = 1000 left: nowhere.
         let err = place_plain(
-            &mut FirstFit,
+            &mut FirstFit::default(),
             &Resources::new(1001, 0),
             &nodes,
             &allocated,
@@ -727,7 +733,12 @@ mod tests {
             replicas: vec![pending; 3],
             changes: Default::default(),
         };
-        let actions = schedule(&desired, &observed, &mut FirstFit, &mut stream(0, "t"));
+        let actions = schedule(
+            &desired,
+            &observed,
+            &mut FirstFit::default(),
+            &mut stream(0, "t"),
+        );
         // a: 600m of 1000m; b: 600m of 1000m; third: a (1200 > 1000 cpu), b (cpu), c not ready.
         assert_eq!(
             actions[0],

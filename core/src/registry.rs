@@ -44,17 +44,17 @@ pub const BALANCERS: &[Entry<dyn Balance>] = &[
 pub const PLACERS: &[Entry<dyn Place>] = &[
     Entry {
         name: "first-fit",
-        about: "first node in order whose free allocatable fits the requests",
-        make: || Box::new(FirstFit),
+        about: "first node in order that passes the hard filters (taints, node affinity, resources, anti-affinity)",
+        make: || Box::new(FirstFit::default()),
     },
     Entry {
         name: "kubernetes-default",
-        about: "kube-scheduler default profile: NodeResourcesFit, LeastAllocated + BalancedAllocation, adaptive sampling",
+        about: "kube-scheduler default profile: TaintToleration, NodeAffinity, LeastAllocated, InterPodAffinity, BalancedAllocation; adaptive sampling",
         make: || Box::new(policies::kubernetes_default()),
     },
     Entry {
         name: "gke-optimize-utilization",
-        about: "GKE optimize-utilization: MostAllocated + BalancedAllocation",
+        about: "GKE optimize-utilization: the default profile with MostAllocated instead of LeastAllocated",
         make: || Box::new(policies::gke_optimize_utilization()),
     },
     Entry {
@@ -81,49 +81,37 @@ pub const PLACERS: &[Entry<dyn Place>] = &[
         name: "ecs-binpack",
         about: "ECS binpack on memory: the instance left with the least memory",
         make: || {
-            Box::new(policies::BestFit {
-                resource: Some(ResourceName::Memory),
-                worst: false,
-                name: "ecs-binpack",
-            })
+            Box::new(policies::BestFit::new(
+                Some(ResourceName::Memory),
+                false,
+                "ecs-binpack",
+            ))
         },
     },
     Entry {
         name: "best-fit",
         about: "the node left with the least normalised room (cpu + memory)",
-        make: || {
-            Box::new(policies::BestFit {
-                resource: None,
-                worst: false,
-                name: "best-fit",
-            })
-        },
+        make: || Box::new(policies::BestFit::new(None, false, "best-fit")),
     },
     Entry {
         name: "worst-fit",
         about: "the node left with the most normalised room (cpu + memory)",
-        make: || {
-            Box::new(policies::BestFit {
-                resource: None,
-                worst: true,
-                name: "worst-fit",
-            })
-        },
+        make: || Box::new(policies::BestFit::new(None, true, "worst-fit")),
     },
     Entry {
         name: "random",
         about: "a uniformly random feasible node (Swarm/ECS random)",
-        make: || Box::new(policies::RandomFit),
+        make: || Box::new(policies::RandomFit::default()),
     },
     Entry {
         name: "swarm-spread",
         about: "Docker Swarm mode default (swarmkit): fewest replicas of the service, then fewest replicas",
-        make: || Box::new(SwarmSpread),
+        make: || Box::new(SwarmSpread::default()),
     },
     Entry {
         name: "swarm-binpack",
         about: "classic Docker Swarm binpack: highest cpu% + memory% after placing, then most replicas",
-        make: || Box::new(SwarmBinpack),
+        make: || Box::new(SwarmBinpack::default()),
     },
     Entry {
         name: "ecs-spread",
@@ -138,7 +126,7 @@ pub const PLACERS: &[Entry<dyn Place>] = &[
     Entry {
         name: "tetris",
         about: "Tetris (SIGCOMM 2014): largest dot product of requests and free resources, both over node size",
-        make: || Box::new(Tetris),
+        make: || Box::new(Tetris::default()),
     },
 ];
 

@@ -41,6 +41,9 @@ impl Usage {
     }
 }
 
+/// An autoscaler and the metrics it reads.
+pub type Scaler = (Box<dyn Autoscale>, Vec<MetricSpec>);
+
 /// One service's autoscaler and its service-level accumulators.
 pub struct ServiceScaler {
     /// The autoscaler.
@@ -71,10 +74,7 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// A pipeline for `scalers` (one entry per service).
-    pub fn new(
-        scalers: Vec<Option<(Box<dyn Autoscale>, Vec<MetricSpec>)>>,
-        resolution: SimDuration,
-    ) -> Pipeline {
+    pub fn new(scalers: Vec<Option<Scaler>>, resolution: SimDuration) -> Pipeline {
         Pipeline {
             services: scalers
                 .into_iter()
@@ -199,7 +199,7 @@ impl Pipeline {
             let rps = (s.arrivals as f64 * 1e12 / window).round() as i64;
             let inflight = (s.in_flight_area * 1000.0 / window).round() as i64;
             let p99 =
-                (s.latency.len() > 0).then(|| (s.latency.value_at_quantile(0.99) / 1000) as i64);
+                (!s.latency.is_empty()).then(|| (s.latency.value_at_quantile(0.99) / 1000) as i64);
             s.scraped = [Some(rps), Some(inflight), p99];
             s.arrivals = 0;
             s.in_flight_area = 0.0;

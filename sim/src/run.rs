@@ -504,38 +504,88 @@ pub fn explain_placement(
     Ok(explain(policy.as_mut(), &request, &view, &mut rng))
 }
 
-/// The `sim place` table.
+/// The `sim place` table: the policy's filters, then one row per node with
+/// either its raw (0–100) and weighted score per score plugin and the total
+/// (feasible nodes) or every failing filter with kube-scheduler's reason
+/// (infeasible nodes); `*` marks the chosen node.
 pub fn render_explanation(e: &orkestra_core::placement::Explanation) -> String {
     use std::fmt::Write as _;
     let mut o = String::new();
     let _ = writeln!(o, "policy {}", e.policy);
-    for n in &e.nodes {
-        let verdict: Vec<String> = n
-            .filters
+    if let Some(first) = e.nodes.first() {
+        let names: Vec<&str> = first.filters.iter().map(|(f, _)| f.as_str()).collect();
+        let _ = writeln!(o, "filters: {}", names.join(", "));
+    }
+    let feasible =
+        |n: &orkestra_core::placement::NodeVerdict| n.filters.iter().all(|f| f.1.is_none());
+    // Score columns as the first feasible node has them (a profile scores every feasible node
+    // with the same plugins, in order).
+    let columns: Vec<&str> = e
+        .nodes
+        .iter()
+        .find(|n| feasible(n))
+        .map(|n| n.scores.iter().map(|(p, _, _)| p.as_str()).collect())
+        .unwrap_or_default();
+    let cells: Vec<Vec<String>> = e
+        .nodes
+        .iter()
+        .map(|n| {
+            n.scores
+                .iter()
+                .map(|(_, raw, w)| format!("{raw} ({w})"))
+                .collect()
+        })
+        .collect();
+    let width = |k: usize| {
+        cells
             .iter()
-            .map(|(f, r)| match r {
-                None => format!("{f}: pass"),
-                Some(why) => format!("{f}: {why}"),
-            })
-            .collect();
-        let scores: Vec<String> = n
-            .scores
-            .iter()
-            .map(|(p, raw, w)| format!("{p} {raw} (weighted {w})"))
-            .collect();
+            .filter_map(|c| c.get(k))
+            .map(|c| c.chars().count())
+            .chain([columns[k].chars().count()])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..columns.len()).map(width).collect();
+    let node_w = e
+        .nodes
+        .iter()
+        .map(|n| n.node.chars().count())
+        .chain(["node".len()])
+        .max()
+        .unwrap_or(4);
+    let mut header = format!("  {:<node_w$}", "node");
+    if columns.is_empty() {
+        header.push_str("  verdict");
+    } else {
+        let _ = writeln!(o, "scores: raw 0-100 (weighted)");
+        for (c, w) in columns.iter().zip(&widths) {
+            let _ = write!(header, "  {c:>w$}");
+        }
+        header.push_str("  total");
+    }
+    let _ = writeln!(o, "{header}");
+    for (n, row) in e.nodes.iter().zip(&cells) {
         let mark = if e.chosen.as_deref() == Some(n.node.as_str()) {
             "*"
         } else {
             " "
         };
-        let _ = writeln!(
-            o,
-            "{mark} {:<16} {:<40} {} total {}",
-            n.node,
-            verdict.join("; "),
-            scores.join(", "),
-            n.total
-        );
+        let _ = write!(o, "{mark} {:<node_w$}", n.node);
+        if !feasible(n) {
+            let failed: Vec<String> = n
+                .filters
+                .iter()
+                .filter_map(|(f, r)| r.as_ref().map(|r| format!("{f}: {r}")))
+                .collect();
+            let _ = writeln!(o, "  {}", failed.join("; "));
+        } else if columns.is_empty() {
+            let _ = writeln!(o, "  feasible");
+        } else {
+            for (c, w) in row.iter().zip(&widths) {
+                let _ = write!(o, "  {c:>w$}");
+            }
+            let _ = writeln!(o, "  {}", n.total);
+        }
     }
     let _ = writeln!(
         o,

@@ -408,13 +408,22 @@ fn place_explains_every_node_and_list_names_every_policy() {
     let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(e["policy"], "kubernetes-default");
     assert_eq!(e["nodes"].as_array().unwrap().len(), 10);
-    // Ten 1-cpu/1Gi replicas spread one per node (allocatable 3900m, 15.5Gi); one more:
+    // Ten 1-cpu/1Gi replicas spread one per node (allocatable 3900m, 15.5Gi); one more.
+    // Scores in upstream order: TaintToleration ×3, NodeAffinity ×2, LeastAllocated ×1,
+    // InterPodAffinity ×2, BalancedAllocation ×1.
+    // TaintToleration: no taints anywhere → all-zero reverse normalisation → 100 (weighted 300).
+    // NodeAffinity and InterPodAffinity: no preferences (upstream skips them) → 0.
     // LeastAllocated cpu (3900 − 2000)·100/3900 = 48, memory (15.5 − 2)/15.5 → 87: (48 + 87)/2 = 67.
-    // BalancedAllocation: |2000/3900 − 2/15.5|/2 = 0.192 → (1 − 0.192)·100 = 80. Total 147.
+    // BalancedAllocation: |2000/3900 − 2/15.5|/2 = 0.192 → (1 − 0.192)·100 = 80.
+    // Total 300 + 0 + 67 + 0 + 80 = 447.
     let n0 = &e["nodes"][0];
-    assert_eq!(n0["scores"][0][1], 67);
-    assert_eq!(n0["scores"][1][1], 80);
-    assert_eq!(n0["total"], 147);
+    assert_eq!(n0["scores"][0][0], "TaintToleration");
+    assert_eq!(n0["scores"][0][2], 300);
+    assert_eq!(n0["scores"][1][1], 0);
+    assert_eq!(n0["scores"][2][1], 67);
+    assert_eq!(n0["scores"][3][1], 0);
+    assert_eq!(n0["scores"][4][1], 80);
+    assert_eq!(n0["total"], 447);
     assert!(e["chosen"].as_str().unwrap().starts_with("pool-"));
     let o = sim(
         &["place", steady.to_str().unwrap(), "--service", "nope"],
@@ -565,4 +574,124 @@ fn the_drf_queue_is_a_scenario_setting_and_one_service_keeps_id_order() {
         "{}",
         stderr(&o)
     );
+}
+
+/// A tainted pool, a pool without the selected label and two good nodes.
+const TAINTED: &str = r#"name = "tainted"
+
+[simulation]
+duration = "10s"
+
+[pools.gpu]
+count = 1
+cpu = "4"
+memory = "8Gi"
+labels = { disk = "ssd" }
+taints = [{ key = "dedicated", value = "gpu", effect = "NoSchedule" }]
+
+[pools.hdd]
+count = 1
+cpu = "4"
+memory = "8Gi"
+labels = { disk = "hdd" }
+
+[pools.ssd]
+count = 2
+cpu = "4"
+memory = "8Gi"
+labels = { disk = "ssd" }
+
+[services.web]
+replicas = 1
+requests = { cpu = "1", memory = "1Gi" }
+nodeSelector = { disk = "ssd" }
+affinity = { podAntiAffinity = { topologyKey = "kubernetes.io/hostname", weight = 100 } }
+serviceTime = { dist = "exponential", mean = "10ms" }
+
+[services.web.traffic]
+model = "constant"
+rate = 10
+"#;
+
+#[test]
+fn place_shows_constraint_filters_and_scores() {
+    let d = scratch("place-constraints");
+    fs::write(d.join("s.toml"), TAINTED).unwrap();
+    let kube = ["--set", "scheduler.policy=kubernetes-default"];
+    let o = sim(&[&["place", "s.toml"][..], &kube[..]].concat(), &d);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.get(1..).unwrap_or("").trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no row {name} in\n{text}"))
+            .to_string()
+    };
+    assert!(
+        text.contains("filters: TaintToleration, NodeAffinity, NodeResourcesFit, InterPodAffinity"),
+        "{text}"
+    );
+    // Node order: pools by name. The tainted node and the hdd node are rejected with
+    // kube-scheduler's reasons; only their failing filters are listed.
+    assert!(
+        row("gpu-0").ends_with("TaintToleration: node(s) had untolerated taint {dedicated: gpu}"),
+        "{text}"
+    );
+    assert!(
+        row("hdd-0").ends_with("NodeAffinity: node(s) didn't match Pod's node affinity/selector"),
+        "{text}"
+    );
+    // The two ssd nodes: one already runs the first replica (which one is a random tie-break).
+    // The empty one: TaintToleration 100 (300) — no PreferNoSchedule taints; NodeAffinity 0 (no
+    // preferred terms); LeastAllocated cpu (4000 − 1000)·100/4000 = 75, memory 7/8 → 87, → 81;
+    // InterPodAffinity: domains {occupied: −100}, empty 0 → min −100, max 0 → 100 (200);
+    // BalancedAllocation |0.25 − 0.125|/2 = 0.0625 → 93. Total 300 + 81 + 200 + 93 = 674.
+    // The occupied one: LeastAllocated cpu 50, memory 6/8 = 75 → 62; InterPodAffinity 0;
+    // Balanced |0.5 − 0.25|/2 = 0.125 → 87. Total 300 + 62 + 87 = 449.
+    let (empty, busy) = if row("ssd-0").ends_with("674") {
+        ("ssd-0", "ssd-1")
+    } else {
+        ("ssd-1", "ssd-0")
+    };
+    // A row without its chosen mark, single-spaced.
+    let cells = |r: String| r[1..].split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(
+        cells(row(empty)),
+        format!("{empty} 100 (300) 0 (0) 81 (81) 100 (200) 93 (93) 674"),
+        "{text}"
+    );
+    assert_eq!(
+        cells(row(busy)),
+        format!("{busy} 100 (300) 0 (0) 62 (62) 0 (0) 87 (87) 449"),
+        "{text}"
+    );
+    assert!(row(empty).starts_with('*'), "{text}");
+    assert!(text.contains(&format!("chosen: {empty}")), "{text}");
+    // The same verdicts in JSON.
+    let o = sim(
+        &[&["place", "s.toml", "--json"][..], &kube[..]].concat(),
+        &d,
+    );
+    let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(e["nodes"][0]["node"], "gpu-0");
+    assert_eq!(
+        e["nodes"][0]["filters"][0],
+        serde_json::json!([
+            "TaintToleration",
+            "node(s) had untolerated taint {dedicated: gpu}"
+        ])
+    );
+    assert_eq!(
+        e["nodes"][0]["filters"][1],
+        serde_json::json!(["NodeAffinity", null])
+    );
+    // First fit (the scenario's default policy) honours and explains the same hard filters.
+    let o = sim(&["place", "s.toml"], &d);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("TaintToleration: node(s) had untolerated taint {dedicated: gpu}"),
+        "{text}"
+    );
+    // First fit ignores preferences: the first feasible node, ssd-0, which has room for a second.
+    assert!(text.contains("chosen: ssd-0"), "{text}");
 }

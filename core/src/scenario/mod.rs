@@ -8,6 +8,7 @@
 //! serves the simulator, the live backend and tests with in-memory files.
 
 mod autoscaler;
+mod constraints;
 mod schema;
 mod traces;
 
@@ -415,6 +416,7 @@ fn resolve(
         let mut allocatable = capacity;
         allocatable -= reserved;
         let zone = pool.zone.clone().unwrap_or_else(|| pname.clone());
+        let taints = constraints::taints(&pool.taints, &format!("pools.{pname}.taints"), ctx)?;
         for i in 0..pool.count {
             let name = format!("{pname}-{i}");
             let mut labels = pool.labels.clone();
@@ -425,7 +427,7 @@ fn resolve(
                 pool: pname.clone(),
                 zone: zone.clone(),
                 labels,
-                taints: Vec::new(),
+                taints: taints.clone(),
                 capacity,
                 allocatable,
             });
@@ -453,6 +455,7 @@ fn resolve(
                 m,
             )
         })?;
+        let placement = constraints::constraints(&s, &format!("services.{sname}"), ctx)?;
         let concurrency = match &s.concurrency {
             Some(c) if *c.get_ref() == 0 => {
                 return Err(ctx.err(c.span(), at("concurrency"), "must be at least 1"));
@@ -585,7 +588,7 @@ fn resolve(
                 Some(WorkKind::Sleep) => crate::model::Work::Sleep,
                 _ => crate::model::Work::Cpu,
             },
-            placement: Default::default(),
+            placement,
         });
     }
     if services.is_empty() {

@@ -92,6 +92,33 @@ pub struct PoolFile {
     /// Node labels.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// Node taints (`key`, `value`, `effect`), as in a Kubernetes node spec.
+    #[serde(default)]
+    pub taints: Vec<Spanned<TaintFile>>,
+}
+
+/// `{ key = "dedicated", value = "gpu", effect = "NoSchedule" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TaintFile {
+    /// Taint key.
+    pub key: String,
+    /// Taint value (default empty).
+    #[serde(default)]
+    pub value: String,
+    /// What the taint does to replicas that do not tolerate it.
+    pub effect: EffectFile,
+}
+
+/// `effect = "NoSchedule" | "PreferNoSchedule" | "NoExecute"`.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+pub enum EffectFile {
+    /// Not scheduled there.
+    NoSchedule,
+    /// Avoided if possible.
+    PreferNoSchedule,
+    /// Not scheduled there (and evicted, in Kubernetes).
+    NoExecute,
 }
 
 /// `{ cpu = "500m", memory = "256Mi" }`.
@@ -134,6 +161,150 @@ pub struct ServiceFile {
     pub autoscaler: Option<Spanned<super::autoscaler::AutoscalerFile>>,
     /// Latency objective.
     pub slo: Option<super::autoscaler::SloFile>,
+    /// Labels a node must have (`nodeSelector`).
+    pub node_selector: Option<Spanned<BTreeMap<String, String>>>,
+    /// Taints the replicas tolerate.
+    #[serde(default)]
+    pub tolerations: Vec<Spanned<TolerationFile>>,
+    /// Node affinity and anti-affinity to the service's own replicas.
+    pub affinity: Option<AffinityFile>,
+    /// Spreading over topology domains (parsed and validated; the
+    /// PodTopologySpread plugin reads it).
+    #[serde(default)]
+    pub topology_spread_constraints: Vec<Spanned<SpreadFile>>,
+    /// Pending replicas with higher priority are placed first (default 0).
+    pub priority: Option<i32>,
+}
+
+/// A toleration, as in a Kubernetes pod spec (without `tolerationSeconds`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TolerationFile {
+    /// Taint key to match; empty (with `Exists`) matches every key.
+    #[serde(default)]
+    pub key: String,
+    /// `Equal` (default) or `Exists`.
+    pub operator: Option<TolerationOpFile>,
+    /// Value to match with `Equal`.
+    #[serde(default)]
+    pub value: String,
+    /// Effect to match; absent matches every effect.
+    pub effect: Option<EffectFile>,
+}
+
+/// `operator = "Equal" | "Exists"`.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+pub enum TolerationOpFile {
+    /// Key and value must match.
+    Equal,
+    /// The key must match (any value).
+    Exists,
+}
+
+/// `affinity = { nodeAffinity = …, podAntiAffinity = … }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AffinityFile {
+    /// Required and preferred node selector terms.
+    pub node_affinity: Option<NodeAffinityFile>,
+    /// Anti-affinity to the service's own replicas.
+    pub pod_anti_affinity: Option<Spanned<PodAntiAffinityFile>>,
+}
+
+/// `nodeAffinity = { required = [term, …], preferred = [{ weight, matchExpressions }, …] }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodeAffinityFile {
+    /// `requiredDuringSchedulingIgnoredDuringExecution`: a node must match one term.
+    #[serde(default)]
+    pub required: Vec<Spanned<TermFile>>,
+    /// `preferredDuringSchedulingIgnoredDuringExecution`: weights of matching terms add up.
+    #[serde(default)]
+    pub preferred: Vec<Spanned<PreferredTermFile>>,
+}
+
+/// `{ matchExpressions = [requirement, …] }`: all requirements must hold.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TermFile {
+    /// Requirements on node labels.
+    pub match_expressions: Vec<Spanned<RequirementFile>>,
+}
+
+/// `{ weight = 1..100, matchExpressions = [requirement, …] }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PreferredTermFile {
+    /// Added to a node's score when it matches (1..=100).
+    pub weight: Spanned<i32>,
+    /// Requirements on node labels.
+    pub match_expressions: Vec<Spanned<RequirementFile>>,
+}
+
+/// `{ key = "disk", operator = "In", values = ["ssd"] }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RequirementFile {
+    /// Label key.
+    pub key: String,
+    /// How the label is compared.
+    pub operator: SelectorOpFile,
+    /// Values (In/NotIn: at least one; Gt/Lt: one integer; Exists/DoesNotExist: none).
+    pub values: Option<Spanned<Vec<String>>>,
+}
+
+/// `operator = "In" | "NotIn" | "Exists" | "DoesNotExist" | "Gt" | "Lt"`.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+pub enum SelectorOpFile {
+    /// Value is one of `values`.
+    In,
+    /// Label absent or value not one of `values`.
+    NotIn,
+    /// Label present.
+    Exists,
+    /// Label absent.
+    DoesNotExist,
+    /// Value, as an integer, greater than the one value.
+    Gt,
+    /// Value, as an integer, less than the one value.
+    Lt,
+}
+
+/// `podAntiAffinity = { topologyKey = "kubernetes.io/hostname", required = true }` or
+/// `{ topologyKey = …, weight = 1..100 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PodAntiAffinityFile {
+    /// Node label whose domains hold replicas of the service apart.
+    pub topology_key: String,
+    /// A filter (`true`) or a preference (`false`, the default).
+    #[serde(default)]
+    pub required: bool,
+    /// Weight of the preference (required when `required = false`).
+    pub weight: Option<Spanned<i32>>,
+}
+
+/// A `topologySpreadConstraints` entry; the selector is the service's own replicas.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SpreadFile {
+    /// Largest allowed difference between domains (≥ 1).
+    pub max_skew: Spanned<u32>,
+    /// Node label that defines the domains.
+    pub topology_key: String,
+    /// `DoNotSchedule` (a filter) or `ScheduleAnyway` (a score).
+    pub when_unsatisfiable: WhenUnsatisfiableFile,
+    /// Fewest domains to assume (DoNotSchedule only, ≥ 1).
+    pub min_domains: Option<Spanned<u32>>,
+}
+
+/// `whenUnsatisfiable = "DoNotSchedule" | "ScheduleAnyway"`.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+pub enum WhenUnsatisfiableFile {
+    /// Nodes that would break `maxSkew` are infeasible.
+    DoNotSchedule,
+    /// Prefer nodes that reduce the skew.
+    ScheduleAnyway,
 }
 
 /// `work = "cpu" | "sleep"`.

@@ -357,3 +357,297 @@ fn the_scheduler_queue_is_priority_unless_drf_is_asked_for() {
         "s.toml:9:9: scheduler.queue: unknown variant `fair`, expected `priority` or `drf`"
     );
 }
+
+/// A scenario using every scheduling field (tables in several TOML forms).
+const CONSTRAINED: &str = r#"
+name = "placed"
+
+[simulation]
+duration = "10s"
+
+[pools.a]
+count = 2
+cpu = "2"
+memory = "4Gi"
+labels = { disk = "ssd", tier = "3" }
+taints = [
+  { key = "dedicated", value = "web", effect = "NoSchedule" },
+  { key = "spot", effect = "PreferNoSchedule" },
+]
+
+[services.web]
+replicas = 2
+requests = { cpu = "500m", memory = "512Mi" }
+serviceTime = { dist = "exponential", mean = "10ms" }
+nodeSelector = { disk = "ssd" }
+tolerations = [
+  { key = "dedicated", operator = "Equal", value = "web", effect = "NoSchedule" },
+  { key = "spot", operator = "Exists" },
+]
+priority = 10
+topologySpreadConstraints = [
+  { maxSkew = 1, topologyKey = "topology.kubernetes.io/zone", whenUnsatisfiable = "DoNotSchedule", minDomains = 2 },
+]
+
+[services.web.affinity.podAntiAffinity]
+topologyKey = "kubernetes.io/hostname"
+required = true
+
+[[services.web.affinity.nodeAffinity.required]]
+matchExpressions = [{ key = "tier", operator = "Gt", values = ["2"] }]
+
+[[services.web.affinity.nodeAffinity.preferred]]
+weight = 50
+matchExpressions = [{ key = "disk", operator = "In", values = ["ssd"] }]
+
+[services.web.traffic]
+model = "constant"
+rate = 10
+"#;
+
+#[test]
+fn scheduling_fields_resolve_into_the_model() {
+    use crate::model::{
+        AntiAffinity, SelectorOp, SelectorRequirement, SelectorTerm, SpreadConstraint, Taint,
+        TaintEffect, Toleration, WhenUnsatisfiable,
+    };
+    let s = load_str(CONSTRAINED).unwrap();
+    assert_eq!(
+        s.nodes[1].taints,
+        [
+            Taint {
+                key: "dedicated".into(),
+                value: "web".into(),
+                effect: TaintEffect::NoSchedule
+            },
+            Taint {
+                key: "spot".into(),
+                value: String::new(),
+                effect: TaintEffect::PreferNoSchedule
+            }
+        ]
+    );
+    let c = &s.desired.services[0].placement;
+    assert_eq!(c.priority, 10);
+    assert_eq!(c.node_selector.get("disk").map(String::as_str), Some("ssd"));
+    assert_eq!(
+        c.tolerations,
+        [
+            Toleration {
+                key: "dedicated".into(),
+                exists: false,
+                value: "web".into(),
+                effect: Some(TaintEffect::NoSchedule)
+            },
+            Toleration {
+                key: "spot".into(),
+                exists: true,
+                value: String::new(),
+                effect: None
+            }
+        ]
+    );
+    let req = |key: &str, op, v: &str| SelectorTerm {
+        requirements: vec![SelectorRequirement {
+            key: key.into(),
+            op,
+            values: vec![v.into()],
+        }],
+    };
+    assert_eq!(c.required_terms, [req("tier", SelectorOp::Gt, "2")]);
+    assert_eq!(
+        c.preferred_terms,
+        [(50, req("disk", SelectorOp::In, "ssd"))]
+    );
+    assert_eq!(
+        c.anti_affinity,
+        Some(AntiAffinity {
+            topology_key: "kubernetes.io/hostname".into(),
+            required: true,
+            weight: 0
+        })
+    );
+    assert_eq!(
+        c.spread,
+        [SpreadConstraint {
+            max_skew: 1,
+            topology_key: "topology.kubernetes.io/zone".into(),
+            when_unsatisfiable: WhenUnsatisfiable::DoNotSchedule,
+            min_domains: Some(2)
+        }]
+    );
+    // A service without the fields has no constraints.
+    assert_eq!(
+        load_str(GOOD).unwrap().desired.services[0].placement,
+        Default::default()
+    );
+}
+
+#[test]
+fn bad_scheduling_fields_name_file_line_column_and_field() {
+    let cases: &[(&str, &str, &str)] = &[
+        // weight outside 1..=100, at the value
+        (
+            "weight = 50",
+            "weight = 0",
+            "s.toml:39:10: services.web.affinity.nodeAffinity.preferred[0].weight: must be between 1 and 100 (got 0)",
+        ),
+        (
+            "weight = 50",
+            "weight = 101",
+            "s.toml:39:10: services.web.affinity.nodeAffinity.preferred[0].weight: must be between 1 and 100 (got 101)",
+        ),
+        // maxSkew 0
+        (
+            "maxSkew = 1",
+            "maxSkew = 0",
+            "s.toml:28:15: services.web.topologySpreadConstraints[0].maxSkew: must be at least 1",
+        ),
+        // minDomains with ScheduleAnyway
+        (
+            "whenUnsatisfiable = \"DoNotSchedule\"",
+            "whenUnsatisfiable = \"ScheduleAnyway\"",
+            "services.web.topologySpreadConstraints[0].minDomains: applies only to whenUnsatisfiable = \"DoNotSchedule\"",
+        ),
+        (
+            "minDomains = 2",
+            "minDomains = 0",
+            "services.web.topologySpreadConstraints[0].minDomains: must be at least 1",
+        ),
+        // Gt/Lt need exactly one integer
+        (
+            "values = [\"2\"]",
+            "values = [\"2\", \"3\"]",
+            "s.toml:36:63: services.web.affinity.nodeAffinity.required[0].matchExpressions[0].values: operator Gt needs exactly one integer value (got 2)",
+        ),
+        (
+            "values = [\"2\"]",
+            "values = [\"two\"]",
+            "services.web.affinity.nodeAffinity.required[0].matchExpressions[0].values: operator Gt needs an integer value, not 'two'",
+        ),
+        (
+            "operator = \"Gt\", values = [\"2\"]",
+            "operator = \"Lt\"",
+            "services.web.affinity.nodeAffinity.required[0].matchExpressions[0].values: operator Lt needs exactly one integer value (got 0)",
+        ),
+        // In/NotIn need values; Exists/DoesNotExist take none
+        (
+            "operator = \"In\", values = [\"ssd\"]",
+            "operator = \"In\"",
+            "s.toml:40:21: services.web.affinity.nodeAffinity.preferred[0].matchExpressions[0].values: operator In needs at least one value",
+        ),
+        (
+            "operator = \"In\", values = [\"ssd\"]",
+            "operator = \"NotIn\", values = []",
+            "operator NotIn needs at least one value",
+        ),
+        (
+            "operator = \"In\", values = [\"ssd\"]",
+            "operator = \"Exists\", values = [\"ssd\"]",
+            "preferred[0].matchExpressions[0].values: must be empty for operator Exists",
+        ),
+        // an empty term
+        (
+            "matchExpressions = [{ key = \"tier\", operator = \"Gt\", values = [\"2\"] }]",
+            "matchExpressions = []",
+            "services.web.affinity.nodeAffinity.required[0].matchExpressions: must not be empty (an empty term matches no node)",
+        ),
+        // unknown operator and effect, from the serde enums
+        (
+            "operator = \"Gt\"",
+            "operator = \"Greater\"",
+            "s.toml:36:48: services.web.affinity.nodeAffinity.required[0].matchExpressions[0].operator: unknown variant `Greater`, expected one of `In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt`, `Lt`",
+        ),
+        (
+            "effect = \"PreferNoSchedule\"",
+            "effect = \"Prefer\"",
+            "s.toml:14:28: pools.a.taints[1].effect: unknown variant `Prefer`, expected one of `NoSchedule`, `PreferNoSchedule`, `NoExecute`",
+        ),
+        (
+            "operator = \"Equal\"",
+            "operator = \"Equals\"",
+            "services.web.tolerations[0].operator: unknown variant `Equals`, expected `Equal` or `Exists`",
+        ),
+        (
+            "whenUnsatisfiable = \"DoNotSchedule\"",
+            "whenUnsatisfiable = \"Never\"",
+            "services.web.topologySpreadConstraints[0].whenUnsatisfiable: unknown variant `Never`",
+        ),
+        // toleration rules
+        (
+            "{ key = \"spot\", operator = \"Exists\" }",
+            "{ operator = \"Equal\" }",
+            "s.toml:24:3: services.web.tolerations[1].operator: must be \"Exists\" when key is empty",
+        ),
+        (
+            "{ key = \"spot\", operator = \"Exists\" }",
+            "{ key = \"spot\", operator = \"Exists\", value = \"yes\" }",
+            "services.web.tolerations[1].value: must be empty when operator is \"Exists\"",
+        ),
+        (
+            "{ key = \"spot\", operator = \"Exists\" }",
+            "{ key = \"spot\", operator = \"Exists\", tolerationSeconds = 30 }",
+            "services.web.tolerations[1].tolerationSeconds: unknown field `tolerationSeconds`",
+        ),
+        // anti-affinity forms
+        (
+            "required = true",
+            "required = true\nweight = 5",
+            "s.toml:34:10: services.web.affinity.podAntiAffinity.weight: applies only to the preferred form",
+        ),
+        (
+            "required = true",
+            "required = false",
+            "services.web.affinity.podAntiAffinity: the preferred form (required = false, the default) needs 'weight' between 1 and 100",
+        ),
+        (
+            "topologyKey = \"kubernetes.io/hostname\"",
+            "topologyKey = \"\"",
+            "services.web.affinity.podAntiAffinity.topologyKey: must not be empty",
+        ),
+        // taints
+        (
+            "{ key = \"spot\", effect = \"PreferNoSchedule\" }",
+            "{ key = \"dedicated\", effect = \"NoSchedule\" }",
+            "s.toml:14:3: pools.a.taints[1]: a second taint with key 'dedicated' and effect NoSchedule: taints must be unique by key and effect",
+        ),
+        (
+            "{ key = \"spot\", effect = \"PreferNoSchedule\" }",
+            "{ key = \"\", effect = \"NoSchedule\" }",
+            "pools.a.taints[1].key: must not be empty",
+        ),
+        // priority is an i32
+        (
+            "priority = 10",
+            "priority = 3000000000",
+            "services.web.priority: invalid value: integer `3000000000`, expected i32",
+        ),
+        // constraints that leave no node: the fit check names the filters' reasons
+        (
+            "{ key = \"dedicated\", operator = \"Equal\", value = \"web\", effect = \"NoSchedule\" },",
+            "",
+            "services.web.replicas: 2 replicas requesting 500m cpu and 512Mi memory each do not fit the cluster: only 0 could be placed (0/2 nodes are available: 2 node(s) had untolerated taint {dedicated: web}.)",
+        ),
+        (
+            "nodeSelector = { disk = \"ssd\" }",
+            "nodeSelector = { disk = \"hdd\" }",
+            "only 0 could be placed (0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector.)",
+        ),
+        (
+            "replicas = 2",
+            "replicas = 3",
+            "only 2 could be placed (0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules.)",
+        ),
+    ];
+    for (from, to, want) in cases {
+        assert!(CONSTRAINED.contains(from), "{from}");
+        let err = load_str(&CONSTRAINED.replacen(from, to, 1))
+            .expect_err("should fail")
+            .to_string();
+        assert!(
+            err.contains(want),
+            "replacing {from:?} by {to:?}\n  got:  {err}\n  want: {want}"
+        );
+        assert!(!err.contains('\n'), "one line: {err}");
+    }
+}

@@ -232,7 +232,13 @@ mod tests {
 
     /// Binds per service, in the order of the actions.
     fn binds(desired: &DesiredState, observed: &ObservedCluster, order: QueueOrder) -> Vec<u32> {
-        let actions = schedule_with(order, desired, observed, &mut FirstFit, &mut stream(0, "t"));
+        let actions = schedule_with(
+            order,
+            desired,
+            observed,
+            &mut FirstFit::default(),
+            &mut stream(0, "t"),
+        );
         let mut per = vec![0; desired.services.len()];
         for a in actions {
             if let Action::Bind { replica, .. } = a {

@@ -13,9 +13,10 @@ use std::collections::HashMap;
 
 use rand::Rng;
 
+use super::hard::HardFilters;
 use super::{Pick, explain_ranked};
 use crate::model::{LABEL_ZONE, NodeId, NodeStatus, ResourceName};
-use crate::placement::{ClusterView, NodeVerdict, Place, Request, Unschedulable, fits};
+use crate::placement::{ClusterView, NodeVerdict, Place, Request, Unschedulable};
 
 /// What decides between the instances of the chosen zone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,12 +56,13 @@ pub enum WithinZone {
 /// Ties are not documented; they are broken uniformly at random. Counts
 /// include starting and terminating replicas (ECS counts running tasks).
 /// Placement constraints (`distinctInstance`, `memberOf`) and ports are
-/// not modelled, and `Request::constraints` (taints, selectors, topology
-/// spread, anti-affinity) are not checked yet.
-#[derive(Clone, Copy, Debug)]
+/// not modelled, and `Request::constraints` hard filters (taints, selectors,
+/// required anti-affinity) apply as to every policy; topology spread does not.
+#[derive(Debug)]
 pub struct EcsSpread {
     /// The second-level rule.
     pub within: WithinZone,
+    hard: HardFilters,
 }
 
 /// The zone of a node.
@@ -70,16 +72,18 @@ fn zone(node: &NodeStatus) -> &str {
 
 impl EcsSpread {
     /// `ecs-spread`: zones, then instances, by the service's replicas.
-    pub const fn spread() -> EcsSpread {
+    pub fn spread() -> EcsSpread {
         EcsSpread {
             within: WithinZone::Spread,
+            hard: HardFilters::default(),
         }
     }
 
     /// `ecs-spread-binpack`: zones by the service's replicas, then least memory left.
-    pub const fn binpack() -> EcsSpread {
+    pub fn binpack() -> EcsSpread {
         EcsSpread {
             within: WithinZone::BinpackMemory,
+            hard: HardFilters::default(),
         }
     }
 
@@ -132,10 +136,11 @@ impl Place for EcsSpread {
         rng: &mut dyn Rng,
     ) -> Result<NodeId, Unschedulable> {
         let zones = EcsSpread::zones(request, view);
+        self.hard.prepare(request, view);
         let mut why = Unschedulable::default();
         let mut pick = Pick::default();
-        for (i, node) in view.nodes.iter().enumerate() {
-            match fits(&request.resources, node, &view.allocs[i]) {
+        for i in 0..view.len() {
+            match self.hard.check(request, view, i) {
                 Ok(()) => pick.offer(i, Reverse(self.key(request, view, &zones, i)), rng),
                 Err(r) => why.add(r),
             }

@@ -10,23 +10,50 @@
 //! `numFeasibleNodesToFind` nodes pass, starting where the previous cycle
 //! stopped (kube-scheduler's `percentageOfNodesToScore`).
 
+pub mod affinity;
 pub mod drf;
 pub mod ecs_spread;
+pub mod hard;
+pub mod interpod;
 pub mod plugins;
 pub mod policies;
 pub mod swarm_binpack;
 pub mod swarm_spread;
+pub mod taint;
 pub mod tetris;
 
 use rand::{Rng, RngExt};
 
 use crate::model::{NodeId, NodeStatus, Resources};
 use crate::placement::{
-    ClusterView, FilterReason, NodeAlloc, NodeVerdict, Place, Request, Unschedulable, fits,
+    ClusterView, FilterReason, NodeAlloc, NodeVerdict, Place, Request, Unschedulable,
 };
 
 /// Kubernetes' `MaxNodeScore`.
 pub const MAX_NODE_SCORE: i64 = 100;
+
+/// Upstream's `DefaultNormalizeScore` (`plugins/helper/normalize_score.go`):
+/// scales `[0, max(scores)]` onto `[0, max_priority]` with integer division
+/// (`max_priority × score / max`), then with `reverse` subtracts from
+/// `max_priority`. When every score is 0, `reverse` gives every node
+/// `max_priority` and otherwise the zeros stay. Scores are assumed ≥ 0.
+pub fn default_normalize_score(max_priority: i64, reverse: bool, scores: &mut [i64]) {
+    let max = scores.iter().copied().fold(0, i64::max);
+    if max == 0 {
+        if reverse {
+            scores.fill(max_priority);
+        }
+        return;
+    }
+    for s in scores {
+        let scaled = max_priority * *s / max;
+        *s = if reverse {
+            max_priority - scaled
+        } else {
+            scaled
+        };
+    }
+}
 
 /// A filter plugin: can this node take the replica?
 pub trait Filter: Send {
@@ -50,7 +77,9 @@ pub trait Score: Send {
     fn name(&self) -> &'static str;
     /// kube's `PreScore`: per-decision state from the view and the feasible nodes.
     fn prepare(&mut self, _request: &Request<'_>, _view: &ClusterView<'_>, _feasible: &[usize]) {}
-    /// Node `i`'s score for the replica, 0..=[`MAX_NODE_SCORE`] (before normalisation).
+    /// Node `i`'s raw score for the replica: 0..=[`MAX_NODE_SCORE`] unless
+    /// [`Score::normalize`] maps the plugin's own scale (a count, a
+    /// negative weighted sum) onto it, as upstream's NormalizeScore does.
     fn score(&self, request: &Request<'_>, view: &ClusterView<'_>, i: usize) -> i64;
     /// Optional normalisation over all scored nodes (kube's `NormalizeScore`);
     /// `scores[k]` belongs to `feasible[k]` of [`Score::prepare`].
@@ -346,18 +375,18 @@ pub fn explain_ranked<K: PartialOrd>(
 ) -> Vec<NodeVerdict> {
     let mut rows = Vec::with_capacity(view.len());
     let mut keys = Vec::new();
+    let mut hard = hard::HardFilters::default();
+    hard.prepare(request, view);
     for (i, node) in view.nodes.iter().enumerate() {
-        let verdict = fits(&request.resources, node, &view.allocs[i]);
+        let filters = hard.verdicts(request, view, i);
+        let feasible = filters.iter().all(|f| f.1.is_none());
         let mut row = NodeVerdict {
             node: node.spec.name.clone(),
-            filters: vec![(
-                "NodeResourcesFit".into(),
-                verdict.as_ref().err().map(|r| r.to_string()),
-            )],
+            filters,
             scores: vec![],
             total: 0,
         };
-        if verdict.is_ok() {
+        if feasible {
             let (k, parts) = key(i);
             row.scores = parts
                 .into_iter()
@@ -378,6 +407,31 @@ pub fn explain_ranked<K: PartialOrd>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_normalize_score_replays_upstream_table() {
+        // normalize_score_test.go. Forward: 100·s/max with integer division; reverse: 100 − that.
+        let cases: &[(bool, [i64; 4], [i64; 4])] = &[
+            // max 4: 100·1/4 = 25, 50, 75, 100.
+            (false, [1, 2, 3, 4], [25, 50, 75, 100]),
+            (true, [1, 2, 3, 4], [75, 50, 25, 0]),
+            // max 1000: 100·10/1000 = 1, 2, 3.
+            (false, [1000, 10, 20, 30], [100, 1, 2, 3]),
+            (true, [1000, 10, 20, 30], [0, 99, 98, 97]),
+            (false, [1, 1, 1, 1], [100, 100, 100, 100]),
+            // 100·1/1000 = 0 (truncated).
+            (false, [1000, 1, 1, 1], [100, 0, 0, 0]),
+            (true, [0, 1, 1, 1], [100, 0, 0, 0]),
+            // All zero: reverse gives everyone the maximum, forward leaves zeros.
+            (true, [0, 0, 0, 0], [100, 100, 100, 100]),
+            (false, [0, 0, 0, 0], [0, 0, 0, 0]),
+        ];
+        for &(reverse, scores, want) in cases {
+            let mut got = scores;
+            default_normalize_score(MAX_NODE_SCORE, reverse, &mut got);
+            assert_eq!(got, want, "reverse {reverse}, {scores:?}");
+        }
+    }
 
     #[test]
     fn adaptive_sampling_matches_kube_scheduler() {

@@ -21,20 +21,30 @@
 
 use rand::{Rng, RngExt};
 
-use super::plugins::{
-    BalancedAllocation, LeastAllocated, MostAllocated, NodeResourcesFit, NomadFit,
-};
+use super::affinity::NodeAffinity;
+use super::hard::{HardFilters, hard_filters};
+use super::interpod::InterPodAffinity;
+use super::plugins::{BalancedAllocation, LeastAllocated, MostAllocated, NomadFit};
+use super::taint::TaintToleration;
 use super::{Profile, Sampling};
 use crate::model::{NodeId, NodeStatus, ResourceName, Resources};
-use crate::placement::{ClusterView, NodeAlloc, Place, Request, Unschedulable, fits};
+use crate::placement::{ClusterView, NodeAlloc, Place, Request, Unschedulable};
 
 /// Kubernetes' default profile (kubernetes.io "Scheduler Configuration",
-/// default plugins): NodeResourcesFit filter, NodeResourcesFit scoring with
-/// LeastAllocated (cpu 1, memory 1) weight 1, NodeResourcesBalancedAllocation
-/// weight 1, adaptive `percentageOfNodesToScore`. The default score plugins
-/// that need objects Orkestra does not model yet (TaintToleration,
-/// NodeAffinity, PodTopologySpread's system default constraints,
-/// InterPodAffinity, ImageLocality, VolumeBinding) are not included.
+/// default plugins; `pkg/scheduler/apis/config/v1/default_plugins.go`), as
+/// far as Orkestra models the objects it reads. Filters, in upstream order:
+/// TaintToleration, NodeAffinity, NodeResourcesFit, InterPodAffinity (the
+/// [`hard_filters`]). Scores with upstream's default weights, in upstream
+/// order: TaintToleration 3, NodeAffinity 2, NodeResourcesFit with
+/// LeastAllocated (cpu 1, memory 1) 1, InterPodAffinity 2,
+/// NodeResourcesBalancedAllocation 1. Adaptive `percentageOfNodesToScore`.
+///
+/// Not included: PodTopologySpread (neither the replica's constraints nor
+/// the system default constraints), InterPodAffinity's pod *affinity* and
+/// anti-affinity to other services (only anti-affinity to the replica's own
+/// service is modelled), and the plugins for objects Orkestra does not
+/// model (NodeUnschedulable, NodeName, NodePorts, the volume plugins,
+/// ImageLocality).
 pub fn kubernetes_default() -> Profile {
     kubernetes_default_sampled(Sampling::Adaptive)
 }
@@ -43,78 +53,90 @@ pub fn kubernetes_default() -> Profile {
 pub fn kubernetes_default_sampled(sampling: Sampling) -> Profile {
     Profile::new(
         "kubernetes-default",
-        vec![Box::new(NodeResourcesFit)],
+        hard_filters(),
         vec![
+            (Box::new(TaintToleration), 3),
+            (Box::new(NodeAffinity), 2),
             (Box::new(LeastAllocated::default()), 1),
+            (Box::new(InterPodAffinity::default()), 2),
             (Box::new(BalancedAllocation), 1),
         ],
         sampling,
     )
 }
 
-/// GKE's `optimize-utilization` autoscaling profile: the scheduler prefers
-/// nodes with high allocation (NodeResourcesFit scoring with MostAllocated),
-/// so that the cluster autoscaler can remove the emptied ones (GKE docs,
-/// "Cluster autoscaler: autoscaling profiles").
+/// GKE's `optimize-utilization` autoscaling profile: Kubernetes' default
+/// profile ([`kubernetes_default`], same filters, scores and weights, same
+/// omissions) with NodeResourcesFit scoring by MostAllocated instead of
+/// LeastAllocated, so the scheduler prefers nodes with high allocation and
+/// the cluster autoscaler can remove the emptied ones (GKE docs, "Cluster
+/// autoscaler: autoscaling profiles").
 pub fn gke_optimize_utilization() -> Profile {
     Profile::new(
         "gke-optimize-utilization",
-        vec![Box::new(NodeResourcesFit)],
+        hard_filters(),
         vec![
+            (Box::new(TaintToleration), 3),
+            (Box::new(NodeAffinity), 2),
             (Box::new(MostAllocated::default()), 1),
+            (Box::new(InterPodAffinity::default()), 2),
             (Box::new(BalancedAllocation), 1),
         ],
         Sampling::Adaptive,
     )
 }
 
-/// Only NodeResourcesFit/LeastAllocated, every node scored.
+/// Only NodeResourcesFit/LeastAllocated, every node scored; the
+/// [`hard_filters`].
 pub fn least_allocated() -> Profile {
     Profile::new(
         "least-allocated",
-        vec![Box::new(NodeResourcesFit)],
+        hard_filters(),
         vec![(Box::new(LeastAllocated::default()), 1)],
         Sampling::All,
     )
 }
 
-/// Only NodeResourcesFit/MostAllocated, every node scored.
+/// Only NodeResourcesFit/MostAllocated, every node scored; the
+/// [`hard_filters`].
 pub fn most_allocated() -> Profile {
     Profile::new(
         "most-allocated",
-        vec![Box::new(NodeResourcesFit)],
+        hard_filters(),
         vec![(Box::new(MostAllocated::default()), 1)],
         Sampling::All,
     )
 }
 
 /// Nomad's default `binpack` scheduler algorithm (Nomad docs, "Scheduling:
-/// scheduler algorithm"; score `ScoreFitBinPack`).
+/// scheduler algorithm"; score `ScoreFitBinPack`), with the
+/// [`hard_filters`] standing in for Nomad's feasibility checks.
 pub fn nomad_binpack() -> Profile {
     Profile::new(
         "nomad-binpack",
-        vec![Box::new(NodeResourcesFit)],
+        hard_filters(),
         vec![(Box::new(NomadFit { spread: false }), 1)],
         Sampling::All,
     )
 }
 
-/// Nomad's `spread` scheduler algorithm (score `ScoreFitSpread`).
+/// Nomad's `spread` scheduler algorithm (score `ScoreFitSpread`), with the
+/// [`hard_filters`].
 pub fn nomad_spread() -> Profile {
     Profile::new(
         "nomad-spread",
-        vec![Box::new(NodeResourcesFit)],
+        hard_filters(),
         vec![(Box::new(NomadFit { spread: true }), 1)],
         Sampling::All,
     )
 }
 
-/// Best fit on one resource: the feasible node left with the least of it,
-/// first in node order on ties. With memory this is ECS's `binpack` placement
-/// strategy on memory (AWS docs, "Amazon ECS task placement strategies":
-/// "tasks are placed on container instances … that leave the least amount of
-/// unused memory").
-#[derive(Clone, Copy, Debug)]
+/// Best fit on one resource: the feasible node (one that passes the
+/// [`hard_filters`]) left with the least of it, first in node order on
+/// ties. With memory this is ECS's `binpack` placement strategy on memory
+/// (AWS docs, "Amazon ECS task placement strategies": "tasks are placed on
+/// container instances … that leave the least amount of unused memory").
+#[derive(Debug)]
 pub struct BestFit {
     /// The resource to pack on; `None` packs on the sum of normalised remainders.
     pub resource: Option<ResourceName>,
@@ -122,9 +144,20 @@ pub struct BestFit {
     pub worst: bool,
     /// Registry name.
     pub name: &'static str,
+    hard: HardFilters,
 }
 
 impl BestFit {
+    /// Best (or with `worst`, worst) fit on `resource`, called `name`.
+    pub fn new(resource: Option<ResourceName>, worst: bool, name: &'static str) -> BestFit {
+        BestFit {
+            resource,
+            worst,
+            name,
+            hard: HardFilters::default(),
+        }
+    }
+
     fn remainder(&self, request: &Resources, node: &NodeStatus, alloc: &NodeAlloc) -> f64 {
         let left = |r: ResourceName| {
             node.spec.allocatable.get(r) as f64
@@ -155,15 +188,15 @@ impl Place for BestFit {
         view: &ClusterView<'_>,
         _rng: &mut dyn Rng,
     ) -> Result<NodeId, Unschedulable> {
-        let (request, allocated) = (&request.resources, view.allocs);
+        self.hard.prepare(request, view);
         let mut why = Unschedulable::default();
         let mut best: Option<(usize, f64)> = None;
         for (i, node) in view.nodes.iter().enumerate() {
-            if let Err(r) = fits(request, node, &allocated[i]) {
+            if let Err(r) = self.hard.check(request, view, i) {
                 why.add(r);
                 continue;
             }
-            let rem = self.remainder(request, node, &allocated[i]);
+            let rem = self.remainder(&request.resources, node, &view.allocs[i]);
             let better = match best {
                 None => true,
                 Some((_, b)) => {
@@ -182,9 +215,12 @@ impl Place for BestFit {
     }
 }
 
-/// A uniformly random feasible node (Swarm's and ECS's `random` strategies).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct RandomFit;
+/// A uniformly random feasible node, one that passes the [`hard_filters`]
+/// (Swarm's and ECS's `random` strategies).
+#[derive(Debug, Default)]
+pub struct RandomFit {
+    hard: HardFilters,
+}
 
 impl Place for RandomFit {
     fn name(&self) -> &'static str {
@@ -197,12 +233,12 @@ impl Place for RandomFit {
         view: &ClusterView<'_>,
         rng: &mut dyn Rng,
     ) -> Result<NodeId, Unschedulable> {
-        let (request, allocated) = (&request.resources, view.allocs);
+        self.hard.prepare(request, view);
         let mut why = Unschedulable::default();
         let mut chosen = None;
         let mut seen = 0u32;
-        for (i, node) in view.nodes.iter().enumerate() {
-            match fits(request, node, &allocated[i]) {
+        for i in 0..view.len() {
+            match self.hard.check(request, view, i) {
                 Ok(()) => {
                     seen += 1;
                     if rng.random_range(0..seen) == 0 {
@@ -219,6 +255,7 @@ impl Place for RandomFit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::placement::fits;
     use crate::placement::place_plain;
     use crate::rng::stream;
     use crate::testing::node;
@@ -251,25 +288,14 @@ mod tests {
         // ECS binpack on memory: least memory left: a 8Gi−1.5Gi = 6.5Gi, b 7.5Gi, c 1.5Gi → c.
         assert_eq!(
             pick(
-                &mut BestFit {
-                    resource: Some(ResourceName::Memory),
-                    worst: false,
-                    name: "ecs-binpack"
-                },
+                &mut BestFit::new(Some(ResourceName::Memory), false, "ecs-binpack"),
                 &mut rng
             ),
             2
         );
         // Worst fit (sum of normalised remainders): b (0.875 + 0.9375) beats a and c → b.
         assert_eq!(
-            pick(
-                &mut BestFit {
-                    resource: None,
-                    worst: true,
-                    name: "worst-fit"
-                },
-                &mut rng
-            ),
+            pick(&mut BestFit::new(None, true, "worst-fit"), &mut rng),
             1
         );
         // Nomad binpack prefers the fullest feasible node: a (free cpu 0.1, mem 0.81).

@@ -7,9 +7,10 @@
 
 use rand::Rng;
 
+use super::hard::HardFilters;
 use super::{Pick, explain_ranked};
 use crate::model::{NodeId, NodeStatus, ResourceName, Resources};
-use crate::placement::{ClusterView, NodeAlloc, NodeVerdict, Place, Request, Unschedulable, fits};
+use crate::placement::{ClusterView, NodeAlloc, NodeVerdict, Place, Request, Unschedulable};
 
 /// Classic Docker Swarm's `binpack` placement strategy (docs "Docker Swarm
 /// strategies", `docker/swarm` `scheduler/strategy/README.md`: binpack makes
@@ -34,8 +35,10 @@ use crate::placement::{ClusterView, NodeAlloc, NodeVerdict, Place, Request, Unsc
 /// fit but not weighed (classic Swarm had none). Classic Swarm's filters
 /// (constraints, affinity, ports) and Orkestra's `Request::constraints` are
 /// not applied.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SwarmBinpack;
+#[derive(Debug, Default)]
+pub struct SwarmBinpack {
+    hard: HardFilters,
+}
 
 /// Classic Swarm's weight of `node` for `request`: cpu% + memory% after placing it.
 pub fn swarm_weight(request: &Resources, node: &NodeStatus, alloc: &NodeAlloc) -> u64 {
@@ -71,10 +74,11 @@ impl Place for SwarmBinpack {
         view: &ClusterView<'_>,
         rng: &mut dyn Rng,
     ) -> Result<NodeId, Unschedulable> {
+        self.hard.prepare(request, view);
         let mut why = Unschedulable::default();
         let mut pick = Pick::default();
-        for (i, node) in view.nodes.iter().enumerate() {
-            match fits(&request.resources, node, &view.allocs[i]) {
+        for i in 0..view.len() {
+            match self.hard.check(request, view, i) {
                 Ok(()) => pick.offer(i, key(request, view, i), rng),
                 Err(r) => why.add(r),
             }
@@ -117,7 +121,7 @@ mod tests {
             resources: Resources::new(cpu, mem),
             constraints: &NO_CONSTRAINTS,
         };
-        SwarmBinpack.place(&request, &snap.view(), &mut stream(1, "t"))
+        SwarmBinpack::default().place(&request, &snap.view(), &mut stream(1, "t"))
     }
 
     #[test]
@@ -166,7 +170,7 @@ mod tests {
         ]);
         // 1 cpu / 1Gi: both 2000·100/4000 = 50 + 3·100/8 = 37 → 87; x has 2 replicas > 1 → x.
         assert_eq!(pick(&snap, 1000, GI), Ok(NodeId(1)));
-        let rows = SwarmBinpack.explain(
+        let rows = SwarmBinpack::default().explain(
             &Request {
                 service: ServiceId(1),
                 resources: Resources::new(1000, GI),

@@ -9,9 +9,10 @@ use std::cmp::Reverse;
 
 use rand::Rng;
 
+use super::hard::HardFilters;
 use super::{Pick, explain_ranked};
 use crate::model::NodeId;
-use crate::placement::{ClusterView, NodeVerdict, Place, Request, Unschedulable, fits};
+use crate::placement::{ClusterView, NodeVerdict, Place, Request, Unschedulable};
 
 /// Docker Swarm mode's scheduler, as moby/swarmkit implements it in
 /// `manager/scheduler/scheduler.go` (`scheduleTaskGroup`'s `nodeLess`,
@@ -40,10 +41,12 @@ use crate::placement::{ClusterView, NodeVerdict, Place, Request, Unschedulable, 
 /// swarmkit's active counts leave out tasks being shut down; ours include
 /// terminating replicas until they are gone. Constraints, platform and
 /// host-port filters, `max_replicas` per node and placement preferences are
-/// not applied; Orkestra's `Request::constraints` (taints, selectors,
-/// topology spread, anti-affinity) are not checked yet either.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SwarmSpread;
+/// not applied. Orkestra's hard filters (taints, selectors, required
+/// anti-affinity) apply, as to every policy; topology spread does not.
+#[derive(Debug, Default)]
+pub struct SwarmSpread {
+    hard: HardFilters,
+}
 
 /// (replicas of `request`'s service on node `i`, replicas on node `i`).
 fn counts(request: &Request<'_>, view: &ClusterView<'_>, i: usize) -> (u32, u32) {
@@ -61,10 +64,11 @@ impl Place for SwarmSpread {
         view: &ClusterView<'_>,
         rng: &mut dyn Rng,
     ) -> Result<NodeId, Unschedulable> {
+        self.hard.prepare(request, view);
         let mut why = Unschedulable::default();
         let mut pick = Pick::default();
-        for (i, node) in view.nodes.iter().enumerate() {
-            match fits(&request.resources, node, &view.allocs[i]) {
+        for i in 0..view.len() {
+            match self.hard.check(request, view, i) {
                 Ok(()) => pick.offer(i, Reverse(counts(request, view, i)), rng),
                 Err(r) => why.add(r),
             }
@@ -142,7 +146,7 @@ mod tests {
             (7, 2),
         ];
         for (service, want) in cases {
-            let got = SwarmSpread.place(&req(service), &snap.view(), &mut rng);
+            let got = SwarmSpread::default().place(&req(service), &snap.view(), &mut rng);
             assert_eq!(got, Ok(NodeId(want)), "service {service}");
         }
     }
@@ -157,7 +161,7 @@ mod tests {
         let view = snap.view();
         assert_eq!(view.replicas(2), 2);
         assert_eq!(
-            SwarmSpread.place(&req(0), &view, &mut stream(1, "t")),
+            SwarmSpread::default().place(&req(0), &view, &mut stream(1, "t")),
             Ok(NodeId(2))
         );
         // A new service: a (0, 2), b (0, 4), c (0, 2): a and c tie; each wins about half of
@@ -165,7 +169,10 @@ mod tests {
         let mut rng = stream(2, "t");
         let mut wins = [0u32; 5];
         for _ in 0..2000 {
-            wins[SwarmSpread.place(&req(7), &view, &mut rng).unwrap().0 as usize] += 1;
+            wins[SwarmSpread::default()
+                .place(&req(7), &view, &mut rng)
+                .unwrap()
+                .0 as usize] += 1;
         }
         assert_eq!(wins[1] + wins[3] + wins[4], 0, "{wins:?}");
         assert!((i64::from(wins[0]) - 1000).abs() < 110, "{wins:?}");
@@ -178,7 +185,7 @@ mod tests {
             resources: Resources::new(5000, 0),
             ..req(0)
         };
-        let err = SwarmSpread
+        let err = SwarmSpread::default()
             .place(&big, &snap.view(), &mut stream(1, "t"))
             .unwrap_err();
         assert_eq!(
@@ -190,11 +197,11 @@ mod tests {
     #[test]
     fn explain_ranks_the_feasible_nodes() {
         let snap = cluster();
-        let rows = SwarmSpread.explain(&req(0), &snap.view());
+        let rows = SwarmSpread::default().explain(&req(0), &snap.view());
         // web: c (0, 1) best → 2 nodes below it; b (1, 4) → 1; a (2, 2) → 0; d, e infeasible.
         let totals: Vec<i64> = rows.iter().map(|r| r.total).collect();
         assert_eq!(totals, vec![0, 1, 2, 0, 0]);
         assert_eq!(rows[1].scores[0], ("ServiceReplicas".to_string(), 1, 1));
-        assert!(rows[3].filters[0].1.is_some());
+        assert!(rows[3].filters.iter().any(|f| f.1.is_some()));
     }
 }

@@ -9,9 +9,10 @@
 
 use rand::Rng;
 
+use super::hard::HardFilters;
 use super::{Pick, explain_ranked};
 use crate::model::{NodeId, NodeStatus, ResourceName, Resources};
-use crate::placement::{ClusterView, NodeAlloc, NodeVerdict, Place, Request, Unschedulable, fits};
+use crate::placement::{ClusterView, NodeAlloc, NodeVerdict, Place, Request, Unschedulable};
 
 /// Tetris's alignment score as a placement rule (Grandl et al., SIGCOMM
 /// 2014, §3 "packing efficiency"): among the ready nodes whose free
@@ -29,10 +30,12 @@ use crate::placement::{ClusterView, NodeAlloc, NodeVerdict, Place, Request, Unsc
 /// Only the packing score is reproduced: Tetris combines it with a
 /// shortest-remaining-work term and a fairness knob over jobs, and uses
 /// estimated peak usage; Orkestra's replicas are long-running and placed on
-/// their requests. `Request::constraints` (taints, selectors, topology
-/// spread, anti-affinity) are not checked yet.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Tetris;
+/// their requests. `Request::constraints` hard filters (taints, selectors,
+/// required anti-affinity) apply as to every policy; topology spread does not.
+#[derive(Debug, Default)]
+pub struct Tetris {
+    hard: HardFilters,
+}
 
 /// The alignment score of placing `request` on `node` with `alloc` bound there.
 pub fn alignment(request: &Resources, node: &NodeStatus, alloc: &NodeAlloc) -> f64 {
@@ -62,10 +65,11 @@ impl Place for Tetris {
         view: &ClusterView<'_>,
         rng: &mut dyn Rng,
     ) -> Result<NodeId, Unschedulable> {
+        self.hard.prepare(request, view);
         let mut why = Unschedulable::default();
         let mut pick = Pick::default();
         for (i, node) in view.nodes.iter().enumerate() {
-            match fits(&request.resources, node, &view.allocs[i]) {
+            match self.hard.check(request, view, i) {
                 Ok(()) => pick.offer(i, alignment(&request.resources, node, &view.allocs[i]), rng),
                 Err(r) => why.add(r),
             }
@@ -105,7 +109,7 @@ mod tests {
             resources: request,
             constraints: &NO_CONSTRAINTS,
         };
-        Tetris.place(&r, &snap.view(), &mut stream(1, "t"))
+        Tetris::default().place(&r, &snap.view(), &mut stream(1, "t"))
     }
 
     #[test]
@@ -163,7 +167,7 @@ mod tests {
             .map(|i| alignment(&plain, &snap.nodes[i], &snap.allocs[i]))
             .collect();
         assert_eq!(a, vec![0.375; 3]);
-        let rows = Tetris.explain(
+        let rows = Tetris::default().explain(
             &Request {
                 service: ServiceId(1),
                 resources: gpu,
@@ -173,6 +177,6 @@ mod tests {
         );
         assert_eq!(rows[2].scores[0].1, 1375);
         assert_eq!((rows[1].total, rows[2].total), (0, 1));
-        assert!(rows[0].filters[0].1.is_some());
+        assert!(rows[0].filters.iter().any(|f| f.1.is_some()));
     }
 }

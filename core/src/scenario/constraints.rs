@@ -1,0 +1,361 @@
+//! Scheduling constraints in scenario files: `taints` on pools;
+//! `nodeSelector`, `tolerations`, `affinity`, `topologySpreadConstraints`
+//! and `priority` on services.
+//!
+//! Key decision: the fields carry Kubernetes' names and Kubernetes' API
+//! validation rules (the ones `kubectl apply` would reject a pod spec for),
+//! so a user can paste them from a manifest, and anything Kubernetes would
+//! refuse is one located error here rather than a silently odd schedule.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use toml::Spanned;
+
+use super::schema::{
+    AffinityFile, EffectFile, PodAntiAffinityFile, RequirementFile, SelectorOpFile, ServiceFile,
+    SpreadFile, TaintFile, TolerationFile, TolerationOpFile, WhenUnsatisfiableFile,
+};
+use super::{Ctx, InputError};
+use crate::model::{
+    AntiAffinity, Constraints, SelectorOp, SelectorRequirement, SelectorTerm, SpreadConstraint,
+    Taint, TaintEffect, Toleration, WhenUnsatisfiable,
+};
+
+fn effect(e: EffectFile) -> TaintEffect {
+    match e {
+        EffectFile::NoSchedule => TaintEffect::NoSchedule,
+        EffectFile::PreferNoSchedule => TaintEffect::PreferNoSchedule,
+        EffectFile::NoExecute => TaintEffect::NoExecute,
+    }
+}
+
+/// A pool's `taints` (`path` is `pools.NAME.taints`): keys non-empty, unique
+/// by key and effect (Kubernetes' node validation).
+pub(crate) fn taints(
+    list: &[Spanned<TaintFile>],
+    path: &str,
+    ctx: &Ctx<'_>,
+) -> Result<Vec<Taint>, InputError> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::with_capacity(list.len());
+    for (i, t) in list.iter().enumerate() {
+        let (span, at) = (t.span(), format!("{path}[{i}]"));
+        let t = t.get_ref();
+        if t.key.is_empty() {
+            return Err(ctx.err(span, format!("{at}.key"), "must not be empty"));
+        }
+        let taint = Taint {
+            key: t.key.clone(),
+            value: t.value.clone(),
+            effect: effect(t.effect),
+        };
+        if !seen.insert((taint.key.clone(), taint.effect)) {
+            return Err(ctx.err(
+                span,
+                at,
+                format!(
+                    "a second taint with key '{}' and effect {}: taints must be unique by key and effect",
+                    taint.key,
+                    taint.effect.as_str()
+                ),
+            ));
+        }
+        out.push(taint);
+    }
+    Ok(out)
+}
+
+/// A service's scheduling fields (`path` is `services.NAME`).
+pub(crate) fn constraints(
+    s: &ServiceFile,
+    path: &str,
+    ctx: &Ctx<'_>,
+) -> Result<Constraints, InputError> {
+    let mut c = Constraints {
+        priority: s.priority.unwrap_or(0),
+        ..Default::default()
+    };
+    if let Some(sel) = &s.node_selector {
+        if sel.get_ref().keys().any(|k| k.is_empty()) {
+            return Err(ctx.err(
+                sel.span(),
+                format!("{path}.nodeSelector"),
+                "label keys must not be empty",
+            ));
+        }
+        c.node_selector = sel.get_ref().clone();
+    }
+    for (i, t) in s.tolerations.iter().enumerate() {
+        c.tolerations.push(toleration(
+            t.get_ref(),
+            t.span(),
+            &format!("{path}.tolerations[{i}]"),
+            ctx,
+        )?);
+    }
+    if let Some(a) = &s.affinity {
+        affinity(a, &format!("{path}.affinity"), ctx, &mut c)?;
+    }
+    let mut seen = BTreeSet::new();
+    for (i, sp) in s.topology_spread_constraints.iter().enumerate() {
+        let at = format!("{path}.topologySpreadConstraints[{i}]");
+        let k = spread(sp.get_ref(), sp.span(), &at, ctx)?;
+        if !seen.insert((
+            k.topology_key.clone(),
+            k.when_unsatisfiable == WhenUnsatisfiable::DoNotSchedule,
+        )) {
+            return Err(ctx.err(
+                sp.span(),
+                at,
+                format!(
+                    "a second constraint with topologyKey '{}' and the same whenUnsatisfiable: each pair may appear once",
+                    k.topology_key
+                ),
+            ));
+        }
+        c.spread.push(k);
+    }
+    Ok(c)
+}
+
+/// Kubernetes' toleration rules: an empty key needs `Exists`; `Exists` takes no value.
+fn toleration(
+    t: &TolerationFile,
+    span: Range<usize>,
+    at: &str,
+    ctx: &Ctx<'_>,
+) -> Result<Toleration, InputError> {
+    let exists = t.operator == Some(TolerationOpFile::Exists);
+    if t.key.is_empty() && !exists {
+        return Err(ctx.err(
+            span,
+            format!("{at}.operator"),
+            "must be \"Exists\" when key is empty (an empty key with Exists tolerates every taint)",
+        ));
+    }
+    if exists && !t.value.is_empty() {
+        return Err(ctx.err(
+            span,
+            format!("{at}.value"),
+            "must be empty when operator is \"Exists\"",
+        ));
+    }
+    Ok(Toleration {
+        key: t.key.clone(),
+        exists,
+        value: t.value.clone(),
+        effect: t.effect.map(effect),
+    })
+}
+
+fn affinity(
+    a: &AffinityFile,
+    at: &str,
+    ctx: &Ctx<'_>,
+    c: &mut Constraints,
+) -> Result<(), InputError> {
+    if let Some(na) = &a.node_affinity {
+        for (i, t) in na.required.iter().enumerate() {
+            let p = format!("{at}.nodeAffinity.required[{i}]");
+            c.required_terms
+                .push(term(&t.get_ref().match_expressions, t.span(), &p, ctx)?);
+        }
+        for (i, t) in na.preferred.iter().enumerate() {
+            let p = format!("{at}.nodeAffinity.preferred[{i}]");
+            let w = weight(&t.get_ref().weight, &format!("{p}.weight"), ctx)?;
+            c.preferred_terms
+                .push((w, term(&t.get_ref().match_expressions, t.span(), &p, ctx)?));
+        }
+    }
+    if let Some(pa) = &a.pod_anti_affinity {
+        c.anti_affinity = Some(anti_affinity(
+            pa.get_ref(),
+            pa.span(),
+            &format!("{at}.podAntiAffinity"),
+            ctx,
+        )?);
+    }
+    Ok(())
+}
+
+/// A weight in 1..=100 (preferred node affinity and pod anti-affinity terms).
+fn weight(w: &Spanned<i32>, at: &str, ctx: &Ctx<'_>) -> Result<i32, InputError> {
+    let v = *w.get_ref();
+    if (1..=100).contains(&v) {
+        Ok(v)
+    } else {
+        Err(ctx.err(w.span(), at, format!("must be between 1 and 100 (got {v})")))
+    }
+}
+
+fn term(
+    exprs: &[Spanned<RequirementFile>],
+    span: Range<usize>,
+    at: &str,
+    ctx: &Ctx<'_>,
+) -> Result<SelectorTerm, InputError> {
+    if exprs.is_empty() {
+        return Err(ctx.err(
+            span,
+            format!("{at}.matchExpressions"),
+            "must not be empty (an empty term matches no node)",
+        ));
+    }
+    let requirements = exprs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            requirement(
+                r.get_ref(),
+                r.span(),
+                &format!("{at}.matchExpressions[{i}]"),
+                ctx,
+            )
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(SelectorTerm { requirements })
+}
+
+/// Kubernetes' `NodeSelectorRequirement` rules: In/NotIn need values,
+/// Exists/DoesNotExist take none, Gt/Lt take exactly one integer.
+fn requirement(
+    r: &RequirementFile,
+    span: Range<usize>,
+    at: &str,
+    ctx: &Ctx<'_>,
+) -> Result<SelectorRequirement, InputError> {
+    if r.key.is_empty() {
+        return Err(ctx.err(span, format!("{at}.key"), "must not be empty"));
+    }
+    let (values, vspan) = match &r.values {
+        Some(v) => (v.get_ref().clone(), v.span()),
+        None => (Vec::new(), span.clone()),
+    };
+    let vat = format!("{at}.values");
+    let op = match r.operator {
+        SelectorOpFile::In => SelectorOp::In,
+        SelectorOpFile::NotIn => SelectorOp::NotIn,
+        SelectorOpFile::Exists => SelectorOp::Exists,
+        SelectorOpFile::DoesNotExist => SelectorOp::DoesNotExist,
+        SelectorOpFile::Gt => SelectorOp::Gt,
+        SelectorOpFile::Lt => SelectorOp::Lt,
+    };
+    let name = format!("{:?}", r.operator);
+    match op {
+        SelectorOp::In | SelectorOp::NotIn if values.is_empty() => {
+            return Err(ctx.err(
+                vspan,
+                vat,
+                format!("operator {name} needs at least one value"),
+            ));
+        }
+        SelectorOp::Exists | SelectorOp::DoesNotExist if !values.is_empty() => {
+            return Err(ctx.err(vspan, vat, format!("must be empty for operator {name}")));
+        }
+        SelectorOp::Gt | SelectorOp::Lt => {
+            if values.len() != 1 {
+                return Err(ctx.err(
+                    vspan,
+                    vat,
+                    format!(
+                        "operator {name} needs exactly one integer value (got {})",
+                        values.len()
+                    ),
+                ));
+            }
+            if values[0].parse::<i64>().is_err() {
+                return Err(ctx.err(
+                    vspan,
+                    vat,
+                    format!(
+                        "operator {name} needs an integer value, not '{}'",
+                        values[0]
+                    ),
+                ));
+            }
+        }
+        _ => {}
+    }
+    Ok(SelectorRequirement {
+        key: r.key.clone(),
+        op,
+        values,
+    })
+}
+
+fn anti_affinity(
+    a: &PodAntiAffinityFile,
+    span: Range<usize>,
+    at: &str,
+    ctx: &Ctx<'_>,
+) -> Result<AntiAffinity, InputError> {
+    if a.topology_key.is_empty() {
+        return Err(ctx.err(span, format!("{at}.topologyKey"), "must not be empty"));
+    }
+    let weight = match (&a.weight, a.required) {
+        (Some(w), true) => {
+            return Err(ctx.err(
+                w.span(),
+                format!("{at}.weight"),
+                "applies only to the preferred form (required = false); a required rule has no weight",
+            ));
+        }
+        (Some(w), false) => weight(w, &format!("{at}.weight"), ctx)?,
+        (None, true) => 0,
+        (None, false) => {
+            return Err(ctx.err(
+                span,
+                at,
+                "the preferred form (required = false, the default) needs 'weight' between 1 and 100; write required = true for a hard rule",
+            ));
+        }
+    };
+    Ok(AntiAffinity {
+        topology_key: a.topology_key.clone(),
+        required: a.required,
+        weight,
+    })
+}
+
+/// Kubernetes' topology spread rules: `maxSkew` ≥ 1; `minDomains` ≥ 1 and
+/// only with `DoNotSchedule`.
+fn spread(
+    s: &SpreadFile,
+    span: Range<usize>,
+    at: &str,
+    ctx: &Ctx<'_>,
+) -> Result<SpreadConstraint, InputError> {
+    if *s.max_skew.get_ref() == 0 {
+        return Err(ctx.err(
+            s.max_skew.span(),
+            format!("{at}.maxSkew"),
+            "must be at least 1",
+        ));
+    }
+    if s.topology_key.is_empty() {
+        return Err(ctx.err(span, format!("{at}.topologyKey"), "must not be empty"));
+    }
+    let when = match s.when_unsatisfiable {
+        WhenUnsatisfiableFile::DoNotSchedule => WhenUnsatisfiable::DoNotSchedule,
+        WhenUnsatisfiableFile::ScheduleAnyway => WhenUnsatisfiable::ScheduleAnyway,
+    };
+    if let Some(m) = &s.min_domains {
+        if when == WhenUnsatisfiable::ScheduleAnyway {
+            return Err(ctx.err(
+                m.span(),
+                format!("{at}.minDomains"),
+                "applies only to whenUnsatisfiable = \"DoNotSchedule\"",
+            ));
+        }
+        if *m.get_ref() == 0 {
+            return Err(ctx.err(m.span(), format!("{at}.minDomains"), "must be at least 1"));
+        }
+    }
+    Ok(SpreadConstraint {
+        max_skew: *s.max_skew.get_ref(),
+        topology_key: s.topology_key.clone(),
+        when_unsatisfiable: when,
+        min_domains: s.min_domains.as_ref().map(|m| *m.get_ref()),
+    })
+}
