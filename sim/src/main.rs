@@ -12,6 +12,7 @@ Examples:
   sim run scenarios/spike.toml --seed 7 --out results/spike-7
   sim run scenarios/spike.toml --set services.web.replicas=30 --set simulation.duration=5m
   sim check scenarios/steady.toml
+  sim hpa scenarios/hpa/web-hpa.toml scenarios/hpa/web-metrics.csv
 
 Exit codes: 0 success, 1 invalid scenario or input file, 2 bad command line,
 3 results folder exists (use --force), 4 could not write results.";
@@ -99,6 +100,19 @@ enum Command {
     /// Live-mode housekeeping.
     #[command(subcommand)]
     Live(LiveCommand),
+    /// Replay an HPA spec against recorded metrics and print its recommendation at each sync.
+    #[command(
+        after_help = "SPEC holds the fields of a [services.NAME.autoscaler] table (kind = \"hpa\")\n\
+at the top level. DATA has one row per pod per sync: time,replicas,pod,ready and one column\n\
+per metric (cpu and cpu_request in millicores, a Pods or Object metric by its name);\n\
+optional phase, started, ready_since. See scenarios/README.md."
+    )]
+    Hpa {
+        /// The HPA spec (TOML).
+        spec: PathBuf,
+        /// The recorded metrics (CSV).
+        data: PathBuf,
+    },
     /// Validate a scenario without running it.
     Check {
         /// Scenario file (TOML).
@@ -194,6 +208,32 @@ fn main() -> ExitCode {
                 e.exit_code()
             }
         },
+        Command::Hpa { spec, data } => {
+            let read = |p: &PathBuf| {
+                std::fs::read_to_string(p).map_err(|e| format!("{}: cannot read: {e}", p.display()))
+            };
+            match (read(&spec), read(&data)) {
+                (Ok(s), Ok(d)) => match orkestra_core::autoscale::replay::replay(
+                    &s,
+                    &spec.display().to_string(),
+                    &d,
+                    &data.display().to_string(),
+                ) {
+                    Ok(rows) => {
+                        print!("{}", orkestra_core::autoscale::replay::render(&rows));
+                        exit::OK
+                    }
+                    Err(e) => {
+                        eprintln!("sim: {e}");
+                        exit::INPUT
+                    }
+                },
+                (Err(m), _) | (_, Err(m)) => {
+                    eprintln!("sim: {m}");
+                    exit::INPUT
+                }
+            }
+        }
         Command::Check { scenario, sets } => match run::load(&scenario, &sets, None) {
             Ok((s, _)) => {
                 let replicas: u32 = s.desired.services.iter().map(|s| s.replicas).sum();

@@ -695,3 +695,35 @@ fn place_shows_constraint_filters_and_scores() {
     // First fit ignores preferences: the first feasible node, ssd-0, which has room for a second.
     assert!(text.contains("chosen: ssd-0"), "{text}");
 }
+
+#[test]
+fn hpa_replays_a_recorded_history() {
+    let d = scratch("hpa-replay");
+    let spec = repo().join("scenarios/hpa/web-hpa.toml");
+    let data = repo().join("scenarios/hpa/web-metrics.csv");
+    let o = sim(&["hpa", spec.to_str().unwrap(), data.to_str().unwrap()], &d);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    // t=30: 3 pods at 600m of 500m (120%, ratio 2.0 against 60%) and a new unready pod counted
+    // at 0: 1800·100/2000 = 90% → 1.5 → ⌈1.5 · 4⌉ = 6.
+    let row = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("30.0"))
+        .unwrap();
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cols[..4], &["30.0", "4", "4", "6"], "{text}");
+    // A bad spec names the field and exits 1.
+    let bad = d.join("bad.toml");
+    fs::write(
+        &bad,
+        "kind = \"hpa\"\nminReplicas = 5\nmaxReplicas = 2\nmetrics = []\n",
+    )
+    .unwrap();
+    let o = sim(&["hpa", bad.to_str().unwrap(), data.to_str().unwrap()], &d);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("autoscaler.minReplicas"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -11,6 +11,7 @@
 pub mod hpa;
 pub mod knative;
 pub mod predictive;
+pub mod replay;
 pub mod spec;
 pub mod step;
 pub mod target_tracking;

@@ -229,6 +229,18 @@ pub fn parse(
     })
 }
 
+/// Parses a standalone autoscaler spec: the fields of a
+/// `[services.NAME.autoscaler]` table at the top level of `text` (for
+/// `sim hpa`). Errors name `autoscaler.FIELD`.
+pub fn autoscaler_from_toml(text: &str, file: &str) -> Result<AutoscalerSpec, InputError> {
+    let ctx = Ctx { file, text };
+    let raw: toml::Spanned<autoscaler::AutoscalerFile> = parse_toml(text, file, &[])?;
+    autoscaler::build(&raw, "", SimDuration::from_secs(15), &ctx).map_err(|mut e| {
+        e.path = e.path.trim_start_matches('.').to_string();
+        e
+    })
+}
+
 /// Reads the scenario at `path` (through `files`), applies `overrides` and validates it.
 pub fn load(
     path: &str,
