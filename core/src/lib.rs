@@ -17,6 +17,7 @@ pub mod model;
 pub mod packing;
 pub mod placement;
 pub mod quantity;
+pub mod queue;
 pub mod registry;
 pub mod results;
 pub mod rng;

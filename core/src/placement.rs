@@ -463,13 +463,48 @@ pub fn schedule(
     if pending.iter().any(|p| p.0 != pending[0].0) {
         pending.sort_by_key(|&(p, i)| (std::cmp::Reverse(p), i));
     }
+    let order: Vec<ReplicaId> = pending.into_iter().map(|(_, i)| ReplicaId(i)).collect();
+    schedule_in_order(desired, observed, &order, policy, rng)
+}
+
+/// Places the pending replicas `order` one by one in that order, each
+/// decision seeing the binds made before it in the batch, returning a
+/// `Bind` or an `Unschedulable` action for each.
+///
+/// A replica of a service whose previous replica in this batch failed,
+/// with no bind in between, gets that failure again without asking the
+/// policy: the policy would see the same request and the same view, and a
+/// failed decision changes no policy state and draws no randomness (true
+/// of every registered policy). A job arrival of many identical pods that
+/// do not fit then costs one scan of the nodes, not one per pod.
+pub fn schedule_in_order(
+    desired: &DesiredState,
+    observed: &ObservedCluster,
+    order: &[ReplicaId],
+    policy: &mut dyn Place,
+    rng: &mut dyn Rng,
+) -> Vec<Action> {
     let mut allocs: Vec<NodeAlloc> = observed.nodes.iter().map(NodeAlloc::of).collect();
     let mut batch = Batch::new();
-    let mut actions = Vec::with_capacity(pending.len());
-    for (_, i) in pending {
-        let replica = ReplicaId(i);
-        let service = observed.replicas[i as usize].service;
+    let mut actions = Vec::with_capacity(order.len());
+    // service → (binds in the batch when it failed, why)
+    let mut failed: HashMap<u32, (usize, Unschedulable)> = HashMap::new();
+    for &replica in order {
+        let service = observed.replicas[replica.0 as usize].service;
+        debug_assert_eq!(
+            observed.replicas[replica.0 as usize].state,
+            ReplicaState::Pending
+        );
         let spec = &desired.services[service.0 as usize];
+        if let Some((binds, why)) = failed.get(&service.0)
+            && *binds == batch.changed().len()
+        {
+            actions.push(Action::Unschedulable {
+                replica,
+                why: why.clone(),
+            });
+            continue;
+        }
         let request = Request {
             service,
             resources: spec.requests,
@@ -487,7 +522,10 @@ pub fn schedule(
                 batch.bind(node, service);
                 actions.push(Action::Bind { replica, node });
             }
-            Err(why) => actions.push(Action::Unschedulable { replica, why }),
+            Err(why) => {
+                failed.insert(service.0, (batch.changed().len(), why.clone()));
+                actions.push(Action::Unschedulable { replica, why });
+            }
         }
     }
     actions

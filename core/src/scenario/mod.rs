@@ -513,6 +513,7 @@ fn resolve(
         replica_spans.push(s.replicas.span());
         services.push(ServiceSpec {
             name: sname,
+            kind: crate::model::ServiceKind::Service,
             replicas: *s.replicas.get_ref(),
             requests,
             limits,
