@@ -102,12 +102,14 @@ fn scenario(replicas: u32) -> Scenario {
         duration: SimDuration::from_secs(60),
         sample_interval: SimDuration::from_secs(1),
         warm_start: true,
+        node_metrics: false,
         placement: "first-fit".into(),
         nodes: vec![],
         desired: DesiredState {
             services: vec![svc],
         },
         traffic: vec![orkestra_core::traffic::RateModel::Constant(1.0)],
+        jobs: vec![],
         overrides: vec![],
         hash: String::new(),
     }

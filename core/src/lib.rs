@@ -10,8 +10,10 @@
 
 pub mod action;
 pub mod balance;
+pub mod capacity;
 pub mod controller;
 pub mod dist;
+pub mod jobs;
 pub mod metrics;
 pub mod model;
 pub mod packing;
