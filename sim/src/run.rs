@@ -540,7 +540,7 @@ pub fn describe_jobs(s: &Scenario) -> String {
     o
 }
 
-fn fmt_latency(s: f64) -> String {
+pub(crate) fn fmt_latency(s: f64) -> String {
     if s >= 1.0 {
         format!("{s:.2}s")
     } else if s >= 1e-3 {
