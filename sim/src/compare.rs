@@ -59,7 +59,6 @@ enum Cell {
 impl Cell {
     fn show(&self) -> String {
         match *self {
-            Cell::Seconds(0.0) => "0s".to_string(),
             Cell::Seconds(s) => crate::run::fmt_latency(s),
             Cell::Fraction(x) => format!("{:.1}%", x * 100.0),
             Cell::Mean(x) => format!("{x:.1}"),

@@ -541,7 +541,9 @@ pub fn describe_jobs(s: &Scenario) -> String {
 }
 
 pub(crate) fn fmt_latency(s: f64) -> String {
-    if s >= 1.0 {
+    if s == 0.0 {
+        "0s".to_string()
+    } else if s >= 1.0 {
         format!("{s:.2}s")
     } else if s >= 1e-3 {
         format!("{:.1}ms", s * 1e3)
