@@ -732,3 +732,86 @@ fn node_metrics_go_to_nodes_csv_only_when_asked() {
     let small = &summary["jobs"][1];
     assert_eq!(small["completed"], 2);
 }
+
+#[test]
+fn job_mistakes_are_one_located_line() {
+    // `arrivals = [{ at = "1s", duration = "1s", count = ` is 50 characters: the 0 is column 51.
+    assert_bad(
+        "jobs-count",
+        "rate = 100",
+        "rate = 100\n\n[jobs.j]\narrivals = [{ at = \"1s\", duration = \"1s\", count = 0 }]",
+        &[],
+        "s.toml:21:51: jobs.j.arrivals[0].count: must be at least 1",
+    );
+    assert_bad(
+        "jobs-trace-row",
+        "rate = 100",
+        "rate = 100\n\n[jobs.j]\ntrace = { file = \"pods.csv\", format = \"alibaba-openb\" }",
+        &[(
+            "pods.csv",
+            "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time\n\
+             p0,1000,1024,0,0,,LS,Running,0,10,0\n\
+             p1,1000,1024,0,0,,LS,Running,5,x,5\n",
+        )],
+        // "p1,1000,1024,0,0,,LS,Running,5," is 31 characters: the x is column 32.
+        "pods.csv:3:32: jobs.j.trace.file: row 3, column 'deletion_time': 'x' is not a non-negative number of seconds",
+    );
+}
+
+#[test]
+fn services_and_poisson_jobs_share_the_cluster_and_jobs_stay_out_of_live_mode() {
+    let d = scratch("mixed");
+    let steady = repo().join("scenarios/steady.toml");
+    let steady = steady.to_str().unwrap();
+    let sets = [
+        "--set",
+        "simulation.duration=60s",
+        "--set",
+        "jobs.batch.rate=1",
+        "--set",
+        "jobs.batch.duration=10s",
+        "--set",
+        "jobs.batch.cpu=1",
+        "--set",
+        "jobs.batch.memory=1Gi",
+    ];
+    for out in ["a", "b"] {
+        let mut args = vec!["run", steady, "--out", out, "--quiet"];
+        args.extend(sets);
+        let o = sim(&args, &d);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let a = fs::read(d.join("a/summary.json")).unwrap();
+    assert_eq!(a, fs::read(d.join("b/summary.json")).unwrap(), "same seed");
+    assert_eq!(
+        fs::read(d.join("a/events.csv")).unwrap(),
+        fs::read(d.join("b/events.csv")).unwrap()
+    );
+    let s: serde_json::Value = serde_json::from_slice(&a).unwrap();
+    // The replica controller leaves job pods alone and keeps the 10 api replicas.
+    let api = &s["services"][0]["replicas"];
+    assert_eq!(
+        (api["ready_min"].as_u64(), api["ready_max"].as_u64()),
+        (Some(10), Some(10))
+    );
+    // 1 job/s for 60 s: 60 expected, sd √60 ≈ 7.7. Each node has 3900 − 1000 = 2900m free,
+    // room for 2 one-cpu jobs: 20 at once, and about 10 run at a time: none waits.
+    let j = &s["jobs"][0];
+    let pods = j["pods"].as_f64().unwrap();
+    assert!((pods - 60.0).abs() < 5.0 * 60f64.sqrt(), "{pods}");
+    assert_eq!(j["source"], "poisson");
+    assert_eq!(j["pending_at_end"], 0);
+    assert_eq!(j["pending_time_s"]["max"], 0.0);
+    assert_eq!(j["started"], j["pods"]);
+    // Live mode refuses jobs before it touches an engine.
+    let mut args = vec!["run", steady, "--live", "--out", "live"];
+    args.extend(sets);
+    let o = sim(&args, &d);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("jobs.batch: batch jobs are simulated only"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!d.join("live").exists());
+}
