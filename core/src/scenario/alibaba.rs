@@ -189,7 +189,8 @@ pub(crate) fn read_pods(
     let mut columns = COLUMNS.to_vec();
     columns.push("deletion_time");
     let mut report = TraceReport::default();
-    let mut pods: Vec<(Pod, String)> = Vec::new();
+    // (pod, phase, alive at start)
+    let mut pods: Vec<(Pod, String, bool)> = Vec::new();
     report.rows = read_rows(bytes, file, &columns, what, |row, idx| {
         let cpu = row.int(idx[1], "cpu_milli")?;
         let memory = row
@@ -238,8 +239,8 @@ pub(crate) fn read_pods(
             report.skipped_outside_window += 1;
             return Ok(());
         }
-        let (at, duration) = if created < o.start_s {
-            report.alive_at_start += 1;
+        let alive = created < o.start_s;
+        let (at, duration) = if alive {
             (0.0, (deleted - o.start_s) * o.duration_scale)
         } else {
             (
@@ -260,7 +261,7 @@ pub(crate) fn read_pods(
                 .map(str::to_string)
                 .collect(),
         };
-        pods.push((pod, phase.to_string()));
+        pods.push((pod, phase.to_string(), alive));
         Ok(())
     })?;
     // Stable: pods arriving at the same instant keep their file order.
@@ -272,8 +273,9 @@ pub(crate) fn read_pods(
         pods.truncate(limit as usize);
     }
     report.used = pods.len() as u64;
-    for (_, phase) in &pods {
+    for (_, phase, alive) in &pods {
         *report.phases.entry(phase.clone()).or_default() += 1;
+        report.alive_at_start += u64::from(*alive);
     }
     Ok((pods.into_iter().map(|p| p.0).collect(), report))
 }
@@ -426,8 +428,21 @@ mod tests {
             ..o
         };
         let (pods, report) = read_pods(csv.as_bytes(), "p.csv", &limited, "x").unwrap();
-        assert_eq!(pods.len(), 1);
-        assert_eq!((report.used, report.skipped_over_limit), (1, 1));
+        // The earliest arrival is kept: a (alive at the start, arriving at 0).
+        assert_eq!(pods[0].name, "a");
+        assert_eq!(
+            (
+                report.used,
+                report.skipped_over_limit,
+                report.alive_at_start
+            ),
+            (1, 1, 1)
+        );
+        // Two pods alive at the start, limit 1: only the kept one counts as alive.
+        let two =
+            format!("{HEADER}a,1,1,0,0,,LS,Running,0,1000,0\nb,1,1,0,0,,LS,Running,10,1000,10\n");
+        let (_, report) = read_pods(two.as_bytes(), "p.csv", &limited, "x").unwrap();
+        assert_eq!((report.used, report.alive_at_start), (1, 1));
     }
 
     #[test]
