@@ -102,6 +102,12 @@ pub async fn run(
     out: &mut dyn Output,
     shutdown: impl Future<Output = ()>,
 ) -> Result<Summary, LiveRunError> {
+    if let Some(set) = scenario.jobs.first() {
+        return Err(LiveRunError::Other(format!(
+            "jobs.{}: batch jobs are simulated only; live mode cannot run them yet",
+            set.name
+        )));
+    }
     let hosts = hosts::connect_all(opts.hosts.as_deref()).await?;
     check_fit(&scenario, &hosts)?;
     image::ensure(&hosts, false).await?;
@@ -397,6 +403,7 @@ async fn traffic(
                 .count() as u32,
             ..Default::default()
         },
+        jobs: Vec::new(),
     })
 }
 
@@ -450,23 +457,21 @@ async fn sample(
             .map_err(io)?;
     }
     let (mut c, mut m, mut ac, mut am) = (0u64, 0u64, 0u64, 0u64);
+    let frac = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
     for n in &nodes {
-        let scope = format!("node:{}", n.spec.name);
-        let frac = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
-        out.sample(
-            t,
-            &scope,
-            "cpu_allocated",
-            frac(n.allocated.cpu_milli, n.spec.allocatable.cpu_milli),
-        )
-        .map_err(io)?;
-        out.sample(
-            t,
-            &scope,
-            "memory_allocated",
-            frac(n.allocated.memory_bytes, n.spec.allocatable.memory_bytes),
-        )
-        .map_err(io)?;
+        if scenario.node_metrics {
+            let (a, cap) = (&n.allocated, &n.spec.allocatable);
+            out.node_sample(
+                t,
+                &n.spec.name,
+                [
+                    frac(a.cpu_milli, cap.cpu_milli),
+                    frac(a.memory_bytes, cap.memory_bytes),
+                    frac(a.gpu_milli, cap.gpu_milli),
+                ],
+            )
+            .map_err(|e| LiveRunError::Other(format!("nodes.csv: {e}")))?;
+        }
         c += n.allocated.cpu_milli;
         m += n.allocated.memory_bytes;
         ac += n.spec.allocatable.cpu_milli;

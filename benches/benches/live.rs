@@ -102,6 +102,7 @@ fn scenario(replicas: u32) -> Scenario {
         duration: SimDuration::from_secs(60),
         sample_interval: SimDuration::from_secs(1),
         warm_start: true,
+        node_metrics: false,
         placement: "first-fit".into(),
         queue: Default::default(),
         nodes: vec![],
@@ -112,6 +113,7 @@ fn scenario(replicas: u32) -> Scenario {
         autoscalers: vec![None],
         slos: vec![None],
         metric_resolution: SimDuration::from_secs(15),
+        jobs: vec![],
         overrides: vec![],
         hash: String::new(),
     }

@@ -9,12 +9,16 @@
 //! ready, and among equals the most recently changed.
 
 use crate::action::Action;
-use crate::model::{DesiredState, ObservedCluster, ReplicaId, ReplicaState, ServiceId};
+use crate::model::{
+    DesiredState, ObservedCluster, ReplicaId, ReplicaState, ServiceId, ServiceKind,
+};
 use crate::time::SimTime;
 
 /// Actions that move every service towards its desired replica count.
 ///
 /// Failed replicas are deleted (their resources freed) and replaced.
+/// Replicas of job shapes ([`ServiceKind::Job`]) are left alone: job
+/// arrivals create them and their durations end them.
 pub fn reconcile_replicas(
     desired: &DesiredState,
     observed: &ObservedCluster,
@@ -34,6 +38,9 @@ pub fn reconcile_replicas(
         }
     }
     for (s, spec) in desired.services.iter().enumerate() {
+        if spec.kind == ServiceKind::Job {
+            continue;
+        }
         let have = &mut active[s];
         let want = spec.replicas as usize;
         if have.len() < want {
@@ -164,6 +171,24 @@ mod tests {
             actions,
             reconcile_replicas(&desired(&[2]), &observed, SimTime(0))
         );
+    }
+
+    #[test]
+    fn job_replicas_are_neither_created_nor_deleted() {
+        let mut d = desired(&[1, 0]);
+        d.services[1].kind = ServiceKind::Job;
+        let observed = ObservedCluster {
+            nodes: vec![],
+            replicas: vec![
+                replica(0, ReplicaState::Ready, 0),
+                replica(1, ReplicaState::Pending, 0),
+                replica(1, ReplicaState::Ready, 0),
+            ],
+            changes: Default::default(),
+        };
+        // Service 0 has its 1 replica; job shape 1 has 2 active replicas and
+        // `replicas = 0`, which would delete both if it were a service.
+        assert!(reconcile_replicas(&d, &observed, SimTime(0)).is_empty());
     }
 
     #[test]

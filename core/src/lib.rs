@@ -11,13 +11,16 @@
 pub mod action;
 pub mod autoscale;
 pub mod balance;
+pub mod capacity;
 pub mod controller;
 pub mod dist;
+pub mod jobs;
 pub mod metrics;
 pub mod model;
 pub mod packing;
 pub mod placement;
 pub mod quantity;
+pub mod queue;
 pub mod registry;
 pub mod results;
 pub mod rng;

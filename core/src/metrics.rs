@@ -68,47 +68,63 @@ impl Integral {
     }
 }
 
-/// Scheduling metrics of a whole cluster.
+/// Recorded durations: exact mean, HDR percentiles.
 #[derive(Clone, Debug)]
-pub struct ClusterMetrics {
-    pending: Histogram<u64>,
-    pending_sum_ns: u128,
-    /// Nodes with at least one replica, over time.
-    pub nodes_in_use: Integral,
-    unschedulable: std::collections::BTreeMap<String, u64>,
+pub struct Durations {
+    hist: Histogram<u64>,
+    sum_ns: u128,
 }
 
-impl Default for ClusterMetrics {
+impl Default for Durations {
     fn default() -> Self {
-        ClusterMetrics {
-            pending: histogram(),
-            pending_sum_ns: 0,
-            nodes_in_use: Integral::default(),
-            unschedulable: Default::default(),
+        Durations {
+            hist: histogram(),
+            sum_ns: 0,
         }
     }
+}
+
+impl Durations {
+    /// Records one duration.
+    pub fn record(&mut self, d: SimDuration) {
+        let _ = self.hist.record(d.0);
+        self.sum_ns += u128::from(d.0);
+    }
+
+    /// Mean, percentiles and maximum in seconds (zeros when empty).
+    pub fn stats(&self) -> LatencyStats {
+        duration_stats(&self.hist, self.sum_ns)
+    }
+}
+
+/// Scheduling metrics of a whole cluster (capacity over time is
+/// [`crate::capacity::Capacity`]'s business).
+#[derive(Clone, Debug, Default)]
+pub struct ClusterMetrics {
+    pending: Durations,
+    unschedulable: std::collections::BTreeMap<String, u64>,
+    attempts: u64,
 }
 
 impl ClusterMetrics {
     /// A replica was bound after waiting `pending` since its creation.
     pub fn bound(&mut self, pending: SimDuration) {
-        let _ = self.pending.record(pending.0);
-        self.pending_sum_ns += u128::from(pending.0);
+        self.pending.record(pending);
     }
 
     /// A placement attempt failed.
     pub fn unschedulable(&mut self, why: &crate::placement::Unschedulable) {
+        self.attempts += 1;
         for reason in why.reasons.keys() {
             *self.unschedulable.entry(reason.to_string()).or_default() += 1;
         }
     }
 
     /// Fills the scheduling fields of a cluster summary.
-    pub fn fill(&mut self, c: &mut crate::results::ClusterSummary, now: SimTime) {
-        c.pending_time_s = duration_stats(&self.pending, self.pending_sum_ns);
-        c.nodes_in_use_mean =
-            self.nodes_in_use.area(now) / now.as_secs_f64().max(f64::MIN_POSITIVE);
+    pub fn fill(&self, c: &mut crate::results::ClusterSummary) {
+        c.pending_time_s = self.pending.stats();
         c.unschedulable = self.unschedulable.clone();
+        c.unschedulable_attempts = self.attempts;
     }
 }
 

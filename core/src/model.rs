@@ -375,11 +375,27 @@ pub enum Work {
     Sleep,
 }
 
+/// What a [`ServiceSpec`] describes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ServiceKind {
+    /// A long-running service: the replica controller keeps `replicas` of
+    /// it, and it receives request traffic.
+    #[default]
+    Service,
+    /// One request shape of a batch job set: its replicas (pods) are created
+    /// by job arrivals and leave when their job's duration has run out. The
+    /// replica controller never creates or deletes them and they get no
+    /// traffic; `replicas` is 0 and ignored.
+    Job,
+}
+
 /// How a service's replicas behave and what they need.
 #[derive(Clone, Debug)]
 pub struct ServiceSpec {
-    /// Unique name (a DNS label).
+    /// Unique name (a DNS label; `SET.K` for the shapes of job set `SET`).
     pub name: String,
+    /// A service, or one request shape of a batch job set.
+    pub kind: ServiceKind,
     /// Desired number of replicas.
     pub replicas: u32,
     /// Resources each replica requests from the scheduler.

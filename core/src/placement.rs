@@ -519,14 +519,108 @@ pub fn schedule_with(
     if pending.is_empty() {
         return Vec::new();
     }
+    if pending.iter().any(|p| p.0 != pending[0].0) {
+        pending.sort_by_key(|&(p, i)| (std::cmp::Reverse(p), i));
+    }
+    let ids: Vec<ReplicaId> = pending.into_iter().map(|(_, i)| ReplicaId(i)).collect();
+    match order {
+        QueueOrder::Priority => schedule_in_order(desired, observed, &ids, policy, rng),
+        QueueOrder::Drf => schedule_drf(desired, observed, &ids, policy, rng),
+    }
+}
+
+/// Where the next replica of a batch comes from.
+trait BatchQueue {
+    /// The next replica, or `None` when the batch is done.
+    fn pop(&mut self) -> Option<ReplicaId>;
+    /// The replica last popped was bound.
+    fn bound(&mut self) {}
+}
+
+impl BatchQueue for std::slice::Iter<'_, ReplicaId> {
+    fn pop(&mut self) -> Option<ReplicaId> {
+        self.next().copied()
+    }
+}
+
+impl BatchQueue for DrfQueue {
+    fn pop(&mut self) -> Option<ReplicaId> {
+        DrfQueue::pop(self)
+    }
+    fn bound(&mut self) {
+        DrfQueue::bound(self)
+    }
+}
+
+/// Places the pending replicas `order` one by one in that order, each
+/// decision seeing the binds made before it in the batch, returning a
+/// `Bind` or an `Unschedulable` action for each.
+///
+/// A replica of a service whose previous replica in this batch failed,
+/// with no bind in between, gets that failure again without asking the
+/// policy: the policy would see the same request and the same view, and a
+/// failed decision changes no policy state and draws no randomness (true
+/// of every registered policy). A job arrival of many identical pods that
+/// do not fit then costs one scan of the nodes, not one per pod.
+pub fn schedule_in_order(
+    desired: &DesiredState,
+    observed: &ObservedCluster,
+    order: &[ReplicaId],
+    policy: &mut dyn Place,
+    rng: &mut dyn Rng,
+) -> Vec<Action> {
+    drive(
+        desired,
+        observed,
+        &mut order.iter(),
+        order.len(),
+        policy,
+        rng,
+    )
+}
+
+/// Places the pending replicas `candidates` in Dominant Resource Fairness
+/// order (see [`crate::sched::drf::DrfQueue`]).
+pub fn schedule_drf(
+    desired: &DesiredState,
+    observed: &ObservedCluster,
+    candidates: &[ReplicaId],
+    policy: &mut dyn Place,
+    rng: &mut dyn Rng,
+) -> Vec<Action> {
+    let mut queue = DrfQueue::new(desired, observed, candidates.iter().map(|r| r.0));
+    drive(desired, observed, &mut queue, candidates.len(), policy, rng)
+}
+
+fn drive(
+    desired: &DesiredState,
+    observed: &ObservedCluster,
+    queue: &mut dyn BatchQueue,
+    len: usize,
+    policy: &mut dyn Place,
+    rng: &mut dyn Rng,
+) -> Vec<Action> {
     let mut allocs: Vec<NodeAlloc> = observed.nodes.iter().map(NodeAlloc::of).collect();
     let mut batch = Batch::new();
-    let mut actions = Vec::with_capacity(pending.len());
-    // Places replica `i`; true if it was bound.
-    let mut place_one = |i: u32| {
-        let replica = ReplicaId(i);
-        let service = observed.replicas[i as usize].service;
+    let mut actions = Vec::with_capacity(len);
+    // service → (binds in the batch when it failed, why)
+    let mut failed: HashMap<u32, (usize, Unschedulable)> = HashMap::new();
+    while let Some(replica) = queue.pop() {
+        let service = observed.replicas[replica.0 as usize].service;
+        debug_assert_eq!(
+            observed.replicas[replica.0 as usize].state,
+            ReplicaState::Pending
+        );
         let spec = &desired.services[service.0 as usize];
+        if let Some((binds, why)) = failed.get(&service.0)
+            && *binds == batch.changed().len()
+        {
+            actions.push(Action::Unschedulable {
+                replica,
+                why: why.clone(),
+            });
+            continue;
+        }
         let request = Request {
             service,
             resources: spec.requests,
@@ -543,29 +637,11 @@ pub fn schedule_with(
                 allocs[node.0 as usize].add(spec.requests);
                 batch.bind(node, service);
                 actions.push(Action::Bind { replica, node });
-                true
+                queue.bound();
             }
             Err(why) => {
+                failed.insert(service.0, (batch.changed().len(), why.clone()));
                 actions.push(Action::Unschedulable { replica, why });
-                false
-            }
-        }
-    };
-    match order {
-        QueueOrder::Priority => {
-            if pending.iter().any(|p| p.0 != pending[0].0) {
-                pending.sort_by_key(|&(p, i)| (std::cmp::Reverse(p), i));
-            }
-            for (_, i) in pending {
-                place_one(i);
-            }
-        }
-        QueueOrder::Drf => {
-            let mut queue = DrfQueue::new(desired, observed, pending.iter().map(|&(_, i)| i));
-            while let Some(replica) = queue.pop() {
-                if place_one(replica.0) {
-                    queue.bound();
-                }
             }
         }
     }

@@ -12,7 +12,9 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 /// Version of the results format; bump when a field changes meaning.
-pub const FORMAT: u32 = 1;
+/// Format 2: per-node allocation moved from `timeseries.csv` (`node:NAME`
+/// rows) to the optional `nodes.csv`.
+pub const FORMAT: u32 = 2;
 
 /// File names inside a results folder.
 pub mod files {
@@ -24,6 +26,10 @@ pub mod files {
     pub const TIMESERIES: &str = "timeseries.csv";
     /// What happened, when.
     pub const EVENTS: &str = "events.csv";
+    /// Per-node allocation samples (only with `simulation.nodeMetrics`).
+    pub const NODES: &str = "nodes.csv";
+    /// `sim compare`: one row per placement policy.
+    pub const COMPARISON: &str = "comparison.csv";
     /// The effective scenario (after `--set`).
     pub const SCENARIO: &str = "scenario.toml";
 }
@@ -162,6 +168,86 @@ pub struct ClusterSummary {
     /// each attempt counts once for every reason some node gave.
     #[serde(default)]
     pub unschedulable: std::collections::BTreeMap<String, u64>,
+    /// Failed placement attempts (each once, whatever its reasons). A
+    /// replica that failed is retried only after a node change that may
+    /// let it fit (see `orkestra_core::queue`).
+    #[serde(default)]
+    pub unschedulable_attempts: u64,
+    /// Σ allocatable GPUs, thousandths.
+    #[serde(default)]
+    pub gpu_allocatable_milli: u64,
+    /// Time-weighted mean of allocated ÷ allocatable GPU (0 without GPUs).
+    #[serde(default)]
+    pub gpu_allocated_mean: f64,
+    /// Time-weighted mean of stranded ÷ allocatable CPU: free CPU on nodes
+    /// where no request shape of the scenario fits (see
+    /// `orkestra_core::capacity`).
+    #[serde(default)]
+    pub stranded_cpu_mean: f64,
+    /// The same for memory.
+    #[serde(default)]
+    pub stranded_memory_mean: f64,
+    /// The same for GPUs.
+    #[serde(default)]
+    pub stranded_gpu_mean: f64,
+    /// Time-weighted mean of a lower bound on the nodes needed to hold the
+    /// bound requests (largest nodes first, per resource; see `orkestra_core::capacity`).
+    #[serde(default)]
+    pub nodes_lower_bound_mean: f64,
+    /// Time-weighted mean of (nodes in use − lower bound) ÷ lower bound,
+    /// over the time the bound is positive.
+    #[serde(default)]
+    pub packing_gap_mean: f64,
+}
+
+/// How a job trace was read: what was used and what was skipped, and why.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceReport {
+    /// Data rows in the file.
+    pub rows: u64,
+    /// Rows that became jobs.
+    pub used: u64,
+    /// Of `used`, pods created before the window that were still alive at
+    /// its start (they arrive at time zero with their remaining lifetime).
+    pub alive_at_start: u64,
+    /// Skipped: no deletion time.
+    pub skipped_no_deletion: u64,
+    /// Skipped: deletion time not after creation time.
+    pub skipped_non_positive_duration: u64,
+    /// Skipped: phase not in `phases`.
+    pub skipped_phase: u64,
+    /// Skipped: outside the window (gone before it starts, or created at or after its end).
+    pub skipped_outside_window: u64,
+    /// Skipped: beyond `limit`.
+    pub skipped_over_limit: u64,
+    /// Used rows per `pod_phase`.
+    pub phases: std::collections::BTreeMap<String, u64>,
+}
+
+/// One job set's results.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobSetSummary {
+    /// Job set name.
+    pub name: String,
+    /// Where its jobs came from: `arrivals`, `poisson` or `trace`.
+    pub source: String,
+    /// Jobs that arrived.
+    pub jobs: u64,
+    /// Pods created (`count` per job).
+    pub pods: u64,
+    /// Pods bound to a node (started).
+    pub started: u64,
+    /// Pods that ran their whole duration.
+    pub completed: u64,
+    /// Pods still running at the end.
+    pub running_at_end: u64,
+    /// Pods never bound by the end.
+    pub pending_at_end: u64,
+    /// Creation → bind of the pods that were bound, seconds.
+    pub pending_time_s: LatencyStats,
+    /// For traces: rows used and skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceReport>,
 }
 
 /// `summary.json`.
@@ -191,6 +277,9 @@ pub struct Summary {
     pub services: Vec<ServiceSummary>,
     /// Cluster-wide.
     pub cluster: ClusterSummary,
+    /// Per job set, in name order.
+    #[serde(default)]
+    pub jobs: Vec<JobSetSummary>,
 }
 
 /// `timing.json`: the only machine-dependent file.
@@ -210,6 +299,12 @@ pub trait Output {
     fn sample(&mut self, time_s: f64, scope: &str, name: &str, value: f64) -> io::Result<()>;
     /// One `events.csv` row.
     fn event(&mut self, time_s: f64, kind: &str, subject: &str, detail: &str) -> io::Result<()>;
+    /// One `nodes.csv` row: a node's allocated ÷ allocatable per resource
+    /// (0 for a resource it does not have). Only called when the scenario
+    /// sets `simulation.nodeMetrics`; discarded by default.
+    fn node_sample(&mut self, _time_s: f64, _node: &str, _fractions: [f64; 3]) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Discards everything.
@@ -251,6 +346,37 @@ impl<W: Write> TimeseriesWriter<W> {
         let _ = write!(self.buf, "{value}");
         let (t, v) = self.buf.split_at(t_end);
         self.out.write_record([t, scope, name, v])?;
+        Ok(())
+    }
+
+    /// Flushes and returns the writer.
+    pub fn finish(self) -> io::Result<W> {
+        self.out.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+/// Writes `nodes.csv` rows: `time_s,node,cpu,memory,gpu`.
+pub struct NodesWriter<W: Write> {
+    out: csv::Writer<W>,
+}
+
+impl<W: Write> NodesWriter<W> {
+    /// Writes the header to `w`.
+    pub fn new(w: W) -> io::Result<Self> {
+        let mut out = csv::Writer::from_writer(w);
+        out.write_record(["time_s", "node", "cpu", "memory", "gpu"])?;
+        Ok(NodesWriter { out })
+    }
+
+    /// One node's allocated fractions (cpu, memory, gpu) at `time_s`.
+    pub fn row(&mut self, time_s: f64, node: &str, f: [f64; 3]) -> io::Result<()> {
+        self.out.write_record([
+            time_s.to_string().as_str(),
+            node,
+            f[0].to_string().as_str(),
+            f[1].to_string().as_str(),
+            f[2].to_string().as_str(),
+        ])?;
         Ok(())
     }
 
@@ -315,5 +441,9 @@ mod tests {
             ),
             "{text}"
         );
+        let mut nodes = NodesWriter::new(Vec::new()).unwrap();
+        nodes.row(2.0, "a-0", [0.25, 0.5, 0.0]).unwrap();
+        let text = String::from_utf8(nodes.finish().unwrap()).unwrap();
+        assert_eq!(text, "time_s,node,cpu,memory,gpu\n2,a-0,0.25,0.5,0\n");
     }
 }

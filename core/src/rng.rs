@@ -26,6 +26,8 @@ pub mod names {
     pub const POLICY: &str = "policy";
     /// Fault injection.
     pub const FAILURES: &str = "failures";
+    /// Poisson job arrivals (suffix `/<job set>`; durations `/<job set>/duration`).
+    pub const JOBS: &str = "jobs";
 }
 
 /// 64-bit FNV-1a: a stable, dependency-free hash for stream names and scenario text.

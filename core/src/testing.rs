@@ -99,6 +99,7 @@ impl NodeBuilder {
 pub fn service(name: &str) -> ServiceSpec {
     ServiceSpec {
         name: name.to_string(),
+        kind: crate::model::ServiceKind::Service,
         replicas: 1,
         requests: Resources::new(100, 128 << 20),
         limits: Resources::new(100, 128 << 20),

@@ -99,7 +99,9 @@ mod tests {
         fs::write(d.join(files::SUMMARY), r#"{"format": 99}"#).unwrap();
         let err = Results::open(&d).unwrap_err().to_string();
         assert!(
-            err.contains("results format 99, this version reads format 1"),
+            err.contains(&format!(
+                "results format 99, this version reads format {FORMAT}"
+            )),
             "{err}"
         );
         fs::write(d.join(files::SUMMARY), "{").unwrap();

@@ -14,19 +14,22 @@
 //! service when its deadline passes is counted as timed out when service
 //! ends; the replica still does the work, as a real server would.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 
 use orkestra_core::action::Action;
 use orkestra_core::balance::Balance;
+use orkestra_core::capacity::Capacity;
 use orkestra_core::controller::reconcile_replicas;
-use orkestra_core::metrics::{ClusterMetrics, Integral, ServiceMetrics};
+use orkestra_core::jobs::{Job, JobStream};
+use orkestra_core::metrics::{ClusterMetrics, Durations, ServiceMetrics};
 use orkestra_core::model::{
-    NodeId, NodeStatus, ObservedCluster, ReplicaId, ReplicaState, ReplicaStatus,
+    NodeId, NodeStatus, ObservedCluster, ReplicaId, ReplicaState, ReplicaStatus, ServiceKind,
 };
-use orkestra_core::placement::{Place, schedule_with};
+use orkestra_core::placement::Place;
+use orkestra_core::queue::SchedulingQueue;
 use orkestra_core::registry;
-use orkestra_core::results::{ClusterSummary, FORMAT, NullOutput, Output, Summary};
+use orkestra_core::results::{ClusterSummary, FORMAT, JobSetSummary, NullOutput, Output, Summary};
 use orkestra_core::rng::{StreamRng, names, stream};
 use orkestra_core::scenario::Scenario;
 use orkestra_core::time::{SimDuration, SimTime};
@@ -83,6 +86,16 @@ pub enum Event {
         /// Service index.
         service: u32,
     },
+    /// The next job of job set `set` arrives.
+    JobArrival {
+        /// Job set index.
+        set: u32,
+    },
+    /// Job pod `replica` has run its duration.
+    JobDone {
+        /// Replica index.
+        replica: u32,
+    },
 }
 
 /// Request-serving state of one replica (beside its [`ReplicaStatus`]).
@@ -115,13 +128,17 @@ struct ServiceRuntime {
     needed_seconds: f64,
 }
 
-/// Cluster-wide allocation, kept incrementally.
-#[derive(Clone, Copy, Debug, Default)]
-struct Totals {
-    cpu: u64,
-    memory: u64,
-    nodes_in_use: u32,
-    pending: u32,
+/// A job set during the run.
+struct JobRuntime<'a> {
+    stream: JobStream,
+    /// The next job, scheduled as a `JobArrival` event.
+    next: Option<Job<'a>>,
+    jobs: u64,
+    pods: u64,
+    started: u64,
+    completed: u64,
+    pending: u64,
+    pending_time: Durations,
 }
 
 /// How often (in events) the progress callback is called.
@@ -145,12 +162,19 @@ pub struct Simulation<'a> {
     policy_rng: StreamRng,
     startup_rng: StreamRng,
     reconcile_pending: bool,
+    /// A service replica changed: the replica controller must look again.
+    services_dirty: bool,
     unschedulable: BTreeMap<u32, String>,
-    cpu_allocated: Integral,
-    memory_allocated: Integral,
-    totals: Totals,
+    /// Replicas not yet bound.
+    pending: u32,
+    queue: SchedulingQueue,
+    capacity: Capacity,
     cluster: ClusterMetrics,
-    cluster_allocatable: (u64, u64),
+    jobs: Vec<JobRuntime<'a>>,
+    /// Job set of each job shape (by service index; `None` for services).
+    shape_set: Vec<Option<u32>>,
+    /// Duration of each job pod not yet bound.
+    job_duration: HashMap<u32, SimDuration>,
     out: &'a mut dyn Output,
     error: Option<io::Error>,
 }
@@ -211,12 +235,27 @@ impl<'a> Simulation<'a> {
             .iter()
             .map(|n| NodeStatus::new(n.clone()))
             .collect();
-        let cluster_allocatable = nodes.iter().fold((0, 0), |(c, m), n| {
-            (
-                c + n.spec.allocatable.cpu_milli,
-                m + n.spec.allocatable.memory_bytes,
-            )
-        });
+        let capacity = Capacity::new(&nodes, scenario.desired.services.iter().map(|s| s.requests));
+        let mut shape_set = vec![None; scenario.desired.services.len()];
+        for (k, set) in scenario.jobs.iter().enumerate() {
+            for shape in &set.shapes {
+                shape_set[shape.0 as usize] = Some(k as u32);
+            }
+        }
+        let jobs = scenario
+            .jobs
+            .iter()
+            .map(|set| JobRuntime {
+                stream: JobStream::new(set, seed, horizon),
+                next: None,
+                jobs: 0,
+                pods: 0,
+                started: 0,
+                completed: 0,
+                pending: 0,
+                pending_time: Durations::default(),
+            })
+            .collect();
         Simulation {
             scenario,
             desired: scenario.desired.clone(),
@@ -236,12 +275,15 @@ impl<'a> Simulation<'a> {
             policy_rng: stream(seed, &format!("{}/placement", names::POLICY)),
             startup_rng: stream(seed, names::STARTUP),
             reconcile_pending: false,
+            services_dirty: true,
             unschedulable: BTreeMap::new(),
-            cpu_allocated: Integral::default(),
-            memory_allocated: Integral::default(),
-            totals: Totals::default(),
+            pending: 0,
+            queue: SchedulingQueue::new(),
+            capacity,
             cluster: ClusterMetrics::default(),
-            cluster_allocatable,
+            jobs,
+            shape_set,
+            job_duration: HashMap::new(),
             out,
             error: None,
         }
@@ -275,6 +317,9 @@ impl<'a> Simulation<'a> {
         for s in 0..self.services.len() {
             self.schedule_next_arrival(s);
         }
+        for k in 0..self.jobs.len() {
+            self.schedule_next_job(k);
+        }
         self.engine.schedule(
             SimTime::ZERO + self.scenario.sample_interval.min(self.scenario.duration),
             Event::Sample,
@@ -307,6 +352,8 @@ impl<'a> Simulation<'a> {
                 Event::Scrape => self.on_scrape(),
                 Event::Autoscale { service } => self.on_autoscale(service as usize, true),
                 Event::Poke { service } => self.on_autoscale(service as usize, false),
+                Event::JobArrival { set } => self.on_job_arrival(set as usize),
+                Event::JobDone { replica } => self.on_job_done(replica),
             }
             if self.engine.processed() >= next_progress {
                 next_progress += PROGRESS_EVERY;
@@ -337,37 +384,54 @@ impl<'a> Simulation<'a> {
         format!("{}-{r}", self.scenario.desired.services[s.0 as usize].name)
     }
 
-    fn mark_dirty(&mut self) {
+    /// Something changed that the scheduler (and, with `services`, the
+    /// replica controller) must see: reconcile once at this instant.
+    fn mark_dirty(&mut self, services: bool) {
+        self.services_dirty |= services;
         if !self.reconcile_pending {
             self.reconcile_pending = true;
             self.engine.schedule(self.engine.now(), Event::Reconcile);
         }
     }
 
-    /// Runs the replica controller and the scheduler and applies their actions.
+    /// Creates a pending replica of `service` and queues it.
+    fn create(&mut self, service: orkestra_core::model::ServiceId, detail: &str) -> u32 {
+        let now = self.engine.now();
+        let id = self.observed.replicas.len() as u32;
+        self.observed.replicas.push(ReplicaStatus {
+            service,
+            node: None,
+            state: ReplicaState::Pending,
+            since: now,
+        });
+        self.serving.push(Serving::default());
+        let priority = self.scenario.desired.services[service.0 as usize]
+            .placement
+            .priority;
+        self.queue.push(ReplicaId(id), priority);
+        let name = self.replica_name(id);
+        self.emit_event("create", &name, detail);
+        self.pending += 1;
+        id
+    }
+
+    /// Runs the replica controller (when a service replica changed) and the
+    /// scheduling queue, and applies their actions.
     fn reconcile(&mut self, warm: bool) {
         let now = self.engine.now();
-        let actions = reconcile_replicas(&self.desired, &self.observed, now);
-        for a in actions {
-            match a {
-                Action::Create { service } => {
-                    let id = self.observed.replicas.len() as u32;
-                    self.observed.replicas.push(ReplicaStatus {
-                        service,
-                        node: None,
-                        state: ReplicaState::Pending,
-                        since: now,
-                    });
-                    self.serving.push(Serving::default());
-                    let name = self.replica_name(id);
-                    self.emit_event("create", &name, "");
-                    self.totals.pending += 1;
+        if std::mem::take(&mut self.services_dirty) {
+            let actions = reconcile_replicas(&self.desired, &self.observed, now);
+            for a in actions {
+                match a {
+                    Action::Create { service } => {
+                        self.create(service, "");
+                    }
+                    Action::Delete { replica } => self.delete(replica.0),
+                    _ => {}
                 }
-                Action::Delete { replica } => self.delete(replica.0),
-                _ => {}
             }
         }
-        let binds = schedule_with(
+        let binds = self.queue.schedule(
             self.scenario.queue,
             &self.desired,
             &self.observed,
@@ -391,67 +455,110 @@ impl<'a> Simulation<'a> {
         }
     }
 
-    /// A node's allocation changed by `sign × requests`: keep the cluster
-    /// totals and their integrals without walking every node.
+    /// Node `node`'s allocation changed by `requests` (added or removed):
+    /// keep the cluster's capacity accounting without walking every node.
     fn allocation_changed(
         &mut self,
+        node: NodeId,
         requests: orkestra_core::model::Resources,
-        sign: i64,
-        node_replicas_after: u32,
+        added: bool,
     ) {
         let now = self.engine.now();
-        let t = &mut self.totals;
-        if sign > 0 {
-            t.cpu += requests.cpu_milli;
-            t.memory += requests.memory_bytes;
-            if node_replicas_after == 1 {
-                t.nodes_in_use += 1;
-            }
-        } else {
-            t.cpu -= requests.cpu_milli;
-            t.memory -= requests.memory_bytes;
-            if node_replicas_after == 0 {
-                t.nodes_in_use -= 1;
-            }
-        }
-        let (ac, am) = self.cluster_allocatable;
-        let frac = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
-        self.cpu_allocated.set(now, frac(t.cpu, ac));
-        self.memory_allocated.set(now, frac(t.memory, am));
-        self.cluster
-            .nodes_in_use
-            .set(now, f64::from(t.nodes_in_use));
+        let i = node.0 as usize;
+        self.capacity
+            .node_changed(now, i, &self.observed.nodes[i], requests, added);
     }
 
     fn bind(&mut self, r: u32, node: NodeId, warm: bool) {
         let now = self.engine.now();
         let status = &mut self.observed.replicas[r as usize];
         let spec = &self.scenario.desired.services[status.service.0 as usize];
-        self.cluster.bound(now.saturating_since(status.since));
-        self.totals.pending -= 1;
+        let pending = now.saturating_since(status.since);
+        self.cluster.bound(pending);
+        self.pending -= 1;
+        let job = spec.kind == ServiceKind::Job;
         status.node = Some(node);
-        status.state = ReplicaState::Starting;
+        status.state = if job {
+            ReplicaState::Ready
+        } else {
+            ReplicaState::Starting
+        };
         status.since = now;
         let (service, requests) = (status.service, spec.requests);
         self.observed.bind(node, service, requests);
-        let n = &self.observed.nodes[node.0 as usize];
-        let after = n.replicas;
+        let node_name = self.observed.nodes[node.0 as usize].spec.name.clone();
+        self.unschedulable.remove(&r);
+        self.allocation_changed(node, requests, true);
+        let name = self.replica_name(r);
+        self.emit_event("bind", &name, &format!("node={node_name}"));
+        if job {
+            // A job pod runs its duration from its bind.
+            let set =
+                &mut self.jobs[self.shape_set[service.0 as usize].expect("job shape") as usize];
+            set.started += 1;
+            set.pending -= 1;
+            set.pending_time.record(pending);
+            let d = self.job_duration.remove(&r).expect("job pod duration");
+            self.engine.schedule(now + d, Event::JobDone { replica: r });
+            return;
+        }
         let delay = if warm {
             SimDuration::ZERO
         } else {
             spec.start_delay.sample(&mut self.startup_rng)
         };
-        let node_name = n.spec.name.clone();
-        self.unschedulable.remove(&r);
-        self.allocation_changed(requests, 1, after);
-        let name = self.replica_name(r);
-        self.emit_event("bind", &name, &format!("node={node_name}"));
         if warm {
             self.on_ready(r);
         } else {
             self.engine
                 .schedule(now + delay, Event::Ready { replica: r });
         }
+    }
+
+    /// Schedules the next job of set `k`, if one arrives before the end.
+    fn schedule_next_job(&mut self, k: usize) {
+        let set = &self.scenario.jobs[k];
+        let rt = &mut self.jobs[k];
+        rt.next = rt.stream.next(set);
+        if let Some(job) = &rt.next {
+            let at = job.at.max(self.engine.now());
+            self.engine
+                .schedule(at, Event::JobArrival { set: k as u32 });
+        }
+    }
+
+    /// A job arrives: its pods are created pending and queued.
+    fn on_job_arrival(&mut self, k: usize) {
+        let job = self.jobs[k].next.take().expect("scheduled job");
+        let detail = format!("job={}", job.name);
+        for _ in 0..job.count {
+            let id = self.create(job.shape, &detail);
+            self.job_duration.insert(id, job.duration);
+        }
+        let rt = &mut self.jobs[k];
+        rt.jobs += 1;
+        rt.pods += u64::from(job.count);
+        rt.pending += u64::from(job.count);
+        self.mark_dirty(false);
+        self.schedule_next_job(k);
+    }
+
+    /// A job pod has run its duration: it leaves and frees its node.
+    fn on_job_done(&mut self, r: u32) {
+        let now = self.engine.now();
+        let status = self.observed.replicas[r as usize];
+        let node = status.node.expect("a running job pod is bound");
+        let requests = self.scenario.desired.services[status.service.0 as usize].requests;
+        self.observed.unbind(node, status.service, requests);
+        self.allocation_changed(node, requests, false);
+        let st = &mut self.observed.replicas[r as usize];
+        st.state = ReplicaState::Terminated;
+        st.since = now;
+        let k = self.shape_set[status.service.0 as usize].expect("job shape");
+        self.jobs[k as usize].completed += 1;
+        let name = self.replica_name(r);
+        self.emit_event("completed", &name, "");
+        self.mark_dirty(false);
     }
 
     fn on_ready(&mut self, r: u32) {
@@ -510,7 +617,9 @@ impl Simulation<'_> {
                 .set(now, f64::from(svc.ready * concurrency));
         }
         if status.state == ReplicaState::Pending {
-            self.totals.pending -= 1;
+            self.pending -= 1;
+            let priority = self.scenario.desired.services[s].placement.priority;
+            self.queue.remove(ReplicaId(r), status.service, priority);
         }
         let name = self.replica_name(r);
         self.emit_event("delete", &name, status.state.as_str());
@@ -533,15 +642,14 @@ impl Simulation<'_> {
             let spec = &self.scenario.desired.services[status.service.0 as usize];
             let (service, requests) = (status.service, spec.requests);
             self.observed.unbind(node, service, requests);
-            let after = self.observed.nodes[node.0 as usize].replicas;
-            self.allocation_changed(requests, -1, after);
+            self.allocation_changed(node, requests, false);
         }
         let st = &mut self.observed.replicas[r as usize];
         st.state = ReplicaState::Terminated;
         st.since = now;
         let name = self.replica_name(r);
         self.emit_event("terminated", &name, "");
-        self.mark_dirty();
+        self.mark_dirty(true);
     }
 
     #[inline]
@@ -685,7 +793,7 @@ impl Simulation<'_> {
                 &name,
                 &format!("from={current} to={} reason={}", rec.replicas, rec.reason),
             );
-            self.mark_dirty();
+            self.mark_dirty(true);
         }
     }
 
@@ -797,41 +905,30 @@ impl Simulation<'_> {
             }
             rows.push((scope, "ready_replicas", f64::from(svc.ready)));
         }
-        let (ac, am) = self.cluster_allocatable;
-        let frac = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
-        rows.push((
-            "cluster".to_string(),
-            "pending_replicas",
-            f64::from(self.totals.pending),
-        ));
-        rows.push((
-            "cluster".to_string(),
-            "nodes_in_use",
-            f64::from(self.totals.nodes_in_use),
-        ));
-        rows.push((
-            "cluster".to_string(),
-            "cpu_allocated",
-            frac(self.totals.cpu, ac),
-        ));
-        rows.push((
-            "cluster".to_string(),
-            "memory_allocated",
-            frac(self.totals.memory, am),
-        ));
-        for n in &self.observed.nodes {
-            let scope = format!("node:{}", n.spec.name);
+        let c = self.capacity.sample();
+        let cluster = |name: &'static str, value: f64| ("cluster".to_string(), name, value);
+        rows.push(cluster("pending_replicas", f64::from(self.pending)));
+        rows.push(cluster("nodes_in_use", f64::from(c.nodes_in_use)));
+        rows.push(cluster("cpu_allocated", c.allocated[0]));
+        rows.push(cluster("memory_allocated", c.allocated[1]));
+        rows.push(cluster("gpu_allocated", c.allocated[2]));
+        rows.push(cluster("stranded_cpu", c.stranded[0]));
+        rows.push(cluster("stranded_memory", c.stranded[1]));
+        rows.push(cluster("stranded_gpu", c.stranded[2]));
+        rows.push(cluster("nodes_lower_bound", c.nodes_lower_bound as f64));
+        if self.scenario.node_metrics {
             let frac = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
-            rows.push((
-                scope.clone(),
-                "cpu_allocated",
-                frac(n.allocated.cpu_milli, n.spec.allocatable.cpu_milli),
-            ));
-            rows.push((
-                scope,
-                "memory_allocated",
-                frac(n.allocated.memory_bytes, n.spec.allocatable.memory_bytes),
-            ));
+            for n in &self.observed.nodes {
+                let (a, cap) = (&n.allocated, &n.spec.allocatable);
+                let f = [
+                    frac(a.cpu_milli, cap.cpu_milli),
+                    frac(a.memory_bytes, cap.memory_bytes),
+                    frac(a.gpu_milli, cap.gpu_milli),
+                ];
+                if let Err(e) = self.out.node_sample(t, &n.spec.name, f) {
+                    self.error.get_or_insert(e);
+                }
+            }
         }
         for (scope, name, value) in rows {
             if let Err(e) = self.out.sample(t, &scope, name, value) {
@@ -870,7 +967,6 @@ impl Simulation<'_> {
                 sum
             })
             .collect();
-        let secs = end.as_secs_f64().max(f64::MIN_POSITIVE);
         let zones: std::collections::BTreeSet<&str> = self
             .observed
             .nodes
@@ -892,15 +988,30 @@ impl Simulation<'_> {
             cluster: ClusterSummary {
                 nodes: self.observed.nodes.len() as u32,
                 zones: zones.len() as u32,
-                cpu_allocatable_milli: self.cluster_allocatable.0,
-                memory_allocatable_bytes: self.cluster_allocatable.1,
-                cpu_allocated_mean: self.cpu_allocated.area(end) / secs,
-                memory_allocated_mean: self.memory_allocated.area(end) / secs,
-                pending_at_end: self.totals.pending,
+                pending_at_end: self.pending,
                 ..Default::default()
             },
+            jobs: self
+                .scenario
+                .jobs
+                .iter()
+                .zip(&self.jobs)
+                .map(|(set, rt)| JobSetSummary {
+                    name: set.name.clone(),
+                    source: set.source_name().to_string(),
+                    jobs: rt.jobs,
+                    pods: rt.pods,
+                    started: rt.started,
+                    completed: rt.completed,
+                    running_at_end: rt.started - rt.completed,
+                    pending_at_end: rt.pending,
+                    pending_time_s: rt.pending_time.stats(),
+                    trace: set.trace.clone(),
+                })
+                .collect(),
         };
-        self.cluster.fill(&mut summary.cluster, end);
+        self.capacity.fill(&mut summary.cluster, end);
+        self.cluster.fill(&mut summary.cluster);
         summary
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod autoscaling;
 pub mod cluster;
+pub mod compare;
 pub mod engine;
 pub mod run;
 pub mod waiting;

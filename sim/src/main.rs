@@ -13,6 +13,7 @@ Examples:
   sim run scenarios/spike.toml --set services.web.replicas=30 --set simulation.duration=5m
   sim check scenarios/steady.toml
   sim hpa scenarios/hpa/web-hpa.toml scenarios/hpa/web-metrics.csv
+  sim compare scenarios/alibaba-gpu.toml --placement kubernetes-default,gke-optimize-utilization,ecs-binpack
 
 Exit codes: 0 success, 1 invalid scenario or input file, 2 bad command line,
 3 results folder exists (use --force), 4 could not write results.";
@@ -79,6 +80,36 @@ enum Command {
         /// Play the scenario K times faster (live mode): shapes compress, rates do not.
         #[arg(long, requires = "live", default_value_t = 1.0)]
         speed: f64,
+    },
+    /// Run a scenario under several placement policies and compare them in one table.
+    #[command(after_help = EXAMPLES)]
+    Compare {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Placement policies to compare, comma-separated or repeated (see `sim list policies`).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            required = true,
+            value_name = "POLICY,..."
+        )]
+        placement: Vec<String>,
+        /// Folder of the comparison: one results folder per policy and comparison.csv
+        /// [default: results/<scenario>-seed<seed>-compare].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed of all random streams (overrides simulation.seed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override a field in every run: dotted.path=value (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        /// Replace the comparison folder if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Explain where one more replica of a service would go, node by node.
     Place {
@@ -168,6 +199,37 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Compare {
+            scenario,
+            placement,
+            out,
+            seed,
+            sets,
+            force,
+            quiet,
+        } => {
+            let opts = orkestra_sim::compare::CompareOptions {
+                scenario,
+                policies: placement,
+                out,
+                seed,
+                sets,
+                force,
+                progress: !quiet,
+            };
+            match orkestra_sim::compare::compare(&opts) {
+                Ok(c) => {
+                    if !quiet {
+                        print!("{}", orkestra_sim::compare::render_comparison(&c));
+                    }
+                    exit::OK
+                }
+                Err(e) => {
+                    eprintln!("sim: {e}");
+                    e.exit_code()
+                }
+            }
+        }
         Command::Live(cmd) => live_command(cmd),
         Command::List(ListCommand::Policies) => {
             println!("placement (scheduler.policy):");
@@ -236,6 +298,7 @@ fn main() -> ExitCode {
         }
         Command::Check { scenario, sets } => match run::load(&scenario, &sets, None) {
             Ok((s, _)) => {
+                // Services come first in the desired state, one traffic model each; job shapes follow.
                 let replicas: u32 = s.desired.services.iter().map(|s| s.replicas).sum();
                 let zones: std::collections::BTreeSet<_> =
                     s.nodes.iter().map(|n| &n.zone).collect();
@@ -244,11 +307,12 @@ fn main() -> ExitCode {
                     s.name,
                     s.nodes.len(),
                     zones.len(),
-                    s.desired.services.len(),
+                    s.traffic.len(),
                     replicas,
                     s.duration,
                     s.seed
                 );
+                print!("{}", run::describe_jobs(&s));
                 exit::OK
             }
             Err(e) => {

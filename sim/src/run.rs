@@ -11,7 +11,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use orkestra_core::results::{EventsWriter, Summary, TimeseriesWriter, Timing, files};
+use orkestra_core::results::{EventsWriter, NodesWriter, Summary, TimeseriesWriter, Timing, files};
 use orkestra_core::scenario::{self, Files, InputError, Scenario};
 use orkestra_core::time::SimTime;
 
@@ -156,6 +156,7 @@ pub struct RunReport {
 struct FileOutput {
     timeseries: TimeseriesWriter<BufWriter<fs::File>>,
     events: EventsWriter<BufWriter<fs::File>>,
+    nodes: Option<NodesWriter<BufWriter<fs::File>>>,
 }
 
 impl Output for FileOutput {
@@ -164,6 +165,12 @@ impl Output for FileOutput {
     }
     fn event(&mut self, time_s: f64, kind: &str, subject: &str, detail: &str) -> io::Result<()> {
         self.events.row(time_s, kind, subject, detail)
+    }
+    fn node_sample(&mut self, time_s: f64, node: &str, fractions: [f64; 3]) -> io::Result<()> {
+        match &mut self.nodes {
+            Some(w) => w.row(time_s, node, fractions),
+            None => Ok(()),
+        }
     }
 }
 
@@ -184,6 +191,17 @@ fn create(path: &Path) -> Result<BufWriter<fs::File>, RunError> {
 /// Runs a scenario and writes its results folder.
 pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
     let (scenario, text) = load(&opts.scenario, &opts.sets, opts.seed)?;
+    if opts.live.is_some()
+        && let Some(set) = scenario.jobs.first()
+    {
+        return Err(RunError::Input(InputError {
+            file: scenario.source.clone(),
+            line: 0,
+            column: 0,
+            path: format!("jobs.{}", set.name),
+            message: "batch jobs are simulated only; live mode cannot run them yet".into(),
+        }));
+    }
     let out = opts.out.clone().unwrap_or_else(|| {
         let suffix = if opts.live.is_some() { "-live" } else { "" };
         PathBuf::from("results").join(format!("{}-seed{}{suffix}", scenario.name, scenario.seed))
@@ -224,9 +242,16 @@ fn write_run(
     fs::write(dir.join(files::SCENARIO), text).map_err(io_err(&dir.join(files::SCENARIO)))?;
     let ts_path = dir.join(files::TIMESERIES);
     let ev_path = dir.join(files::EVENTS);
+    let nodes_path = dir.join(files::NODES);
+    let nodes = if scenario.node_metrics {
+        Some(NodesWriter::new(create(&nodes_path)?).map_err(io_err(&nodes_path))?)
+    } else {
+        None
+    };
     let mut output = FileOutput {
         timeseries: TimeseriesWriter::new(create(&ts_path)?).map_err(io_err(&ts_path))?,
         events: EventsWriter::new(create(&ev_path)?).map_err(io_err(&ev_path))?,
+        nodes,
     };
     let started = Instant::now();
     let summary = match &opts.live {
@@ -251,6 +276,12 @@ fn write_run(
         .finish()
         .and_then(|mut w| w.flush())
         .map_err(io_err(&ev_path))?;
+    if let Some(nodes) = output.nodes {
+        nodes
+            .finish()
+            .and_then(|mut w| w.flush())
+            .map_err(io_err(&nodes_path))?;
+    }
     let timing = Timing {
         wall_time_s: wall,
         events_per_s: summary.events as f64 / wall,
@@ -364,53 +395,86 @@ pub fn render_summary(r: &RunReport) -> String {
     if !s.overrides.is_empty() {
         let _ = writeln!(o, "overrides: {}", s.overrides.join(" "));
     }
-    let _ = writeln!(o);
-    let _ = writeln!(
-        o,
-        "{:<12} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>6} {:>9}",
-        "service",
-        "requests",
-        "ok",
-        "rejected",
-        "timeout",
-        "mean",
-        "p50",
-        "p90",
-        "p99",
-        "max",
-        "util",
-        "replicas"
-    );
-    for svc in &s.services {
-        let l = &svc.latency_s;
+    if !s.services.is_empty() {
+        let _ = writeln!(o);
         let _ = writeln!(
             o,
-            "{:<12} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>5.1}% {:>9}",
-            svc.name,
-            svc.requests.total,
-            svc.requests.ok,
-            svc.requests.rejected,
-            svc.requests.timed_out,
-            fmt_latency(l.mean),
-            fmt_latency(l.p50),
-            fmt_latency(l.p90),
-            fmt_latency(l.p99),
-            fmt_latency(l.max),
-            svc.utilisation * 100.0,
-            format!("{:.1}", svc.replicas.ready_mean),
+            "{:<12} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>6} {:>9}",
+            "service",
+            "requests",
+            "ok",
+            "rejected",
+            "timeout",
+            "mean",
+            "p50",
+            "p90",
+            "p99",
+            "max",
+            "util",
+            "replicas"
         );
+        for svc in &s.services {
+            let l = &svc.latency_s;
+            let _ = writeln!(
+                o,
+                "{:<12} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>5.1}% {:>9}",
+                svc.name,
+                svc.requests.total,
+                svc.requests.ok,
+                svc.requests.rejected,
+                svc.requests.timed_out,
+                fmt_latency(l.mean),
+                fmt_latency(l.p50),
+                fmt_latency(l.p90),
+                fmt_latency(l.p99),
+                fmt_latency(l.max),
+                svc.utilisation * 100.0,
+                format!("{:.1}", svc.replicas.ready_mean),
+            );
+        }
     }
     let c = &s.cluster;
     let _ = writeln!(o);
+    let gpu = if c.gpu_allocatable_milli > 0 {
+        format!(", gpu allocated {:.1}%", c.gpu_allocated_mean * 100.0)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         o,
-        "cluster: {} nodes in {} zones, cpu allocated {:.1}%, memory allocated {:.1}%, {} pending at end",
+        "cluster: {} nodes in {} zones, cpu allocated {:.1}%, memory allocated {:.1}%{gpu}, {} pending at end",
         c.nodes,
         c.zones,
         c.cpu_allocated_mean * 100.0,
         c.memory_allocated_mean * 100.0,
         c.pending_at_end
     );
+    let _ = writeln!(
+        o,
+        "packing: {:.1} nodes in use, lower bound {:.1} (gap {:.1}%); stranded cpu {:.1}%, memory {:.1}%, gpu {:.1}%; {} unschedulable attempts",
+        c.nodes_in_use_mean,
+        c.nodes_lower_bound_mean,
+        c.packing_gap_mean * 100.0,
+        c.stranded_cpu_mean * 100.0,
+        c.stranded_memory_mean * 100.0,
+        c.stranded_gpu_mean * 100.0,
+        c.unschedulable_attempts
+    );
+    for j in &s.jobs {
+        let _ = writeln!(
+            o,
+            "jobs {} ({}): {} jobs, {} pods: {} completed, {} running and {} pending at end; pending mean {}, p99 {}",
+            j.name,
+            j.source,
+            j.jobs,
+            j.pods,
+            j.completed,
+            j.running_at_end,
+            j.pending_at_end,
+            fmt_latency(j.pending_time_s.mean),
+            fmt_latency(j.pending_time_s.p99),
+        );
+    }
     let t = &r.timing;
     if s.mode == "live" {
         let _ = writeln!(
@@ -432,8 +496,54 @@ pub fn render_summary(r: &RunReport) -> String {
     o
 }
 
-fn fmt_latency(s: f64) -> String {
-    if s >= 1.0 {
+/// `sim check`'s lines about the job sets: arrivals, shapes, and what a
+/// trace reader used and skipped.
+pub fn describe_jobs(s: &Scenario) -> String {
+    use orkestra_core::jobs::JobSource;
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    for set in &s.jobs {
+        let what = match &set.source {
+            JobSource::List(list) => format!(
+                "{} jobs, {} pods",
+                list.len(),
+                list.iter().map(|a| u64::from(a.count)).sum::<u64>()
+            ),
+            JobSource::Poisson { rate, count, .. } => {
+                format!("Poisson, {rate} jobs/s of {count} pods")
+            }
+        };
+        let _ = writeln!(
+            o,
+            "jobs {} ({}): {what} in {} request shapes",
+            set.name,
+            set.source_name(),
+            set.shapes.len()
+        );
+        if let Some(r) = &set.trace {
+            let phases: Vec<String> = r.phases.iter().map(|(p, n)| format!("{n} {p}")).collect();
+            let _ = writeln!(
+                o,
+                "  trace: {} rows, {} used ({}; {} alive at the window's start); skipped: {} without deletion time, {} with a non-positive duration, {} in other phases, {} outside the window, {} over the limit",
+                r.rows,
+                r.used,
+                phases.join(", "),
+                r.alive_at_start,
+                r.skipped_no_deletion,
+                r.skipped_non_positive_duration,
+                r.skipped_phase,
+                r.skipped_outside_window,
+                r.skipped_over_limit
+            );
+        }
+    }
+    o
+}
+
+pub(crate) fn fmt_latency(s: f64) -> String {
+    if s == 0.0 {
+        "0s".to_string()
+    } else if s >= 1.0 {
         format!("{s:.2}s")
     } else if s >= 1e-3 {
         format!("{:.1}ms", s * 1e3)

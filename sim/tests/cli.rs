@@ -727,3 +727,301 @@ fn hpa_replays_a_recorded_history() {
         stderr(&o)
     );
 }
+
+/// Two nodes of 4 cpu / 8Gi. At 0 s a job of two 1-cpu pods that run 10 minutes; at 10 s one
+/// pod asking for a whole node's cpu (4 cpu) for 1 minute.
+const TINY_JOBS: &str = r#"name = "tiny-jobs"
+
+[simulation]
+duration = "15m"
+
+[pools.n]
+count = 2
+cpu = "4"
+memory = "8Gi"
+
+[jobs.small]
+arrivals = [{ at = "0s", duration = "10m", cpu = "1", memory = "1Gi", count = 2 }]
+
+[jobs.big]
+arrivals = [{ at = "10s", duration = "1m", cpu = "4", memory = "1Gi" }]
+"#;
+
+#[test]
+fn compare_runs_each_policy_and_tabulates_pending_time_packing_and_stranding() {
+    let d = scratch("compare");
+    fs::write(d.join("jobs.toml"), TINY_JOBS).unwrap();
+    let args = [
+        "compare",
+        "jobs.toml",
+        "--placement",
+        "kubernetes-default,gke-optimize-utilization,ecs-binpack",
+        "--out",
+        "cmp",
+    ];
+    let o = sim(&args, &d);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let header: Vec<&str> = text
+        .lines()
+        .find(|l| l.starts_with("policy"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "policy",
+            "pend_mean",
+            "pend_p50",
+            "pend_p99",
+            "pend_end",
+            "cpu",
+            "mem",
+            "gpu",
+            "nodes",
+            "nodes_lb",
+            "pack_gap",
+            "unsched",
+            "strand_cpu",
+            "strand_mem",
+            "strand_gpu"
+        ]
+    );
+    for p in [
+        "kubernetes-default",
+        "gke-optimize-utilization",
+        "ecs-binpack",
+    ] {
+        assert!(d.join("cmp").join(p).join("summary.json").exists(), "{p}");
+        assert!(
+            text.lines().any(|l| l.starts_with(p)),
+            "{p} row missing:\n{text}"
+        );
+    }
+    let csv = fs::read_to_string(d.join("cmp/comparison.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(
+        rows[0][..],
+        [
+            "policy",
+            "pending_mean_s",
+            "pending_p50_s",
+            "pending_p99_s",
+            "pending_at_end",
+            "cpu_allocated",
+            "memory_allocated",
+            "gpu_allocated",
+            "nodes_in_use",
+            "nodes_lower_bound",
+            "packing_gap",
+            "unschedulable_attempts",
+            "stranded_cpu",
+            "stranded_memory",
+            "stranded_gpu"
+        ]
+    );
+    let get = |policy: &str, col: &str| -> f64 {
+        let c = rows[0].iter().position(|h| *h == col).unwrap();
+        let r = rows.iter().find(|r| r[0] == policy).unwrap();
+        r[c].parse().unwrap()
+    };
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    // kubernetes-default spreads: the second small pod scores higher on the empty node
+    // (LeastAllocated (75 + 87)/2 = 81 + BalancedAllocation 93 against 62 + 87), so each node
+    // keeps 3 cpu free and the 4-cpu pod waits until both small pods end at 600 s:
+    // pending (0 + 0 + 590)/3 = 196.67 s; one failed attempt (then parked until the nodes free up).
+    let k8s = "kubernetes-default";
+    assert!(close(get(k8s, "pending_mean_s"), 590.0 / 3.0));
+    assert_eq!(get(k8s, "unschedulable_attempts"), 1.0);
+    // Nodes in use: 2 for 600 s, 1 for 60 s, over 900 s = 1.4. Lower bound 1 throughout
+    // (2 cpu, then 4 cpu, fit one node): gap (2 − 1)/1 for 600 s, 0 for 60 s → 600/660.
+    assert!(close(get(k8s, "nodes_in_use"), 1.4));
+    assert!(close(get(k8s, "packing_gap"), 600.0 / 660.0));
+    // The packers put both small pods on one node (MostAllocated 37 + 87 = 124 against
+    // 18 + 93 = 111; ECS: least memory left), so the big pod binds at once on the other.
+    for p in ["gke-optimize-utilization", "ecs-binpack"] {
+        assert_eq!(get(p, "pending_mean_s"), 0.0, "{p}");
+        assert_eq!(get(p, "unschedulable_attempts"), 0.0, "{p}");
+        // 1 node for 10 s, 2 for 60 s, 1 until 600 s: (10 + 120 + 530)/900.
+        assert!(close(get(p, "nodes_in_use"), 660.0 / 900.0), "{p}");
+        assert_eq!(get(p, "packing_gap"), 0.0, "{p}");
+    }
+    for p in [k8s, "gke-optimize-utilization", "ecs-binpack"] {
+        // Same work everywhere: cpu 2000 of 8000 for 600 s + 4000 for 60 s = 180 cpu-s of 900·8000.
+        assert!(close(get(p, "cpu_allocated"), 0.2), "{p}");
+        assert_eq!(get(p, "pending_at_end"), 0.0, "{p}");
+        // While the big pod runs its node has 0 cpu free: no shape fits, its 7Gi of 16Gi
+        // are stranded for 60 of 900 s.
+        assert!(
+            close(get(p, "stranded_memory"), 7.0 / 16.0 * 60.0 / 900.0),
+            "{p}"
+        );
+        assert_eq!(get(p, "stranded_cpu"), 0.0, "{p}");
+    }
+    // Never overwritten without --force; a bad policy name is one line with a suggestion.
+    let o = sim(&args, &d);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let o = sim(
+        &[
+            "compare",
+            "jobs.toml",
+            "--placement",
+            "first-fit,least-alocated",
+            "--out",
+            "x",
+        ],
+        &d,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).starts_with(
+            "sim: --placement: unknown placement policy 'least-alocated' (did you mean 'least-allocated'?)"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!d.join("x").exists() && !d.join("x.partial").exists());
+}
+
+#[test]
+fn node_metrics_go_to_nodes_csv_only_when_asked() {
+    let d = scratch("nodes-csv");
+    fs::write(d.join("jobs.toml"), TINY_JOBS).unwrap();
+    let o = sim(&["run", "jobs.toml", "--out", "plain", "--quiet"], &d);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!d.join("plain/nodes.csv").exists());
+    let ts = fs::read_to_string(d.join("plain/timeseries.csv")).unwrap();
+    assert!(!ts.contains(",node:"), "per-node rows belong in nodes.csv");
+    let o = sim(
+        &[
+            "run",
+            "jobs.toml",
+            "--set",
+            "simulation.nodeMetrics=true",
+            "--out",
+            "nodes",
+            "--quiet",
+        ],
+        &d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let nodes = fs::read_to_string(d.join("nodes/nodes.csv")).unwrap();
+    let lines: Vec<&str> = nodes.lines().collect();
+    // One row per node per 1 s sample over 900 s.
+    assert_eq!(lines[0], "time_s,node,cpu,memory,gpu");
+    assert_eq!(lines.len(), 1 + 2 * 900);
+    // first-fit: both small pods on n-0 (2 of 4 cpu, 2Gi of 8Gi), the big one on n-1 from 10 s to 70 s.
+    assert!(
+        nodes.contains("\n1,n-0,0.5,0.25,0\n1,n-1,0,0,0\n"),
+        "{}",
+        &nodes[..200]
+    );
+    assert!(nodes.contains("\n11,n-1,1,0.125,0\n"));
+    // The cluster rows carry the new metrics.
+    let ts = fs::read_to_string(d.join("nodes/timeseries.csv")).unwrap();
+    for name in [
+        "gpu_allocated",
+        "stranded_cpu",
+        "stranded_memory",
+        "stranded_gpu",
+        "nodes_lower_bound",
+    ] {
+        assert!(ts.contains(&format!("\n1,cluster,{name},")), "{name}");
+    }
+    // 10–70 s: n-1 has 0 cpu free, so its 7Gi of 16Gi are stranded.
+    assert!(ts.contains("\n11,cluster,stranded_memory,0.4375\n"));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("nodes/summary.json")).unwrap()).unwrap();
+    let big = &summary["jobs"][0];
+    assert_eq!(big["name"], "big");
+    assert_eq!(
+        (big["pods"].as_u64(), big["completed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let small = &summary["jobs"][1];
+    assert_eq!(small["completed"], 2);
+}
+
+#[test]
+fn job_mistakes_are_one_located_line() {
+    // `arrivals = [{ at = "1s", duration = "1s", count = ` is 50 characters: the 0 is column 51.
+    assert_bad(
+        "jobs-count",
+        "rate = 100",
+        "rate = 100\n\n[jobs.j]\narrivals = [{ at = \"1s\", duration = \"1s\", count = 0 }]",
+        &[],
+        "s.toml:21:51: jobs.j.arrivals[0].count: must be at least 1",
+    );
+    assert_bad(
+        "jobs-trace-row",
+        "rate = 100",
+        "rate = 100\n\n[jobs.j]\ntrace = { file = \"pods.csv\", format = \"alibaba-openb\" }",
+        &[(
+            "pods.csv",
+            "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time\n\
+             p0,1000,1024,0,0,,LS,Running,0,10,0\n\
+             p1,1000,1024,0,0,,LS,Running,5,x,5\n",
+        )],
+        // "p1,1000,1024,0,0,,LS,Running,5," is 31 characters: the x is column 32.
+        "pods.csv:3:32: jobs.j.trace.file: row 3, column 'deletion_time': 'x' is not a non-negative number of seconds",
+    );
+}
+
+#[test]
+fn services_and_poisson_jobs_share_the_cluster_and_jobs_stay_out_of_live_mode() {
+    let d = scratch("mixed");
+    let steady = repo().join("scenarios/steady.toml");
+    let steady = steady.to_str().unwrap();
+    let sets = [
+        "--set",
+        "simulation.duration=60s",
+        "--set",
+        "jobs.batch.rate=1",
+        "--set",
+        "jobs.batch.duration=10s",
+        "--set",
+        "jobs.batch.cpu=1",
+        "--set",
+        "jobs.batch.memory=1Gi",
+    ];
+    for out in ["a", "b"] {
+        let mut args = vec!["run", steady, "--out", out, "--quiet"];
+        args.extend(sets);
+        let o = sim(&args, &d);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let a = fs::read(d.join("a/summary.json")).unwrap();
+    assert_eq!(a, fs::read(d.join("b/summary.json")).unwrap(), "same seed");
+    assert_eq!(
+        fs::read(d.join("a/events.csv")).unwrap(),
+        fs::read(d.join("b/events.csv")).unwrap()
+    );
+    let s: serde_json::Value = serde_json::from_slice(&a).unwrap();
+    // The replica controller leaves job pods alone and keeps the 10 api replicas.
+    let api = &s["services"][0]["replicas"];
+    assert_eq!(
+        (api["ready_min"].as_u64(), api["ready_max"].as_u64()),
+        (Some(10), Some(10))
+    );
+    // 1 job/s for 60 s: 60 expected, sd √60 ≈ 7.7. Each node has 3900 − 1000 = 2900m free,
+    // room for 2 one-cpu jobs: 20 at once, and about 10 run at a time: none waits.
+    let j = &s["jobs"][0];
+    let pods = j["pods"].as_f64().unwrap();
+    assert!((pods - 60.0).abs() < 5.0 * 60f64.sqrt(), "{pods}");
+    assert_eq!(j["source"], "poisson");
+    assert_eq!(j["pending_at_end"], 0);
+    assert_eq!(j["pending_time_s"]["max"], 0.0);
+    assert_eq!(j["started"], j["pods"]);
+    // Live mode refuses jobs before it touches an engine.
+    let mut args = vec!["run", steady, "--live", "--out", "live"];
+    args.extend(sets);
+    let o = sim(&args, &d);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("jobs.batch: batch jobs are simulated only"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!d.join("live").exists());
+}

@@ -106,6 +106,41 @@ pub fn lower_bound_l1(sizes: &[u64], capacity: u64) -> u64 {
     total.div_ceil(u128::from(capacity)) as u64
 }
 
+/// L1 for bins of different capacities: the fewest bins, taken largest
+/// first, whose capacities sum to at least the total size. Any set of bins
+/// that holds the items has at least the total capacity, and no set of `k`
+/// bins has more than the `k` largest, so this is a lower bound; with equal
+/// capacities `C` it is [`lower_bound_l1`] = ⌈Σs / C⌉. For vectors (one
+/// bound per resource) the bound of the whole is the largest of them.
+#[derive(Clone, Debug, Default)]
+pub struct HeterogeneousL1 {
+    /// `prefix[k]` = sum of the `k` largest capacities.
+    prefix: Vec<u128>,
+}
+
+impl HeterogeneousL1 {
+    /// Bins with these capacities (any order).
+    pub fn new(capacities: &[u64]) -> HeterogeneousL1 {
+        let mut c = capacities.to_vec();
+        c.sort_unstable_by(|a, b| b.cmp(a));
+        let mut prefix = Vec::with_capacity(c.len() + 1);
+        let mut sum = 0u128;
+        prefix.push(0);
+        for x in c {
+            sum += u128::from(x);
+            prefix.push(sum);
+        }
+        HeterogeneousL1 { prefix }
+    }
+
+    /// The fewest bins whose capacities cover `total` (all of them, if even
+    /// that is not enough); O(log n).
+    pub fn bound(&self, total: u128) -> u64 {
+        let k = self.prefix.partition_point(|&p| p < total);
+        k.min(self.prefix.len() - 1) as u64
+    }
+}
+
 /// Martello & Toth's L2 (1990): for 0 ≤ α ≤ C/2, items larger than C − α
 /// (J1) and larger than C/2 (J2) each need their own bin, and the items in
 /// [α, C/2] (J3) fill what J2 leaves free before needing more:

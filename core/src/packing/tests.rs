@@ -27,6 +27,27 @@ fn hand_worked_packings() {
 }
 
 #[test]
+fn heterogeneous_l1_takes_the_largest_bins_first() {
+    // Capacities 2, 8, 4: the largest first cover 8, 12, 14.
+    let b = HeterogeneousL1::new(&[2, 8, 4]);
+    assert_eq!(b.bound(0), 0);
+    assert_eq!(b.bound(8), 1); // 8 ≥ 8
+    assert_eq!(b.bound(9), 2); // 8 < 9 ≤ 8 + 4
+    assert_eq!(b.bound(13), 3); // 12 < 13 ≤ 14
+    assert_eq!(b.bound(99), 3); // more than everything: all bins
+    // Equal capacities: it is L1 = ⌈Σ/C⌉.
+    let same = HeterogeneousL1::new(&[10; 7]);
+    for s in [&[4u64, 6, 2, 5, 6, 3, 4][..], &[6; 6], &[10, 10, 1]] {
+        let total: u64 = s.iter().sum();
+        assert_eq!(
+            same.bound(u128::from(total)),
+            lower_bound_l1(s, 10),
+            "{s:?}"
+        );
+    }
+}
+
+#[test]
 fn ffd_and_bfd_differ_where_best_fit_helps() {
     // C = 10: items 5 4 3 3 ... FFD: 5→b0(5), 4→b0(1), 3→b1(7), 3→b1(4) …; both give 2 bins for
     // Σ = 15. A case where they differ: 7 5 3 3 2 (Σ = 20).

@@ -7,6 +7,7 @@
 //! read through the [`Files`] trait the caller supplies, so the same loader
 //! serves the simulator, the live backend and tests with in-memory files.
 
+mod alibaba;
 mod autoscaler;
 mod constraints;
 mod schema;
@@ -19,15 +20,18 @@ pub use schema::*;
 
 use crate::autoscale::spec::AutoscalerSpec;
 use crate::dist::DurationDist;
+use crate::jobs::{JobArrival, JobSet, JobSource};
 use crate::model::{
-    DesiredState, LABEL_HOSTNAME, LABEL_ZONE, NodeSpec, NodeStatus, Resources, ServiceSpec,
+    Constraints, DesiredState, LABEL_HOSTNAME, LABEL_ZONE, NodeSpec, NodeStatus, Resources,
+    SelectorOp, SelectorRequirement, SelectorTerm, ServiceId, ServiceKind, ServiceSpec,
 };
 use crate::placement::{QueueOrder, place_initial_with};
 use crate::quantity::{format_bytes, format_cpu_millis};
 use crate::registry;
 use crate::rng::{fnv1a64, names, stream};
-use crate::time::SimDuration;
+use crate::time::{SimDuration, SimTime};
 use crate::traffic::RateModel;
+pub use alibaba::LABEL_GPU_MODEL;
 
 /// A fully validated scenario, ready to run in either world.
 #[derive(Clone, Debug)]
@@ -46,15 +50,20 @@ pub struct Scenario {
     pub sample_interval: SimDuration,
     /// Initial replicas are ready at time zero.
     pub warm_start: bool,
+    /// Write every node's allocation at every sample (`nodes.csv`).
+    pub node_metrics: bool,
     /// Placement policy name (validated against the registry).
     pub placement: String,
     /// Order in which each scheduling batch takes pending replicas.
     pub queue: QueueOrder,
     /// Every node, pools expanded in name order.
     pub nodes: Vec<NodeSpec>,
-    /// Desired state: services in name order.
+    /// Desired state: services in name order, then the shapes of the job
+    /// sets (kind [`ServiceKind::Job`](crate::model::ServiceKind::Job)) in
+    /// job set name order.
     pub desired: DesiredState,
-    /// Traffic model per service (same order as `desired.services`).
+    /// Traffic model per service: `traffic[i]` belongs to
+    /// `desired.services[i]`; job shapes, which come last, have none.
     pub traffic: Vec<RateModel>,
     /// Autoscaler per service (same order), if any.
     pub autoscalers: Vec<Option<AutoscalerSpec>>,
@@ -62,6 +71,8 @@ pub struct Scenario {
     pub slos: Vec<Option<Slo>>,
     /// Scrape interval of the metrics pipeline autoscalers read.
     pub metric_resolution: SimDuration,
+    /// Batch job sets in name order.
+    pub jobs: Vec<JobSet>,
     /// `--set` overrides applied, as given.
     pub overrides: Vec<String>,
     /// FNV-1a 64 of the effective scenario text and every file it read, hex.
@@ -360,6 +371,7 @@ fn check_dns_label(name: &str) -> Result<(), String> {
 fn resources(r: Option<ResourcesFile>) -> Resources {
     let r = r.unwrap_or_default();
     Resources::new(r.cpu.map_or(0, |c| c.0), r.memory.map_or(0, |m| m.0))
+        .with_gpu(r.gpu.map_or(0, |g| g.0))
 }
 
 fn resolve(
@@ -405,35 +417,85 @@ fn resolve(
         Some(QueueKind::Priority) | None => QueueOrder::Priority,
     };
 
-    // Nodes: pools in name order, nodes numbered within the pool.
+    // Nodes: pools in name order, nodes numbered within the pool (or as listed in its file).
     let mut nodes = Vec::new();
+    let mut node_names = std::collections::BTreeSet::new();
     for (pname, pool) in &raw.pools {
-        check_dns_label(pname).map_err(|m| {
-            ctx.err(
-                key_span(ctx.text, "pools", pname),
-                format!("pools.{pname}"),
-                m,
-            )
-        })?;
-        let capacity = Resources::new(pool.cpu.0, pool.memory.0);
+        let pool_span = key_span(ctx.text, "pools", pname);
+        check_dns_label(pname)
+            .map_err(|m| ctx.err(pool_span.clone(), format!("pools.{pname}"), m))?;
         let reserved = resources(pool.reserved.as_ref().map(|r| *r.get_ref()));
-        if let Some(short) = reserved.first_shortfall(&Resources::ZERO, &capacity) {
-            let span = pool.reserved.as_ref().map_or(0..0, |r| r.span());
-            return Err(ctx.err(
-                span,
-                format!("pools.{pname}.reserved"),
-                format!("reserves more {} than the node has", short.as_str()),
-            ));
-        }
-        let mut allocatable = capacity;
-        allocatable -= reserved;
         let zone = pool.zone.clone().unwrap_or_else(|| pname.clone());
         let taints = constraints::taints(&pool.taints, &format!("pools.{pname}.taints"), ctx)?;
-        for i in 0..pool.count {
-            let name = format!("{pname}-{i}");
+        // (name, capacity, extra labels) of each node of the pool.
+        let members: Vec<(String, Resources, Option<String>)> = match (
+            &pool.nodes,
+            pool.count,
+            pool.cpu,
+            pool.memory,
+        ) {
+            (Some(list), None, None, None) if pool.gpu.is_none() => {
+                let path = format!("pools.{pname}.nodes.file");
+                let file = &list.get_ref().file;
+                let bytes = traces::read_file(file, &path, ctx, files, &mut hash_input)?;
+                let read = match list.get_ref().format {
+                    TraceFormat::AlibabaOpenb => {
+                        alibaba::read_nodes(&bytes, &files.display(file.get_ref()), &path)?
+                    }
+                };
+                read.into_iter()
+                    .map(|n| {
+                        let model = (!n.model.is_empty()).then_some(n.model);
+                        (n.name, n.capacity, model)
+                    })
+                    .collect()
+            }
+            (Some(list), ..) => {
+                return Err(ctx.err(
+                        list.span(),
+                        format!("pools.{pname}.nodes"),
+                        "a pool with 'nodes' takes its nodes from the file: leave out 'count', 'cpu', 'memory' and 'gpu'",
+                    ));
+            }
+            (None, Some(count), Some(cpu), Some(memory)) => {
+                let capacity =
+                    Resources::new(cpu.0, memory.0).with_gpu(pool.gpu.map_or(0, |g| g.0));
+                (0..count)
+                    .map(|i| (format!("{pname}-{i}"), capacity, None))
+                    .collect()
+            }
+            (None, ..) => {
+                return Err(ctx.err(
+                        pool_span,
+                        format!("pools.{pname}"),
+                        "a pool needs 'count', 'cpu' and 'memory' (identical nodes), or 'nodes' (a node list file)",
+                    ));
+            }
+        };
+        for (name, capacity, gpu_model) in members {
+            if let Some(short) = reserved.first_shortfall(&Resources::ZERO, &capacity) {
+                let span = pool.reserved.as_ref().map_or(0..0, |r| r.span());
+                return Err(ctx.err(
+                    span,
+                    format!("pools.{pname}.reserved"),
+                    format!("reserves more {} than node '{name}' has", short.as_str()),
+                ));
+            }
+            if !node_names.insert(name.clone()) {
+                return Err(ctx.err(
+                    pool_span,
+                    format!("pools.{pname}"),
+                    format!("node name '{name}' is used twice; node names must be unique"),
+                ));
+            }
+            let mut allocatable = capacity;
+            allocatable -= reserved;
             let mut labels = pool.labels.clone();
             labels.insert(LABEL_HOSTNAME.to_string(), name.clone());
             labels.insert(LABEL_ZONE.to_string(), zone.clone());
+            if let Some(model) = gpu_model {
+                labels.insert(alibaba::LABEL_GPU_MODEL.to_string(), model);
+            }
             nodes.push(NodeSpec {
                 name,
                 pool: pname.clone(),
@@ -492,7 +554,8 @@ fn resolve(
             Some(r) => Resources::new(
                 r.cpu.map_or(limits.cpu_milli, |c| c.0),
                 r.memory.map_or(limits.memory_bytes, |m| m.0),
-            ),
+            )
+            .with_gpu(r.gpu.map_or(limits.gpu_milli, |g| g.0)),
             None => limits,
         };
         if limits.cpu_milli > 0 && requests.cpu_milli > limits.cpu_milli {
@@ -503,6 +566,17 @@ fn resolve(
                     "request {} exceeds limit {}",
                     format_cpu_millis(requests.cpu_milli),
                     format_cpu_millis(limits.cpu_milli)
+                ),
+            ));
+        }
+        if limits.gpu_milli > 0 && requests.gpu_milli > limits.gpu_milli {
+            return Err(ctx.err(
+                s.replicas.span(),
+                at("requests.gpu"),
+                format!(
+                    "request {} exceeds limit {}",
+                    format_cpu_millis(requests.gpu_milli),
+                    format_cpu_millis(limits.gpu_milli)
                 ),
             ));
         }
@@ -587,6 +661,7 @@ fn resolve(
         });
         services.push(ServiceSpec {
             name: sname,
+            kind: crate::model::ServiceKind::Service,
             replicas: *s.replicas.get_ref(),
             requests,
             limits,
@@ -603,8 +678,23 @@ fn resolve(
             placement,
         });
     }
-    if services.is_empty() {
-        return Err(ctx.err(0..0, "services", "no services: add a [services.NAME] table"));
+    if services.is_empty() && raw.jobs.is_empty() {
+        return Err(ctx.err(
+            0..0,
+            "services",
+            "no services and no jobs: add a [services.NAME] or a [jobs.NAME] table",
+        ));
+    }
+    let mut jobs = Vec::new();
+    for (jname, j) in raw.jobs {
+        jobs.push(build_jobs(
+            &jname,
+            j,
+            &mut services,
+            ctx,
+            files,
+            &mut hash_input,
+        )?);
     }
     let desired = DesiredState { services };
     let seed = seed.or(raw.simulation.seed).unwrap_or(1);
@@ -637,6 +727,7 @@ fn resolve(
         duration,
         sample_interval,
         warm_start: raw.simulation.warm_start.unwrap_or(true),
+        node_metrics: raw.simulation.node_metrics.unwrap_or(false),
         placement,
         queue,
         nodes,
@@ -645,8 +736,247 @@ fn resolve(
         autoscalers,
         slos,
         metric_resolution,
+        jobs,
         overrides: overrides.to_vec(),
         hash: format!("{:016x}", fnv1a64(&hash_input)),
+    })
+}
+
+/// The job shapes of one set: one per distinct (requests, priority, GPU
+/// models), named `SET.K` in order of first appearance.
+struct Shapes<'a> {
+    set: &'a str,
+    services: &'a mut Vec<ServiceSpec>,
+    known: std::collections::HashMap<(Resources, i32, Vec<String>), ServiceId>,
+    ids: Vec<ServiceId>,
+}
+
+impl Shapes<'_> {
+    fn get(&mut self, requests: Resources, priority: i32, models: Vec<String>) -> ServiceId {
+        let key = (requests, priority, models);
+        if let Some(&id) = self.known.get(&key) {
+            return id;
+        }
+        let id = ServiceId(self.services.len() as u32);
+        let mut placement = Constraints {
+            priority,
+            ..Default::default()
+        };
+        if !key.2.is_empty() {
+            placement.required_terms.push(SelectorTerm {
+                requirements: vec![SelectorRequirement {
+                    key: LABEL_GPU_MODEL.to_string(),
+                    op: SelectorOp::In,
+                    values: key.2.clone(),
+                }],
+            });
+        }
+        self.services.push(ServiceSpec {
+            name: format!("{}.{}", self.set, self.ids.len()),
+            kind: ServiceKind::Job,
+            replicas: 0,
+            requests,
+            limits: requests,
+            concurrency: 1,
+            queue_limit: None,
+            timeout: None,
+            service_time: DurationDist::constant(SimDuration::ZERO),
+            start_delay: DurationDist::constant(SimDuration::ZERO),
+            balancer: "round-robin".to_string(),
+            work: crate::model::Work::Cpu,
+            placement,
+        });
+        self.known.insert(key, id);
+        self.ids.push(id);
+        id
+    }
+}
+
+/// A `count` of pods: at least 1 (default 1).
+fn pod_count(
+    c: &Option<toml::Spanned<u32>>,
+    path: String,
+    ctx: &Ctx<'_>,
+) -> Result<u32, InputError> {
+    match c {
+        Some(c) if *c.get_ref() == 0 => Err(ctx.err(c.span(), path, "must be at least 1")),
+        Some(c) => Ok(*c.get_ref()),
+        None => Ok(1),
+    }
+}
+
+/// Resolves `[jobs.NAME]`, appending its shapes to `services`.
+fn build_jobs(
+    name: &str,
+    j: toml::Spanned<JobsFile>,
+    services: &mut Vec<ServiceSpec>,
+    ctx: &Ctx<'_>,
+    files: &dyn Files,
+    hash: &mut Vec<u8>,
+) -> Result<JobSet, InputError> {
+    let span = j.span();
+    let path = format!("jobs.{name}");
+    check_dns_label(name).map_err(|m| ctx.err(key_span(ctx.text, "jobs", name), &path, m))?;
+    let j = j.into_inner();
+    let at = |f: &str| format!("jobs.{name}.{f}");
+    let given = [
+        ("arrivals", j.arrivals.is_some()),
+        ("rate", j.rate.is_some()),
+        ("duration", j.duration.is_some()),
+        ("cpu", j.cpu.is_some()),
+        ("memory", j.memory.is_some()),
+        ("gpu", j.gpu.is_some()),
+        ("count", j.count.is_some()),
+        ("priority", j.priority.is_some()),
+        ("trace", j.trace.is_some()),
+    ];
+    let sources = [j.arrivals.is_some(), j.rate.is_some(), j.trace.is_some()];
+    if sources.iter().filter(|&&x| x).count() != 1 {
+        return Err(ctx.err(
+            span,
+            path,
+            "give exactly one of 'arrivals' (a list of jobs), 'rate' (Poisson arrivals) or 'trace' (a trace file)",
+        ));
+    }
+    let mut shapes = Shapes {
+        set: name,
+        services,
+        known: Default::default(),
+        ids: Vec::new(),
+    };
+    let priority = j.priority.unwrap_or(0);
+    let mut trace_report = None;
+    let source = if let Some(arrivals) = &j.arrivals {
+        check_fields(
+            &given,
+            &["arrivals"],
+            &["priority"],
+            "jobs given by 'arrivals'",
+            span.clone(),
+            &path,
+            ctx,
+        )?;
+        if arrivals.is_empty() {
+            return Err(ctx.err(
+                span,
+                at("arrivals"),
+                "the list is empty: give at least one job",
+            ));
+        }
+        let mut list = Vec::with_capacity(arrivals.len());
+        for (i, a) in arrivals.iter().enumerate() {
+            let count = pod_count(&a.count, at(&format!("arrivals[{i}].count")), ctx)?;
+            let requests = Resources::new(a.cpu.map_or(0, |c| c.0), a.memory.map_or(0, |m| m.0))
+                .with_gpu(a.gpu.map_or(0, |g| g.0));
+            let shape = shapes.get(requests, a.priority.unwrap_or(priority), Vec::new());
+            list.push(JobArrival {
+                at: SimTime::ZERO + a.at.0,
+                duration: a.duration.0,
+                shape,
+                count,
+                name: format!("{name}-{i}"),
+            });
+        }
+        list.sort_by_key(|a| a.at);
+        JobSource::List(list)
+    } else if let Some(rate) = j.rate {
+        check_fields(
+            &given,
+            &["rate", "duration"],
+            &["cpu", "memory", "gpu", "count", "priority"],
+            "Poisson jobs ('rate')",
+            span.clone(),
+            &path,
+            ctx,
+        )?;
+        let d = j.duration.as_ref().expect("checked");
+        let duration = match d.get_ref() {
+            DistOrDuration::Fixed(x) => DurationDist::constant(*x),
+            DistOrDuration::Dist(x) => build_dist(x, d.span(), &at("duration"), ctx, files, hash)?,
+        };
+        let requests = Resources::new(j.cpu.map_or(0, |c| c.0), j.memory.map_or(0, |m| m.0))
+            .with_gpu(j.gpu.map_or(0, |g| g.0));
+        JobSource::Poisson {
+            rate: rate.0,
+            duration,
+            shape: shapes.get(requests, priority, Vec::new()),
+            count: pod_count(&j.count, at("count"), ctx)?,
+        }
+    } else {
+        check_fields(
+            &given,
+            &["trace"],
+            &["priority"],
+            "jobs given by 'trace'",
+            span.clone(),
+            &path,
+            ctx,
+        )?;
+        let t = j.trace.as_ref().expect("checked");
+        let (tspan, t) = (t.span(), t.get_ref());
+        let tpath = at("trace");
+        let start_s = t.start.map_or(0.0, |d| d.0.as_secs_f64());
+        let end_s = t.end.map(|d| d.0.as_secs_f64());
+        if end_s.is_some_and(|e| e <= start_s) {
+            return Err(ctx.err(tspan, format!("{tpath}.end"), "must be after 'start'"));
+        }
+        if t.limit == Some(0) {
+            return Err(ctx.err(tspan, format!("{tpath}.limit"), "must be at least 1"));
+        }
+        if t.phases.as_ref().is_some_and(|p| p.is_empty()) {
+            return Err(ctx.err(
+                tspan,
+                format!("{tpath}.phases"),
+                "the list is empty: no pod would be taken",
+            ));
+        }
+        let time_scale = t.time_scale.map_or(1.0, |x| x.0);
+        let opts = alibaba::PodOptions {
+            start_s,
+            end_s,
+            time_scale,
+            duration_scale: t.duration_scale.map_or(time_scale, |x| x.0),
+            limit: t.limit,
+            phases: t.phases.clone(),
+        };
+        let fpath = format!("{tpath}.file");
+        let bytes = traces::read_file(&t.file, &fpath, ctx, files, hash)?;
+        let shown = files.display(t.file.get_ref());
+        let (pods, report) = match t.format {
+            TraceFormat::AlibabaOpenb => alibaba::read_pods(&bytes, &shown, &opts, &fpath)?,
+        };
+        if pods.is_empty() {
+            return Err(ctx.err(
+                tspan,
+                tpath,
+                format!(
+                    "no pod of '{shown}' was taken ({} rows: {} without deletion time, {} with a non-positive duration, {} in other phases, {} outside the window)",
+                    report.rows,
+                    report.skipped_no_deletion,
+                    report.skipped_non_positive_duration,
+                    report.skipped_phase,
+                    report.skipped_outside_window
+                ),
+            ));
+        }
+        let list = pods
+            .into_iter()
+            .map(|p| JobArrival {
+                at: p.at,
+                duration: p.duration,
+                shape: shapes.get(p.requests, priority, p.gpu_models),
+                count: 1,
+                name: p.name,
+            })
+            .collect();
+        trace_report = Some(report);
+        JobSource::List(list)
+    };
+    Ok(JobSet {
+        name: name.to_string(),
+        source,
+        shapes: shapes.ids,
+        trace: trace_report,
     })
 }
 
@@ -678,9 +1008,14 @@ fn check_fit(
             spans[s].clone(),
             format!("services.{}.replicas", spec.name),
             format!(
-                "{} replicas requesting {} cpu and {} memory each do not fit the cluster: only {n} could be placed ({why})",
+                "{} replicas requesting {} cpu{} and {} memory each do not fit the cluster: only {n} could be placed ({why})",
                 spec.replicas,
                 format_cpu_millis(spec.requests.cpu_milli),
+                if spec.requests.gpu_milli > 0 {
+                    format!(", {} gpu", format_cpu_millis(spec.requests.gpu_milli))
+                } else {
+                    String::new()
+                },
                 format_bytes(spec.requests.memory_bytes),
             ),
         ));

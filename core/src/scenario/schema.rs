@@ -35,7 +35,11 @@ pub struct ScenarioFile {
     /// Node pools by name.
     pub pools: BTreeMap<String, PoolFile>,
     /// Services by name.
+    #[serde(default)]
     pub services: BTreeMap<String, ServiceFile>,
+    /// Batch job sets by name.
+    #[serde(default)]
+    pub jobs: BTreeMap<String, Spanned<JobsFile>>,
 }
 
 /// `[simulation]`.
@@ -53,6 +57,8 @@ pub struct SimulationFile {
     /// How often replicas' metrics are scraped for autoscalers (default `15s`,
     /// metrics-server's `--metric-resolution`).
     pub metric_resolution: Option<Spanned<Dur>>,
+    /// Write `nodes.csv`, every node's allocation at every sample (default false).
+    pub node_metrics: Option<bool>,
 }
 
 /// `[scheduler]`.
@@ -75,18 +81,22 @@ pub enum QueueKind {
     Drf,
 }
 
-/// `[pools.NAME]`: identical nodes.
+/// `[pools.NAME]`: `count` identical nodes, or the nodes of a node list file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PoolFile {
-    /// Number of nodes.
-    pub count: u32,
+    /// Number of nodes (identical nodes).
+    pub count: Option<u32>,
     /// Zone of all its nodes (default: the pool name).
     pub zone: Option<String>,
-    /// CPU capacity per node.
-    pub cpu: Cpu,
-    /// Memory capacity per node.
-    pub memory: Memory,
+    /// CPU capacity per node (identical nodes).
+    pub cpu: Option<Cpu>,
+    /// Memory capacity per node (identical nodes).
+    pub memory: Option<Memory>,
+    /// GPUs per node (identical nodes; default 0).
+    pub gpu: Option<Gpu>,
+    /// The nodes listed in a file, instead of `count` identical ones.
+    pub nodes: Option<Spanned<NodeListFile>>,
     /// Held back for the system: allocatable = capacity − reserved.
     pub reserved: Option<Spanned<ResourcesFile>>,
     /// Node labels.
@@ -121,7 +131,7 @@ pub enum EffectFile {
     NoExecute,
 }
 
-/// `{ cpu = "500m", memory = "256Mi" }`.
+/// `{ cpu = "500m", memory = "256Mi", gpu = 1 }`.
 #[derive(Debug, Default, Deserialize, Clone, Copy)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ResourcesFile {
@@ -129,6 +139,93 @@ pub struct ResourcesFile {
     pub cpu: Option<Cpu>,
     /// Memory.
     pub memory: Option<Memory>,
+    /// GPUs.
+    pub gpu: Option<Gpu>,
+}
+
+/// `nodes = { file = "…", format = "alibaba-openb" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodeListFile {
+    /// CSV path relative to the scenario file.
+    pub file: Spanned<String>,
+    /// The file's format.
+    pub format: TraceFormat,
+}
+
+/// Formats of trace files.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum TraceFormat {
+    /// Alibaba cluster-trace-gpu-v2023 (`openb_pod_list_*.csv`, `openb_node_list_*.csv`).
+    AlibabaOpenb,
+}
+
+/// `[jobs.NAME]`: a set of batch jobs, given by exactly one of `arrivals`,
+/// `rate` (Poisson) or `trace`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct JobsFile {
+    /// Inline list of jobs.
+    pub arrivals: Option<Vec<JobArrivalFile>>,
+    /// Poisson: jobs per second.
+    pub rate: Option<Rate>,
+    /// Poisson: each job's duration (a duration or a distribution).
+    pub duration: Option<Spanned<DistOrDuration>>,
+    /// Poisson: CPU per pod.
+    pub cpu: Option<Cpu>,
+    /// Poisson: memory per pod.
+    pub memory: Option<Memory>,
+    /// Poisson: GPUs per pod.
+    pub gpu: Option<Gpu>,
+    /// Poisson: pods per job (default 1).
+    pub count: Option<Spanned<u32>>,
+    /// Scheduling priority of the pods (default 0; an arrival may set its own).
+    pub priority: Option<i32>,
+    /// Jobs read from a trace file.
+    pub trace: Option<Spanned<JobTraceFile>>,
+}
+
+/// One `{ at = "10s", duration = "5m", cpu = "2", memory = "4Gi", gpu = 1, count = 3 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct JobArrivalFile {
+    /// When the job arrives.
+    pub at: Dur,
+    /// How long each pod runs once bound.
+    pub duration: Dur,
+    /// CPU per pod.
+    pub cpu: Option<Cpu>,
+    /// Memory per pod.
+    pub memory: Option<Memory>,
+    /// GPUs per pod.
+    pub gpu: Option<Gpu>,
+    /// Pods (default 1).
+    pub count: Option<Spanned<u32>>,
+    /// Priority (default: the set's).
+    pub priority: Option<i32>,
+}
+
+/// `trace = { file = "…", format = "alibaba-openb", … }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct JobTraceFile {
+    /// CSV path relative to the scenario file.
+    pub file: Spanned<String>,
+    /// The file's format.
+    pub format: TraceFormat,
+    /// Trace time where the run starts (default `0s`).
+    pub start: Option<Dur>,
+    /// Trace time after which no job is taken (default: none).
+    pub end: Option<Dur>,
+    /// Simulated seconds per trace second for arrival times (default 1).
+    pub time_scale: Option<Positive>,
+    /// Simulated seconds per trace second for durations (default: `timeScale`).
+    pub duration_scale: Option<Positive>,
+    /// At most this many jobs (the earliest).
+    pub limit: Option<u64>,
+    /// Take only pods in these phases (default: all).
+    pub phases: Option<Vec<String>>,
 }
 
 /// `[services.NAME]`.
@@ -562,6 +659,13 @@ scalar!(
             _ => parse_bytes(&v.quantity_text()).map_err(|e| e.to_string()),
         }
     }
+);
+scalar!(
+    Gpu,
+    u64,
+    "a GPU quantity such as 1, 0.5 or \"500m\"",
+    "GPUs in thousandths (`1` = 1000, `\"500m\"` = 0.5 = 500).",
+    |v| { parse_cpu_millis(&v.quantity_text()).map_err(|e| e.to_string()) }
 );
 scalar!(
     Rate,

@@ -651,3 +651,266 @@ fn bad_scheduling_fields_name_file_line_column_and_field() {
         assert!(!err.contains('\n'), "one line: {err}");
     }
 }
+
+const JOBS: &str = r#"
+name = "jobs"
+
+[simulation]
+duration = "10m"
+nodeMetrics = true
+
+[pools.gpu]
+count = 2
+cpu = "8"
+memory = "32Gi"
+gpu = 4
+
+[jobs.train]
+priority = 5
+arrivals = [
+  { at = "30s", duration = "5m", cpu = "2", memory = "4Gi", gpu = 1, count = 3 },
+  { at = "10s", duration = "1m", cpu = "1", memory = "1Gi", gpu = "500m" },
+  { at = "20s", duration = "2m", cpu = "2", memory = "4Gi", gpu = 1, priority = 0 },
+  { at = "40s", duration = "1m", cpu = "1", memory = "1Gi", gpu = 0.5 },
+]
+
+[jobs.batch]
+rate = 0.5
+duration = { dist = "exponential", mean = "2m" }
+cpu = "500m"
+memory = "1Gi"
+count = 2
+"#;
+
+#[test]
+fn job_sets_resolve_into_shapes_and_arrivals() {
+    use crate::jobs::JobSource;
+    use crate::model::ServiceKind;
+    let s = load_str(JOBS).unwrap();
+    assert!(s.node_metrics);
+    assert!(s.traffic.is_empty());
+    // 4 GPUs per node, in thousandths.
+    assert_eq!(s.nodes[0].allocatable.gpu_milli, 4000);
+    // Job sets in name order: batch (one shape), then train. Train's shapes in order of first
+    // appearance: (2, 4Gi, 1 GPU, prio 5), (1, 1Gi, 500m, prio 5), (2, 4Gi, 1 GPU, prio 0);
+    // "500m" and 0.5 GPU are the same shape.
+    let names: Vec<&str> = s.desired.services.iter().map(|x| x.name.as_str()).collect();
+    assert_eq!(names, ["batch.0", "train.0", "train.1", "train.2"]);
+    assert!(
+        s.desired
+            .services
+            .iter()
+            .all(|x| x.kind == ServiceKind::Job && x.replicas == 0)
+    );
+    let t1 = &s.desired.services[2];
+    assert_eq!(t1.requests, Resources::new(1000, 1 << 30).with_gpu(500));
+    assert_eq!(t1.placement.priority, 5);
+    assert_eq!(s.desired.services[3].placement.priority, 0);
+    let train = &s.jobs[1];
+    assert_eq!(
+        (train.name.as_str(), train.source_name()),
+        ("train", "arrivals")
+    );
+    let JobSource::List(list) = &train.source else {
+        panic!()
+    };
+    // Sorted by arrival time: 10 s (train-1), 20 s (train-2), 30 s (train-0, 3 pods), 40 s (train-3).
+    let got: Vec<(f64, &str, u32, u32)> = list
+        .iter()
+        .map(|a| (a.at.as_secs_f64(), a.name.as_str(), a.shape.0, a.count))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (10.0, "train-1", 2, 1),
+            (20.0, "train-2", 3, 1),
+            (30.0, "train-0", 1, 3),
+            (40.0, "train-3", 2, 1)
+        ]
+    );
+    let JobSource::Poisson {
+        rate, count, shape, ..
+    } = &s.jobs[0].source
+    else {
+        panic!()
+    };
+    assert_eq!((*rate, *count, shape.0), (0.5, 2, 0));
+}
+
+#[test]
+fn job_and_gpu_mistakes_are_located() {
+    let bad = |from: &str, to: &str| {
+        assert!(JOBS.contains(from), "{from}");
+        load_str(&JOBS.replacen(from, to, 1))
+            .unwrap_err()
+            .to_string()
+    };
+    let e = bad(
+        "rate = 0.5",
+        "rate = 0.5\ntrace = { file = \"p.csv\", format = \"alibaba-openb\" }",
+    );
+    assert!(
+        e.starts_with("s.toml:23:1: jobs.batch: give exactly one of 'arrivals'"),
+        "{e}"
+    );
+    let e = bad("rate = 0.5\n", "");
+    assert!(e.contains("jobs.batch: give exactly one of"), "{e}");
+    let e = bad("memory = \"1Gi\"\ncount = 2", "memory = \"1Gi\"\ncount = 0");
+    assert!(
+        e.starts_with("s.toml:28:9: jobs.batch.count: must be at least 1"),
+        "{e}"
+    );
+    let e = bad("gpu = 1, count = 3", "gpu = 1, count = 0");
+    assert!(
+        e.contains("jobs.train.arrivals[0].count: must be at least 1"),
+        "{e}"
+    );
+    let e = bad("priority = 5\n", "priority = 5\ncpu = \"1\"\n");
+    assert!(
+        e.contains("jobs.train: 'cpu' does not apply to jobs given by 'arrivals'; it takes: arrivals (optional: priority)"),
+        "{e}"
+    );
+    let e = bad("gpu = 4", "gpu = \"four\"");
+    assert!(
+        e.starts_with("s.toml:12:7: pools.gpu.gpu: 'four' is not a valid quantity"),
+        "{e}"
+    );
+    let e = bad("count = 2\ncpu = \"8\"", "cpu = \"8\"");
+    assert!(
+        e.contains(
+            "pools.gpu: a pool needs 'count', 'cpu' and 'memory' (identical nodes), or 'nodes'"
+        ),
+        "{e}"
+    );
+    let e = bad(
+        "gpu = 4",
+        "gpu = 4\nnodes = { file = \"n.csv\", format = \"alibaba-openb\" }",
+    );
+    assert!(
+        e.contains("pools.gpu.nodes: a pool with 'nodes' takes its nodes from the file"),
+        "{e}"
+    );
+}
+
+const TRACE_JOBS: &str = r#"
+name = "trace"
+
+[simulation]
+duration = "1h"
+
+[pools.openb]
+nodes = { file = "nodes.csv", format = "alibaba-openb" }
+reserved = { cpu = "1" }
+
+[jobs.pods]
+trace = { file = "pods.csv", format = "alibaba-openb", start = "100s", timeScale = 0.5, limit = 3 }
+"#;
+
+fn trace_files(pods: &str) -> MemFiles {
+    let mut f = MemFiles::default();
+    f.0.insert(
+        "nodes.csv".into(),
+        "sn,cpu_milli,memory_mib,gpu,model\nn-0,32000,262144,0,\nn-1,96000,393216,8,G2\n".into(),
+    );
+    f.0.insert("pods.csv".into(), pods.into());
+    f
+}
+
+const PODS: &str = "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time
+p0,12000,16384,1,1000,,LS,Running,0,1000,0
+p1,6000,12288,1,460,G2,LS,Running,150,180,150
+p2,4000,1024,8,1000,,BE,Failed,300,400,300
+p3,6000,12288,1,460,G2,LS,Pending,350,,
+p4,12000,16384,1,1000,,LS,Running,500,600,500
+p5,1000,1024,0,0,,LS,Succeeded,600,700,600
+";
+
+#[test]
+fn trace_pools_and_trace_jobs_resolve() {
+    use crate::jobs::JobSource;
+    let s = parse(TRACE_JOBS, "s.toml", &trace_files(PODS), &[], None).unwrap();
+    // Nodes as listed, capacity − reserved, gpu-model label when the model is known.
+    assert_eq!(s.nodes[1].name, "n-1");
+    assert_eq!(
+        s.nodes[1].allocatable,
+        Resources::new(95000, 384 << 30).with_gpu(8000)
+    );
+    assert_eq!(
+        s.nodes[1].labels.get(LABEL_GPU_MODEL).map(String::as_str),
+        Some("G2")
+    );
+    assert!(!s.nodes[0].labels.contains_key(LABEL_GPU_MODEL));
+    let set = &s.jobs[0];
+    assert_eq!(set.source_name(), "trace");
+    let JobSource::List(list) = &set.source else {
+        panic!()
+    };
+    // Start at trace second 100, arrivals × 0.5, durations × 0.5 (timeScale), at most 3:
+    // p0 alive at 100 s → 0 s, (1000 − 100) × 0.5 = 450 s; p1 (150 − 100) × 0.5 = 25 s, 15 s;
+    // p2 100 s, 50 s; p3 no deletion; p4 and p5 beyond the limit of 3.
+    let got: Vec<(&str, f64, f64)> = list
+        .iter()
+        .map(|a| {
+            (
+                a.name.as_str(),
+                a.at.as_secs_f64(),
+                a.duration.as_secs_f64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [("p0", 0.0, 450.0), ("p1", 25.0, 15.0), ("p2", 100.0, 50.0)]
+    );
+    let r = set.trace.as_ref().unwrap();
+    assert_eq!(
+        (
+            r.rows,
+            r.used,
+            r.alive_at_start,
+            r.skipped_no_deletion,
+            r.skipped_over_limit
+        ),
+        (6, 3, 1, 1, 2)
+    );
+    // p1 asks for a G2: a required node affinity on gpu-model.
+    let p1 = &s.desired.services[list[1].shape.0 as usize];
+    assert_eq!(p1.name, "pods.1");
+    assert_eq!(p1.requests, Resources::new(6000, 12 << 30).with_gpu(460));
+    assert_eq!(
+        p1.placement.required_terms[0].requirements[0].values,
+        ["G2"]
+    );
+    // A bad row is located in the trace file, with the field that named it.
+    let bad = PODS.replace("p2,4000,1024,8", "p2,4000,1O24,8");
+    let e = parse(TRACE_JOBS, "s.toml", &trace_files(&bad), &[], None).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "pods.csv:4:9: jobs.pods.trace.file: row 4, column 'memory_mib': '1O24' is not a non-negative integer"
+    );
+    // Duplicate node names across pools (pools go in name order: "more" is read first).
+    let dup = format!(
+        "{TRACE_JOBS}\n[pools.more]\nnodes = {{ file = \"nodes.csv\", format = \"alibaba-openb\" }}\n"
+    );
+    let e = parse(&dup, "s.toml", &trace_files(PODS), &[], None).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("pools.openb: node name 'n-0' is used twice"),
+        "{e}"
+    );
+    // An unknown format names the ones there are.
+    let unknown = TRACE_JOBS.replace(
+        "format = \"alibaba-openb\", start",
+        "format = \"openb\", start",
+    );
+    let e = parse(&unknown, "s.toml", &trace_files(PODS), &[], None).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("jobs.pods.trace.format: unknown variant `openb`, expected `alibaba-openb`"),
+        "{e}"
+    );
+    // A window that takes nothing says what was skipped.
+    let empty = TRACE_JOBS.replace("start = \"100s\"", "start = \"100h\"");
+    let e = parse(&empty, "s.toml", &trace_files(PODS), &[], None).unwrap_err();
+    assert!(e.to_string().contains("no pod of 'pods.csv' was taken (6 rows: 1 without deletion time, 0 with a non-positive duration, 0 in other phases, 5 outside the window)"), "{e}");
+}

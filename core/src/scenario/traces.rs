@@ -191,7 +191,7 @@ pub(crate) fn build_traffic(
     }
 }
 
-fn read_file(
+pub(super) fn read_file(
     file: &Spanned<String>,
     path: &str,
     ctx: &Ctx<'_>,
@@ -221,12 +221,12 @@ pub(crate) struct TraceOptions<'a> {
 
 /// Byte offset of field `i` within its line (fields plus one delimiter each;
 /// exact for unquoted, untrimmed fields, which is what traces contain).
-fn field_offset(record: &csv::StringRecord, i: usize) -> Option<Range<usize>> {
+pub(super) fn field_offset(record: &csv::StringRecord, i: usize) -> Option<Range<usize>> {
     let start = record.iter().take(i).map(|f| f.len() + 1).sum::<usize>();
     Some(start..start)
 }
 
-fn csv_error(
+pub(super) fn csv_error(
     file: &str,
     text: &[u8],
     pos: Option<&csv::Position>,
@@ -251,7 +251,7 @@ fn csv_error(
     }
 }
 
-fn open_csv<'b>(
+pub(super) fn open_csv<'b>(
     bytes: &'b [u8],
     file: &str,
     wanted: &[&str],
