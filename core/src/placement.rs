@@ -117,6 +117,7 @@ pub struct Batch {
     id: u64,
     counts: HashMap<(u32, u32), u32>,
     changed: Vec<NodeId>,
+    services: Vec<ServiceId>,
 }
 
 impl Default for Batch {
@@ -134,6 +135,7 @@ impl Batch {
             id: NEXT.fetch_add(1, Ordering::Relaxed),
             counts: HashMap::new(),
             changed: Vec::new(),
+            services: Vec::new(),
         }
     }
 
@@ -147,10 +149,17 @@ impl Batch {
         &self.changed
     }
 
+    /// The service of each bind, aligned with [`Batch::changed`]: a cache
+    /// of per-service counts applies the binds it has not seen yet.
+    pub fn changed_services(&self) -> &[ServiceId] {
+        &self.services
+    }
+
     /// Records a bind of a replica of `service` to `node`.
     pub fn bind(&mut self, node: NodeId, service: ServiceId) {
         *self.counts.entry((node.0, service.0)).or_default() += 1;
         self.changed.push(node);
+        self.services.push(service);
     }
 
     /// Replicas of `service` bound to `node` in this batch.

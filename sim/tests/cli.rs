@@ -410,11 +410,18 @@ fn place_explains_every_node_and_list_names_every_policy() {
     assert_eq!(e["nodes"].as_array().unwrap().len(), 10);
     // Ten 1-cpu/1Gi replicas spread one per node (allocatable 3900m, 15.5Gi); one more:
     // LeastAllocated cpu (3900 − 2000)·100/3900 = 48, memory (15.5 − 2)/15.5 → 87: (48 + 87)/2 = 67.
-    // BalancedAllocation: |2000/3900 − 2/15.5|/2 = 0.192 → (1 − 0.192)·100 = 80. Total 147.
+    // BalancedAllocation: |2000/3900 − 2/15.5|/2 = 0.192 → (1 − 0.192)·100 = 80.
+    // PodTopologySpread (system defaults): one api replica on every node, one zone, so
+    // every node has the same raw score r and normalises to 100·(r + r − r)/r = 100,
+    // weight 2. Total 67 + 80 + 200 = 347.
     let n0 = &e["nodes"][0];
     assert_eq!(n0["scores"][0][1], 67);
     assert_eq!(n0["scores"][1][1], 80);
-    assert_eq!(n0["total"], 147);
+    assert_eq!(
+        n0["scores"][2],
+        serde_json::json!(["PodTopologySpread", 100, 200])
+    );
+    assert_eq!(n0["total"], 347);
     assert!(e["chosen"].as_str().unwrap().starts_with("pool-"));
     let o = sim(
         &["place", steady.to_str().unwrap(), "--service", "nope"],

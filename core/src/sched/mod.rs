@@ -12,6 +12,7 @@
 
 pub mod plugins;
 pub mod policies;
+pub mod spread;
 
 use rand::{Rng, RngExt};
 

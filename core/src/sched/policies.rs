@@ -10,29 +10,39 @@ use rand::{Rng, RngExt};
 use super::plugins::{
     BalancedAllocation, LeastAllocated, MostAllocated, NodeResourcesFit, NomadFit,
 };
+use super::spread::PodTopologySpread;
 use super::{Profile, Sampling};
 use crate::model::{NodeId, NodeStatus, ResourceName, Resources};
 use crate::placement::{ClusterView, NodeAlloc, Place, Request, Unschedulable, fits};
 
-/// Kubernetes' default profile (kubernetes.io "Scheduler Configuration",
-/// default plugins): NodeResourcesFit filter, NodeResourcesFit scoring with
-/// LeastAllocated (cpu 1, memory 1) weight 1, NodeResourcesBalancedAllocation
-/// weight 1, adaptive `percentageOfNodesToScore`. The default score plugins
-/// that need objects Orkestra does not model yet (TaintToleration,
-/// NodeAffinity, PodTopologySpread's system default constraints,
-/// InterPodAffinity, ImageLocality, VolumeBinding) are not included.
+/// [`kubernetes_default_sampled`] with adaptive `percentageOfNodesToScore`.
 pub fn kubernetes_default() -> Profile {
     kubernetes_default_sampled(Sampling::Adaptive)
 }
 
-/// [`kubernetes_default`] with another `percentageOfNodesToScore` setting.
+/// Kubernetes' default profile (kubernetes.io "Scheduler Configuration",
+/// default plugins; `pkg/scheduler/apis/config/v1/default_plugins.go`):
+/// filters NodeResourcesFit and PodTopologySpread; scores NodeResourcesFit
+/// with LeastAllocated (cpu 1, memory 1) weight 1,
+/// NodeResourcesBalancedAllocation weight 1 and PodTopologySpread (the
+/// system default constraints for replicas that declare none) weight 2.
+/// The other default plugins (TaintToleration, NodeAffinity,
+/// InterPodAffinity, ImageLocality, VolumeBinding) are not included.
+///
+/// `percentageOfNodesToScore` is `sampling`; with [`Sampling::All`] this is
+/// the plain per-node path, every node filtered and scored (the
+/// baseline of the scheduling benchmarks).
 pub fn kubernetes_default_sampled(sampling: Sampling) -> Profile {
     Profile::new(
         "kubernetes-default",
-        vec![Box::new(NodeResourcesFit)],
+        vec![
+            Box::new(NodeResourcesFit),
+            Box::new(PodTopologySpread::default()),
+        ],
         vec![
             (Box::new(LeastAllocated::default()), 1),
             (Box::new(BalancedAllocation), 1),
+            (Box::new(PodTopologySpread::default()), 2),
         ],
         sampling,
     )
@@ -41,14 +51,19 @@ pub fn kubernetes_default_sampled(sampling: Sampling) -> Profile {
 /// GKE's `optimize-utilization` autoscaling profile: the scheduler prefers
 /// nodes with high allocation (NodeResourcesFit scoring with MostAllocated),
 /// so that the cluster autoscaler can remove the emptied ones (GKE docs,
-/// "Cluster autoscaler: autoscaling profiles").
+/// "Cluster autoscaler: autoscaling profiles"); the other plugins as in
+/// Kubernetes' default profile (PodTopologySpread filter, and score weight 2).
 pub fn gke_optimize_utilization() -> Profile {
     Profile::new(
         "gke-optimize-utilization",
-        vec![Box::new(NodeResourcesFit)],
+        vec![
+            Box::new(NodeResourcesFit),
+            Box::new(PodTopologySpread::default()),
+        ],
         vec![
             (Box::new(MostAllocated::default()), 1),
             (Box::new(BalancedAllocation), 1),
+            (Box::new(PodTopologySpread::default()), 2),
         ],
         Sampling::Adaptive,
     )
