@@ -17,7 +17,7 @@
 //!
 //! Floating point as upstream: `scoreForCount = cnt·ln(size + 2) +
 //! (maxSkew − 1)` summed over constraints in order and rounded half away
-//! from zero (`math.Round` = [`f64::round`]). Go's `math.Log` and Rust's
+//! from zero (`math.Round`, [`round_half_away`]). Go's `math.Log` and Rust's
 //! `ln` may differ in the last bit for some arguments; a score sitting
 //! within one ulp of `x.5` could then round differently (never seen in the
 //! upstream tables, which the tests replay).
@@ -30,18 +30,26 @@ use crate::model::{
 };
 use crate::placement::{ClusterView, FilterReason, Request};
 
+/// `maxSkew` of the system default hostname constraint.
+pub const SYSTEM_DEFAULT_HOSTNAME_SKEW: u32 = 3;
+/// `maxSkew` of the system default zone constraint.
+pub const SYSTEM_DEFAULT_ZONE_SKEW: u32 = 5;
+
 /// `systemDefaultConstraints` (`plugin.go`): spread a service's replicas
-/// over hosts (maxSkew 3) and zones (maxSkew 5), as preferences.
+/// over hosts (maxSkew 3) and zones (maxSkew 5), as preferences, in this order.
 pub fn system_default_constraints() -> Vec<SpreadConstraint> {
-    [(LABEL_HOSTNAME, 3), (LABEL_ZONE, 5)]
-        .into_iter()
-        .map(|(key, max_skew)| SpreadConstraint {
-            max_skew,
-            topology_key: key.to_string(),
-            when_unsatisfiable: WhenUnsatisfiable::ScheduleAnyway,
-            min_domains: None,
-        })
-        .collect()
+    [
+        (LABEL_HOSTNAME, SYSTEM_DEFAULT_HOSTNAME_SKEW),
+        (LABEL_ZONE, SYSTEM_DEFAULT_ZONE_SKEW),
+    ]
+    .into_iter()
+    .map(|(key, max_skew)| SpreadConstraint {
+        max_skew,
+        topology_key: key.to_string(),
+        when_unsatisfiable: WhenUnsatisfiable::ScheduleAnyway,
+        min_domains: None,
+    })
+    .collect()
 }
 
 /// Whether `node` satisfies the replica's `nodeSelector` and required node
@@ -66,6 +74,23 @@ pub fn topology_normalizing_weight(size: usize) -> f64 {
 /// `scoreForCount`: `cnt·weight + (maxSkew − 1)`.
 pub fn score_for_count(cnt: i64, max_skew: u32, weight: f64) -> f64 {
     cnt as f64 * weight + (i64::from(max_skew) - 1) as f64
+}
+
+/// `int64(math.Round(x))`: the nearest integer, halves away from zero,
+/// equal to `x.round() as i64` for every finite `x` within `i64`, without
+/// the `round` call (`f64::round` is a libm call on baseline x86-64, and
+/// the cached policy rounds a score per node holding the service).
+pub fn round_half_away(x: f64) -> i64 {
+    let t = x as i64; // truncation toward zero
+    // The fraction of a double is exactly representable: no rounding here.
+    let frac = x - t as f64;
+    if frac >= 0.5 {
+        t + 1
+    } else if frac <= -0.5 {
+        t - 1
+    } else {
+        t
+    }
 }
 
 /// `NormalizeScore` for one raw score, given the minimum and maximum raw
@@ -98,10 +123,29 @@ struct Soft {
     max_skew: u32,
     hostname: bool,
     weight: f64,
-    /// Replicas per domain of a scored node (`TopologyValueToPodCounts`);
-    /// unused for the hostname key, whose counts are per node.
-    counts: HashMap<String, i64>,
+    /// The domains of the scored nodes, numbered; unused for the hostname
+    /// key, whose counts are per node.
+    domains: HashMap<String, u32>,
+    /// Replicas per domain (`TopologyValueToPodCounts`).
+    counts: Vec<i64>,
 }
+
+impl Soft {
+    fn domain(&mut self, value: &str) -> u32 {
+        match self.domains.get(value) {
+            Some(&d) => d,
+            None => {
+                let d = self.counts.len() as u32;
+                self.domains.insert(value.to_string(), d);
+                self.counts.push(0);
+                d
+            }
+        }
+    }
+}
+
+/// A node without the constraint's label.
+const ABSENT: u32 = u32::MAX;
 
 /// PodTopologySpread: a [`Filter`] for the replica's `DoNotSchedule`
 /// constraints and a [`Score`] for its `ScheduleAnyway` ones (or the system
@@ -113,6 +157,10 @@ pub struct PodTopologySpread {
     require_all: bool,
     /// `IgnoredNodes`, aligned with the feasible nodes given to `prepare`.
     ignored: Vec<bool>,
+    /// For feasible node `i` and soft constraint `c`, entry
+    /// `i·soft.len() + c`: its domain number (0 for the hostname key), or
+    /// [`ABSENT`]; so `score` reads no labels.
+    domains: Vec<u32>,
 }
 
 fn has_all_keys<'a>(node: &NodeStatus, mut keys: impl Iterator<Item = &'a str>) -> bool {
@@ -221,7 +269,8 @@ impl Score for PodTopologySpread {
                     max_skew: c.max_skew,
                     hostname: c.topology_key == LABEL_HOSTNAME,
                     weight: 0.0,
-                    counts: HashMap::new(),
+                    domains: HashMap::new(),
+                    counts: Vec::new(),
                 });
             }
         }
@@ -229,6 +278,9 @@ impl Score for PodTopologySpread {
         if self.soft.is_empty() {
             return;
         }
+        let k = self.soft.len();
+        self.domains.clear();
+        self.domains.resize(view.len() * k, ABSENT);
         let mut scored = 0;
         for &i in feasible {
             let node = &view.nodes[i];
@@ -239,11 +291,19 @@ impl Score for PodTopologySpread {
                 continue;
             }
             scored += 1;
-            for s in self.soft.iter_mut().filter(|s| !s.hostname) {
-                let v = node.label(&s.key).unwrap_or_default();
-                if !s.counts.contains_key(v) {
-                    s.counts.insert(v.to_string(), 0);
-                }
+            for (c, s) in self.soft.iter_mut().enumerate() {
+                let value = node.label(&s.key);
+                self.domains[i * k + c] = match (value, s.hostname) {
+                    (None, false) => {
+                        // Counted as the domain "" (requireAllTopologies off),
+                        // but not scored.
+                        s.domain("");
+                        ABSENT
+                    }
+                    (None, true) => ABSENT,
+                    (Some(_), true) => 0,
+                    (Some(v), false) => s.domain(v),
+                };
             }
         }
         for s in &mut self.soft {
@@ -264,8 +324,8 @@ impl Score for PodTopologySpread {
                 continue;
             }
             for s in self.soft.iter_mut().filter(|s| !s.hostname) {
-                if let Some(n) = s.counts.get_mut(node.label(&s.key).unwrap_or_default()) {
-                    *n += cnt;
+                if let Some(&d) = s.domains.get(node.label(&s.key).unwrap_or_default()) {
+                    s.counts[d as usize] += cnt;
                 }
             }
         }
@@ -275,24 +335,27 @@ impl Score for PodTopologySpread {
     /// has (its own replicas for the hostname key, its domain's otherwise),
     /// rounded; 0 for ignored nodes.
     fn score(&self, request: &Request<'_>, view: &ClusterView<'_>, i: usize) -> i64 {
-        let node = &view.nodes[i];
-        if self.soft.is_empty()
-            || (self.require_all && !has_all_keys(node, self.soft.iter().map(|s| s.key.as_str())))
-        {
+        let k = self.soft.len();
+        if k == 0 {
+            return 0;
+        }
+        let domains = &self.domains[i * k..(i + 1) * k];
+        if self.require_all && domains.contains(&ABSENT) {
             return 0;
         }
         let mut score = 0f64;
-        for s in &self.soft {
-            if let Some(v) = node.label(&s.key) {
-                let cnt = if s.hostname {
-                    i64::from(view.count(i, request.service))
-                } else {
-                    s.counts.get(v).copied().unwrap_or(0)
-                };
-                score += score_for_count(cnt, s.max_skew, s.weight);
+        for (s, &d) in self.soft.iter().zip(domains) {
+            if d == ABSENT {
+                continue;
             }
+            let cnt = if s.hostname {
+                i64::from(view.count(i, request.service))
+            } else {
+                s.counts[d as usize]
+            };
+            score += score_for_count(cnt, s.max_skew, s.weight);
         }
-        score.round() as i64
+        round_half_away(score)
     }
 
     /// `NormalizeScore`: fewer matching replicas score higher; ignored nodes 0.

@@ -452,3 +452,33 @@ fn filter_sees_no_domain_without_every_key() {
         ]
     );
 }
+
+#[test]
+fn rounding_is_go_math_round() {
+    // Halves go away from zero; the largest double below 0.5 goes to 0 (adding 0.5 and
+    // flooring would give 1); integers above 2^52 stay; and random values agree with
+    // f64::round, which is Go's math.Round.
+    let below_half = 0.5 - f64::EPSILON / 4.0;
+    for (x, want) in [
+        (0.0, 0),
+        (0.5, 1),
+        (1.5, 2),
+        (2.5, 3),
+        (-0.5, -1),
+        (-2.5, -3),
+        (below_half, 0),
+        (2.0 - f64::EPSILON, 2),
+        (4_503_599_627_370_497.0, 4_503_599_627_370_497),
+    ] {
+        assert_eq!(round_half_away(x), want, "{x}");
+    }
+    let mut rng = crate::rng::stream(1, "round");
+    for _ in 0..100_000 {
+        let bits = rand::Rng::next_u64(&mut rng);
+        let x = (bits >> 11) as f64 / (1u64 << 20) as f64 * if bits & 1 == 0 { 1.0 } else { -1.0 };
+        let half = (bits >> 12) as f64 + 0.5;
+        for v in [x, half, -half] {
+            assert_eq!(round_half_away(v), v.round() as i64, "{v}");
+        }
+    }
+}
