@@ -45,7 +45,7 @@ pub const PLACERS: &[Entry<dyn Place>] = &[
     },
     Entry {
         name: "kubernetes-default",
-        about: "kube-scheduler default profile: NodeResourcesFit, LeastAllocated + BalancedAllocation, adaptive sampling",
+        about: "kube-scheduler default profile: NodeResourcesFit + PodTopologySpread filters, LeastAllocated + BalancedAllocation + PodTopologySpread (2), every node scored (cached)",
         make: || Box::new(policies::kubernetes_default()),
     },
     Entry {

@@ -10,6 +10,7 @@
 //! `numFeasibleNodesToFind` nodes pass, starting where the previous cycle
 //! stopped (kube-scheduler's `percentageOfNodesToScore`).
 
+pub mod fast;
 pub mod plugins;
 pub mod policies;
 pub mod spread;

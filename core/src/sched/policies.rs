@@ -7,6 +7,7 @@
 
 use rand::{Rng, RngExt};
 
+use super::fast::KubeDefault;
 use super::plugins::{
     BalancedAllocation, LeastAllocated, MostAllocated, NodeResourcesFit, NomadFit,
 };
@@ -15,9 +16,11 @@ use super::{Profile, Sampling};
 use crate::model::{NodeId, NodeStatus, ResourceName, Resources};
 use crate::placement::{ClusterView, NodeAlloc, Place, Request, Unschedulable, fits};
 
-/// [`kubernetes_default_sampled`] with adaptive `percentageOfNodesToScore`.
-pub fn kubernetes_default() -> Profile {
-    kubernetes_default_sampled(Sampling::Adaptive)
+/// The `kubernetes-default` policy: [`kubernetes_default_sampled`] with
+/// every node filtered and scored (`percentageOfNodesToScore: 100`),
+/// answered from per-shape caches ([`KubeDefault`]), with the same totals.
+pub fn kubernetes_default() -> KubeDefault {
+    KubeDefault::new()
 }
 
 /// Kubernetes' default profile (kubernetes.io "Scheduler Configuration",
