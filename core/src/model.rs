@@ -341,6 +341,10 @@ pub struct Constraints {
     pub anti_affinity: Option<AntiAffinity>,
     /// `priority`: pending replicas with higher priority are placed first.
     pub priority: i32,
+    /// A batch job pod: owned by a Job, not selected by a Service or
+    /// ReplicaSet, so kube-scheduler's system default topology spreading
+    /// (`PodTopologySpread` with `defaultingType: System`) does not apply.
+    pub batch: bool,
 }
 
 /// A machine that runs replicas.

@@ -93,6 +93,7 @@ pub static NO_CONSTRAINTS: Constraints = Constraints {
     spread: Vec::new(),
     anti_affinity: None,
     priority: 0,
+    batch: false,
 };
 
 impl Request<'static> {
@@ -120,6 +121,7 @@ pub struct Batch {
     counts: HashMap<(u32, u32), u32>,
     totals: HashMap<u32, u32>,
     changed: Vec<NodeId>,
+    services: Vec<ServiceId>,
 }
 
 impl Default for Batch {
@@ -138,6 +140,7 @@ impl Batch {
             counts: HashMap::new(),
             totals: HashMap::new(),
             changed: Vec::new(),
+            services: Vec::new(),
         }
     }
 
@@ -151,11 +154,18 @@ impl Batch {
         &self.changed
     }
 
+    /// The service of each bind, aligned with [`Batch::changed`]: a cache
+    /// of per-service counts applies the binds it has not seen yet.
+    pub fn changed_services(&self) -> &[ServiceId] {
+        &self.services
+    }
+
     /// Records a bind of a replica of `service` to `node`.
     pub fn bind(&mut self, node: NodeId, service: ServiceId) {
         *self.counts.entry((node.0, service.0)).or_default() += 1;
         *self.totals.entry(node.0).or_default() += 1;
         self.changed.push(node);
+        self.services.push(service);
     }
 
     /// Replicas of `service` bound to `node` in this batch.

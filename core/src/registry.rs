@@ -49,7 +49,7 @@ pub const PLACERS: &[Entry<dyn Place>] = &[
     },
     Entry {
         name: "kubernetes-default",
-        about: "kube-scheduler default profile: TaintToleration, NodeAffinity, LeastAllocated, InterPodAffinity, BalancedAllocation; adaptive sampling",
+        about: "kube-scheduler default profile (TaintToleration, NodeAffinity, NodeResourcesFit LeastAllocated, PodTopologySpread, InterPodAffinity, BalancedAllocation with upstream weights), every node scored, from per-shape caches",
         make: || Box::new(policies::kubernetes_default()),
     },
     Entry {

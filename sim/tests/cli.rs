@@ -410,20 +410,26 @@ fn place_explains_every_node_and_list_names_every_policy() {
     assert_eq!(e["nodes"].as_array().unwrap().len(), 10);
     // Ten 1-cpu/1Gi replicas spread one per node (allocatable 3900m, 15.5Gi); one more.
     // Scores in upstream order: TaintToleration ×3, NodeAffinity ×2, LeastAllocated ×1,
-    // InterPodAffinity ×2, BalancedAllocation ×1.
+    // PodTopologySpread ×2, InterPodAffinity ×2, BalancedAllocation ×1.
     // TaintToleration: no taints anywhere → all-zero reverse normalisation → 100 (weighted 300).
     // NodeAffinity and InterPodAffinity: no preferences (upstream skips them) → 0.
     // LeastAllocated cpu (3900 − 2000)·100/3900 = 48, memory (15.5 − 2)/15.5 → 87: (48 + 87)/2 = 67.
     // BalancedAllocation: |2000/3900 − 2/15.5|/2 = 0.192 → (1 − 0.192)·100 = 80.
-    // Total 300 + 0 + 67 + 0 + 80 = 447.
+    // PodTopologySpread (system defaults): one api replica on every node, one zone, so every
+    // node has the same raw score r and normalises to 100·(r + r − r)/r = 100, weight 2.
+    // Total 300 + 0 + 67 + 200 + 0 + 80 = 647.
     let n0 = &e["nodes"][0];
     assert_eq!(n0["scores"][0][0], "TaintToleration");
     assert_eq!(n0["scores"][0][2], 300);
     assert_eq!(n0["scores"][1][1], 0);
     assert_eq!(n0["scores"][2][1], 67);
-    assert_eq!(n0["scores"][3][1], 0);
-    assert_eq!(n0["scores"][4][1], 80);
-    assert_eq!(n0["total"], 447);
+    assert_eq!(
+        n0["scores"][3],
+        serde_json::json!(["PodTopologySpread", 100, 200])
+    );
+    assert_eq!(n0["scores"][4][1], 0);
+    assert_eq!(n0["scores"][5][1], 80);
+    assert_eq!(n0["total"], 647);
     assert!(e["chosen"].as_str().unwrap().starts_with("pool-"));
     let o = sim(
         &["place", steady.to_str().unwrap(), "--service", "nope"],
@@ -628,7 +634,9 @@ fn place_shows_constraint_filters_and_scores() {
             .to_string()
     };
     assert!(
-        text.contains("filters: TaintToleration, NodeAffinity, NodeResourcesFit, InterPodAffinity"),
+        text.contains(
+            "filters: TaintToleration, NodeAffinity, NodeResourcesFit, PodTopologySpread, InterPodAffinity"
+        ),
         "{text}"
     );
     // Node order: pools by name. The tainted node and the hdd node are rejected with
@@ -644,11 +652,15 @@ fn place_shows_constraint_filters_and_scores() {
     // The two ssd nodes: one already runs the first replica (which one is a random tie-break).
     // The empty one: TaintToleration 100 (300) — no PreferNoSchedule taints; NodeAffinity 0 (no
     // preferred terms); LeastAllocated cpu (4000 − 1000)·100/4000 = 75, memory 7/8 → 87, → 81;
+    // PodTopologySpread, system defaults (zone maxSkew 5, hostname maxSkew 3) over the two
+    // feasible nodes, both in zone "ssd": zone weight ln(1 + 2) = 1.0986, hostname weight
+    // ln(2 + 2) = 1.3863. Empty: 1·1.0986 + 4 + 0·1.3863 + 2 = 7.10 → 7; occupied:
+    // 1.0986 + 4 + 1.3863 + 2 = 8.48 → 8. Normalised 100·(8 + 7 − s)/8: 100 (200) and 87 (174).
     // InterPodAffinity: domains {occupied: −100}, empty 0 → min −100, max 0 → 100 (200);
-    // BalancedAllocation |0.25 − 0.125|/2 = 0.0625 → 93. Total 300 + 81 + 200 + 93 = 674.
+    // BalancedAllocation |0.25 − 0.125|/2 = 0.0625 → 93. Total 300 + 81 + 200 + 200 + 93 = 874.
     // The occupied one: LeastAllocated cpu 50, memory 6/8 = 75 → 62; InterPodAffinity 0;
-    // Balanced |0.5 − 0.25|/2 = 0.125 → 87. Total 300 + 62 + 87 = 449.
-    let (empty, busy) = if row("ssd-0").ends_with("674") {
+    // Balanced |0.5 − 0.25|/2 = 0.125 → 87. Total 300 + 62 + 174 + 87 = 623.
+    let (empty, busy) = if row("ssd-0").ends_with("874") {
         ("ssd-0", "ssd-1")
     } else {
         ("ssd-1", "ssd-0")
@@ -657,12 +669,12 @@ fn place_shows_constraint_filters_and_scores() {
     let cells = |r: String| r[1..].split_whitespace().collect::<Vec<_>>().join(" ");
     assert_eq!(
         cells(row(empty)),
-        format!("{empty} 100 (300) 0 (0) 81 (81) 100 (200) 93 (93) 674"),
+        format!("{empty} 100 (300) 0 (0) 81 (81) 100 (200) 100 (200) 93 (93) 874"),
         "{text}"
     );
     assert_eq!(
         cells(row(busy)),
-        format!("{busy} 100 (300) 0 (0) 62 (62) 0 (0) 87 (87) 449"),
+        format!("{busy} 100 (300) 0 (0) 62 (62) 87 (174) 0 (0) 87 (87) 623"),
         "{text}"
     );
     assert!(row(empty).starts_with('*'), "{text}");

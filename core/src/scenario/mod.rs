@@ -771,6 +771,7 @@ impl Shapes<'_> {
                 }],
             });
         }
+        placement.batch = true;
         self.services.push(ServiceSpec {
             name: format!("{}.{}", self.set, self.ids.len()),
             kind: ServiceKind::Job,

@@ -386,7 +386,7 @@ tolerations = [
 ]
 priority = 10
 topologySpreadConstraints = [
-  { maxSkew = 1, topologyKey = "topology.kubernetes.io/zone", whenUnsatisfiable = "DoNotSchedule", minDomains = 2 },
+  { maxSkew = 1, topologyKey = "kubernetes.io/hostname", whenUnsatisfiable = "DoNotSchedule", minDomains = 2 },
 ]
 
 [services.web.affinity.podAntiAffinity]
@@ -471,7 +471,7 @@ fn scheduling_fields_resolve_into_the_model() {
         c.spread,
         [SpreadConstraint {
             max_skew: 1,
-            topology_key: "topology.kubernetes.io/zone".into(),
+            topology_key: "kubernetes.io/hostname".into(),
             when_unsatisfiable: WhenUnsatisfiable::DoNotSchedule,
             min_domains: Some(2)
         }]
@@ -601,8 +601,8 @@ fn bad_scheduling_fields_name_file_line_column_and_field() {
             "services.web.affinity.podAntiAffinity: the preferred form (required = false, the default) needs 'weight' between 1 and 100",
         ),
         (
-            "topologyKey = \"kubernetes.io/hostname\"",
-            "topologyKey = \"\"",
+            "topologyKey = \"kubernetes.io/hostname\"\nrequired = true",
+            "topologyKey = \"\"\nrequired = true",
             "services.web.affinity.podAntiAffinity.topologyKey: must not be empty",
         ),
         // taints

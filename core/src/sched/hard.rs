@@ -14,17 +14,20 @@ use super::Filter;
 use super::affinity::NodeAffinity;
 use super::interpod::InterPodAffinity;
 use super::plugins::NodeResourcesFit;
+use super::spread::PodTopologySpread;
 use super::taint::TaintToleration;
 use crate::placement::{ClusterView, FilterReason, Request};
 
 /// The hard filters, fresh, in kube-scheduler's order: untolerated
 /// `NoSchedule`/`NoExecute` taints, `nodeSelector` and required node
-/// affinity, resources (and readiness), required anti-affinity.
+/// affinity, resources (and readiness), `DoNotSchedule` topology spread,
+/// required anti-affinity.
 pub fn hard_filters() -> Vec<Box<dyn Filter>> {
     vec![
         Box::new(TaintToleration),
         Box::new(NodeAffinity),
         Box::new(NodeResourcesFit),
+        Box::new(PodTopologySpread::default()),
         Box::new(InterPodAffinity::default()),
     ]
 }
@@ -164,10 +167,16 @@ mod tests {
                 "TaintToleration",
                 "NodeAffinity",
                 "NodeResourcesFit",
+                "PodTopologySpread",
                 "InterPodAffinity"
             ]
         );
-        assert!(v.iter().all(|(_, r)| r.is_some()), "{v:?}");
+        // Every filter rejects node a except PodTopologySpread: the replica has no spread constraints.
+        assert!(
+            v.iter()
+                .all(|(n, r)| r.is_some() == (n != "PodTopologySpread")),
+            "{v:?}"
+        );
         // Node b: in z2, empty, 600m of 1000m fits → passes all.
         assert_eq!(h.check(&r, &view, 1), Ok(()));
         // Resources are still checked: 1001m does not fit b.

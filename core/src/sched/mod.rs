@@ -13,10 +13,12 @@
 pub mod affinity;
 pub mod drf;
 pub mod ecs_spread;
+pub mod fast;
 pub mod hard;
 pub mod interpod;
 pub mod plugins;
 pub mod policies;
+pub mod spread;
 pub mod swarm_binpack;
 pub mod swarm_spread;
 pub mod taint;
