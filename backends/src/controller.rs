@@ -59,6 +59,84 @@ pub struct EventRow {
     pub detail: String,
 }
 
+/// One replica as the metrics pipeline and autoscalers see it, as of the
+/// end of the controller's last tick.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplicaView {
+    /// Stable index of the replica in this run (never reused).
+    pub index: usize,
+    /// Its service.
+    pub service: usize,
+    /// Its state.
+    pub state: ReplicaState,
+    /// Scenario time of its last state change (for `Ready`: when it became ready).
+    pub since: SimTime,
+    /// Where its workload port is published, once known.
+    pub addr: Option<SocketAddr>,
+}
+
+/// What autoscalers share with the controller: the desired replica count
+/// per service (which the controller reconciles to), the replicas as last
+/// observed, the `events.csv` rows and the wake-up of the reconcile loop.
+/// Autoscalers never wait for a tick's Docker calls.
+#[derive(Clone)]
+pub struct ScaleHandle {
+    desired: Arc<Mutex<Vec<u32>>>,
+    view: Arc<Mutex<Arc<Vec<ReplicaView>>>>,
+    /// Rows for `events.csv`.
+    pub events: Arc<Mutex<Vec<EventRow>>>,
+    /// Wakes the reconcile loop.
+    pub wake: Arc<Notify>,
+    names: Arc<Vec<String>>,
+}
+
+impl ScaleHandle {
+    /// A handle for services `names` starting at `desired` replicas each,
+    /// with no replicas observed yet.
+    pub fn new(names: Vec<String>, desired: Vec<u32>) -> ScaleHandle {
+        ScaleHandle {
+            desired: Arc::new(Mutex::new(desired)),
+            view: Arc::default(),
+            events: Arc::default(),
+            wake: Arc::new(Notify::new()),
+            names: Arc::new(names),
+        }
+    }
+
+    /// Replaces the replicas autoscalers see (the controller does this after each tick).
+    pub fn set_replicas(&self, view: Vec<ReplicaView>) {
+        *self.view.lock().expect("view") = Arc::new(view);
+    }
+
+    /// Desired replicas of service `s` now.
+    pub fn desired(&self, s: usize) -> u32 {
+        self.desired.lock().expect("desired")[s]
+    }
+
+    /// Desired replicas of every service.
+    pub fn all_desired(&self) -> Vec<u32> {
+        self.desired.lock().expect("desired").clone()
+    }
+
+    /// The replicas as of the end of the last tick.
+    pub fn replicas(&self) -> Arc<Vec<ReplicaView>> {
+        self.view.lock().expect("view").clone()
+    }
+
+    /// Sets service `s` to `to` replicas at scenario time `now` because of
+    /// `reason`: records a `scale` event row and wakes the reconcile loop.
+    pub fn scale(&self, now: SimTime, s: usize, to: u32, reason: &str) {
+        let from = std::mem::replace(&mut self.desired.lock().expect("desired")[s], to);
+        self.events.lock().expect("events").push(EventRow {
+            time_s: now.as_secs_f64(),
+            kind: "scale",
+            subject: self.names[s].clone(),
+            detail: format!("from={from} to={to} reason={reason}"),
+        });
+        self.wake.notify_one();
+    }
+}
+
 /// What the controller knows of one replica beyond its status.
 #[derive(Clone, Debug, Default)]
 struct LiveReplica {
@@ -73,6 +151,9 @@ pub struct Controller {
     run: String,
     network: String,
     scenario: Arc<Scenario>,
+    /// Desired replicas per service (the scenario's, then whatever the
+    /// autoscalers set) and the replicas published for them.
+    scale: ScaleHandle,
     observed: ObservedCluster,
     replicas: Vec<LiveReplica>,
     next_ordinal: Vec<u32>,
@@ -137,11 +218,28 @@ impl Controller {
             .map(|h| NodeStatus::new(h.node.clone()))
             .collect();
         let n = scenario.desired.services.len();
+        let scale = ScaleHandle::new(
+            scenario
+                .desired
+                .services
+                .iter()
+                .map(|s| s.name.clone())
+                .collect(),
+            scenario
+                .desired
+                .services
+                .iter()
+                .map(|s| s.replicas)
+                .collect(),
+        );
         Controller {
             hosts,
             run,
             network,
             scenario,
+            events: scale.events.clone(),
+            wake: scale.wake.clone(),
+            scale,
             observed: ObservedCluster {
                 nodes,
                 replicas: Vec::new(),
@@ -156,14 +254,22 @@ impl Controller {
             metrics,
             deaths: vec![Vec::new(); n],
             unschedulable: BTreeMap::new(),
-            events: Arc::default(),
-            wake: Arc::new(Notify::new()),
         }
     }
 
     /// Restarts scenario time at zero (when traffic begins).
     pub fn start_clock(&mut self, start: Instant) {
         self.clock.start = start;
+    }
+
+    /// The handle autoscalers change desired replica counts through.
+    pub fn scale_handle(&self) -> ScaleHandle {
+        self.scale.clone()
+    }
+
+    /// Desired replicas per service now.
+    pub fn desired_replicas(&self) -> Vec<u32> {
+        self.scale.all_desired()
     }
 
     /// The hosts.
@@ -251,7 +357,28 @@ impl Controller {
         self.probe().await;
         self.act().await?;
         self.publish();
+        self.publish_view();
         Ok(())
+    }
+
+    /// Publishes the replicas for the metrics pipeline.
+    fn publish_view(&mut self) {
+        let view: Vec<ReplicaView> = self
+            .observed
+            .replicas
+            .iter()
+            .zip(&self.replicas)
+            .enumerate()
+            .filter(|(_, (r, _))| r.state != ReplicaState::Terminated)
+            .map(|(index, (r, l))| ReplicaView {
+                index,
+                service: r.service.0 as usize,
+                state: r.state,
+                since: r.since,
+                addr: l.addr,
+            })
+            .collect();
+        self.scale.set_replicas(view);
     }
 
     async fn observe(&mut self) -> Result<(), LiveError> {
@@ -359,7 +486,10 @@ impl Controller {
 
     async fn act(&mut self) -> Result<(), LiveError> {
         let now = self.clock.now();
-        let desired = self.scenario.desired.clone();
+        let mut desired = self.scenario.desired.clone();
+        for (spec, n) in desired.services.iter_mut().zip(self.scale.all_desired()) {
+            spec.replicas = n;
+        }
         for a in reconcile_replicas(&desired, &self.observed, now) {
             match a {
                 Action::Create { service } => {

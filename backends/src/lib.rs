@@ -26,6 +26,7 @@
 //! ports published on `127.0.0.1`.
 #![warn(missing_docs)]
 
+pub mod autoscaling;
 pub mod controller;
 pub mod docker;
 pub mod hosts;

@@ -14,15 +14,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use orkestra_core::metrics::{Integral, ServiceMetrics};
+use orkestra_core::metrics::{Integral, ServiceMetrics, SloTracker};
 use orkestra_core::model::{NodeStatus, ReplicaState};
 use orkestra_core::registry;
-use orkestra_core::results::{ClusterSummary, FORMAT, Output, Summary};
+use orkestra_core::results::{AutoscalingSummary, ClusterSummary, FORMAT, Output, Summary};
 use orkestra_core::rng::{names, stream};
 use orkestra_core::scenario::Scenario;
 use orkestra_core::time::SimTime;
 use tokio::sync::{Mutex as AsyncMutex, Notify, watch};
 
+use crate::autoscaling::Pipeline;
 use crate::controller::{Clock, Controller, EventRow};
 use crate::hosts::{self, Host};
 use crate::loadgen::{self, LoadSpec, LoadState};
@@ -128,8 +129,15 @@ pub async fn run(
             }
         }
     }
-    let n = scenario.desired.services.len();
-    let metrics: Vec<Arc<Mutex<ServiceMetrics>>> = (0..n).map(|_| Arc::default()).collect();
+    let metrics: Vec<Arc<Mutex<ServiceMetrics>>> = scenario
+        .slos
+        .iter()
+        .map(|slo| {
+            let mut m = ServiceMetrics::default();
+            m.slo = slo.map(|o| SloTracker::new(o.latency, o.percentile));
+            Arc::new(Mutex::new(m))
+        })
+        .collect();
     let mut senders = Vec::new();
     let mut proxies = Vec::new();
     for spec in &scenario.desired.services {
@@ -182,7 +190,9 @@ pub async fn run(
         h.abort();
     }
     let leftovers = controller.lock().await.teardown().await;
-    let rows: Vec<EventRow> = std::mem::take(&mut *events.lock().expect("events"));
+    let mut rows: Vec<EventRow> = std::mem::take(&mut *events.lock().expect("events"));
+    // Autoscalers add rows from their own task: keep the file in time order.
+    rows.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
     for r in rows {
         out.event(r.time_s, r.kind, &r.subject, &r.detail)
             .map_err(|e| LiveRunError::Other(format!("events.csv: {e}")))?;
@@ -315,8 +325,19 @@ async fn traffic(
         start,
         speed: opts.speed,
     };
-    controller.lock().await.start_clock(start);
+    let handle = {
+        let mut c = controller.lock().await;
+        c.start_clock(start);
+        c.scale_handle()
+    };
     let states: Vec<Arc<LoadState>> = (0..metrics.len()).map(|_| Arc::default()).collect();
+    // Autoscalers: scrape every metricResolution, sync every sync period (scenario time).
+    let scaling_stop = Arc::new(Notify::new());
+    // A JoinSet, so that an early return (a failed sample) aborts the task.
+    let mut scaling = tokio::task::JoinSet::new();
+    if let Some(p) = Pipeline::new(scenario.clone()) {
+        scaling.spawn(p.run(handle.clone(), clock, states.clone(), scaling_stop.clone()));
+    }
     let mut loads = tokio::task::JoinSet::new();
     for (i, spec) in scenario.desired.services.iter().enumerate() {
         let load = LoadSpec {
@@ -339,10 +360,11 @@ async fn traffic(
     let mut ticker = tokio::time::interval_at((start + interval).into(), interval);
     let (mut cpu, mut mem) = (Integral::default(), Integral::default());
     let mut scraped = Scraped::new(opts.speed);
+    let mut needed = vec![0.0; metrics.len()];
     loop {
         tokio::select! {
             _ = ticker.tick() => {
-                sample(scenario, clock.now(), out, controller, metrics, &states, &mut cpu, &mut mem, &mut scraped).await?;
+                sample(scenario, clock.now(), out, controller, metrics, &states, &mut cpu, &mut mem, &mut scraped, &mut needed).await?;
             }
             r = loads.join_next() => {
                 if r.is_none() { break; }
@@ -350,6 +372,12 @@ async fn traffic(
             _ = &mut *shutdown => { loads.abort_all(); break; }
         }
     }
+    scaling_stop.notify_one();
+    let pipeline = scaling
+        .join_next()
+        .await
+        .transpose()
+        .map_err(|e| LiveRunError::Other(format!("autoscaler task: {e}")))?;
     let end = clock.now();
     sample(
         scenario,
@@ -361,6 +389,7 @@ async fn traffic(
         &mut cpu,
         &mut mem,
         &mut scraped,
+        &mut needed,
     )
     .await?;
     let ctl = controller.lock().await;
@@ -368,12 +397,30 @@ async fn traffic(
     let secs = end.as_secs_f64().max(f64::MIN_POSITIVE);
     let zones: std::collections::BTreeSet<&str> =
         nodes.iter().map(|n| n.spec.zone.as_str()).collect();
+    let desired = handle.all_desired();
     let services: Vec<_> = scenario
         .desired
         .services
         .iter()
         .zip(metrics)
-        .map(|(s, m)| m.lock().expect("metrics").summary(&s.name, s.replicas, end))
+        .enumerate()
+        .map(|(i, (s, m))| {
+            let mut sum = m.lock().expect("metrics").summary(&s.name, desired[i], end);
+            let scaler = pipeline.as_ref().and_then(|p| p.services[i].as_ref());
+            if let Some(sc) = scaler {
+                sum.autoscaling = Some(AutoscalingSummary {
+                    autoscaler: sc.name().to_string(),
+                    scaling_actions: sc.actions,
+                    needed_replica_seconds: needed[i],
+                    over_provisioning: if needed[i] > 0.0 {
+                        sum.replicas.replica_seconds / needed[i]
+                    } else {
+                        0.0
+                    },
+                });
+            }
+            sum
+        })
         .collect();
     Ok(Summary {
         format: FORMAT,
@@ -418,6 +465,7 @@ async fn sample(
     cpu: &mut Integral,
     mem: &mut Integral,
     scraped: &mut Scraped,
+    needed: &mut [f64],
 ) -> Result<(), LiveRunError> {
     let t = now.as_secs_f64();
     let io = |e: std::io::Error| LiveRunError::Other(format!("timeseries.csv: {e}"));
@@ -431,7 +479,18 @@ async fn sample(
     };
     for (i, spec) in scenario.desired.services.iter().enumerate() {
         let scope = format!("service:{}", spec.name);
-        let iv = metrics[i].lock().expect("metrics").take_interval();
+        let iv = {
+            let mut m = metrics[i].lock().expect("metrics");
+            if let Some(slo) = &mut m.slo {
+                slo.roll(now);
+            }
+            m.take_interval()
+        };
+        // Offered work in replica-seconds of scenario time, as the simulator
+        // counts it for `needed_replica_seconds`: rates are not compressed,
+        // so an interval of scenario time saw 1/speed of its arrivals.
+        needed[i] += iv.arrivals as f64 * scraped.speed * spec.service_time.mean_secs()
+            / f64::from(spec.concurrency.max(1));
         out.sample(t, &scope, "arrivals", iv.arrivals as f64)
             .map_err(io)?;
         out.sample(t, &scope, "completions", iv.completions as f64)
@@ -521,46 +580,17 @@ impl Scraped {
 
     /// Σ queue length now and Σ busy wall-seconds since the last call over `addrs`.
     async fn collect(&mut self, addrs: &[std::net::SocketAddr]) -> (f64, f64) {
-        let results = futures_util::future::join_all(addrs.iter().map(|&a| scrape(a))).await;
+        let results =
+            futures_util::future::join_all(addrs.iter().map(|&a| crate::autoscaling::scrape(a)))
+                .await;
         let (mut queue, mut busy) = (0.0, 0.0);
         for (addr, r) in addrs.iter().zip(results) {
-            if let Some((b, q)) = r {
-                queue += q;
-                let last = self.last_busy.insert(*addr, b).unwrap_or(0.0);
-                busy += (b - last).max(0.0);
+            if let Some(c) = r {
+                queue += c.queue;
+                let last = self.last_busy.insert(*addr, c.busy_s).unwrap_or(0.0);
+                busy += (c.busy_s - last).max(0.0);
             }
         }
         (queue, busy)
     }
-}
-
-/// `(orkestra_busy_seconds_total, orkestra_queue_length)` of one workload.
-async fn scrape(addr: std::net::SocketAddr) -> Option<(f64, f64)> {
-    use orkestra_workload::http1;
-    let get = async {
-        let s = tokio::net::TcpStream::connect(addr).await.ok()?;
-        let mut s = tokio::io::BufReader::new(s);
-        let req = http1::Request {
-            method: "GET".into(),
-            path: "/metrics".into(),
-            headers: vec![("connection".into(), "close".into())],
-            body: Vec::new(),
-        };
-        http1::write_request(s.get_mut(), &req).await.ok()?;
-        let resp = http1::read_response(&mut s).await.ok()?;
-        let text = String::from_utf8(resp.body).ok()?;
-        let value = |name: &str| {
-            text.lines()
-                .find(|l| l.split_whitespace().next() == Some(name))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        };
-        Some((
-            value("orkestra_busy_seconds_total")?,
-            value("orkestra_queue_length").unwrap_or(0.0),
-        ))
-    };
-    tokio::time::timeout(Duration::from_millis(500), get)
-        .await
-        .ok()
-        .flatten()
 }

@@ -20,6 +20,7 @@ use orkestra_workload::http1::{self, Request};
 use tokio::io::BufReader;
 use tokio::net::TcpStream;
 
+use crate::autoscaling::Window;
 use crate::proxy::PROXY_ERROR;
 
 type Pool = Arc<Mutex<Vec<BufReader<TcpStream>>>>;
@@ -40,11 +41,14 @@ pub struct LoadSpec {
     pub rng: StreamRng,
 }
 
-/// Counters shared with the sampler.
+/// Counters shared with the sampler and the autoscalers' metrics pipeline.
 #[derive(Default)]
 pub struct LoadState {
     /// Requests sent and not yet answered.
     pub in_flight: AtomicU32,
+    /// Arrivals, time-averaged in-flight requests and latencies since the
+    /// pipeline's last scrape.
+    pub window: Mutex<Window>,
 }
 
 /// Sends the service's traffic until the scenario ends; returns when every
@@ -64,6 +68,7 @@ pub async fn run(
         tokio::time::sleep_until((start + Duration::from_nanos(t.0)).into()).await;
         metrics.lock().expect("metrics").arrival();
         state.in_flight.fetch_add(1, Ordering::Relaxed);
+        state.window.lock().expect("window").arrived(Instant::now());
         let (pool, metrics, state) = (pool.clone(), metrics.clone(), state.clone());
         let (target, timeout) = (spec.target, spec.timeout);
         tasks.spawn(async move {
@@ -74,12 +79,20 @@ pub async fn run(
                     .unwrap_or(Err(Outcome::TimedOut)),
                 None => request(&pool, target).await,
             };
-            let mut m = metrics.lock().expect("metrics");
-            match outcome {
-                Ok(()) => m.ok(SimDuration(sent.elapsed().as_nanos() as u64)),
-                Err(Outcome::TimedOut) => m.timed_out(),
-                Err(Outcome::Rejected { no_endpoint }) => m.rejected(no_endpoint),
+            let latency = sent.elapsed();
+            {
+                let mut m = metrics.lock().expect("metrics");
+                match outcome {
+                    Ok(()) => m.ok(SimDuration(latency.as_nanos() as u64)),
+                    Err(Outcome::TimedOut) => m.timed_out(),
+                    Err(Outcome::Rejected { no_endpoint }) => m.rejected(no_endpoint),
+                }
             }
+            state
+                .window
+                .lock()
+                .expect("window")
+                .finished(sent + latency, matches!(outcome, Ok(())).then_some(latency));
             state.in_flight.fetch_sub(1, Ordering::Relaxed);
         });
         // Reap finished tasks so the set does not grow with the run.

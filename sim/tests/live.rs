@@ -139,10 +139,15 @@ fn sim(args: &[&str], dir: &Path) -> Command {
 }
 
 /// The spike scenario shortened: 4 replicas of 1 cpu (2 per 2-cpu host),
-/// 60 scenario-seconds at speed 4, light traffic, sleeping workload.
+/// 60 scenario-seconds at speed 4, light traffic, sleeping workload. Its
+/// HPA is pinned to 4 replicas: this run is about healing, not scaling.
 const SHORT_SPIKE: &[&str] = &[
     "--set",
     "services.web.replicas=4",
+    "--set",
+    "services.web.autoscaler.minReplicas=4",
+    "--set",
+    "services.web.autoscaler.maxReplicas=4",
     "--set",
     "services.web.requests.cpu=1",
     "--set",
@@ -184,10 +189,13 @@ fn labelled(host: &str, what: &str) -> Vec<String> {
 
 /// `(container id, published address)` of the run's running containers on `host`.
 fn running(host: &str) -> Vec<(String, String)> {
-    let out = docker(
-        host,
-        &["ps", "-q", "--filter", "label=orkestra.run=spike-seed1"],
-    );
+    running_in(host, "spike-seed1")
+}
+
+/// `(container id, published address)` of run `run`'s running containers on `host`.
+fn running_in(host: &str, run: &str) -> Vec<(String, String)> {
+    let label = format!("label=orkestra.run={run}");
+    let out = docker(host, &["ps", "-q", "--filter", &label]);
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|id| {
@@ -401,10 +409,16 @@ fn image_build_failure_is_one_line() {
     assert_eq!(err.lines().count(), 1, "{err}");
 }
 
+/// Light traffic on 3 replicas; the HPA is pinned to 3 (these runs are
+/// about adoption and shutdown, not scaling).
 fn light_spike(duration: &str, speed: &str) -> Vec<String> {
     [
         "--set",
         "services.web.replicas=3",
+        "--set",
+        "services.web.autoscaler.minReplicas=3",
+        "--set",
+        "services.web.autoscaler.maxReplicas=3",
         "--set",
         "services.web.work=sleep",
         "--set",
@@ -544,4 +558,180 @@ fn sigterm_stops_traffic_cleans_up_and_still_writes_results() {
     assert!(summary["services"][0]["requests"]["ok"].as_u64().unwrap() > 0);
     assert!(labelled(LOCAL, "containers").is_empty());
     assert!(labelled(LOCAL, "networks").is_empty());
+}
+
+/// The spike shortened for the HPA: 2 replicas of 250m (8 fit the 2-cpu
+/// local engine), 90 scenario-seconds at speed 3 (30 s of traffic), base
+/// 10 req/s jumping to 120 req/s from 10 s to 42 s, metrics every 5 s, the
+/// scenario's HPA (CPU at 60% of requests, sync every 15 s) between 2 and 6
+/// replicas with a 10 s scale-down stabilisation window. CPU is the busy
+/// share × the 1-core limit: 120 req/s × 50 ms on 2 replicas of 4 slots is
+/// 75% busy = 300% of the request (→ scale up to the maximum 6); 10 req/s
+/// on 6 replicas is ~2% busy (→ back to the minimum 2). Seed 8, so its run
+/// id (spike-seed8) is its own.
+fn hpa_spike() -> Vec<String> {
+    [
+        "services.web.replicas=2",
+        "services.web.work=sleep",
+        "services.web.requests.cpu=250m",
+        "simulation.duration=90s",
+        "simulation.metricResolution=5s",
+        "services.web.traffic.base=10",
+        "services.web.traffic.peak=120",
+        "services.web.traffic.start=10s",
+        "services.web.traffic.rampUp=2s",
+        "services.web.traffic.hold=28s",
+        "services.web.traffic.rampDown=2s",
+        "services.web.autoscaler.minReplicas=2",
+        "services.web.autoscaler.maxReplicas=6",
+        "services.web.autoscaler.behavior.scaleDown.stabilizationWindowSeconds=10",
+    ]
+    .iter()
+    .flat_map(|s| ["--set".to_string(), s.to_string()])
+    .chain(["--seed", "8", "--speed", "3"].map(String::from))
+    .collect()
+}
+
+/// `(time_s, from, to)` of every `scale` row of `events.csv`.
+fn scale_rows(events: &str) -> Vec<(f64, u32, u32)> {
+    events
+        .lines()
+        .filter(|l| l.split(',').nth(1) == Some("scale"))
+        .map(|l| {
+            let field = |key: &str| -> u32 {
+                let at = l.find(key).unwrap_or_else(|| panic!("no {key} in {l}")) + key.len();
+                l[at..]
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_else(|| panic!("bad {key} in {l}"))
+            };
+            let t: f64 = l.split(',').next().unwrap().parse().unwrap();
+            (t, field("from="), field("to="))
+        })
+        .collect()
+}
+
+#[test]
+fn hpa_scales_real_containers_up_for_the_spike_and_back_down() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !engine_available() {
+        return;
+    }
+    let d = scratch("hpa");
+    let spike = repo().join("scenarios/spike.toml");
+    let mut args: Vec<String> = ["run", spike.to_str().unwrap(), "--live", "--out", "r"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(hpa_spike());
+    let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
+    let started = Instant::now();
+    let mut child = sim(&args_ref, &d)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Count the run's running containers on the engine while it plays.
+    let mut counts = Vec::new();
+    while child.try_wait().unwrap().is_none() {
+        counts.push(running_in(LOCAL, "spike-seed8").len());
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "the run did not finish in 240 s"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let wall = started.elapsed();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "sim failed: {stderr}");
+    let events = fs::read_to_string(d.join("r/events.csv")).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("r/summary.json")).unwrap()).unwrap();
+    let web = &summary["services"][0];
+    eprintln!(
+        "hpa live run: {:.1} s wall; containers seen {counts:?}\n{events}",
+        wall.as_secs_f64()
+    );
+
+    // The HPA scaled up during the spike and back down after it.
+    let scales = scale_rows(&events);
+    let (t_up, from, peak) = scales[0];
+    assert_eq!(from, 2, "{events}");
+    assert!(peak > 2 && peak <= 6, "{events}");
+    assert!(
+        (10.0..45.0).contains(&t_up),
+        "first scale-up at {t_up} s, not during the spike: {events}"
+    );
+    let most = scales.iter().map(|s| s.2).max().unwrap();
+    let (t_down, _, last) = *scales.last().unwrap();
+    assert!(most > 2 && last == 2, "{events}");
+    assert!(
+        t_down >= 42.0,
+        "scaled down to {last} at {t_down} s, before the spike ended: {events}"
+    );
+    assert_eq!(web["replicas"]["desired"], 2, "{summary}");
+    assert_eq!(web["autoscaling"]["autoscaler"], "hpa", "{summary}");
+    assert_eq!(
+        web["autoscaling"]["scaling_actions"].as_u64(),
+        Some(scales.len() as u64),
+        "{summary}"
+    );
+    assert!(web["slo"]["minutes"].as_u64().unwrap() >= 1, "{summary}");
+
+    // Real containers: created and ready after the scale-up, removed after the scale-down.
+    let time = |l: &str| -> f64 { l.split(',').next().unwrap().parse().unwrap() };
+    let kind = |k: &str| -> Vec<f64> {
+        events
+            .lines()
+            .filter(|l| l.split(',').nth(1) == Some(k))
+            .map(time)
+            .collect()
+    };
+    let new_ready = kind("ready").into_iter().filter(|t| *t >= t_up).count();
+    assert!(
+        new_ready >= 1,
+        "no container became ready after the scale-up: {events}"
+    );
+    let removed = kind("terminated")
+        .into_iter()
+        .filter(|t| *t >= t_down)
+        .count();
+    assert!(
+        removed >= 1,
+        "no container removed after the scale-down: {events}"
+    );
+    assert!(
+        web["replicas"]["ready_max"].as_u64().unwrap() > 2,
+        "{summary}"
+    );
+    let ready: Vec<(f64, f64)> = fs::read_to_string(d.join("r/timeseries.csv"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(",service:web,ready_replicas,"))
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].parse().unwrap(), f[3].parse().unwrap())
+        })
+        .collect();
+    assert!(ready.iter().any(|r| r.1 > 2.0), "{ready:?}");
+    assert_eq!(ready.last().map(|r| r.1), Some(2.0), "{ready:?}");
+    // The engine ran more than the initial 2 containers at once, and fewer again later.
+    let top = counts.iter().copied().max().unwrap_or(0);
+    assert!(
+        top > 2,
+        "docker ps never showed more than {top}: {counts:?}"
+    );
+    let at_top = counts.iter().position(|&c| c == top).unwrap();
+    assert!(
+        counts[at_top..].iter().any(|&c| c > 0 && c < top),
+        "docker ps never showed the scale-down: {counts:?}"
+    );
+    // Everything is gone.
+    let run = ["--filter", "label=orkestra.run=spike-seed8"];
+    let ps = docker(LOCAL, &[&["ps", "-a", "-q"][..], &run[..]].concat());
+    assert!(String::from_utf8_lossy(&ps.stdout).trim().is_empty());
+    let nets = docker(LOCAL, &[&["network", "ls", "-q"][..], &run[..]].concat());
+    assert!(String::from_utf8_lossy(&nets.stdout).trim().is_empty());
 }
