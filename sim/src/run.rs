@@ -433,6 +433,36 @@ pub fn render_summary(r: &RunReport) -> String {
             );
         }
     }
+    for svc in &s.services {
+        if let Some(a) = &svc.autoscaling {
+            let _ = writeln!(
+                o,
+                "{}: autoscaler {}, {} scaling actions, {:.0} replica-seconds ({:.1}x the work's need)",
+                svc.name,
+                a.autoscaler,
+                a.scaling_actions,
+                svc.replicas.replica_seconds,
+                a.over_provisioning
+            );
+        }
+        if let Some(slo) = &svc.slo {
+            let recovery = match (slo.first_violation_s, slo.recovery_s) {
+                (Some(t), Some(r)) => format!(", first at {t:.0}s, met again {r:.0}s later"),
+                (Some(t), None) => format!(", first at {t:.0}s, never met again"),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                o,
+                "{}: SLO p{} <= {}: {} of {} minutes violated{recovery}; {:.2}% of requests over target or failed",
+                svc.name,
+                slo.percentile,
+                fmt_latency(slo.latency_s),
+                slo.violation_minutes,
+                slo.minutes,
+                slo.over_target_fraction * 100.0
+            );
+        }
+    }
     let c = &s.cluster;
     let _ = writeln!(o);
     let gpu = if c.gpu_allocatable_milli > 0 {
