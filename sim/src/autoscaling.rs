@@ -59,6 +59,12 @@ pub struct ServiceScaler {
     latency: Histogram<u64>,
     /// Last scrape: `[rps milli, in_flight milli, p99 ms milli]`.
     scraped: [Option<i64>; 3],
+    /// Reads in-flight requests at every sync instead of the last scrape:
+    /// Knative's autoscaler gets them from its activator and queue proxies
+    /// each tick, not from metrics-server.
+    realtime: bool,
+    tick_area: f64,
+    tick_from: u64,
 }
 
 /// The pipeline for every service.
@@ -80,6 +86,9 @@ impl Pipeline {
                 .into_iter()
                 .map(|s| {
                     s.map(|(scaler, metrics)| ServiceScaler {
+                        realtime: scaler.name() == "knative",
+                        tick_area: 0.0,
+                        tick_from: 0,
                         scaler,
                         metrics,
                         actions: 0,
@@ -134,6 +143,7 @@ impl Pipeline {
         if let Some(s) = &mut self.services[service] {
             let dt = (now.0 - s.last_ns.min(now.0)) as f64;
             s.in_flight_area += f64::from(s.in_flight) * dt;
+            s.tick_area += f64::from(s.in_flight) * dt;
             s.last_ns = now.0;
             s.in_flight = total;
         }
@@ -263,10 +273,22 @@ impl Pipeline {
             });
         }
         values.clear();
-        if let Some(s) = &self.services[service] {
+        if let Some(s) = &mut self.services[service] {
+            // In flight since the last sync, and at least what is in flight now (so that a
+            // request held at zero replicas activates at once).
+            let realtime = s.realtime.then(|| {
+                let dt = (now.0 - s.last_ns.min(now.0)) as f64;
+                let area = s.tick_area + f64::from(s.in_flight) * dt;
+                let span = now.0.saturating_sub(s.tick_from).max(1) as f64;
+                s.tick_area = -f64::from(s.in_flight) * dt;
+                s.tick_from = now.0;
+                ((area / span).max(f64::from(s.in_flight)) * 1000.0).round() as i64
+            });
+            let s = &*s;
             values.extend(metrics.iter().map(|m| match &m.source {
                 MetricSource::Object(n) | MetricSource::External(n) => match n.as_str() {
                     "requests_per_second" => s.scraped[0],
+                    "in_flight" if s.realtime => realtime,
                     "in_flight" => s.scraped[1],
                     "latency_p99_ms" => s.scraped[2],
                     _ => None,

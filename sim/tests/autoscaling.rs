@@ -123,3 +123,102 @@ fn autoscalers_on_the_spike_compared_over_three_seeds() {
         "{pred:?} {hpa:?}"
     );
 }
+
+/// A service that scales to zero under Knative's KPA: traffic for 60 s, then
+/// nothing for 3 minutes, then one more burst.
+const KNATIVE: &str = r#"name = "knative"
+
+[simulation]
+duration = "6m"
+seed = 3
+
+[pools.a]
+count = 2
+cpu = "4"
+memory = "8Gi"
+
+[services.fn]
+replicas = 1
+concurrency = 10
+timeout = "30s"
+requests = { cpu = "250m", memory = "128Mi" }
+serviceTime = { dist = "exponential", mean = "100ms" }
+startDelay = "2s"
+
+[services.fn.traffic]
+model = "points"
+interpolate = "step"
+points = [
+  { at = "0s", rate = 20 },
+  { at = "60s", rate = 0 },
+  { at = "240s", rate = 20 },
+  { at = "270s", rate = 0 },
+]
+
+[services.fn.autoscaler]
+kind = "knative"
+target = 10
+"#;
+
+#[test]
+fn knative_scales_to_zero_and_cold_starts_hold_requests() {
+    let d = std::env::temp_dir().join(format!("ork-knative-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    let file = d.join("knative.toml");
+    std::fs::write(&file, KNATIVE).unwrap();
+    let (scenario, _) = load(&file, &[], None).unwrap();
+    let s = simulate(&scenario);
+    let fnc = &s.services[0];
+    // 20 req/s × 100 ms = 2 in flight against 10 × 70% = 7 per replica → 1 replica while the
+    // traffic lasts; after the last request at ~60 s, a 60 s stable window plus the 30 s grace
+    // → zero at ~150 s, 90 s at zero until the burst at 240 s. The burst's held requests put
+    // the panic window over 2× one replica, so it panics to 2 for a stable window (to ~306 s),
+    // then 1, then 0 at the end: ≈ 150 + 2·62 + 54 = 328 replica-seconds of the 360 that one
+    // replica held all along would cost.
+    assert_eq!(fnc.replicas.desired, 0, "{fnc:?}");
+    assert_eq!(fnc.replicas.ready_min, 0, "{fnc:?}");
+    assert!(fnc.replicas.replica_seconds < 340.0, "{fnc:?}");
+    // The burst at 240 s meets zero replicas: the activator holds the requests through the
+    // 2 s cold start instead of rejecting them, so none fails for want of an endpoint and
+    // the slowest request waited about the start delay.
+    assert_eq!(fnc.requests.rejected_no_endpoint, 0, "{fnc:?}");
+    assert_eq!(fnc.requests.ok, fnc.requests.total, "{fnc:?}");
+    assert!(fnc.latency_s.max > 1.9, "{:?}", fnc.latency_s);
+    let a = fnc.autoscaling.as_ref().unwrap();
+    assert_eq!(a.autoscaler, "knative");
+    // Down to 0 after the first burst, up for the second, down again.
+    assert!(a.scaling_actions >= 3, "{a:?}");
+    std::fs::remove_dir_all(&d).ok();
+}
+
+#[test]
+fn diurnal_worldcup_days_drive_the_hpa() {
+    let path = spike().with_file_name("diurnal.toml");
+    let shared = path
+        .parent()
+        .unwrap()
+        .join("../../shared/data/worldcup98-requests-per-minute");
+    if !shared.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but {} is missing",
+            shared.display()
+        );
+        eprintln!(
+            "\n*** SKIP: {} not found; diurnal scenario not run ***\n",
+            shared.display()
+        );
+        return;
+    }
+    // The first simulated day (24 min) is enough to see the HPA follow the load up and down.
+    let (scenario, _) = load(&path, &["simulation.duration=24m".to_string()], None).unwrap();
+    let s = simulate(&scenario);
+    let www = &s.services[0];
+    let a = www.autoscaling.as_ref().unwrap();
+    assert!(a.scaling_actions >= 4, "{a:?}");
+    assert!(
+        www.replicas.ready_max > www.replicas.ready_min + 2,
+        "{:?}",
+        www.replicas
+    );
+}

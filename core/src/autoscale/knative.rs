@@ -113,7 +113,16 @@ impl Autoscale for Kpa {
     fn recommend(&mut self, input: &ScaleInput<'_>) -> Recommendation {
         let s = &self.spec;
         let now = input.now;
-        let concurrency = input.values.first().copied().flatten().unwrap_or(0) as f64 / 1000.0;
+        // The revision's creation counts as traffic: nothing scales to zero
+        // before a stable window and the grace period have passed.
+        self.last_traffic.get_or_insert(now);
+        let Some(milli) = input.values.first().copied().flatten() else {
+            return Recommendation {
+                replicas: input.spec_replicas,
+                reason: "no metrics yet".into(),
+            };
+        };
+        let concurrency = milli as f64 / 1000.0;
         self.samples.push_back((now, concurrency));
         while self
             .samples
