@@ -43,6 +43,16 @@ fn variants() -> Vec<(&'static str, Vec<String>)> {
             "target-tracking",
             vec!["services.web.autoscaler.kind=target-tracking".to_string()],
         ),
+        // AWS step scaling on the same CPU metric: above 60% for one 1-min datapoint, +50% (up to
+        // 20 points over) or +100%; below 30% for 5 datapoints, −20%; 60 s cooldowns.
+        (
+            "step",
+            vec![
+                "services.web.autoscaler.kind=step".to_string(),
+                "services.web.autoscaler.scaleOut={threshold=60,adjustmentType=\"PercentChangeInCapacity\",cooldown=\"60s\",steps=[{lower=0,upper=20,adjustment=50},{lower=20,adjustment=100}]}".to_string(),
+                "services.web.autoscaler.scaleIn={threshold=30,datapoints=5,adjustmentType=\"PercentChangeInCapacity\",cooldown=\"60s\",steps=[{upper=0,adjustment=-20}]}".to_string(),
+            ],
+        ),
         // Holt–Winters on the service's request rate, provisioning 45 s ahead, at 26 req/s per
         // replica: 32.5% busy (26 × 50 ms ÷ 4 slots), a little above the HPA's 30% (60% of a
         // request that is half the limit) because it provisions for the larger of the load now

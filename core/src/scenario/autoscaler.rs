@@ -23,6 +23,7 @@ use crate::autoscale::hpa::{
 use crate::autoscale::knative::KpaSpec;
 use crate::autoscale::predictive::PredictiveSpec;
 use crate::autoscale::spec::{AutoscalerSpec, check_metric};
+use crate::autoscale::step::{AdjustmentType, StepAdjustment, StepPolicy, StepScalingSpec};
 use crate::autoscale::target_tracking::TargetTrackingSpec;
 use crate::quantity::parse_cpu_millis;
 use crate::time::SimDuration;
@@ -31,7 +32,7 @@ use crate::time::SimDuration;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AutoscalerFile {
-    /// `hpa`, `target-tracking`, `predictive` or `knative`.
+    /// `hpa`, `target-tracking`, `step`, `predictive` or `knative`.
     pub kind: Spanned<String>,
     /// Minimum replicas.
     pub min_replicas: Option<Spanned<i64>>,
@@ -62,6 +63,51 @@ pub struct AutoscalerFile {
     pub stable_window: Option<Spanned<Dur>>,
     /// Knative: `scaleToZeroGracePeriod` (default 30 s).
     pub scale_to_zero_grace_period: Option<Spanned<Dur>>,
+    /// Step scaling: the policy on the high alarm.
+    pub scale_out: Option<Spanned<StepPolicyFile>>,
+    /// Step scaling: the policy on the low alarm.
+    pub scale_in: Option<Spanned<StepPolicyFile>>,
+}
+
+/// A step scaling policy with its alarm (AWS `StepScalingPolicyConfiguration`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StepPolicyFile {
+    /// Alarm threshold, in the metric's target units (percent for Utilization).
+    pub threshold: f64,
+    /// Consecutive one-minute datapoints beyond the threshold (default 1).
+    pub datapoints: Option<u32>,
+    /// `ChangeInCapacity`, `PercentChangeInCapacity` or `ExactCapacity`.
+    pub adjustment_type: StepAdjustmentTypeFile,
+    /// `StepAdjustments`: bounds relative to the threshold.
+    pub steps: Vec<StepFile>,
+    /// `MinAdjustmentMagnitude` (percent type only).
+    pub min_adjustment_magnitude: Option<u32>,
+    /// `Cooldown` (default 300 s).
+    pub cooldown: Option<Dur>,
+}
+
+/// `AdjustmentType`.
+#[derive(Debug, Deserialize, Clone, Copy)]
+pub enum StepAdjustmentTypeFile {
+    /// Add the adjustment.
+    ChangeInCapacity,
+    /// Add a percent of capacity.
+    PercentChangeInCapacity,
+    /// Set the capacity.
+    ExactCapacity,
+}
+
+/// One `StepAdjustment`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StepFile {
+    /// `MetricIntervalLowerBound` (absent: −∞).
+    pub lower: Option<f64>,
+    /// `MetricIntervalUpperBound` (absent: +∞).
+    pub upper: Option<f64>,
+    /// `ScalingAdjustment`.
+    pub adjustment: i32,
 }
 
 /// One `metrics` entry, as in `autoscaling/v2`.
@@ -426,8 +472,10 @@ pub(crate) fn build(
             f.scale_to_zero_grace_period.is_some(),
             &["knative"],
         ),
+        ("scaleOut", f.scale_out.is_some(), &["step"]),
+        ("scaleIn", f.scale_in.is_some(), &["step"]),
     ];
-    let kinds = ["hpa", "target-tracking", "predictive", "knative"];
+    let kinds = ["hpa", "target-tracking", "step", "predictive", "knative"];
     if !kinds.contains(&kind) {
         return Err(err(
             f.kind.span(),
@@ -560,6 +608,73 @@ pub(crate) fn build(
                     SimDuration::from_secs(300),
                 )?,
                 disable_scale_in: f.disable_scale_in.as_ref().is_some_and(|b| *b.get_ref()),
+            })
+        }
+        "step" => {
+            let metric = one_metric(metrics)?;
+            let policy = |p: &Option<Spanned<StepPolicyFile>>,
+                          field: &str,
+                          above: bool|
+             -> Result<Option<StepPolicy>, InputError> {
+                let Some(p) = p else { return Ok(None) };
+                let f = p.get_ref();
+                let e = |msg: String| err(p.span(), field, msg);
+                if f.steps.is_empty() {
+                    return Err(e("needs at least one step".into()));
+                }
+                for (k, st) in f.steps.iter().enumerate() {
+                    if let (Some(lo), Some(hi)) = (st.lower, st.upper)
+                        && lo >= hi
+                    {
+                        return Err(e(format!(
+                            "steps[{k}]: lower {lo} must be below upper {hi}"
+                        )));
+                    }
+                }
+                if f.datapoints == Some(0) {
+                    return Err(e("datapoints must be at least 1".into()));
+                }
+                Ok(Some(StepPolicy {
+                    threshold: f.threshold,
+                    above,
+                    datapoints: f.datapoints.unwrap_or(1) as usize,
+                    adjustment_type: match f.adjustment_type {
+                        StepAdjustmentTypeFile::ChangeInCapacity => {
+                            AdjustmentType::ChangeInCapacity
+                        }
+                        StepAdjustmentTypeFile::PercentChangeInCapacity => {
+                            AdjustmentType::PercentChangeInCapacity
+                        }
+                        StepAdjustmentTypeFile::ExactCapacity => AdjustmentType::ExactCapacity,
+                    },
+                    steps: f
+                        .steps
+                        .iter()
+                        .map(|st| StepAdjustment {
+                            lower: st.lower,
+                            upper: st.upper,
+                            adjustment: st.adjustment,
+                        })
+                        .collect(),
+                    min_adjustment_magnitude: f.min_adjustment_magnitude,
+                    cooldown: f.cooldown.map_or(SimDuration::from_secs(300), |d| d.0),
+                }))
+            };
+            let scale_out = policy(&f.scale_out, "scaleOut", true)?;
+            let scale_in = policy(&f.scale_in, "scaleIn", false)?;
+            if scale_out.is_none() && scale_in.is_none() {
+                return Err(err(
+                    a.span(),
+                    "scaleOut",
+                    "kind 'step' needs scaleOut, scaleIn or both".into(),
+                ));
+            }
+            AutoscalerSpec::Step(StepScalingSpec {
+                metric,
+                min_replicas: min.max(1),
+                max_replicas: max,
+                scale_out,
+                scale_in,
             })
         }
         "predictive" => {
