@@ -240,6 +240,10 @@ fn main() -> ExitCode {
             for e in orkestra_core::registry::BALANCERS {
                 println!("  {:<26} {}", e.name, e.about);
             }
+            println!("autoscalers (services.NAME.autoscaler.kind):");
+            for (name, about) in orkestra_core::autoscale::spec::AUTOSCALERS {
+                println!("  {name:<26} {about}");
+            }
             exit::OK
         }
         Command::Place {

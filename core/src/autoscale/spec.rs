@@ -125,7 +125,7 @@ pub const AUTOSCALERS: &[(&str, &str)] = &[
     ),
     (
         "step",
-        "AWS step scaling: alarm breach size selects a step adjustment",
+        "AWS step scaling: an alarm's breach size selects a step adjustment, cooldowns",
     ),
     (
         "predictive",
