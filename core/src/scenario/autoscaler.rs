@@ -475,7 +475,10 @@ pub(crate) fn build(
         ("scaleOut", f.scale_out.is_some(), &["step"]),
         ("scaleIn", f.scale_in.is_some(), &["step"]),
     ];
-    let kinds = ["hpa", "target-tracking", "step", "predictive", "knative"];
+    let kinds: Vec<&str> = crate::autoscale::spec::AUTOSCALERS
+        .iter()
+        .map(|a| a.0)
+        .collect();
     if !kinds.contains(&kind) {
         return Err(err(
             f.kind.span(),
