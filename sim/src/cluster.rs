@@ -35,6 +35,8 @@ use orkestra_core::scenario::Scenario;
 use orkestra_core::time::{SimDuration, SimTime};
 use orkestra_core::traffic::Arrivals;
 
+mod nodes;
+
 use crate::autoscaling::Pipeline;
 use crate::engine::Engine;
 use crate::waiting::{Queue, Waiting};
@@ -95,6 +97,13 @@ pub enum Event {
     JobDone {
         /// Replica index.
         replica: u32,
+    },
+    /// Run the node autoscaler (its periodic scan).
+    NodeScan,
+    /// `node`, added by a scale-up, finished booting and accepts replicas.
+    NodeReady {
+        /// Node index.
+        node: u32,
     },
 }
 
@@ -175,6 +184,14 @@ pub struct Simulation<'a> {
     shape_set: Vec<Option<u32>>,
     /// Duration of each job pod not yet bound.
     job_duration: HashMap<u32, SimDuration>,
+    /// Per node: its group and lifecycle (what the node autoscaler reads).
+    node_info: Vec<orkestra_core::autoscale::cluster::NodeInfo>,
+    /// Per node: when it existed, its cost, why it drains.
+    node_books: Vec<nodes::NodeBook>,
+    /// The node autoscaler, when the scenario has one.
+    node_scaler: Option<nodes::NodeScaler>,
+    /// Nodes not removed.
+    nodes_existing: u32,
     out: &'a mut dyn Output,
     error: Option<io::Error>,
 }
@@ -256,7 +273,12 @@ impl<'a> Simulation<'a> {
                 pending_time: Durations::default(),
             })
             .collect();
+        let (node_info, node_books, node_scaler) = nodes::initial(scenario);
         Simulation {
+            nodes_existing: node_info.len() as u32,
+            node_info,
+            node_books,
+            node_scaler,
             scenario,
             desired: scenario.desired.clone(),
             pipeline,
@@ -337,6 +359,9 @@ impl<'a> Simulation<'a> {
                 }
             }
         }
+        if let Some(ns) = &self.node_scaler {
+            self.engine.schedule(ns.first_scan(), Event::NodeScan);
+        }
         let mut next_progress = PROGRESS_EVERY;
         while let Some(ev) = self.engine.next_until(end) {
             match ev {
@@ -354,6 +379,8 @@ impl<'a> Simulation<'a> {
                 Event::Poke { service } => self.on_autoscale(service as usize, false),
                 Event::JobArrival { set } => self.on_job_arrival(set as usize),
                 Event::JobDone { replica } => self.on_job_done(replica),
+                Event::NodeScan => self.on_node_scan(),
+                Event::NodeReady { node } => self.on_node_ready(node),
             }
             if self.engine.processed() >= next_progress {
                 next_progress += PROGRESS_EVERY;
@@ -554,6 +581,7 @@ impl<'a> Simulation<'a> {
         let st = &mut self.observed.replicas[r as usize];
         st.state = ReplicaState::Terminated;
         st.since = now;
+        self.node_left(node.0);
         let k = self.shape_set[status.service.0 as usize].expect("job shape");
         self.jobs[k as usize].completed += 1;
         let name = self.replica_name(r);
@@ -647,6 +675,9 @@ impl Simulation<'_> {
         let st = &mut self.observed.replicas[r as usize];
         st.state = ReplicaState::Terminated;
         st.since = now;
+        if let Some(node) = status.node {
+            self.node_left(node.0);
+        }
         let name = self.replica_name(r);
         self.emit_event("terminated", &name, "");
         self.mark_dirty(true);
@@ -908,6 +939,7 @@ impl Simulation<'_> {
         let c = self.capacity.sample();
         let cluster = |name: &'static str, value: f64| ("cluster".to_string(), name, value);
         rows.push(cluster("pending_replicas", f64::from(self.pending)));
+        rows.push(cluster("nodes", f64::from(self.nodes_existing)));
         rows.push(cluster("nodes_in_use", f64::from(c.nodes_in_use)));
         rows.push(cluster("cpu_allocated", c.allocated[0]));
         rows.push(cluster("memory_allocated", c.allocated[1]));
@@ -971,7 +1003,9 @@ impl Simulation<'_> {
             .observed
             .nodes
             .iter()
-            .map(|n| n.spec.zone.as_str())
+            .zip(&self.node_info)
+            .filter(|(_, i)| i.life != orkestra_core::autoscale::cluster::NodeLife::Removed)
+            .map(|(n, _)| n.spec.zone.as_str())
             .collect();
         let mut summary = Summary {
             format: FORMAT,
@@ -986,7 +1020,7 @@ impl Simulation<'_> {
             events: self.engine.processed(),
             services,
             cluster: ClusterSummary {
-                nodes: self.observed.nodes.len() as u32,
+                nodes: self.nodes_existing,
                 zones: zones.len() as u32,
                 pending_at_end: self.pending,
                 ..Default::default()
@@ -1012,6 +1046,10 @@ impl Simulation<'_> {
         };
         self.capacity.fill(&mut summary.cluster, end);
         self.cluster.fill(&mut summary.cluster);
+        let (node_hours, cost, autoscaling) = self.node_summary(end);
+        summary.cluster.node_hours = node_hours;
+        summary.cluster.cost = cost;
+        summary.cluster.node_autoscaling = autoscaling;
         summary
     }
 }
