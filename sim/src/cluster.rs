@@ -581,11 +581,11 @@ impl<'a> Simulation<'a> {
         let st = &mut self.observed.replicas[r as usize];
         st.state = ReplicaState::Terminated;
         st.since = now;
-        self.node_left(node.0);
         let k = self.shape_set[status.service.0 as usize].expect("job shape");
         self.jobs[k as usize].completed += 1;
         let name = self.replica_name(r);
         self.emit_event("completed", &name, "");
+        self.node_left(node.0);
         self.mark_dirty(false);
     }
 
@@ -675,11 +675,11 @@ impl Simulation<'_> {
         let st = &mut self.observed.replicas[r as usize];
         st.state = ReplicaState::Terminated;
         st.since = now;
+        let name = self.replica_name(r);
+        self.emit_event("terminated", &name, "");
         if let Some(node) = status.node {
             self.node_left(node.0);
         }
-        let name = self.replica_name(r);
-        self.emit_event("terminated", &name, "");
         self.mark_dirty(true);
     }
 
