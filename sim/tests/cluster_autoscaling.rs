@@ -294,3 +294,23 @@ fn the_same_seed_gives_byte_identical_results() {
         );
     }
 }
+
+#[test]
+fn live_mode_refuses_node_autoscaling_before_touching_an_engine() {
+    let d = scratch("live");
+    let scenario = repo().join("scenarios/cluster-autoscaling.toml");
+    let o = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(["run", scenario.to_str().unwrap(), "--live", "--out", "l"])
+        .current_dir(&d)
+        .output()
+        .expect("run sim");
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.trim_end().ends_with(
+            "cluster-autoscaling.toml: clusterAutoscaler: node autoscaling is simulated only; live mode cannot add or remove hosts"
+        ),
+        "{err}"
+    );
+    assert!(!d.join("l").exists());
+}
