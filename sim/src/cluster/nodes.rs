@@ -256,7 +256,8 @@ impl<'a> Simulation<'a> {
         self.node_info[i].life = NodeLife::Ready;
         self.observed.set_ready(NodeId(node), true);
         let name = self.observed.nodes[i].spec.name.clone();
-        let detail = format!("group={}", self.group_name(node));
+        let booted = self.engine.now() - self.node_books[i].added;
+        let detail = format!("group={} reason=booted in {booted}", self.group_name(node));
         self.emit_event("node-ready", &name, &detail);
         self.mark_dirty(false);
         if let Some(old) = self.node_books[i].replaces {

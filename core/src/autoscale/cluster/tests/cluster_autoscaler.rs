@@ -124,39 +124,80 @@ fn an_underutilized_node_whose_replicas_fit_elsewhere_goes_after_the_unneeded_ti
 }
 
 #[test]
-fn scale_down_is_held_back_by_each_rule() {
-    // Each case: (what, world change before the scans, scan times, removals at the last scan).
-    // At threshold: a holds 2 replicas: 2000/4000 = 0.5, not below 0.5: never unneeded.
-    let mut w = three_nodes(1);
-    w.bind(0, 0, 1);
-    let mut s = ca();
-    assert!(w.scan(&mut s, 0).is_empty());
-    assert!(w.scan(&mut s, 600).is_empty());
-    // Nowhere to go: b and c full (4 replicas each): a's replica fits no other node.
-    let mut w = three_nodes(1);
-    w.bind(1, 0, 1);
-    w.bind(2, 0, 1);
-    let mut s = ca();
-    w.scan(&mut s, 0);
-    assert!(w.scan(&mut s, 600).is_empty());
-    assert!(s.unneeded_since().is_empty());
-    // Group at its min (3 nodes, min 3): unneeded but kept.
-    let mut w = three_nodes(3);
-    let mut s = ca();
-    w.scan(&mut s, 0);
-    assert!(w.scan(&mut s, 600).is_empty());
-    assert_eq!(s.unneeded_since().len(), 1);
-    // A job pod on a: not removable (nothing would recreate it).
-    let mut w = three_nodes(1);
-    w.desired.services.push(ServiceSpec {
-        kind: ServiceKind::Job,
-        requests: Resources::new(100, 0),
-        ..service("job.0")
-    });
-    w.bind(0, 1, 1);
-    let mut s = ca();
-    w.scan(&mut s, 0);
-    assert!(w.scan(&mut s, 600).is_empty());
+fn scale_down_rules_table() {
+    // Each row: the rule, a change to `three_nodes(min)`, the `min`, the nodes unneeded after
+    // the scan at 0 s, and the removals at 600 s (10 min later). Node a is node 0.
+    type Change = fn(&mut World);
+    type Case = (
+        &'static str,
+        Change,
+        u32,
+        &'static [u32],
+        &'static [&'static str],
+    );
+    let cases: [Case; 6] = [
+        // a: 1000/4000 = 0.25 < 0.5, its replica fits b (3000 + 1000 ≤ 4000): removed.
+        (
+            "below the threshold, fits elsewhere",
+            |_| {},
+            1,
+            &[0],
+            &["remove 0"],
+        ),
+        // a holds 2: 2000/4000 = 0.5, not below 0.5: never unneeded.
+        ("at the threshold", |w| w.bind(0, 0, 1), 1, &[], &[]),
+        // b and c full (4000/4000): a's replica fits no other node.
+        (
+            "nowhere to go",
+            |w| {
+                w.bind(1, 0, 1);
+                w.bind(2, 0, 1);
+            },
+            1,
+            &[],
+            &[],
+        ),
+        // 3 nodes, min 3: unneeded, but the group may not shrink.
+        ("group at its min", |_| {}, 3, &[0], &[]),
+        // A job pod on a: nothing would recreate it, so a is never unneeded.
+        (
+            "a job pod",
+            |w| {
+                w.desired.services.push(ServiceSpec {
+                    kind: ServiceKind::Job,
+                    requests: Resources::new(100, 0),
+                    ..service("job.0")
+                });
+                w.bind(0, 1, 1);
+            },
+            1,
+            &[],
+            &[],
+        ),
+        // Threshold 0.5, but memory decides: a's replica is 1 cpu and 12Gi of 16Gi = 0.75.
+        (
+            "memory above the threshold",
+            |w| {
+                w.desired.services.push(ServiceSpec {
+                    requests: Resources::new(0, 11 * GI),
+                    ..service("mem")
+                });
+                w.bind(0, 1, 1);
+            },
+            1,
+            &[],
+            &[],
+        ),
+    ];
+    for (rule, change, min, unneeded, removed) in cases {
+        let mut w = three_nodes(min);
+        change(&mut w);
+        let mut s = ca();
+        assert!(w.scan(&mut s, 0).is_empty(), "{rule}");
+        let ids: Vec<u32> = s.unneeded_since().keys().copied().collect();
+        assert_eq!(ids, unneeded, "{rule}");
+        assert_eq!(summary(&w.scan(&mut s, 600)), removed, "{rule}");
+    }
 }
 
 #[test]
