@@ -314,3 +314,79 @@ fn live_mode_refuses_node_autoscaling_before_touching_an_engine() {
     );
     assert!(!d.join("l").exists());
 }
+
+#[test]
+fn karpenter_replaces_a_node_by_a_cheaper_one_once_the_new_one_is_ready() {
+    // One 8-cpu node at 0.40/h holding one 1-cpu replica; a 2-cpu group at 0.10/h takes it.
+    let d = scratch("replace");
+    fs::write(
+        d.join("replace.toml"),
+        r#"
+name = "replace"
+[simulation]
+duration = "5m"
+sampleInterval = "10s"
+[pools.big]
+count = 1
+max = 3
+cpu = "8"
+memory = "32Gi"
+bootDelay = "30s"
+costPerHour = 0.4
+[pools.small]
+count = 0
+max = 3
+cpu = "2"
+memory = "8Gi"
+bootDelay = "30s"
+costPerHour = 0.1
+[clusterAutoscaler]
+kind = "karpenter"
+[services.web]
+replicas = 1
+requests = { cpu = "1", memory = "1Gi" }
+serviceTime = { dist = "constant", value = "10ms" }
+[services.web.traffic]
+model = "constant"
+rate = 20
+"#,
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(["run", "replace.toml", "--out", "r", "--quiet"])
+        .current_dir(&d)
+        .output()
+        .expect("run sim");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = events(&d.join("r"));
+    let find = |kind: &str, subject: &str| {
+        rows.iter()
+            .find(|r| r.kind == kind && r.subject == subject)
+            .unwrap_or_else(|| panic!("no {kind} of {subject}"))
+    };
+    // First scan (1 s): the replacement is added and big-0 cordoned; 30 s later small-0 is
+    // ready, and only then is big-0's replica deleted and recreated on small-0.
+    let add = find("node-add", "small-0");
+    assert_eq!(
+        (add.t, add.detail.as_str()),
+        (1.0, "group=small reason=replaces big-0")
+    );
+    let cordon = find("node-drain", "big-0");
+    assert_eq!(cordon.t, 1.0);
+    assert!(
+        cordon
+            .detail
+            .contains("replace by a cheaper small node (0.1/h < 0.4/h)")
+    );
+    assert_eq!(find("node-ready", "small-0").t, 31.0);
+    assert_eq!(find("delete", "web-0").t, 31.0);
+    assert_eq!(find("bind", "web-1").detail, "node=small-0");
+    let gone = find("node-remove", "big-0").t;
+    assert!((31.0..31.1).contains(&gone), "{gone}");
+    // Cost by hand: big-0 from 0 to its removal at 0.40/h, small-0 from 1 s to 300 s at 0.10/h.
+    let s: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("r/summary.json")).unwrap()).unwrap();
+    let want = 0.4 * gone / 3600.0 + 0.1 * 299.0 / 3600.0;
+    assert!((s["cluster"]["cost"].as_f64().unwrap() - want).abs() < 1e-12);
+    assert_eq!(s["cluster"]["node_autoscaling"]["replacements"], 1);
+}
