@@ -950,7 +950,14 @@ impl Simulation<'_> {
         rows.push(cluster("nodes_lower_bound", c.nodes_lower_bound as f64));
         if self.scenario.node_metrics {
             let frac = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
-            for n in &self.observed.nodes {
+            // Nodes that exist: a removed node has no more rows.
+            let existing = self
+                .observed
+                .nodes
+                .iter()
+                .zip(&self.node_info)
+                .filter(|(_, i)| i.life != orkestra_core::autoscale::cluster::NodeLife::Removed);
+            for (n, _) in existing {
                 let (a, cap) = (&n.allocated, &n.spec.allocatable);
                 let f = [
                     frac(a.cpu_milli, cap.cpu_milli),
