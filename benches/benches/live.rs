@@ -114,6 +114,9 @@ fn scenario(replicas: u32) -> Scenario {
         slos: vec![None],
         metric_resolution: SimDuration::from_secs(15),
         jobs: vec![],
+        node_groups: vec![],
+        node_autoscaler: None,
+        pool_costs: Default::default(),
         overrides: vec![],
         hash: String::new(),
     }

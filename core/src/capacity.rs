@@ -171,6 +171,40 @@ impl Capacity {
         self.record(now);
     }
 
+    /// Node `i`, `node`, joins the cluster at `now` (a scale-up): its
+    /// allocatable counts from now on. `i` is the next node index.
+    pub fn add_node(&mut self, now: SimTime, i: usize, node: &NodeStatus) {
+        debug_assert_eq!(i, self.node_stranded.len());
+        self.allocatable += node.spec.allocatable;
+        self.allocated += node.allocated;
+        if node.replicas > 0 {
+            self.in_use += 1;
+        }
+        for (b, r) in self.bounds.iter_mut().zip(RESOURCES) {
+            b.add(node.spec.allocatable.get(r));
+        }
+        let s = self.stranded_on(node);
+        self.stranded += s;
+        self.node_stranded.push(s);
+        self.record(now);
+    }
+
+    /// Node `i`, `node` as it is when it leaves (normally empty), is removed
+    /// at `now`: its allocatable no longer counts. It must not change again.
+    pub fn remove_node(&mut self, now: SimTime, i: usize, node: &NodeStatus) {
+        self.allocatable -= node.spec.allocatable;
+        self.allocated -= node.allocated;
+        if node.replicas > 0 {
+            self.in_use -= 1;
+        }
+        for (b, r) in self.bounds.iter_mut().zip(RESOURCES) {
+            b.remove(node.spec.allocatable.get(r));
+        }
+        self.stranded -= self.node_stranded[i];
+        self.node_stranded[i] = Resources::ZERO;
+        self.record(now);
+    }
+
     fn record(&mut self, now: SimTime) {
         let sample = self.sample();
         for k in 0..3 {
@@ -319,6 +353,32 @@ mod tests {
             (1.75, 1.75)
         );
         assert_eq!(sum.packing_gap_mean, 0.0);
+    }
+
+    #[test]
+    fn nodes_joining_and_leaving_change_allocatable_and_the_bound() {
+        // One 4-cpu node with a 3-cpu replica: allocated 3000/4000 = 0.75, bound 1.
+        let r = Resources::new(3000, GI);
+        let mut nodes = vec![node("a").cpu("4").mem("8Gi").status()];
+        let mut c = Capacity::new(&nodes, [r]);
+        nodes[0].add(ServiceId(0), r);
+        c.node_changed(SimTime::ZERO, 0, &nodes[0], r, true);
+        let sec = |s: u64| SimTime(s * 1_000_000_000);
+        // t = 10 s: an empty 4-cpu node joins: 3000/8000 = 0.375; bound still 1 (3000 ≤ 4000).
+        nodes.push(node("b").cpu("4").mem("8Gi").status());
+        c.add_node(sec(10), 1, &nodes[1]);
+        let s = c.sample();
+        assert_eq!(s.allocated[0], 0.375);
+        assert_eq!((s.nodes_in_use, s.nodes_lower_bound), (1, 1));
+        assert_eq!(c.allocatable(), Resources::new(8000, 16 * GI));
+        // t = 30 s: it leaves, still empty: back to 0.75 of 4000m.
+        c.remove_node(sec(30), 1, &nodes[1]);
+        assert_eq!(c.sample().allocated[0], 0.75);
+        let mut sum = ClusterSummary::default();
+        c.fill(&mut sum, sec(40));
+        // cpu allocated: 0.75 for 10 s, 0.375 for 20 s, 0.75 for 10 s: (7.5 + 7.5 + 7.5) / 40.
+        assert_eq!(sum.cpu_allocated_mean, 0.5625);
+        assert_eq!(sum.cpu_allocatable_milli, 4000);
     }
 
     #[test]

@@ -144,9 +144,9 @@ pub struct SloSummary {
 /// Cluster-wide results.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClusterSummary {
-    /// Nodes.
+    /// Nodes existing at the end (all of them without a node autoscaler).
     pub nodes: u32,
-    /// Zones.
+    /// Zones of those nodes.
     pub zones: u32,
     /// Σ allocatable CPU, millicores.
     pub cpu_allocatable_milli: u64,
@@ -198,6 +198,66 @@ pub struct ClusterSummary {
     /// over the time the bound is positive.
     #[serde(default)]
     pub packing_gap_mean: f64,
+    /// Σ over every node of the hours it existed (from time zero or its
+    /// scale-up to its removal or the end).
+    #[serde(default)]
+    pub node_hours: f64,
+    /// Σ over every node of its pool's `costPerHour` × the hours it existed.
+    #[serde(default)]
+    pub cost: f64,
+    /// What the node autoscaler did, when the scenario has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_autoscaling: Option<NodeAutoscalingSummary>,
+}
+
+/// What a node autoscaler did and what the nodes cost.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NodeAutoscalingSummary {
+    /// `cluster-autoscaler` or `karpenter`.
+    pub autoscaler: String,
+    /// Scale-up decisions (each adds one or more nodes to one group).
+    pub scale_ups: u64,
+    /// Nodes added (scale-ups and replacements).
+    pub nodes_added: u64,
+    /// Scale-down decisions: nodes chosen for removal (replacements included).
+    pub scale_downs: u64,
+    /// Of those, Karpenter replacements by a cheaper node.
+    pub replacements: u64,
+    /// Nodes gone by the end (drained and removed).
+    pub nodes_removed: u64,
+    /// Fewest nodes existing at once (booting and draining ones included).
+    pub nodes_min: u32,
+    /// Most nodes existing at once.
+    pub nodes_max: u32,
+    /// Time-weighted mean of the nodes existing.
+    pub nodes_mean: f64,
+    /// Per node group (autoscaled pool), in name order.
+    pub groups: Vec<NodeGroupSummary>,
+}
+
+/// One node group's nodes and cost.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NodeGroupSummary {
+    /// Group (pool) name.
+    pub name: String,
+    /// Its `min`.
+    pub min: u32,
+    /// Its `max`.
+    pub max: u32,
+    /// Nodes at the start.
+    pub nodes_initial: u32,
+    /// Nodes existing at the end.
+    pub nodes_at_end: u32,
+    /// Most nodes existing at once.
+    pub nodes_max: u32,
+    /// Nodes added.
+    pub nodes_added: u64,
+    /// Nodes removed.
+    pub nodes_removed: u64,
+    /// Σ hours its nodes existed.
+    pub node_hours: f64,
+    /// Σ `costPerHour` × hours.
+    pub cost: f64,
 }
 
 /// How a job trace was read: what was used and what was skipped, and why.

@@ -35,6 +35,8 @@ use orkestra_core::scenario::Scenario;
 use orkestra_core::time::{SimDuration, SimTime};
 use orkestra_core::traffic::Arrivals;
 
+mod nodes;
+
 use crate::autoscaling::Pipeline;
 use crate::engine::Engine;
 use crate::waiting::{Queue, Waiting};
@@ -95,6 +97,13 @@ pub enum Event {
     JobDone {
         /// Replica index.
         replica: u32,
+    },
+    /// Run the node autoscaler (its periodic scan).
+    NodeScan,
+    /// `node`, added by a scale-up, finished booting and accepts replicas.
+    NodeReady {
+        /// Node index.
+        node: u32,
     },
 }
 
@@ -175,6 +184,14 @@ pub struct Simulation<'a> {
     shape_set: Vec<Option<u32>>,
     /// Duration of each job pod not yet bound.
     job_duration: HashMap<u32, SimDuration>,
+    /// Per node: its group and lifecycle (what the node autoscaler reads).
+    node_info: Vec<orkestra_core::autoscale::cluster::NodeInfo>,
+    /// Per node: when it existed, its cost, why it drains.
+    node_books: Vec<nodes::NodeBook>,
+    /// The node autoscaler, when the scenario has one.
+    node_scaler: Option<nodes::NodeScaler>,
+    /// Nodes not removed.
+    nodes_existing: u32,
     out: &'a mut dyn Output,
     error: Option<io::Error>,
 }
@@ -256,7 +273,12 @@ impl<'a> Simulation<'a> {
                 pending_time: Durations::default(),
             })
             .collect();
+        let (node_info, node_books, node_scaler) = nodes::initial(scenario);
         Simulation {
+            nodes_existing: node_info.len() as u32,
+            node_info,
+            node_books,
+            node_scaler,
             scenario,
             desired: scenario.desired.clone(),
             pipeline,
@@ -337,6 +359,9 @@ impl<'a> Simulation<'a> {
                 }
             }
         }
+        if let Some(ns) = &self.node_scaler {
+            self.engine.schedule(ns.first_scan(), Event::NodeScan);
+        }
         let mut next_progress = PROGRESS_EVERY;
         while let Some(ev) = self.engine.next_until(end) {
             match ev {
@@ -354,6 +379,8 @@ impl<'a> Simulation<'a> {
                 Event::Poke { service } => self.on_autoscale(service as usize, false),
                 Event::JobArrival { set } => self.on_job_arrival(set as usize),
                 Event::JobDone { replica } => self.on_job_done(replica),
+                Event::NodeScan => self.on_node_scan(),
+                Event::NodeReady { node } => self.on_node_ready(node),
             }
             if self.engine.processed() >= next_progress {
                 next_progress += PROGRESS_EVERY;
@@ -558,6 +585,7 @@ impl<'a> Simulation<'a> {
         self.jobs[k as usize].completed += 1;
         let name = self.replica_name(r);
         self.emit_event("completed", &name, "");
+        self.node_left(node.0);
         self.mark_dirty(false);
     }
 
@@ -649,6 +677,9 @@ impl Simulation<'_> {
         st.since = now;
         let name = self.replica_name(r);
         self.emit_event("terminated", &name, "");
+        if let Some(node) = status.node {
+            self.node_left(node.0);
+        }
         self.mark_dirty(true);
     }
 
@@ -908,6 +939,7 @@ impl Simulation<'_> {
         let c = self.capacity.sample();
         let cluster = |name: &'static str, value: f64| ("cluster".to_string(), name, value);
         rows.push(cluster("pending_replicas", f64::from(self.pending)));
+        rows.push(cluster("nodes", f64::from(self.nodes_existing)));
         rows.push(cluster("nodes_in_use", f64::from(c.nodes_in_use)));
         rows.push(cluster("cpu_allocated", c.allocated[0]));
         rows.push(cluster("memory_allocated", c.allocated[1]));
@@ -918,7 +950,14 @@ impl Simulation<'_> {
         rows.push(cluster("nodes_lower_bound", c.nodes_lower_bound as f64));
         if self.scenario.node_metrics {
             let frac = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
-            for n in &self.observed.nodes {
+            // Nodes that exist: a removed node has no more rows.
+            let existing = self
+                .observed
+                .nodes
+                .iter()
+                .zip(&self.node_info)
+                .filter(|(_, i)| i.life != orkestra_core::autoscale::cluster::NodeLife::Removed);
+            for (n, _) in existing {
                 let (a, cap) = (&n.allocated, &n.spec.allocatable);
                 let f = [
                     frac(a.cpu_milli, cap.cpu_milli),
@@ -971,7 +1010,9 @@ impl Simulation<'_> {
             .observed
             .nodes
             .iter()
-            .map(|n| n.spec.zone.as_str())
+            .zip(&self.node_info)
+            .filter(|(_, i)| i.life != orkestra_core::autoscale::cluster::NodeLife::Removed)
+            .map(|(n, _)| n.spec.zone.as_str())
             .collect();
         let mut summary = Summary {
             format: FORMAT,
@@ -986,7 +1027,7 @@ impl Simulation<'_> {
             events: self.engine.processed(),
             services,
             cluster: ClusterSummary {
-                nodes: self.observed.nodes.len() as u32,
+                nodes: self.nodes_existing,
                 zones: zones.len() as u32,
                 pending_at_end: self.pending,
                 ..Default::default()
@@ -1012,6 +1053,10 @@ impl Simulation<'_> {
         };
         self.capacity.fill(&mut summary.cluster, end);
         self.cluster.fill(&mut summary.cluster);
+        let (node_hours, cost, autoscaling) = self.node_summary(end);
+        summary.cluster.node_hours = node_hours;
+        summary.cluster.cost = cost;
+        summary.cluster.node_autoscaling = autoscaling;
         summary
     }
 }

@@ -244,6 +244,10 @@ fn main() -> ExitCode {
             for (name, about) in orkestra_core::autoscale::spec::AUTOSCALERS {
                 println!("  {name:<26} {about}");
             }
+            println!("node autoscalers (clusterAutoscaler.kind):");
+            for (name, about) in orkestra_core::autoscale::cluster::NODE_AUTOSCALERS {
+                println!("  {name:<26} {about}");
+            }
             exit::OK
         }
         Command::Place {
@@ -317,6 +321,19 @@ fn main() -> ExitCode {
                     s.seed
                 );
                 print!("{}", run::describe_jobs(&s));
+                if let Some(a) = &s.node_autoscaler {
+                    let groups: Vec<String> = s
+                        .node_groups
+                        .iter()
+                        .map(|g| {
+                            format!(
+                                "{} ({}..{} nodes, boot {})",
+                                g.name, g.min, g.max, g.boot_delay
+                            )
+                        })
+                        .collect();
+                    println!("node autoscaler {}: {}", a.kind(), groups.join(", "));
+                }
                 exit::OK
             }
             Err(e) => {

@@ -202,6 +202,16 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
             message: "batch jobs are simulated only; live mode cannot run them yet".into(),
         }));
     }
+    if opts.live.is_some() && scenario.node_autoscaler.is_some() {
+        return Err(RunError::Input(InputError {
+            file: scenario.source.clone(),
+            line: 0,
+            column: 0,
+            path: "clusterAutoscaler".into(),
+            message: "node autoscaling is simulated only; live mode cannot add or remove hosts"
+                .into(),
+        }));
+    }
     let out = opts.out.clone().unwrap_or_else(|| {
         let suffix = if opts.live.is_some() { "-live" } else { "" };
         PathBuf::from("results").join(format!("{}-seed{}{suffix}", scenario.name, scenario.seed))
@@ -490,6 +500,24 @@ pub fn render_summary(r: &RunReport) -> String {
         c.stranded_gpu_mean * 100.0,
         c.unschedulable_attempts
     );
+    if let Some(n) = &c.node_autoscaling {
+        let _ = writeln!(
+            o,
+            "nodes ({}): {} to {} (mean {:.1}), {} at end; {} scale-ups (+{} nodes), {} scale-downs ({} replacements), {} removed; {:.2} node-hours, cost {:.2}",
+            n.autoscaler,
+            n.nodes_min,
+            n.nodes_max,
+            n.nodes_mean,
+            c.nodes,
+            n.scale_ups,
+            n.nodes_added,
+            n.scale_downs,
+            n.replacements,
+            n.nodes_removed,
+            c.node_hours,
+            c.cost
+        );
+    }
     for j in &s.jobs {
         let _ = writeln!(
             o,

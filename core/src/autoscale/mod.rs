@@ -7,7 +7,11 @@
 //! The worlds (simulator, live backend) build the input; the autoscaler
 //! never sees how the numbers were made, so the Kubernetes HPA here is the
 //! same code whether the replicas are simulated or real containers.
+//! Node autoscalers (the Cluster Autoscaler, Karpenter-style
+//! consolidation) change node group sizes instead, behind their own
+//! [`cluster::NodeAutoscale`] trait.
 
+pub mod cluster;
 pub mod hpa;
 pub mod knative;
 pub mod predictive;

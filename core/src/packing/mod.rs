@@ -114,6 +114,8 @@ pub fn lower_bound_l1(sizes: &[u64], capacity: u64) -> u64 {
 /// bound per resource) the bound of the whole is the largest of them.
 #[derive(Clone, Debug, Default)]
 pub struct HeterogeneousL1 {
+    /// Capacities, largest first.
+    caps: Vec<u64>,
     /// `prefix[k]` = sum of the `k` largest capacities.
     prefix: Vec<u128>,
 }
@@ -121,23 +123,51 @@ pub struct HeterogeneousL1 {
 impl HeterogeneousL1 {
     /// Bins with these capacities (any order).
     pub fn new(capacities: &[u64]) -> HeterogeneousL1 {
-        let mut c = capacities.to_vec();
-        c.sort_unstable_by(|a, b| b.cmp(a));
-        let mut prefix = Vec::with_capacity(c.len() + 1);
-        let mut sum = 0u128;
-        prefix.push(0);
-        for x in c {
-            sum += u128::from(x);
-            prefix.push(sum);
+        let mut caps = capacities.to_vec();
+        caps.sort_unstable_by(|a, b| b.cmp(a));
+        let mut h = HeterogeneousL1 {
+            caps,
+            prefix: Vec::new(),
+        };
+        h.sum_from(0);
+        h
+    }
+
+    /// Recomputes `prefix` from position `k` on.
+    fn sum_from(&mut self, k: usize) {
+        self.prefix.truncate(k + 1);
+        if self.prefix.is_empty() {
+            self.prefix.push(0);
         }
-        HeterogeneousL1 { prefix }
+        let mut sum = self.prefix[k];
+        for &x in &self.caps[k..] {
+            sum += u128::from(x);
+            self.prefix.push(sum);
+        }
+    }
+
+    /// A bin of capacity `cap` joins (a node is added); O(bins).
+    pub fn add(&mut self, cap: u64) {
+        let k = self.caps.partition_point(|&c| c > cap);
+        self.caps.insert(k, cap);
+        self.sum_from(k);
+    }
+
+    /// A bin of capacity `cap` leaves (a node is removed); O(bins). A
+    /// capacity that no bin has is ignored.
+    pub fn remove(&mut self, cap: u64) {
+        let k = self.caps.partition_point(|&c| c > cap);
+        if self.caps.get(k) == Some(&cap) {
+            self.caps.remove(k);
+            self.sum_from(k);
+        }
     }
 
     /// The fewest bins whose capacities cover `total` (all of them, if even
     /// that is not enough); O(log n).
     pub fn bound(&self, total: u128) -> u64 {
         let k = self.prefix.partition_point(|&p| p < total);
-        k.min(self.prefix.len() - 1) as u64
+        k.min(self.prefix.len().saturating_sub(1)) as u64
     }
 }
 

@@ -35,6 +35,15 @@ fn heterogeneous_l1_takes_the_largest_bins_first() {
     assert_eq!(b.bound(9), 2); // 8 < 9 ≤ 8 + 4
     assert_eq!(b.bound(13), 3); // 12 < 13 ≤ 14
     assert_eq!(b.bound(99), 3); // more than everything: all bins
+    // Bins joining and leaving: 2, 8, 4 + 6 − 8 = 6, 4, 2: cover 6, 10, 12.
+    let mut b = b;
+    b.add(6);
+    b.remove(8);
+    b.remove(5); // no such bin: nothing changes
+    assert_eq!(b.bound(6), 1);
+    assert_eq!(b.bound(7), 2); // 6 < 7 ≤ 10
+    assert_eq!(b.bound(11), 3); // 10 < 11 ≤ 12
+    assert_eq!(b.bound(13), 3);
     // Equal capacities: it is L1 = ⌈Σ/C⌉.
     let same = HeterogeneousL1::new(&[10; 7]);
     for s in [&[4u64, 6, 2, 5, 6, 3, 4][..], &[6; 6], &[10, 10, 1]] {

@@ -89,6 +89,7 @@ pub struct StepPolicyFile {
 
 /// `AdjustmentType`.
 #[derive(Debug, Deserialize, Clone, Copy)]
+#[allow(clippy::enum_variant_names)] // the AWS names
 pub enum StepAdjustmentTypeFile {
     /// Add the adjustment.
     ChangeInCapacity,

@@ -9,6 +9,7 @@
 
 mod alibaba;
 mod autoscaler;
+mod cluster;
 mod constraints;
 mod schema;
 mod traces;
@@ -18,6 +19,7 @@ use std::ops::Range;
 
 pub use schema::*;
 
+use crate::autoscale::cluster::{NodeAutoscalerSpec, NodeGroup};
 use crate::autoscale::spec::AutoscalerSpec;
 use crate::dist::DurationDist;
 use crate::jobs::{JobArrival, JobSet, JobSource};
@@ -73,6 +75,14 @@ pub struct Scenario {
     pub metric_resolution: SimDuration,
     /// Batch job sets in name order.
     pub jobs: Vec<JobSet>,
+    /// Autoscaled pools (those with `max`), in pool name order; their
+    /// initial nodes are among `nodes`, in the pool's name.
+    pub node_groups: Vec<NodeGroup>,
+    /// The node autoscaler of `[clusterAutoscaler]`, when there is one
+    /// (always with at least one node group).
+    pub node_autoscaler: Option<NodeAutoscalerSpec>,
+    /// Cost per node-hour by pool name (every pool; 0 when not given).
+    pub pool_costs: std::collections::BTreeMap<String, f64>,
     /// `--set` overrides applied, as given.
     pub overrides: Vec<String>,
     /// FNV-1a 64 of the effective scenario text and every file it read, hex.
@@ -420,6 +430,8 @@ fn resolve(
     // Nodes: pools in name order, nodes numbered within the pool (or as listed in its file).
     let mut nodes = Vec::new();
     let mut node_names = std::collections::BTreeSet::new();
+    let mut node_groups = Vec::new();
+    let mut pool_costs = std::collections::BTreeMap::new();
     for (pname, pool) in &raw.pools {
         let pool_span = key_span(ctx.text, "pools", pname);
         check_dns_label(pname)
@@ -427,6 +439,9 @@ fn resolve(
         let reserved = resources(pool.reserved.as_ref().map(|r| *r.get_ref()));
         let zone = pool.zone.clone().unwrap_or_else(|| pname.clone());
         let taints = constraints::taints(&pool.taints, &format!("pools.{pname}.taints"), ctx)?;
+        pool_costs.insert(pname.clone(), pool.cost_per_hour.map_or(0.0, |c| c.0));
+        // The capacity of a pool of identical nodes (the template of a node group).
+        let mut identical: Option<Resources> = None;
         // (name, capacity, extra labels) of each node of the pool.
         let members: Vec<(String, Resources, Option<String>)> = match (
             &pool.nodes,
@@ -460,6 +475,7 @@ fn resolve(
             (None, Some(count), Some(cpu), Some(memory)) => {
                 let capacity =
                     Resources::new(cpu.0, memory.0).with_gpu(pool.gpu.map_or(0, |g| g.0));
+                identical = Some(capacity);
                 (0..count)
                     .map(|i| (format!("{pname}-{i}"), capacity, None))
                     .collect()
@@ -506,6 +522,25 @@ fn resolve(
                 allocatable,
             });
         }
+        let template = identical.map(|capacity| {
+            let mut allocatable = capacity;
+            allocatable -= reserved;
+            let mut labels = pool.labels.clone();
+            labels.remove(LABEL_HOSTNAME);
+            labels.insert(LABEL_ZONE.to_string(), zone.clone());
+            NodeSpec {
+                name: pname.clone(),
+                pool: pname.clone(),
+                zone: zone.clone(),
+                labels,
+                taints: taints.clone(),
+                capacity,
+                allocatable,
+            }
+        });
+        if let Some(g) = cluster::pool_group(pname, pool, pool_span.clone(), template, ctx)? {
+            node_groups.push(g);
+        }
     }
     if nodes.is_empty() {
         return Err(ctx.err(
@@ -514,6 +549,25 @@ fn resolve(
             "the cluster has no nodes: add a [pools.NAME] table with count ≥ 1",
         ));
     }
+    let node_autoscaler = match (&raw.cluster_autoscaler, node_groups.first()) {
+        (Some(f), Some(_)) => Some(cluster::build(f, ctx)?),
+        (Some(f), None) => {
+            return Err(ctx.err(
+                f.span(),
+                "clusterAutoscaler",
+                "no node group to scale: give at least one pool 'max' (and 'min', 'bootDelay', 'costPerHour')",
+            ));
+        }
+        (None, Some(g)) => {
+            let span = raw.pools[&g.name].max.as_ref().map_or(0..0, |m| m.span());
+            return Err(ctx.err(
+                span,
+                format!("pools.{}.max", g.name),
+                "an autoscaled pool needs a [clusterAutoscaler] table (kind = \"cluster-autoscaler\" or \"karpenter\")",
+            ));
+        }
+        (None, None) => None,
+    };
 
     let mut services = Vec::new();
     let mut traffic = Vec::new();
@@ -737,6 +791,9 @@ fn resolve(
         slos,
         metric_resolution,
         jobs,
+        node_groups,
+        node_autoscaler,
+        pool_costs,
         overrides: overrides.to_vec(),
         hash: format!("{:016x}", fnv1a64(&hash_input)),
     })

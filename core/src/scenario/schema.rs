@@ -40,6 +40,8 @@ pub struct ScenarioFile {
     /// Batch job sets by name.
     #[serde(default)]
     pub jobs: BTreeMap<String, Spanned<JobsFile>>,
+    /// The node autoscaler of the pools that declare `max`.
+    pub cluster_autoscaler: Option<Spanned<super::cluster::ClusterAutoscalerFile>>,
 }
 
 /// `[simulation]`.
@@ -105,6 +107,14 @@ pub struct PoolFile {
     /// Node taints (`key`, `value`, `effect`), as in a Kubernetes node spec.
     #[serde(default)]
     pub taints: Vec<Spanned<TaintFile>>,
+    /// Autoscaled pools: fewest nodes (default 0).
+    pub min: Option<Spanned<u32>>,
+    /// Autoscaled pools: most nodes; a pool with `max` is a node group.
+    pub max: Option<Spanned<u32>>,
+    /// Autoscaled pools: from scale-up to ready (default `3m`).
+    pub boot_delay: Option<Spanned<Dur>>,
+    /// What one node costs per hour (default 0).
+    pub cost_per_hour: Option<NonNegative>,
 }
 
 /// `{ key = "dedicated", value = "gpu", effect = "NoSchedule" }`.

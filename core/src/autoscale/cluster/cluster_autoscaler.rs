@@ -1,0 +1,261 @@
+//! Kubernetes' Cluster Autoscaler: scale-up through the estimator and an
+//! expander, scale-down of nodes that stay unneeded.
+//!
+//! Key decision: one scan does what upstream's `StaticAutoscaler.RunOnce`
+//! does every `--scan-interval`: try a scale-up; if none was made, update
+//! which nodes are unneeded (requested ÷ allocatable below the threshold
+//! and every replica placeable elsewhere, simulated with the hard filters
+//! against a scratch copy of the allocations that remembers where earlier
+//! candidates' replicas went), and remove those unneeded long enough once
+//! the cool-down after a scale-up is over.
+
+use std::collections::BTreeMap;
+
+use rand::Rng;
+
+use super::drain::{DrainSim, movable, utilization};
+use super::{Expander, NodeAction, NodeAutoscale, NodeLife, ScanInput, scale_up};
+use crate::model::NodeId;
+use crate::time::{SimDuration, SimTime};
+
+/// The Cluster Autoscaler's flags that matter here, with upstream's
+/// defaults (the FAQ's "What are the parameters to CA?" table).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterAutoscalerConfig {
+    /// `--expander` (default `random`, the FAQ's "What are Expanders?").
+    pub expander: Expander,
+    /// `--scan-interval`: how often the cluster is re-evaluated (10 s).
+    pub scan_interval: SimDuration,
+    /// `--scale-down-utilization-threshold`: a node whose requested ÷
+    /// allocatable (the larger of cpu and memory; GPU alone on GPU nodes)
+    /// is below this may be removed (0.5).
+    pub scale_down_utilization_threshold: f64,
+    /// `--scale-down-unneeded-time`: how long a node must stay unneeded (10 min).
+    pub scale_down_unneeded_time: SimDuration,
+    /// `--scale-down-delay-after-add`: no removal this long after a scale-up (10 min).
+    pub scale_down_delay_after_add: SimDuration,
+    /// `--max-nodes-total`: nodes of all pools together; 0 is no limit (0).
+    pub max_nodes_total: u32,
+    /// `--max-empty-bulk-delete`: empty nodes removed at once (10).
+    pub max_empty_bulk_delete: u32,
+    /// `--scale-down-non-empty-candidates-count`: non-empty nodes simulated
+    /// per scan (30).
+    pub scale_down_non_empty_candidates_count: u32,
+}
+
+impl Default for ClusterAutoscalerConfig {
+    fn default() -> ClusterAutoscalerConfig {
+        ClusterAutoscalerConfig {
+            expander: Expander::Random,
+            scan_interval: SimDuration::from_secs(10),
+            scale_down_utilization_threshold: 0.5,
+            scale_down_unneeded_time: SimDuration::from_secs(600),
+            scale_down_delay_after_add: SimDuration::from_secs(600),
+            max_nodes_total: 0,
+            max_empty_bulk_delete: 10,
+            scale_down_non_empty_candidates_count: 30,
+        }
+    }
+}
+
+/// A node found unneeded in one scan.
+#[derive(Clone, Debug, PartialEq)]
+struct Unneeded {
+    node: usize,
+    empty: bool,
+    utilization: f64,
+    moved: usize,
+}
+
+/// Kubernetes' Cluster Autoscaler (kubernetes/autoscaler
+/// `cluster-autoscaler`), reduced to what a simulated cluster has.
+///
+/// Reproduced: the scan loop (scale-up first; scale-down only in a scan
+/// without scale-up), pending replicas that fit a ready or booting node are
+/// not scaled for, the binpacking estimator per group with its limits
+/// (group `max`, `--max-nodes-total`), the four expanders, one group
+/// grown per scan; the unneeded test (utilization below the threshold,
+/// every movable replica placeable elsewhere, nodes with job pods kept),
+/// the unneeded timer reset when a node stops qualifying, the cool-down
+/// after a scale-up, group `min`, empty nodes removed in bulk (up to
+/// `--max-empty-bulk-delete`), at most one non-empty node drained at a
+/// time (`--max-drain-parallelism` 1), candidates kept from scan to scan
+/// first and non-empty ones simulated at most
+/// `--scale-down-non-empty-candidates-count` per scan.
+///
+/// Not reproduced: PodDisruptionBudgets and `safe-to-evict` annotations,
+/// DaemonSets, unready-node handling (`--scale-down-unready-time`,
+/// `--max-total-unready-percentage`), `--max-node-provision-time` and
+/// failed scale-ups (nodes always arrive), balancing similar groups,
+/// `--scale-down-delay-after-failure`, the `priority` and `grpc`
+/// expanders, resource limits (`--cores-total`, `--memory-total`);
+/// `--scale-down-delay-after-delete` is the scan interval, its default.
+#[derive(Clone, Debug)]
+pub struct ClusterAutoscaler {
+    config: ClusterAutoscalerConfig,
+    /// Node → since when it has been unneeded without a break.
+    unneeded: BTreeMap<u32, SimTime>,
+    last_scale_up: Option<SimTime>,
+}
+
+impl ClusterAutoscaler {
+    /// A fresh autoscaler.
+    pub fn new(config: ClusterAutoscalerConfig) -> ClusterAutoscaler {
+        ClusterAutoscaler {
+            config,
+            unneeded: BTreeMap::new(),
+            last_scale_up: None,
+        }
+    }
+
+    /// Since when each unneeded node has been unneeded, by node id.
+    pub fn unneeded_since(&self) -> &BTreeMap<u32, SimTime> {
+        &self.unneeded
+    }
+
+    /// The nodes unneeded now (see the type's documentation), in the
+    /// order found: empty ones, then those already unneeded, then the rest.
+    fn unneeded_nodes(&self, input: &ScanInput<'_>) -> Vec<Unneeded> {
+        let threshold = self.config.scale_down_utilization_threshold;
+        let candidates: Vec<(usize, f64)> = input
+            .observed
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| {
+                input
+                    .nodes
+                    .get(i)
+                    .is_some_and(|n| n.group.is_some() && n.life == NodeLife::Ready)
+            })
+            .map(|(i, n)| (i, utilization(n)))
+            .filter(|&(_, u)| u < threshold)
+            .collect();
+        let ids: Vec<usize> = candidates.iter().map(|c| c.0).collect();
+        let moves = movable(input, &ids);
+        let mut order: Vec<usize> = (0..candidates.len()).filter(|&k| !moves[k].1).collect();
+        order.sort_by_key(|&k| {
+            let (i, _) = candidates[k];
+            (
+                !moves[k].0.is_empty(),
+                !self.unneeded.contains_key(&(i as u32)),
+                i,
+            )
+        });
+        let mut sim = DrainSim::new(input);
+        let mut found = Vec::new();
+        let mut simulated = 0u32;
+        for k in order {
+            let (i, u) = candidates[k];
+            let replicas = &moves[k].0;
+            if sim.receiving[i] {
+                continue;
+            }
+            if !replicas.is_empty() {
+                if simulated >= self.config.scale_down_non_empty_candidates_count {
+                    continue;
+                }
+                simulated += 1;
+            }
+            if sim.simulate(i, replicas).is_empty() {
+                sim.commit();
+                found.push(Unneeded {
+                    node: i,
+                    empty: replicas.is_empty(),
+                    utilization: u,
+                    moved: replicas.len(),
+                });
+            } else {
+                sim.rollback(i);
+            }
+        }
+        found
+    }
+}
+
+impl NodeAutoscale for ClusterAutoscaler {
+    fn name(&self) -> &'static str {
+        "cluster-autoscaler"
+    }
+
+    fn scan_interval(&self) -> SimDuration {
+        self.config.scan_interval
+    }
+
+    fn scan(&mut self, input: &ScanInput<'_>, rng: &mut dyn Rng) -> Vec<NodeAction> {
+        let now = input.now;
+        if let Some(up) = scale_up(
+            input,
+            self.config.expander,
+            self.config.max_nodes_total,
+            rng,
+        ) {
+            self.last_scale_up = Some(now);
+            return vec![up];
+        }
+        let found = self.unneeded_nodes(input);
+        let previous = std::mem::take(&mut self.unneeded);
+        for u in &found {
+            let id = u.node as u32;
+            self.unneeded
+                .insert(id, previous.get(&id).copied().unwrap_or(now));
+        }
+        if self
+            .last_scale_up
+            .is_some_and(|t| now < t + self.config.scale_down_delay_after_add)
+        {
+            return Vec::new();
+        }
+        let draining = input
+            .nodes
+            .iter()
+            .enumerate()
+            .any(|(i, n)| n.life == NodeLife::Draining && input.observed.nodes[i].replicas > 0);
+        let mut sizes = input.group_sizes();
+        let (mut empties, mut non_empty) = (0u32, 0u32);
+        let mut actions = Vec::new();
+        for u in &found {
+            let since = self.unneeded[&(u.node as u32)];
+            if now < since + self.config.scale_down_unneeded_time {
+                continue;
+            }
+            let Some(g) = input.nodes[u.node].group.map(|g| g as usize) else {
+                continue;
+            };
+            if sizes[g] <= input.groups[g].min {
+                continue;
+            }
+            if u.empty {
+                if empties >= self.config.max_empty_bulk_delete {
+                    continue;
+                }
+                empties += 1;
+            } else {
+                if draining || non_empty >= 1 {
+                    continue;
+                }
+                non_empty += 1;
+            }
+            sizes[g] -= 1;
+            let unneeded_for = (now - since).as_secs_f64();
+            let reason = if u.empty {
+                format!("empty, unneeded for {unneeded_for}s")
+            } else {
+                format!(
+                    "utilization {:.3} below {} for {unneeded_for}s; its {} replicas fit elsewhere",
+                    u.utilization, self.config.scale_down_utilization_threshold, u.moved
+                )
+            };
+            actions.push(NodeAction::Remove {
+                node: NodeId(u.node as u32),
+                reason,
+            });
+        }
+        for a in &actions {
+            if let NodeAction::Remove { node, .. } = a {
+                self.unneeded.remove(&node.0);
+            }
+        }
+        actions
+    }
+}

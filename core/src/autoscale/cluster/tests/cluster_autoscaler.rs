@@ -1,0 +1,282 @@
+//! The Cluster Autoscaler: scale-up limits, expanders, the scale-down rules.
+
+use super::*;
+use crate::autoscale::cluster::drain::utilization;
+use crate::model::{Resources, ServiceKind, ServiceSpec};
+use crate::testing::{node, service};
+
+fn ca() -> ClusterAutoscaler {
+    ClusterAutoscaler::new(ClusterAutoscalerConfig::default())
+}
+
+#[test]
+fn scale_up_is_capped_by_the_group_max_and_the_cluster_max() {
+    // Group of 4-cpu nodes, max 3, one full node; 10 pending replicas of 1 cpu.
+    // Estimate: 4 per node → ⌈10/4⌉ = 3 nodes, but the group has room for 3 − 1 = 2:
+    // 2 nodes taking 8 replicas.
+    let mut w = World::new(vec![group("g", "4", "16Gi", 0, 3, 1.0)], &[(1000, GI)]);
+    let full = w.add(0, NodeLife::Ready);
+    w.bind(full, 0, 4);
+    w.pend(0, 10);
+    assert_eq!(summary(&w.scan(&mut ca(), 10)), ["up g0 +2 (8 pods)"]);
+    // --max-nodes-total 2: room for 2 − 1 = 1 node, taking 4 replicas.
+    let mut capped = ClusterAutoscaler::new(ClusterAutoscalerConfig {
+        max_nodes_total: 2,
+        ..Default::default()
+    });
+    assert_eq!(summary(&w.scan(&mut capped, 10)), ["up g0 +1 (4 pods)"]);
+    // At the cluster max: no option, no action.
+    let mut at_max = ClusterAutoscaler::new(ClusterAutoscalerConfig {
+        max_nodes_total: 1,
+        ..Default::default()
+    });
+    assert!(w.scan(&mut at_max, 10).is_empty());
+}
+
+#[test]
+fn replicas_that_fit_a_ready_or_booting_node_are_not_scaled_for() {
+    // One full ready node, one booting (empty) 4-cpu node; 4 pending of 1 cpu: they
+    // fit the booting node (4 × 1000 ≤ 4000): no scale-up.
+    let mut w = World::new(vec![group("g", "4", "16Gi", 0, 10, 1.0)], &[(1000, GI)]);
+    let full = w.add(0, NodeLife::Ready);
+    w.bind(full, 0, 3);
+    w.add(0, NodeLife::Booting);
+    w.pend(0, 4);
+    let mut scaler = ca();
+    // The ready node has 1000m free: 1 fits there, 3 on the booting node.
+    assert!(w.scan(&mut scaler, 10).is_empty());
+    // Two more: 6 pending − 1 (ready node) − 4 (booting node) = 1 left: one node.
+    w.pend(0, 2);
+    assert_eq!(summary(&w.scan(&mut scaler, 20)), ["up g0 +1 (1 pods)"]);
+}
+
+#[test]
+fn the_expander_chooses_among_the_groups_that_help() {
+    // Groups: a (4 cpu / 16Gi, 0.20/h), b (8 cpu / 8Gi, 0.30/h). Services: s0 (1 cpu, 1Gi).
+    // 6 pending: a needs ⌈6/4⌉ = 2 nodes, b needs 1 (8 cpu, 8Gi: 6 fit).
+    // least-waste: a = (8000−6000)/8000 + (32−6)/32 = 1.0625, b = 2000/8000 + 2/8 = 0.5 → b.
+    // price: a = 0.4/6 = 0.067, b = 0.3/6 = 0.05 → b. most-pods: both 6 → random.
+    let groups = vec![
+        group("a", "4", "16Gi", 0, 10, 0.20),
+        group("b", "8", "8Gi", 0, 10, 0.30),
+    ];
+    let cases = [
+        (Expander::LeastWaste, "up g1 +1 (6 pods)"),
+        (Expander::Price, "up g1 +1 (6 pods)"),
+    ];
+    for (expander, want) in cases {
+        let mut w = World::new(groups.clone(), &[(1000, GI)]);
+        w.pend(0, 6);
+        let mut scaler = ClusterAutoscaler::new(ClusterAutoscalerConfig {
+            expander,
+            ..Default::default()
+        });
+        assert_eq!(summary(&w.scan(&mut scaler, 10)), [want], "{expander:?}");
+    }
+    // A replica selecting a's label: only a helps, whatever the expander.
+    let mut w = World::new(groups, &[(1000, GI)]);
+    w.groups[0]
+        .template
+        .labels
+        .insert("tier".into(), "web".into());
+    w.desired.services[0]
+        .placement
+        .node_selector
+        .insert("tier".into(), "web".into());
+    w.pend(0, 6);
+    let mut scaler = ClusterAutoscaler::new(ClusterAutoscalerConfig {
+        expander: Expander::Price,
+        ..Default::default()
+    });
+    assert_eq!(summary(&w.scan(&mut scaler, 10)), ["up g0 +2 (6 pods)"]);
+}
+
+/// Three 4-cpu nodes of a group with `min`: a holds 1 replica (1 cpu: 0.25),
+/// b and c hold 3 each (0.75).
+fn three_nodes(min: u32) -> World {
+    let mut w = World::new(vec![group("g", "4", "16Gi", min, 10, 1.0)], &[(1000, GI)]);
+    for n in [1, 3, 3] {
+        let i = w.add(0, NodeLife::Ready);
+        w.bind(i, 0, n);
+    }
+    w
+}
+
+#[test]
+fn an_underutilized_node_whose_replicas_fit_elsewhere_goes_after_the_unneeded_time() {
+    // a: 1000/4000 = 0.25 < 0.5; its replica fits b (3000 + 1000 ≤ 4000). b, c: 0.75.
+    let mut w = three_nodes(1);
+    let mut s = ca();
+    // t = 0: a becomes unneeded; 599 s later it is still too early.
+    assert!(w.scan(&mut s, 0).is_empty());
+    assert_eq!(s.unneeded_since().keys().collect::<Vec<_>>(), [&0]);
+    assert!(w.scan(&mut s, 599).is_empty());
+    // t = 600: unneeded for 10 min: removed.
+    let a = w.scan(&mut s, 600);
+    assert_eq!(summary(&a), ["remove 0"]);
+    let NodeAction::Remove { reason, .. } = &a[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        reason,
+        "utilization 0.250 below 0.5 for 600s; its 1 replicas fit elsewhere"
+    );
+}
+
+#[test]
+fn scale_down_rules_table() {
+    // Each row: the rule, a change to `three_nodes(min)`, the `min`, the nodes unneeded after
+    // the scan at 0 s, and the removals at 600 s (10 min later). Node a is node 0.
+    type Change = fn(&mut World);
+    type Case = (
+        &'static str,
+        Change,
+        u32,
+        &'static [u32],
+        &'static [&'static str],
+    );
+    let cases: [Case; 6] = [
+        // a: 1000/4000 = 0.25 < 0.5, its replica fits b (3000 + 1000 ≤ 4000): removed.
+        (
+            "below the threshold, fits elsewhere",
+            |_| {},
+            1,
+            &[0],
+            &["remove 0"],
+        ),
+        // a holds 2: 2000/4000 = 0.5, not below 0.5: never unneeded.
+        ("at the threshold", |w| w.bind(0, 0, 1), 1, &[], &[]),
+        // b and c full (4000/4000): a's replica fits no other node.
+        (
+            "nowhere to go",
+            |w| {
+                w.bind(1, 0, 1);
+                w.bind(2, 0, 1);
+            },
+            1,
+            &[],
+            &[],
+        ),
+        // 3 nodes, min 3: unneeded, but the group may not shrink.
+        ("group at its min", |_| {}, 3, &[0], &[]),
+        // A job pod on a: nothing would recreate it, so a is never unneeded.
+        (
+            "a job pod",
+            |w| {
+                w.desired.services.push(ServiceSpec {
+                    kind: ServiceKind::Job,
+                    requests: Resources::new(100, 0),
+                    ..service("job.0")
+                });
+                w.bind(0, 1, 1);
+            },
+            1,
+            &[],
+            &[],
+        ),
+        // Threshold 0.5, but memory decides: a's replica is 1 cpu and 12Gi of 16Gi = 0.75.
+        (
+            "memory above the threshold",
+            |w| {
+                w.desired.services.push(ServiceSpec {
+                    requests: Resources::new(0, 11 * GI),
+                    ..service("mem")
+                });
+                w.bind(0, 1, 1);
+            },
+            1,
+            &[],
+            &[],
+        ),
+    ];
+    for (rule, change, min, unneeded, removed) in cases {
+        let mut w = three_nodes(min);
+        change(&mut w);
+        let mut s = ca();
+        assert!(w.scan(&mut s, 0).is_empty(), "{rule}");
+        let ids: Vec<u32> = s.unneeded_since().keys().copied().collect();
+        assert_eq!(ids, unneeded, "{rule}");
+        assert_eq!(summary(&w.scan(&mut s, 600)), removed, "{rule}");
+    }
+}
+
+#[test]
+fn the_unneeded_timer_restarts_when_a_node_stops_qualifying() {
+    // a unneeded from 0; at 300 s it gets a second replica (0.5: not below): timer dropped;
+    // at 310 s it is back to 0.25: unneeded since 310, so removed at 910, not at 600.
+    let mut w = three_nodes(1);
+    let mut s = ca();
+    w.scan(&mut s, 0);
+    w.bind(0, 0, 1);
+    w.scan(&mut s, 300);
+    assert!(s.unneeded_since().is_empty());
+    w.unbind(0, 0);
+    w.scan(&mut s, 310);
+    assert!(w.scan(&mut s, 600).is_empty());
+    assert!(w.scan(&mut s, 909).is_empty());
+    assert_eq!(summary(&w.scan(&mut s, 910)), ["remove 0"]);
+}
+
+#[test]
+fn no_removal_within_the_delay_after_a_scale_up() {
+    // a unneeded from 0. At 100 s a pending replica of 5 cpu (bigger than any node's
+    // free room, fits an empty 8-cpu node of group h) triggers a scale-up: cool-down
+    // until 100 + 600 = 700 s. The scale-up scan skips scale-down, so a's timer from 0 holds.
+    let mut w = three_nodes(1);
+    w.groups.push(group("h", "8", "16Gi", 0, 5, 1.0));
+    w.desired.services.push(ServiceSpec {
+        requests: Resources::new(5000, GI),
+        ..service("big")
+    });
+    let mut s = ca();
+    w.scan(&mut s, 0);
+    w.pend(1, 1);
+    assert_eq!(summary(&w.scan(&mut s, 100)), ["up g1 +1 (1 pods)"]);
+    w.clear_pending();
+    assert!(w.scan(&mut s, 650).is_empty());
+    assert!(w.scan(&mut s, 699).is_empty());
+    assert_eq!(summary(&w.scan(&mut s, 700)), ["remove 0"]);
+}
+
+#[test]
+fn empty_nodes_go_in_bulk_and_non_empty_ones_one_at_a_time() {
+    // Group min 0: node 0 holds 2 replicas (2000/4000 = 0.5: no candidate), nodes 1–3 are
+    // empty, nodes 4 and 5 hold 1 replica each (0.25). Empty ones are looked at first;
+    // node 4's replica goes to node 0 (2000 + 1000 ≤ 4000), node 5's too (3000 + 1000 ≤ 4000).
+    let mut w = World::new(vec![group("g", "4", "16Gi", 0, 10, 1.0)], &[(1000, GI)]);
+    for n in [2, 0, 0, 0, 1, 1] {
+        let i = w.add(0, NodeLife::Ready);
+        w.bind(i, 0, n);
+    }
+    let mut s = ClusterAutoscaler::new(ClusterAutoscalerConfig {
+        max_empty_bulk_delete: 2,
+        ..Default::default()
+    });
+    w.scan(&mut s, 0);
+    assert_eq!(
+        s.unneeded_since().keys().copied().collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    // At 600 s: 2 empty nodes (bulk limit 2) and 1 non-empty node.
+    assert_eq!(
+        summary(&w.scan(&mut s, 600)),
+        ["remove 1", "remove 2", "remove 4"]
+    );
+    // While node 4 drains, node 5 waits; the last empty node goes.
+    w.nodes[4].life = NodeLife::Draining;
+    w.nodes[1].life = NodeLife::Removed;
+    w.nodes[2].life = NodeLife::Removed;
+    assert_eq!(summary(&w.scan(&mut s, 610)), ["remove 3"]);
+}
+
+#[test]
+fn utilization_is_the_larger_of_cpu_and_memory_or_gpu_alone() {
+    let mut n = node("n").cpu("4").mem("16Gi").status();
+    n.add(ServiceId(0), Resources::new(1000, 8 * GI));
+    // cpu 1000/4000 = 0.25, memory 8/16 = 0.5 → 0.5.
+    assert_eq!(utilization(&n), 0.5);
+    let mut g = node("g").cpu("4").mem("16Gi").gpu(2).status();
+    g.add(ServiceId(0), Resources::new(3500, GI).with_gpu(500));
+    // GPU node: 500/2000 = 0.25, although cpu is 3500/4000 = 0.875.
+    assert_eq!(utilization(&g), 0.25);
+}

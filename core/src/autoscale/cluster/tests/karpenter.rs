@@ -1,0 +1,94 @@
+//! Karpenter: provisioning and consolidation.
+
+use super::*;
+
+fn karpenter(policy: ConsolidationPolicy, after: u64) -> Karpenter {
+    Karpenter::new(KarpenterConfig {
+        consolidation_policy: policy,
+        consolidate_after: SimDuration::from_secs(after),
+        ..Default::default()
+    })
+}
+
+/// Groups: big (8 cpu / 32Gi, 0.40/h) and small (2 cpu / 8Gi, 0.10/h).
+fn two_groups() -> World {
+    World::new(
+        vec![
+            group("big", "8", "32Gi", 0, 10, 0.40),
+            group("small", "2", "8Gi", 0, 10, 0.10),
+        ],
+        &[(1000, GI)],
+    )
+}
+
+#[test]
+fn karpenter_deletes_empty_nodes_then_the_least_disruptive_node_that_fits_elsewhere() {
+    let mut w = two_groups();
+    let (x, y, e1, e2) = (
+        w.add(0, NodeLife::Ready),
+        w.add(0, NodeLife::Ready),
+        w.add(0, NodeLife::Ready),
+        w.add(0, NodeLife::Ready),
+    );
+    w.bind(x, 0, 2);
+    w.bind(y, 0, 4);
+    let mut k = karpenter(ConsolidationPolicy::WhenEmptyOrUnderutilized, 0);
+    // Empty-node consolidation first: both empty nodes in one scan.
+    assert_eq!(summary(&w.scan(&mut k, 1)), ["remove 2", "remove 3"]);
+    w.nodes[e1].life = NodeLife::Removed;
+    w.nodes[e2].life = NodeLife::Removed;
+    // Then x (2 replicas) before y (4): x's 2 × 1 cpu fit y (4000 + 2000 ≤ 8000): delete x.
+    assert_eq!(summary(&w.scan(&mut k, 2)), ["remove 0"]);
+    // WhenEmpty: the same cluster without empty nodes: nothing.
+    let mut only_empty = karpenter(ConsolidationPolicy::WhenEmpty, 0);
+    assert!(w.scan(&mut only_empty, 3).is_empty());
+    // A node draining: one disruption at a time.
+    w.nodes[x].life = NodeLife::Draining;
+    assert!(w.scan(&mut k, 4).is_empty());
+}
+
+#[test]
+fn karpenter_replaces_a_node_by_a_cheaper_one_its_replicas_fit() {
+    // One big node (0.40/h) with one 1-cpu replica, nowhere else to go: a small node
+    // (2 cpu, 0.10/h < 0.40/h) takes it: replace.
+    let mut w = two_groups();
+    let x = w.add(0, NodeLife::Ready);
+    w.bind(x, 0, 1);
+    let mut k = karpenter(ConsolidationPolicy::WhenEmptyOrUnderutilized, 0);
+    let a = w.scan(&mut k, 1);
+    assert_eq!(summary(&a), ["replace 0 by g1"]);
+    // Three replicas (3 cpu) do not fit one 2-cpu small node: no cheaper replacement.
+    w.bind(x, 0, 2);
+    assert!(w.scan(&mut k, 2).is_empty());
+    // A small node is already the cheapest: never replaced.
+    let mut w = two_groups();
+    let s = w.add(1, NodeLife::Ready);
+    w.bind(s, 0, 1);
+    assert!(w.scan(&mut k, 1).is_empty());
+}
+
+#[test]
+fn karpenter_waits_consolidate_after_from_the_last_change_on_the_node() {
+    // An empty node seen first at 0 s; consolidateAfter 60 s: kept at 59 s, removed at 60 s.
+    let mut w = two_groups();
+    let n = w.add(0, NodeLife::Ready);
+    let mut k = karpenter(ConsolidationPolicy::WhenEmptyOrUnderutilized, 60);
+    assert!(w.scan(&mut k, 0).is_empty());
+    // A replica comes and goes at 30 s: the node is stable only from 30 s.
+    w.bind(n, 0, 1);
+    w.scan(&mut k, 30);
+    w.unbind(n, 0);
+    w.scan(&mut k, 31);
+    assert!(w.scan(&mut k, 90).is_empty());
+    assert_eq!(summary(&w.scan(&mut k, 91)), ["remove 0"]);
+}
+
+#[test]
+fn karpenter_provisions_the_group_cheapest_per_replica() {
+    // 3 pending replicas of 1 cpu: big takes them on 1 node (0.40/3 = 0.133 per replica),
+    // small on ⌈3/2⌉ = 2 nodes (0.20/3 = 0.067): small.
+    let mut w = two_groups();
+    w.pend(0, 3);
+    let mut k = karpenter(ConsolidationPolicy::WhenEmptyOrUnderutilized, 0);
+    assert_eq!(summary(&w.scan(&mut k, 1)), ["up g1 +2 (3 pods)"]);
+}

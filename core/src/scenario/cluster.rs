@@ -1,0 +1,479 @@
+//! `[clusterAutoscaler]` and the autoscaled pools: the file shape and its
+//! conversion into a [`NodeAutoscalerSpec`] and [`NodeGroup`]s.
+//!
+//! Key decision: a node group is a pool that declares `max` (with `min`,
+//! `bootDelay`, `costPerHour`); its `count` is the initial size and its
+//! node shape the template, so a scenario grows the pools it already has.
+//! The autoscaler is one flat table with a `kind`, like the pod autoscaler,
+//! and fields of the other kind are rejected by name. Flags keep upstream's
+//! names in camelCase (`--scale-down-unneeded-time` →
+//! `scaleDownUnneededTime`, Karpenter's `consolidateAfter` as is).
+
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::schema::{Dur, PoolFile};
+use super::{Ctx, InputError, check_fields};
+use crate::autoscale::cluster::{
+    ClusterAutoscalerConfig, ConsolidationPolicy, Expander, KarpenterConfig, NodeAutoscalerSpec,
+    NodeGroup,
+};
+use crate::model::NodeSpec;
+use crate::time::SimDuration;
+
+/// `kind = "cluster-autoscaler" | "karpenter"`.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum NodeAutoscalerKind {
+    /// Kubernetes' Cluster Autoscaler.
+    ClusterAutoscaler,
+    /// Karpenter-style provisioning and consolidation.
+    Karpenter,
+}
+
+/// `expander = "random" | "most-pods" | "least-waste" | "price"`.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExpanderFile {
+    /// Any group that helps.
+    Random,
+    /// The group taking the most pending replicas.
+    MostPods,
+    /// The group leaving the least idle cpu and memory.
+    LeastWaste,
+    /// The group cheapest per replica.
+    Price,
+}
+
+/// `consolidationPolicy = "WhenEmpty" | "WhenEmptyOrUnderutilized"`.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+pub enum ConsolidationPolicyFile {
+    /// Only empty nodes.
+    WhenEmpty,
+    /// Empty nodes and nodes whose replicas fit elsewhere or on a cheaper node.
+    WhenEmptyOrUnderutilized,
+}
+
+/// `[clusterAutoscaler]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterAutoscalerFile {
+    /// Which node autoscaler.
+    pub kind: NodeAutoscalerKind,
+    /// Cluster Autoscaler: `--expander` (default `random`).
+    pub expander: Option<ExpanderFile>,
+    /// How often it looks (default 10 s; Karpenter 1 s).
+    pub scan_interval: Option<Spanned<Dur>>,
+    /// Cluster Autoscaler: `--scale-down-utilization-threshold` (default 0.5).
+    pub scale_down_utilization_threshold: Option<Spanned<f64>>,
+    /// Cluster Autoscaler: `--scale-down-unneeded-time` (default `10m`).
+    pub scale_down_unneeded_time: Option<Dur>,
+    /// Cluster Autoscaler: `--scale-down-delay-after-add` (default `10m`).
+    pub scale_down_delay_after_add: Option<Dur>,
+    /// `--max-nodes-total` (default 0: no limit).
+    pub max_nodes_total: Option<u32>,
+    /// Cluster Autoscaler: `--max-empty-bulk-delete` (default 10).
+    pub max_empty_bulk_delete: Option<Spanned<u32>>,
+    /// Karpenter: `disruption.consolidationPolicy` (default `WhenEmptyOrUnderutilized`).
+    pub consolidation_policy: Option<ConsolidationPolicyFile>,
+    /// Karpenter: `disruption.consolidateAfter` (default `0s`).
+    pub consolidate_after: Option<Dur>,
+}
+
+/// Builds the node autoscaler of `[clusterAutoscaler]`.
+pub(super) fn build(
+    f: &Spanned<ClusterAutoscalerFile>,
+    ctx: &Ctx<'_>,
+) -> Result<NodeAutoscalerSpec, InputError> {
+    let (span, c) = (f.span(), f.get_ref());
+    let path = "clusterAutoscaler";
+    let given = [
+        ("kind", true),
+        ("expander", c.expander.is_some()),
+        ("scanInterval", c.scan_interval.is_some()),
+        (
+            "scaleDownUtilizationThreshold",
+            c.scale_down_utilization_threshold.is_some(),
+        ),
+        (
+            "scaleDownUnneededTime",
+            c.scale_down_unneeded_time.is_some(),
+        ),
+        (
+            "scaleDownDelayAfterAdd",
+            c.scale_down_delay_after_add.is_some(),
+        ),
+        ("maxNodesTotal", c.max_nodes_total.is_some()),
+        ("maxEmptyBulkDelete", c.max_empty_bulk_delete.is_some()),
+        ("consolidationPolicy", c.consolidation_policy.is_some()),
+        ("consolidateAfter", c.consolidate_after.is_some()),
+    ];
+    let scan_interval = match &c.scan_interval {
+        Some(d) if d.get_ref().0 == SimDuration::ZERO => {
+            return Err(ctx.err(
+                d.span(),
+                format!("{path}.scanInterval"),
+                "must be greater than zero",
+            ));
+        }
+        Some(d) => Some(d.get_ref().0),
+        None => None,
+    };
+    match c.kind {
+        NodeAutoscalerKind::ClusterAutoscaler => {
+            check_fields(
+                &given,
+                &["kind"],
+                &[
+                    "expander",
+                    "scanInterval",
+                    "scaleDownUtilizationThreshold",
+                    "scaleDownUnneededTime",
+                    "scaleDownDelayAfterAdd",
+                    "maxNodesTotal",
+                    "maxEmptyBulkDelete",
+                ],
+                "kind = \"cluster-autoscaler\"",
+                span,
+                path,
+                ctx,
+            )?;
+            let mut cfg = ClusterAutoscalerConfig::default();
+            if let Some(e) = c.expander {
+                cfg.expander = match e {
+                    ExpanderFile::Random => Expander::Random,
+                    ExpanderFile::MostPods => Expander::MostPods,
+                    ExpanderFile::LeastWaste => Expander::LeastWaste,
+                    ExpanderFile::Price => Expander::Price,
+                };
+            }
+            if let Some(d) = scan_interval {
+                cfg.scan_interval = d;
+            }
+            if let Some(t) = &c.scale_down_utilization_threshold {
+                let x = *t.get_ref();
+                // Written so that NaN fails too.
+                if !(x > 0.0 && x <= 1.0) {
+                    return Err(ctx.err(
+                        t.span(),
+                        format!("{path}.scaleDownUtilizationThreshold"),
+                        format!("must be in (0, 1]: a fraction of allocatable (got {x})"),
+                    ));
+                }
+                cfg.scale_down_utilization_threshold = x;
+            }
+            if let Some(d) = c.scale_down_unneeded_time {
+                cfg.scale_down_unneeded_time = d.0;
+            }
+            if let Some(d) = c.scale_down_delay_after_add {
+                cfg.scale_down_delay_after_add = d.0;
+            }
+            if let Some(n) = &c.max_empty_bulk_delete {
+                if *n.get_ref() == 0 {
+                    return Err(ctx.err(
+                        n.span(),
+                        format!("{path}.maxEmptyBulkDelete"),
+                        "must be at least 1",
+                    ));
+                }
+                cfg.max_empty_bulk_delete = *n.get_ref();
+            }
+            cfg.max_nodes_total = c.max_nodes_total.unwrap_or(0);
+            Ok(NodeAutoscalerSpec::ClusterAutoscaler(cfg))
+        }
+        NodeAutoscalerKind::Karpenter => {
+            check_fields(
+                &given,
+                &["kind"],
+                &[
+                    "scanInterval",
+                    "maxNodesTotal",
+                    "consolidationPolicy",
+                    "consolidateAfter",
+                ],
+                "kind = \"karpenter\"",
+                span,
+                path,
+                ctx,
+            )?;
+            let mut cfg = KarpenterConfig::default();
+            if let Some(d) = scan_interval {
+                cfg.scan_interval = d;
+            }
+            if let Some(p) = c.consolidation_policy {
+                cfg.consolidation_policy = match p {
+                    ConsolidationPolicyFile::WhenEmpty => ConsolidationPolicy::WhenEmpty,
+                    ConsolidationPolicyFile::WhenEmptyOrUnderutilized => {
+                        ConsolidationPolicy::WhenEmptyOrUnderutilized
+                    }
+                };
+            }
+            if let Some(d) = c.consolidate_after {
+                cfg.consolidate_after = d.0;
+            }
+            cfg.max_nodes_total = c.max_nodes_total.unwrap_or(0);
+            Ok(NodeAutoscalerSpec::Karpenter(cfg))
+        }
+    }
+}
+
+/// Default `bootDelay`: the FAQ's "How fast is HPA when combined with CA?"
+/// puts node provisioning on GCE at 3 to 4 minutes from the request to
+/// pods being schedulable there; the lower end.
+pub const DEFAULT_BOOT_DELAY: SimDuration = SimDuration::from_secs(180);
+
+/// The node group of pool `pname`, if it declares `max`; the autoscaling
+/// fields are checked here. `template` is the spec its nodes share (no
+/// hostname label), `None` for a pool read from a node list file.
+pub(super) fn pool_group(
+    pname: &str,
+    pool: &PoolFile,
+    pool_span: Range<usize>,
+    template: Option<NodeSpec>,
+    ctx: &Ctx<'_>,
+) -> Result<Option<NodeGroup>, InputError> {
+    let at = |f: &str| format!("pools.{pname}.{f}");
+    let Some(max) = &pool.max else {
+        if let Some(m) = &pool.min {
+            return Err(ctx.err(
+                m.span(),
+                at("min"),
+                "applies only to an autoscaled pool: give 'max' too",
+            ));
+        }
+        if let Some(b) = &pool.boot_delay {
+            return Err(ctx.err(
+                b.span(),
+                at("bootDelay"),
+                "applies only to an autoscaled pool: give 'max' too",
+            ));
+        }
+        return Ok(None);
+    };
+    let Some(template) = template else {
+        return Err(ctx.err(
+            max.span(),
+            at("max"),
+            "an autoscaled pool needs identical nodes ('count', 'cpu', 'memory'), not a node list file",
+        ));
+    };
+    let max_n = *max.get_ref();
+    if max_n == 0 {
+        return Err(ctx.err(max.span(), at("max"), "must be at least 1"));
+    }
+    let min_n = pool.min.as_ref().map_or(0, |m| *m.get_ref());
+    if min_n > max_n {
+        let span = pool.min.as_ref().map_or(pool_span.clone(), |m| m.span());
+        return Err(ctx.err(
+            span,
+            at("min"),
+            format!("must not exceed max ({min_n} > {max_n})"),
+        ));
+    }
+    let count = pool.count.unwrap_or(0);
+    if count < min_n || count > max_n {
+        return Err(ctx.err(
+            pool_span,
+            at("count"),
+            format!("the initial size {count} must be between min ({min_n}) and max ({max_n})"),
+        ));
+    }
+    Ok(Some(NodeGroup {
+        name: pname.to_string(),
+        template,
+        min: min_n,
+        max: max_n,
+        boot_delay: pool
+            .boot_delay
+            .as_ref()
+            .map_or(DEFAULT_BOOT_DELAY, |b| b.get_ref().0),
+        cost_per_hour: pool.cost_per_hour.map_or(0.0, |c| c.0),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::MemFiles;
+    use super::super::{InputError, Scenario, parse};
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "ca"
+
+[simulation]
+duration = "10m"
+
+[pools.base]
+count = 1
+cpu = "4"
+memory = "8Gi"
+costPerHour = 0.2
+
+[pools.burst]
+count = 1
+min = 1
+max = 5
+cpu = "4"
+memory = "16Gi"
+reserved = { cpu = "100m" }
+labels = { tier = "burst" }
+bootDelay = "90s"
+costPerHour = 0.25
+
+[clusterAutoscaler]
+kind = "cluster-autoscaler"
+expander = "least-waste"
+scaleDownUtilizationThreshold = 0.6
+
+[services.web]
+replicas = 2
+requests = { cpu = "1", memory = "1Gi" }
+serviceTime = { dist = "constant", value = "10ms" }
+
+[services.web.traffic]
+model = "constant"
+rate = 10
+"#;
+
+    fn load(text: &str) -> Result<Scenario, InputError> {
+        parse(text, "s.toml", &MemFiles::default(), &[], None)
+    }
+
+    /// GOOD with `from` (which must occur) replaced by `to`: the error line.
+    fn error_with(from: &str, to: &str) -> String {
+        assert!(GOOD.contains(from), "{from}");
+        load(&GOOD.replacen(from, to, 1))
+            .expect_err("should fail")
+            .to_string()
+    }
+
+    #[test]
+    fn an_autoscaled_pool_becomes_a_node_group() {
+        let s = load(GOOD).unwrap();
+        assert_eq!(s.node_groups.len(), 1);
+        let g = &s.node_groups[0];
+        assert_eq!((g.name.as_str(), g.min, g.max), ("burst", 1, 5));
+        assert_eq!(g.boot_delay, SimDuration::from_secs(90));
+        assert_eq!(g.cost_per_hour, 0.25);
+        // allocatable = 4000m − 100m; the pool's labels and zone, no hostname.
+        assert_eq!(g.template.allocatable.cpu_milli, 3900);
+        assert_eq!(g.template.labels["tier"], "burst");
+        assert_eq!(g.template.labels[crate::model::LABEL_ZONE], "burst");
+        assert!(!g.template.labels.contains_key(crate::model::LABEL_HOSTNAME));
+        // The next node is burst-1 (burst-0 is the initial one).
+        assert_eq!(g.node_spec(1).name, "burst-1");
+        assert_eq!(s.nodes[1].name, "burst-0");
+        assert_eq!(s.pool_costs["base"], 0.2);
+        let Some(NodeAutoscalerSpec::ClusterAutoscaler(c)) = &s.node_autoscaler else {
+            panic!("{:?}", s.node_autoscaler)
+        };
+        assert_eq!(c.expander, Expander::LeastWaste);
+        assert_eq!(c.scale_down_utilization_threshold, 0.6);
+        // Upstream defaults for the rest.
+        assert_eq!(c.scan_interval, SimDuration::from_secs(10));
+        assert_eq!(c.scale_down_unneeded_time, SimDuration::from_secs(600));
+        // Karpenter with its own fields.
+        let k = load(&GOOD.replace(
+            "kind = \"cluster-autoscaler\"\nexpander = \"least-waste\"\nscaleDownUtilizationThreshold = 0.6",
+            "kind = \"karpenter\"\nconsolidationPolicy = \"WhenEmpty\"\nconsolidateAfter = \"30s\"",
+        ))
+        .unwrap();
+        let Some(NodeAutoscalerSpec::Karpenter(c)) = &k.node_autoscaler else {
+            panic!("{:?}", k.node_autoscaler)
+        };
+        assert_eq!(c.consolidation_policy, ConsolidationPolicy::WhenEmpty);
+        assert_eq!(c.consolidate_after, SimDuration::from_secs(30));
+        assert_eq!(c.scan_interval, SimDuration::from_secs(1));
+    }
+
+    #[test]
+    fn bad_autoscaling_specs_name_the_field() {
+        let cases = [
+            (
+                "min = 1\nmax = 5",
+                "min = 6\nmax = 5",
+                "s.toml:15:7: pools.burst.min: must not exceed max (6 > 5)",
+            ),
+            (
+                "expander = \"least-waste\"",
+                "expander = \"cheapest\"",
+                "s.toml:26:12: clusterAutoscaler.expander: unknown variant `cheapest`, expected one of `random`, `most-pods`, `least-waste`, `price`",
+            ),
+            (
+                "costPerHour = 0.25",
+                "costPerHour = -1",
+                "s.toml:22:15: pools.burst.costPerHour: must not be negative (got -1)",
+            ),
+            (
+                "scaleDownUtilizationThreshold = 0.6",
+                "scaleDownUtilizationThreshold = 1.5",
+                "s.toml:27:33: clusterAutoscaler.scaleDownUtilizationThreshold: must be in (0, 1]: a fraction of allocatable (got 1.5)",
+            ),
+            (
+                "scaleDownUtilizationThreshold = 0.6",
+                "scaleDownUtilizationThreshold = 0",
+                "s.toml:27:33: clusterAutoscaler.scaleDownUtilizationThreshold: must be in (0, 1]: a fraction of allocatable (got 0)",
+            ),
+            (
+                "kind = \"cluster-autoscaler\"",
+                "kind = \"karpenter\"",
+                "s.toml:24:1: clusterAutoscaler: 'expander' does not apply to kind = \"karpenter\"; it takes: kind (optional: scanInterval, maxNodesTotal, consolidationPolicy, consolidateAfter)",
+            ),
+            (
+                "kind = \"cluster-autoscaler\"",
+                "kind = \"cluster-autoscaler\"\nconsolidateAfter = \"1m\"",
+                "s.toml:24:1: clusterAutoscaler: 'consolidateAfter' does not apply to kind = \"cluster-autoscaler\"; it takes: kind (optional: expander, scanInterval, scaleDownUtilizationThreshold, scaleDownUnneededTime, scaleDownDelayAfterAdd, maxNodesTotal, maxEmptyBulkDelete)",
+            ),
+            (
+                "kind = \"cluster-autoscaler\"",
+                "kind = \"cluster\"",
+                "s.toml:25:8: clusterAutoscaler.kind: unknown variant `cluster`, expected `cluster-autoscaler` or `karpenter`",
+            ),
+            (
+                "count = 1\nmin = 1",
+                "count = 7\nmin = 1",
+                "s.toml:13:2: pools.burst.count: the initial size 7 must be between min (1) and max (5)",
+            ),
+            (
+                "costPerHour = 0.2",
+                "costPerHour = 0.2\nbootDelay = \"1m\"",
+                "s.toml:12:13: pools.base.bootDelay: applies only to an autoscaled pool: give 'max' too",
+            ),
+            (
+                "max = 5",
+                "max = 0",
+                "s.toml:16:7: pools.burst.max: must be at least 1",
+            ),
+            (
+                "[clusterAutoscaler]\nkind = \"cluster-autoscaler\"\nexpander = \"least-waste\"\nscaleDownUtilizationThreshold = 0.6\n",
+                "",
+                "s.toml:16:7: pools.burst.max: an autoscaled pool needs a [clusterAutoscaler] table (kind = \"cluster-autoscaler\" or \"karpenter\")",
+            ),
+            (
+                "min = 1\nmax = 5\n",
+                "",
+                "s.toml:19:13: pools.burst.bootDelay: applies only to an autoscaled pool: give 'max' too",
+            ),
+        ];
+        for (from, to, want) in cases {
+            assert_eq!(error_with(from, to), want, "{from} → {to}");
+        }
+        let static_only = GOOD
+            .replace("min = 1\nmax = 5\n", "")
+            .replace("bootDelay = \"90s\"\n", "");
+        assert_eq!(
+            load(&static_only).unwrap_err().to_string(),
+            "s.toml:21:1: clusterAutoscaler: no node group to scale: give at least one pool 'max' (and 'min', 'bootDelay', 'costPerHour')"
+        );
+        let zero = GOOD.replace(
+            "expander = \"least-waste\"",
+            "expander = \"least-waste\"\nscanInterval = \"0s\"",
+        );
+        assert_eq!(
+            load(&zero).unwrap_err().to_string(),
+            "s.toml:27:16: clusterAutoscaler.scanInterval: must be greater than zero"
+        );
+    }
+}
