@@ -88,6 +88,8 @@ pub struct StepPolicyFile {
 }
 
 /// `AdjustmentType`.
+// The variants are AWS's own names, spelled as scenarios write them.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Deserialize, Clone, Copy)]
 pub enum StepAdjustmentTypeFile {
     /// Add the adjustment.

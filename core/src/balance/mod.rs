@@ -4,12 +4,42 @@
 //! replicas, in a stable order) and learns about load through feedback hooks
 //! (`on_start`, `on_complete`), after tower's `balance` and Envoy's load
 //! balancers. It never looks inside the world, so the simulator and the live
-//! proxy drive the very same struct. Randomness comes in as an argument.
+//! proxy drive the very same struct. Randomness comes in as an argument, and
+//! so does time (`on_time`), for the balancers that decay what they learnt.
+//! Per-endpoint state is keyed by [`ReplicaId`] (a dense vector indexed by
+//! replica id, grown on demand), never by position in the list, because the
+//! list changes as replicas come and go.
+//!
+//! One file per policy: `least_request` (full scan), `jsq`, `p2c` (power of
+//! d choices over a [`Load`]), `peak_ewma` (Finagle/Linkerd), `wrr` (nginx
+//! smooth weighted round robin), `ring_hash` (Karger et al., Envoy defaults)
+//! and `maglev` (Eisenbud et al.). The hashing balancers take a request key
+//! through [`Balance::pick_keyed`]; the simulator does not draw keys yet (a
+//! later step draws them from a configured distribution), so it calls `pick`
+//! and they hash a random key, as Envoy does for a request without one.
 
 use rand::{Rng, RngExt};
 
 use crate::model::ReplicaId;
-use crate::time::SimDuration;
+use crate::time::{SimDuration, SimTime};
+
+pub mod jsq;
+pub mod least_request;
+pub mod load;
+pub mod maglev;
+pub mod p2c;
+pub mod peak_ewma;
+pub mod ring_hash;
+pub mod wrr;
+
+pub use jsq::Jsq;
+pub use least_request::LeastRequest;
+pub use load::{Load, Outstanding};
+pub use maglev::Maglev;
+pub use p2c::P2c;
+pub use peak_ewma::PeakEwma;
+pub use ring_hash::RingHash;
+pub use wrr::SmoothWeighted;
 
 /// A request-level load-balancing policy.
 pub trait Balance: Send {
@@ -25,6 +55,44 @@ pub trait Balance: Send {
     /// A request sent to `replica` finished after `latency`; `ok` is false for
     /// rejections and timeouts.
     fn on_complete(&mut self, _replica: ReplicaId, _latency: SimDuration, _ok: bool) {}
+
+    /// Picks for a request that carries `key` (a hash of, say, a user id or
+    /// a header), for the balancers that map keys to endpoints (`ring-hash`,
+    /// `maglev`). The others ignore the key; `None` is the same as `pick`.
+    fn pick_keyed(
+        &mut self,
+        endpoints: &[ReplicaId],
+        _key: Option<u64>,
+        rng: &mut dyn Rng,
+    ) -> Option<usize> {
+        self.pick(endpoints, rng)
+    }
+
+    /// The time is now `now` (the world's clock: simulated, or wall time
+    /// since the proxy started). Called before `pick` and `on_complete` by
+    /// worlds whose balancers may decay estimates over time (`peak-ewma`).
+    fn on_time(&mut self, _now: SimTime) {}
+}
+
+/// A SplitMix64 finaliser: a cheap, well-mixed 64-bit hash of a key or of a
+/// replica id, so the hashing balancers place the same replica at the same
+/// ring points on every run (no OS randomness, no process seed).
+#[inline]
+pub(crate) fn mix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Grows a per-replica vector so `id` indexes it.
+#[inline]
+pub(crate) fn slot<T: Clone>(v: &mut Vec<T>, id: ReplicaId, fill: T) -> &mut T {
+    let i = id.0 as usize;
+    if i >= v.len() {
+        v.resize(i + 1, fill);
+    }
+    &mut v[i]
 }
 
 /// Round robin: endpoints in turn (Envoy's `ROUND_ROBIN` with equal weights).
@@ -81,7 +149,7 @@ mod tests {
     use super::*;
     use crate::rng::stream;
 
-    fn ids(n: u32) -> Vec<ReplicaId> {
+    pub(crate) fn ids(n: u32) -> Vec<ReplicaId> {
         (0..n).map(ReplicaId).collect()
     }
 
