@@ -680,6 +680,7 @@ impl Simulation<'_> {
         let now = self.engine.now();
         let spec = &self.scenario.desired.services[s];
         let svc = &mut self.services[s];
+        svc.balancer.on_time(now);
         let Some(i) = svc.balancer.pick(&svc.endpoints, &mut svc.balance_rng) else {
             if svc.activator {
                 // Held at the activator until a replica is ready (a cold start).
@@ -703,6 +704,8 @@ impl Simulation<'_> {
             .is_some_and(|limit| serving.queue.len() >= limit)
         {
             svc.metrics.rejected(false);
+            // Started and rejected at once, so load counts stay paired.
+            svc.balancer.on_start(r);
             svc.balancer.on_complete(r, SimDuration::ZERO, false);
         } else {
             svc.balancer.on_start(r);
@@ -833,6 +836,7 @@ impl Simulation<'_> {
         } else {
             svc.metrics.timed_out();
         }
+        svc.balancer.on_time(now);
         svc.balancer.on_complete(ReplicaId(r), latency, ok);
         svc.busy -= 1;
         svc.metrics.busy.set(now, f64::from(svc.busy));
@@ -862,6 +866,7 @@ impl Simulation<'_> {
             return;
         };
         let svc = &mut self.services[s];
+        svc.balancer.on_time(SimTime(now));
         let queue = &mut self.serving[r as usize].queue;
         while let Some(a) = self.waiting.front(queue) {
             if now - a < t.0 {
