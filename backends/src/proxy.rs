@@ -57,10 +57,13 @@ pub async fn spawn(
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     let initial = endpoints.borrow_and_update().clone();
+    let mut balancer = balancer;
+    let ids: Vec<ReplicaId> = initial.iter().map(|e| e.replica).collect();
+    balancer.on_endpoints(&ids);
     let picker = Arc::new(Mutex::new(Picker {
         balancer,
         rng,
-        ids: initial.iter().map(|e| e.replica).collect(),
+        ids,
         endpoints: initial,
         started: Instant::now(),
     }));
@@ -73,6 +76,8 @@ pub async fn spawn(
                 let mut p = picker.lock().expect("picker lock");
                 p.ids = eps.iter().map(|e| e.replica).collect();
                 p.endpoints = eps;
+                let Picker { balancer, ids, .. } = &mut *p;
+                balancer.on_endpoints(ids);
             }
         });
     }

@@ -573,6 +573,7 @@ impl<'a> Simulation<'a> {
         let concurrency = self.scenario.desired.services[s].concurrency;
         let svc = &mut self.services[s];
         svc.endpoints.push(ReplicaId(r));
+        svc.balancer.on_endpoints(&svc.endpoints);
         svc.ready += 1;
         svc.metrics.started += 1;
         svc.metrics.ready.set(now, f64::from(svc.ready));
@@ -610,6 +611,7 @@ impl Simulation<'_> {
             let concurrency = self.scenario.desired.services[s].concurrency;
             let svc = &mut self.services[s];
             svc.endpoints.retain(|e| e.0 != r);
+            svc.balancer.on_endpoints(&svc.endpoints);
             svc.ready -= 1;
             svc.metrics.ready.set(now, f64::from(svc.ready));
             svc.metrics

@@ -68,6 +68,15 @@ pub trait Balance: Send {
         self.pick(endpoints, rng)
     }
 
+    /// The endpoint list is now `endpoints`. Worlds call this on every
+    /// change, before the next pick, as Envoy's host-set update callbacks
+    /// and tower's discovery do; the balancers that precompute per list
+    /// (`weighted-round-robin`'s cycle, `ring-hash`'s ring, `maglev`'s
+    /// table) rebuild here, so a pick never compares lists. They also
+    /// rebuild if a pick sees a list of another length, and debug builds
+    /// check that the list is the one announced.
+    fn on_endpoints(&mut self, _endpoints: &[ReplicaId]) {}
+
     /// The time is now `now` (the world's clock: simulated, or wall time
     /// since the proxy started). Called before `pick` and `on_complete` by
     /// worlds whose balancers may decay estimates over time (`peak-ewma`).
@@ -83,6 +92,21 @@ pub(crate) fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+/// Whether a balancer that precomputed for `cached` must rebuild for
+/// `endpoints` (announced through `on_endpoints`, so only the length is
+/// checked in release builds).
+#[inline]
+pub(crate) fn stale(cached: &[ReplicaId], endpoints: &[ReplicaId]) -> bool {
+    if cached.len() != endpoints.len() {
+        return true;
+    }
+    debug_assert!(
+        cached == endpoints,
+        "the endpoint list changed without on_endpoints"
+    );
+    false
 }
 
 /// Grows a per-replica vector so `id` indexes it.

@@ -78,7 +78,7 @@ impl RingHash {
         if endpoints.is_empty() {
             return None;
         }
-        if endpoints != self.cached.as_slice() {
+        if super::stale(&self.cached, endpoints) {
             self.rebuild(endpoints);
         }
         let h = mix64(key);
@@ -91,6 +91,12 @@ impl RingHash {
 impl Balance for RingHash {
     fn name(&self) -> &'static str {
         "ring-hash"
+    }
+
+    fn on_endpoints(&mut self, endpoints: &[ReplicaId]) {
+        if !endpoints.is_empty() {
+            self.rebuild(endpoints);
+        }
     }
 
     fn pick(&mut self, endpoints: &[ReplicaId], rng: &mut dyn Rng) -> Option<usize> {
@@ -205,9 +211,11 @@ mod tests {
         let first = b.pick_keyed(&eps, Some(99), &mut rng);
         // Reordering the list does not change which replica serves the key.
         let rev: Vec<_> = eps.iter().rev().copied().collect();
+        b.on_endpoints(&rev);
         let again = b.pick_keyed(&rev, Some(99), &mut rng).unwrap();
         assert_eq!(rev[again], eps[first.unwrap()]);
         let mut seen = [false; 10];
+        b.on_endpoints(&eps);
         for _ in 0..1000 {
             seen[b.pick(&eps, &mut rng).unwrap()] = true;
         }

@@ -95,12 +95,18 @@ impl Balance for SmoothWeighted {
         "weighted-round-robin"
     }
 
+    fn on_endpoints(&mut self, endpoints: &[ReplicaId]) {
+        if !endpoints.is_empty() {
+            self.rebuild(endpoints);
+        }
+    }
+
     #[inline]
     fn pick(&mut self, endpoints: &[ReplicaId], _rng: &mut dyn Rng) -> Option<usize> {
         if endpoints.is_empty() {
             return None;
         }
-        if endpoints != self.cached.as_slice() {
+        if super::stale(&self.cached, endpoints) {
             self.rebuild(endpoints);
         }
         if self.cycle.is_empty() {
