@@ -26,6 +26,8 @@ pub const TABLE_SIZE: u64 = 65_537;
 pub struct Maglev {
     m: u64,
     cached: Vec<ReplicaId>,
+    /// `cached` was announced and not built for yet.
+    dirty: bool,
     /// Slot → position in `cached`.
     table: Vec<u32>,
 }
@@ -44,6 +46,7 @@ impl Maglev {
         Maglev {
             m,
             cached: Vec::new(),
+            dirty: false,
             table: Vec::new(),
         }
     }
@@ -88,8 +91,9 @@ impl Maglev {
         if endpoints.is_empty() {
             return None;
         }
-        if super::stale(&self.cached, endpoints) {
+        if self.dirty || super::stale(&self.cached, endpoints) {
             self.rebuild(endpoints);
+            self.dirty = false;
         }
         Some(self.table[(mix64(key) % self.m) as usize] as usize)
     }
@@ -101,9 +105,11 @@ impl Balance for Maglev {
     }
 
     fn on_endpoints(&mut self, endpoints: &[ReplicaId]) {
-        if !endpoints.is_empty() {
-            self.rebuild(endpoints);
-        }
+        // Built at the next pick, so a burst of changes (replicas starting
+        // one by one) costs one build.
+        self.cached.clear();
+        self.cached.extend_from_slice(endpoints);
+        self.dirty = true;
     }
 
     fn pick(&mut self, endpoints: &[ReplicaId], rng: &mut dyn Rng) -> Option<usize> {

@@ -29,6 +29,8 @@ pub struct RingHash {
     /// Points per replica if fixed; Envoy's sizing from the count otherwise.
     points: Option<usize>,
     cached: Vec<ReplicaId>,
+    /// `cached` was announced and not built for yet.
+    dirty: bool,
     /// (point, position in `cached`), sorted by point.
     ring: Vec<(u64, u32)>,
 }
@@ -78,8 +80,9 @@ impl RingHash {
         if endpoints.is_empty() {
             return None;
         }
-        if super::stale(&self.cached, endpoints) {
+        if self.dirty || super::stale(&self.cached, endpoints) {
             self.rebuild(endpoints);
+            self.dirty = false;
         }
         let h = mix64(key);
         let at = self.ring.partition_point(|&(p, _)| p < h);
@@ -94,9 +97,11 @@ impl Balance for RingHash {
     }
 
     fn on_endpoints(&mut self, endpoints: &[ReplicaId]) {
-        if !endpoints.is_empty() {
-            self.rebuild(endpoints);
-        }
+        // Built at the next pick, so a burst of changes (replicas starting
+        // one by one) costs one build.
+        self.cached.clear();
+        self.cached.extend_from_slice(endpoints);
+        self.dirty = true;
     }
 
     fn pick(&mut self, endpoints: &[ReplicaId], rng: &mut dyn Rng) -> Option<usize> {

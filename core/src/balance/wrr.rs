@@ -27,6 +27,8 @@ pub struct SmoothWeighted {
     weights: Vec<u32>,
     /// The endpoint list the state below was built for.
     cached: Vec<ReplicaId>,
+    /// `cached` was announced and not built for yet.
+    dirty: bool,
     /// Weights and current weights by position (the live loop).
     by_position: Vec<i64>,
     current: Vec<i64>,
@@ -76,7 +78,13 @@ impl SmoothWeighted {
         let g = weights.iter().fold(0, |g, &w| gcd(g, w));
         let period = weights.iter().sum::<i64>() / g.max(1);
         self.cycle.clear();
-        if (period as u64).saturating_mul(endpoints.len() as u64) <= CYCLE_BUDGET {
+        if weights.iter().all(|&w| w == weights[0]) {
+            // Equal weights: every round returns all current weights to
+            // zero and takes positions in order (first maximum), i.e. plain
+            // round robin; skip the O(n²) simulation of it.
+            self.cycle.extend(0..endpoints.len() as u32);
+            self.cursor %= self.cycle.len().max(1);
+        } else if (period as u64).saturating_mul(endpoints.len() as u64) <= CYCLE_BUDGET {
             let mut current = vec![0; endpoints.len()];
             self.cycle
                 .extend((0..period).map(|_| Self::step(&weights, &mut current) as u32));
@@ -96,9 +104,11 @@ impl Balance for SmoothWeighted {
     }
 
     fn on_endpoints(&mut self, endpoints: &[ReplicaId]) {
-        if !endpoints.is_empty() {
-            self.rebuild(endpoints);
-        }
+        // Built at the next pick, so a burst of changes (replicas starting
+        // one by one) costs one build.
+        self.cached.clear();
+        self.cached.extend_from_slice(endpoints);
+        self.dirty = true;
     }
 
     #[inline]
@@ -106,8 +116,9 @@ impl Balance for SmoothWeighted {
         if endpoints.is_empty() {
             return None;
         }
-        if super::stale(&self.cached, endpoints) {
+        if self.dirty || super::stale(&self.cached, endpoints) {
             self.rebuild(endpoints);
+            self.dirty = false;
         }
         if self.cycle.is_empty() {
             return Some(Self::step(&self.by_position, &mut self.current));
@@ -163,6 +174,22 @@ mod tests {
         for _ in 0..60 {
             assert_eq!(live.pick(&eps, &mut rng), b.pick(&eps, &mut rng));
         }
+    }
+
+    #[test]
+    fn the_equal_weight_shortcut_is_what_nginxs_loop_does() {
+        // 7 endpoints all of weight 3: two rounds of the loop pick 0..7 twice.
+        let weights = [3i64; 7];
+        let mut current = [0i64; 7];
+        let seq: Vec<usize> = (0..14)
+            .map(|_| SmoothWeighted::step(&weights, &mut current))
+            .collect();
+        let want: Vec<usize> = (0..7).chain(0..7).collect();
+        assert_eq!(seq, want);
+        let w: Vec<_> = (0..7).map(|i| (ReplicaId(i), 3)).collect();
+        let mut b = SmoothWeighted::with_weights(&w);
+        b.rebuild(&ids(7));
+        assert_eq!(b.cycle, (0..7).collect::<Vec<u32>>());
     }
 
     #[test]
