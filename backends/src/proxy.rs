@@ -15,7 +15,7 @@ use std::time::Instant;
 use orkestra_core::balance::Balance;
 use orkestra_core::model::ReplicaId;
 use orkestra_core::rng::StreamRng;
-use orkestra_core::time::SimDuration;
+use orkestra_core::time::{SimDuration, SimTime};
 use orkestra_workload::http1::{self, Request, Response};
 use tokio::io::BufReader;
 use tokio::net::{TcpListener, TcpStream};
@@ -41,6 +41,9 @@ struct Picker {
     rng: StreamRng,
     ids: Vec<ReplicaId>,
     endpoints: Endpoints,
+    /// The balancer's clock (`on_time`): wall time since the proxy started,
+    /// the same clock its latencies are measured on.
+    started: Instant,
 }
 
 type Pool = Arc<Mutex<HashMap<SocketAddr, Vec<BufReader<TcpStream>>>>>;
@@ -54,11 +57,15 @@ pub async fn spawn(
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     let initial = endpoints.borrow_and_update().clone();
+    let mut balancer = balancer;
+    let ids: Vec<ReplicaId> = initial.iter().map(|e| e.replica).collect();
+    balancer.on_endpoints(&ids);
     let picker = Arc::new(Mutex::new(Picker {
         balancer,
         rng,
-        ids: initial.iter().map(|e| e.replica).collect(),
+        ids,
         endpoints: initial,
+        started: Instant::now(),
     }));
     let pool: Pool = Arc::default();
     {
@@ -69,6 +76,8 @@ pub async fn spawn(
                 let mut p = picker.lock().expect("picker lock");
                 p.ids = eps.iter().map(|e| e.replica).collect();
                 p.endpoints = eps;
+                let Picker { balancer, ids, .. } = &mut *p;
+                balancer.on_endpoints(ids);
             }
         });
     }
@@ -105,7 +114,9 @@ async fn serve_client(client: TcpStream, picker: Arc<Mutex<Picker>>, pool: Pool)
                 rng,
                 ids,
                 endpoints,
+                started,
             } = &mut *p;
+            balancer.on_time(SimTime(started.elapsed().as_nanos() as u64));
             balancer.pick(ids, rng).map(|i| {
                 let e = endpoints[i];
                 balancer.on_start(e.replica);
@@ -119,11 +130,11 @@ async fn serve_client(client: TcpStream, picker: Arc<Mutex<Picker>>, pool: Pool)
                 let result = forward(&pool, ep.addr, &req).await;
                 let ok = matches!(&result, Ok(r) if r.status < 500);
                 let latency = SimDuration(started.elapsed().as_nanos() as u64);
-                picker
-                    .lock()
-                    .expect("picker lock")
-                    .balancer
-                    .on_complete(ep.replica, latency, ok);
+                let mut p = picker.lock().expect("picker lock");
+                let now = SimTime(p.started.elapsed().as_nanos() as u64);
+                p.balancer.on_time(now);
+                p.balancer.on_complete(ep.replica, latency, ok);
+                drop(p);
                 result.unwrap_or_else(|_| error_response(502, "endpoint-failed"))
             }
         };

@@ -7,7 +7,10 @@
 
 use std::fmt;
 
-use crate::balance::{Balance, Random, RoundRobin};
+use crate::balance::{
+    Balance, Jsq, LeastRequest, Maglev, P2c, Random, RingHash, RoundRobin, SmoothWeighted,
+    peak_ewma,
+};
 use crate::model::ResourceName;
 use crate::placement::{FirstFit, Place};
 use crate::sched::ecs_spread::EcsSpread;
@@ -37,6 +40,41 @@ pub const BALANCERS: &[Entry<dyn Balance>] = &[
         name: "random",
         about: "uniformly random ready replica (Envoy RANDOM)",
         make: || Box::new(Random),
+    },
+    Entry {
+        name: "least-request",
+        about: "fewest outstanding requests over all endpoints, ties at random (Envoy LEAST_REQUEST with every host a choice, NGINX least_conn)",
+        make: || Box::new(LeastRequest::default()),
+    },
+    Entry {
+        name: "p2c",
+        about: "power of two choices on outstanding requests: the less loaded of two distinct random endpoints (Mitzenmacher 2001; Envoy LEAST_REQUEST, tower p2c)",
+        make: || Box::new(P2c::default()),
+    },
+    Entry {
+        name: "peak-ewma",
+        about: "P2C on peak-EWMA latency × (outstanding + 1), decay 10 s (Finagle/Linkerd, tower PeakEwma)",
+        make: || Box::new(peak_ewma::balancer()),
+    },
+    Entry {
+        name: "jsq",
+        about: "join the shortest queue: full scan for the fewest outstanding requests, ties at random (Winston 1977)",
+        make: || Box::new(Jsq::default()),
+    },
+    Entry {
+        name: "weighted-round-robin",
+        about: "nginx smooth weighted round robin (equal weights unless configured)",
+        make: || Box::new(SmoothWeighted::new()),
+    },
+    Entry {
+        name: "ring-hash",
+        about: "consistent hashing on a ring of virtual nodes (Karger et al. 1997; Envoy RING_HASH, minimum ring 1024)",
+        make: || Box::new(RingHash::new()),
+    },
+    Entry {
+        name: "maglev",
+        about: "Maglev lookup table of 65537 slots (Eisenbud et al., NSDI 2016; Envoy MAGLEV)",
+        make: || Box::new(Maglev::default()),
     },
 ];
 
@@ -242,7 +280,7 @@ mod tests {
         let err = balancer("round-robbin").err().unwrap();
         assert_eq!(
             err.to_string(),
-            "unknown balancer 'round-robbin' (did you mean 'round-robin'?); choose from: round-robin, random"
+            "unknown balancer 'round-robbin' (did you mean 'round-robin'?); choose from: round-robin, random, least-request, p2c, peak-ewma, jsq, weighted-round-robin, ring-hash, maglev"
         );
         let err = placer("lest-allocated").err().unwrap();
         assert_eq!(

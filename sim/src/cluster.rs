@@ -601,6 +601,7 @@ impl<'a> Simulation<'a> {
         let concurrency = self.scenario.desired.services[s].concurrency;
         let svc = &mut self.services[s];
         svc.endpoints.push(ReplicaId(r));
+        svc.balancer.on_endpoints(&svc.endpoints);
         svc.ready += 1;
         svc.metrics.started += 1;
         svc.metrics.ready.set(now, f64::from(svc.ready));
@@ -638,6 +639,7 @@ impl Simulation<'_> {
             let concurrency = self.scenario.desired.services[s].concurrency;
             let svc = &mut self.services[s];
             svc.endpoints.retain(|e| e.0 != r);
+            svc.balancer.on_endpoints(&svc.endpoints);
             svc.ready -= 1;
             svc.metrics.ready.set(now, f64::from(svc.ready));
             svc.metrics
@@ -711,6 +713,7 @@ impl Simulation<'_> {
         let now = self.engine.now();
         let spec = &self.scenario.desired.services[s];
         let svc = &mut self.services[s];
+        svc.balancer.on_time(now);
         let Some(i) = svc.balancer.pick(&svc.endpoints, &mut svc.balance_rng) else {
             if svc.activator {
                 // Held at the activator until a replica is ready (a cold start).
@@ -734,6 +737,8 @@ impl Simulation<'_> {
             .is_some_and(|limit| serving.queue.len() >= limit)
         {
             svc.metrics.rejected(false);
+            // Started and rejected at once, so load counts stay paired.
+            svc.balancer.on_start(r);
             svc.balancer.on_complete(r, SimDuration::ZERO, false);
         } else {
             svc.balancer.on_start(r);
@@ -864,6 +869,7 @@ impl Simulation<'_> {
         } else {
             svc.metrics.timed_out();
         }
+        svc.balancer.on_time(now);
         svc.balancer.on_complete(ReplicaId(r), latency, ok);
         svc.busy -= 1;
         svc.metrics.busy.set(now, f64::from(svc.busy));
@@ -893,6 +899,7 @@ impl Simulation<'_> {
             return;
         };
         let svc = &mut self.services[s];
+        svc.balancer.on_time(SimTime(now));
         let queue = &mut self.serving[r as usize].queue;
         while let Some(a) = self.waiting.front(queue) {
             if now - a < t.0 {

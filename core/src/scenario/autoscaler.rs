@@ -88,6 +88,7 @@ pub struct StepPolicyFile {
 }
 
 /// `AdjustmentType`.
+// The variants are AWS's own names, spelled as scenarios write them.
 #[derive(Debug, Deserialize, Clone, Copy)]
 #[allow(clippy::enum_variant_names)] // the AWS names
 pub enum StepAdjustmentTypeFile {

@@ -153,7 +153,7 @@ fn every_bad_input_names_file_line_column_and_field() {
         (
             "startDelay = \"2s\"",
             "startDelay = \"2s\"\nbalancer = \"radnom\"",
-            "services.web.balancer: unknown balancer 'radnom' (did you mean 'random'?); choose from: round-robin, random",
+            "services.web.balancer: unknown balancer 'radnom' (did you mean 'random'?); choose from: round-robin, random, least-request, p2c, peak-ewma, jsq, weighted-round-robin, ring-hash, maglev",
         ),
         // TOML syntax
         ("count = 2", "count = = 2", "s.toml:9:9:"),
