@@ -76,7 +76,17 @@ pub const BALANCERS: &[Entry<dyn Balance>] = &[
         about: "Maglev lookup table of 65537 slots (Eisenbud et al., NSDI 2016; Envoy MAGLEV)",
         make: || Box::new(Maglev::default()),
     },
+    Entry {
+        name: CENTRAL_QUEUE,
+        about: "requests wait at the balancer until a replica has a free slot, oldest first (HAProxy maxconn + queue); simulator only for now",
+        make: || Box::new(RoundRobin::default()),
+    },
 ];
+
+/// The balancer name of central-queue mode: the world keeps one FIFO per
+/// service and hands its oldest request to the next free slot, so the
+/// registry's `Balance` is never asked to choose.
+pub const CENTRAL_QUEUE: &str = "central-queue";
 
 /// Placement policies and presets.
 pub const PLACERS: &[Entry<dyn Place>] = &[

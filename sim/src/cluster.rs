@@ -133,6 +133,11 @@ struct ServiceRuntime {
     held: std::collections::VecDeque<u64>,
     /// Scale to zero: requests wait at the activator instead of failing.
     activator: bool,
+    /// Central-queue mode: requests wait in `held` for a free slot.
+    central: bool,
+    /// Central-queue mode: one entry per free request slot (replica id);
+    /// entries of replicas that left are dropped when met.
+    slots: Vec<u32>,
     /// ∫ needed replicas dt (offered work ÷ concurrency).
     needed_seconds: f64,
 }
@@ -234,6 +239,8 @@ impl<'a> Simulation<'a> {
                 ready: 0,
                 held: Default::default(),
                 activator: matches!(a, Some(AutoscalerSpec::Knative(_))),
+                central: s.balancer == registry::CENTRAL_QUEUE,
+                slots: Vec::new(),
                 needed_seconds: 0.0,
             })
             .collect();
@@ -610,6 +617,27 @@ impl<'a> Simulation<'a> {
             .set(now, f64::from(svc.ready * concurrency));
         let name = self.replica_name(r);
         self.emit_event("ready", &name, "");
+        if self.services[s].central {
+            // Its slots join the pool; waiting requests take them, oldest first.
+            for _ in 0..concurrency {
+                self.services[s].slots.push(r);
+            }
+            while !self.services[s].held.is_empty() {
+                let Some(slot) = self.take_slot(s) else { break };
+                match self.next_held(s) {
+                    Some(a) => {
+                        self.start_service(slot, a, s);
+                        self.load_changed(slot, s);
+                    }
+                    None => {
+                        self.services[s].slots.push(slot);
+                        break;
+                    }
+                }
+            }
+            self.service_load(s);
+            return;
+        }
         // Cold start over: the activator releases what it held, oldest first.
         let timeout = self.scenario.desired.services[s].timeout;
         while let Some(a) = self.services[s].held.pop_front() {
@@ -707,9 +735,50 @@ impl Simulation<'_> {
         self.dispatch(s, now.0);
     }
 
+    /// Central-queue mode: a free slot of a ready replica of `s`, if any.
+    fn take_slot(&mut self, s: usize) -> Option<u32> {
+        let concurrency = self.scenario.desired.services[s].concurrency;
+        while let Some(r) = self.services[s].slots.pop() {
+            let ok = self.observed.replicas[r as usize].state == ReplicaState::Ready
+                && self.serving[r as usize].busy < concurrency;
+            if ok {
+                return Some(r);
+            }
+        }
+        None
+    }
+
+    /// Central-queue mode: the oldest waiting request of `s` that has not
+    /// timed out (those are counted as they are met).
+    fn next_held(&mut self, s: usize) -> Option<u64> {
+        let now = self.engine.now().0;
+        let timeout = self.scenario.desired.services[s].timeout;
+        while let Some(a) = self.services[s].held.pop_front() {
+            if timeout.is_some_and(|t| now - a >= t.0) {
+                self.services[s].metrics.timed_out();
+                continue;
+            }
+            return Some(a);
+        }
+        None
+    }
+
     /// Sends a request of service `s` that arrived at `arrival` (ns) to a replica.
     #[inline]
     fn dispatch(&mut self, s: usize, arrival: u64) {
+        if self.services[s].central {
+            match self.take_slot(s) {
+                Some(r) => {
+                    self.start_service(r, arrival, s);
+                    self.load_changed(r, s);
+                }
+                None => {
+                    self.services[s].held.push_back(arrival);
+                    self.service_load(s);
+                }
+            }
+            return;
+        }
         let now = self.engine.now();
         let spec = &self.scenario.desired.services[s];
         let svc = &mut self.services[s];
@@ -874,6 +943,18 @@ impl Simulation<'_> {
         svc.busy -= 1;
         svc.metrics.busy.set(now, f64::from(svc.busy));
         self.serving[r as usize].busy -= 1;
+        if self.services[s].central
+            && self.observed.replicas[r as usize].state == ReplicaState::Ready
+        {
+            // The freed slot serves the oldest request waiting at the balancer.
+            match self.next_held(s) {
+                Some(a) => self.start_service(r, a, s),
+                None => self.services[s].slots.push(r),
+            }
+            self.load_changed(r, s);
+            self.service_load(s);
+            return;
+        }
         // Serve the oldest live waiting request.
         while let Some(a) = self.waiting.pop_front(&mut self.serving[r as usize].queue) {
             let svc = &mut self.services[s];

@@ -1037,3 +1037,47 @@ fn services_and_poisson_jobs_share_the_cluster_and_jobs_stay_out_of_live_mode() 
     );
     assert!(!d.join("live").exists());
 }
+
+#[test]
+fn central_queue_runs_in_simulation_and_is_refused_live() {
+    let spike = repo().join("scenarios/spike.toml");
+    let d = scratch("central-queue");
+    let o = sim(
+        &[
+            "run",
+            spike.to_str().unwrap(),
+            "--set",
+            "services.web.balancer=central-queue",
+            "--set",
+            SHORT,
+            "--out",
+            "c",
+            "--quiet",
+        ],
+        &d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.join("c/summary.json")).unwrap()).unwrap();
+    // Nothing is rejected at a replica's queue: requests wait at the balancer instead.
+    assert_eq!(s["services"][0]["requests"]["rejected"], 0);
+    let o = sim(
+        &[
+            "run",
+            spike.to_str().unwrap(),
+            "--set",
+            "services.web.balancer=central-queue",
+            "--live",
+            "--out",
+            "l",
+        ],
+        &d,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("services.web.balancer: central-queue is simulated only"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!d.join("l").exists());
+}
