@@ -393,6 +393,26 @@ pub enum ServiceKind {
     Job,
 }
 
+/// A fraction of a service's replicas that serve every request slower:
+/// stragglers (a noisy neighbour, a slow disk), so that load-aware
+/// balancers have something to win.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stragglers {
+    /// Probability that a new replica is a straggler (0 ≤ fraction < 1).
+    pub fraction: f64,
+    /// Its service times are multiplied by this (≥ 1).
+    pub slowdown: f64,
+}
+
+impl Default for Stragglers {
+    fn default() -> Stragglers {
+        Stragglers {
+            fraction: 0.0,
+            slowdown: 1.0,
+        }
+    }
+}
+
 /// How a service's replicas behave and what they need.
 #[derive(Clone, Debug)]
 pub struct ServiceSpec {
@@ -422,6 +442,8 @@ pub struct ServiceSpec {
     pub work: Work,
     /// Scheduling constraints and priority.
     pub placement: Constraints,
+    /// Slow replicas (simulator only).
+    pub stragglers: Stragglers,
 }
 
 /// Where a replica is in its life.

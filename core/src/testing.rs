@@ -111,5 +111,6 @@ pub fn service(name: &str) -> ServiceSpec {
         balancer: "round-robin".to_string(),
         work: crate::model::Work::Cpu,
         placement: Default::default(),
+        stragglers: Default::default(),
     }
 }

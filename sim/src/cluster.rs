@@ -165,6 +165,10 @@ pub struct Simulation<'a> {
     /// with replica counts changed by autoscalers.
     desired: DesiredState,
     pipeline: Option<Pipeline>,
+    /// Per replica id, its service-time multiplier; empty unless some
+    /// service has stragglers (then every replica has an entry).
+    slow: Vec<f32>,
+    straggler_rng: StreamRng,
     pod_buf: Vec<PodSample>,
     value_buf: Vec<Option<i64>>,
     engine: Engine<Event>,
@@ -289,6 +293,8 @@ impl<'a> Simulation<'a> {
             scenario,
             desired: scenario.desired.clone(),
             pipeline,
+            slow: Vec::new(),
+            straggler_rng: stream(seed, "stragglers"),
             pod_buf: Vec::new(),
             value_buf: Vec::new(),
             engine: Engine::new(),
@@ -439,6 +445,15 @@ impl<'a> Simulation<'a> {
             since: now,
         });
         self.serving.push(Serving::default());
+        let spec = &self.scenario.desired.services[service.0 as usize];
+        if spec.stragglers.fraction > 0.0 || !self.slow.is_empty() {
+            // Every replica gets an entry once any service has stragglers.
+            self.slow.resize(id as usize, 1.0);
+            let st = spec.stragglers;
+            let slow = st.fraction > 0.0
+                && rand::RngExt::random::<f64>(&mut self.straggler_rng) < st.fraction;
+            self.slow.push(if slow { st.slowdown as f32 } else { 1.0 });
+        }
         let priority = self.scenario.desired.services[service.0 as usize]
             .placement
             .priority;
@@ -912,7 +927,12 @@ impl Simulation<'_> {
         svc.busy += 1;
         svc.metrics.busy.set(now, f64::from(svc.busy));
         svc.metrics.started_service(SimDuration(now.0 - arrival));
-        let work = spec.service_time.sample(&mut svc.service_rng);
+        let mut work = spec.service_time.sample(&mut svc.service_rng);
+        if let Some(&f) = self.slow.get(r as usize)
+            && f != 1.0
+        {
+            work = SimDuration((work.0 as f64 * f64::from(f)).round() as u64);
+        }
         self.engine.schedule(
             now + work,
             Event::Completion {

@@ -713,6 +713,30 @@ fn resolve(
                 })
             }
         });
+        let stragglers = match &s.stragglers {
+            None => crate::model::Stragglers::default(),
+            Some(f) => {
+                let g = f.get_ref();
+                if g.fraction.0 >= 1.0 {
+                    return Err(ctx.err(
+                        f.span(),
+                        at("stragglers.fraction"),
+                        format!("must be below 1 (got {})", g.fraction.0),
+                    ));
+                }
+                if g.slowdown.0 < 1.0 {
+                    return Err(ctx.err(
+                        f.span(),
+                        at("stragglers.slowdown"),
+                        format!("must be at least 1 (got {})", g.slowdown.0),
+                    ));
+                }
+                crate::model::Stragglers {
+                    fraction: g.fraction.0,
+                    slowdown: g.slowdown.0,
+                }
+            }
+        };
         services.push(ServiceSpec {
             name: sname,
             kind: crate::model::ServiceKind::Service,
@@ -730,6 +754,7 @@ fn resolve(
                 _ => crate::model::Work::Cpu,
             },
             placement,
+            stragglers,
         });
     }
     if services.is_empty() && raw.jobs.is_empty() {
@@ -843,6 +868,7 @@ impl Shapes<'_> {
             balancer: "round-robin".to_string(),
             work: crate::model::Work::Cpu,
             placement,
+            stragglers: Default::default(),
         });
         self.known.insert(key, id);
         self.ids.push(id);

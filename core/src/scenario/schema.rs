@@ -268,6 +268,8 @@ pub struct ServiceFile {
     pub autoscaler: Option<Spanned<super::autoscaler::AutoscalerFile>>,
     /// Latency objective.
     pub slo: Option<super::autoscaler::SloFile>,
+    /// Slow replicas: `{ fraction, slowdown }`.
+    pub stragglers: Option<Spanned<StragglersFile>>,
     /// Labels a node must have (`nodeSelector`).
     pub node_selector: Option<Spanned<BTreeMap<String, String>>>,
     /// Taints the replicas tolerate.
@@ -412,6 +414,16 @@ pub enum WhenUnsatisfiableFile {
     DoNotSchedule,
     /// Prefer nodes that reduce the skew.
     ScheduleAnyway,
+}
+
+/// `stragglers = { fraction = 0.1, slowdown = 5 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StragglersFile {
+    /// Share of replicas that are slow, in [0, 1).
+    pub fraction: NonNegative,
+    /// Their service-time multiplier, ≥ 1.
+    pub slowdown: Positive,
 }
 
 /// `work = "cpu" | "sleep"`.
