@@ -79,9 +79,29 @@ pub const BALANCERS: &[Entry<dyn Balance>] = &[
     Entry {
         name: CENTRAL_QUEUE,
         about: "requests wait at the balancer until a replica has a free slot, oldest first (HAProxy maxconn + queue); simulator only for now",
-        make: || Box::new(RoundRobin::default()),
+        make: || Box::new(CentralQueue::default()),
     },
 ];
+
+/// Central-queue mode's registry entry. The world keeps the queue and hands
+/// requests to free slots itself; this only names the mode, and picks round
+/// robin if a world that does not queue ever asks it.
+#[derive(Debug, Default)]
+pub struct CentralQueue(RoundRobin);
+
+impl Balance for CentralQueue {
+    fn name(&self) -> &'static str {
+        CENTRAL_QUEUE
+    }
+
+    fn pick(
+        &mut self,
+        endpoints: &[crate::model::ReplicaId],
+        rng: &mut dyn rand::Rng,
+    ) -> Option<usize> {
+        self.0.pick(endpoints, rng)
+    }
+}
 
 /// The balancer name of central-queue mode: the world keeps one FIFO per
 /// service and hands its oldest request to the next free slot, so the
@@ -290,7 +310,7 @@ mod tests {
         let err = balancer("round-robbin").err().unwrap();
         assert_eq!(
             err.to_string(),
-            "unknown balancer 'round-robbin' (did you mean 'round-robin'?); choose from: round-robin, random, least-request, p2c, peak-ewma, jsq, weighted-round-robin, ring-hash, maglev"
+            "unknown balancer 'round-robbin' (did you mean 'round-robin'?); choose from: round-robin, random, least-request, p2c, peak-ewma, jsq, weighted-round-robin, ring-hash, maglev, central-queue"
         );
         let err = placer("lest-allocated").err().unwrap();
         assert_eq!(
