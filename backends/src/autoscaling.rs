@@ -44,8 +44,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use orkestra_core::autoscale::hpa::{MetricSource, MetricSpec, ResourceMetric};
-use orkestra_core::autoscale::{Autoscale, PodPhase, PodSample, ScaleInput};
+use orkestra_core::autoscale::hpa::MetricSpec;
+use orkestra_core::autoscale::spec::{pod_sample, service_value};
+use orkestra_core::autoscale::{Autoscale, PodSample, ScaleInput};
 use orkestra_core::model::{ReplicaState, ServiceSpec};
 use orkestra_core::scenario::Scenario;
 use orkestra_core::time::{SimDuration, SimTime};
@@ -397,48 +398,18 @@ impl Pipeline {
         };
         pods.clear();
         for r in view.iter().filter(|r| r.service == s) {
-            let phase = match r.state {
-                ReplicaState::Pending | ReplicaState::Starting => PodPhase::Pending,
-                ReplicaState::Ready => PodPhase::Running,
-                ReplicaState::Terminating => PodPhase::Deleting,
-                ReplicaState::Failed => PodPhase::Failed,
-                ReplicaState::Terminated => continue,
-            };
             let u = self.pods.get(&r.index).copied().unwrap_or_default();
-            let pick = |m: &MetricSpec| -> Option<i64> {
-                let v = u.values?;
-                match &m.source {
-                    MetricSource::Resource(ResourceMetric::Cpu) => Some(v[0]),
-                    MetricSource::Resource(ResourceMetric::Memory) => Some(v[1]),
-                    MetricSource::Pods(n) if n == "requests_per_second" => Some(v[2]),
-                    MetricSource::Pods(n) if n == "in_flight" => Some(v[3]),
-                    _ => None,
-                }
-            };
-            let request = |m: &MetricSpec| match &m.source {
-                MetricSource::Resource(ResourceMetric::Cpu) => spec.requests.cpu_milli as i64,
-                MetricSource::Resource(ResourceMetric::Memory) => spec.requests.memory_bytes as i64,
-                _ => 0,
-            };
-            pods.push(PodSample {
-                phase,
-                start_time: (phase == PodPhase::Running).then_some(r.since),
-                ready: (phase == PodPhase::Running).then_some((true, r.since)),
-                values: metrics.iter().map(pick).collect(),
-                metric_time: u.at,
-                requests: metrics.iter().map(request).collect(),
-            });
+            pods.extend(pod_sample(
+                metrics,
+                r.state,
+                r.since,
+                spec.requests,
+                u.values,
+                u.at,
+            ));
         }
         values.clear();
-        values.extend(metrics.iter().map(|m| match &m.source {
-            MetricSource::Object(n) | MetricSource::External(n) => match n.as_str() {
-                "requests_per_second" => service_values[0],
-                "in_flight" => service_values[1],
-                "latency_p99_ms" => service_values[2],
-                _ => None,
-            },
-            _ => None,
-        }));
+        values.extend(metrics.iter().map(|m| service_value(m, &service_values)));
         ScaleInput {
             now,
             spec_replicas,
@@ -479,6 +450,7 @@ fn after(start: SimTime, period: SimDuration, now: SimTime) -> SimTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use orkestra_core::autoscale::PodPhase;
     use orkestra_core::testing::service;
 
     fn counters(busy_s: f64, ok: f64, resident_s: f64) -> Counters {

@@ -13,8 +13,9 @@
 //! nothing on the request path.
 
 use hdrhistogram::Histogram;
-use orkestra_core::autoscale::hpa::{MetricSource, MetricSpec, ResourceMetric};
-use orkestra_core::autoscale::{Autoscale, PodPhase, PodSample, ScaleInput};
+use orkestra_core::autoscale::hpa::MetricSpec;
+use orkestra_core::autoscale::spec::{pod_sample, service_value};
+use orkestra_core::autoscale::{Autoscale, PodSample, ScaleInput};
 use orkestra_core::model::{ReplicaState, ReplicaStatus, ServiceSpec};
 use orkestra_core::time::{SimDuration, SimTime};
 
@@ -240,37 +241,15 @@ impl Pipeline {
             if st.service.0 as usize != service {
                 continue;
             }
-            let phase = match st.state {
-                ReplicaState::Pending | ReplicaState::Starting => PodPhase::Pending,
-                ReplicaState::Ready => PodPhase::Running,
-                ReplicaState::Terminating => PodPhase::Deleting,
-                ReplicaState::Failed => PodPhase::Failed,
-                ReplicaState::Terminated => continue,
-            };
             let u = self.usage.get(r).copied().unwrap_or_default();
-            let pick = |m: &MetricSpec| -> Option<i64> {
-                let v = u.scraped?;
-                match &m.source {
-                    MetricSource::Resource(ResourceMetric::Cpu) => Some(v[0]),
-                    MetricSource::Resource(ResourceMetric::Memory) => Some(v[1]),
-                    MetricSource::Pods(n) if n == "requests_per_second" => Some(v[2]),
-                    MetricSource::Pods(n) if n == "in_flight" => Some(v[3]),
-                    _ => None,
-                }
-            };
-            let request = |m: &MetricSpec| match &m.source {
-                MetricSource::Resource(ResourceMetric::Cpu) => spec.requests.cpu_milli as i64,
-                MetricSource::Resource(ResourceMetric::Memory) => spec.requests.memory_bytes as i64,
-                _ => 0,
-            };
-            pods.push(PodSample {
-                phase,
-                start_time: (phase == PodPhase::Running).then_some(st.since),
-                ready: (phase == PodPhase::Running).then_some((true, st.since)),
-                values: metrics.iter().map(pick).collect(),
-                metric_time: u.scraped_at,
-                requests: metrics.iter().map(request).collect(),
-            });
+            pods.extend(pod_sample(
+                &metrics,
+                st.state,
+                st.since,
+                spec.requests,
+                u.scraped,
+                u.scraped_at,
+            ));
         }
         values.clear();
         if let Some(s) = &mut self.services[service] {
@@ -284,17 +263,11 @@ impl Pipeline {
                 s.tick_from = now.0;
                 ((area / span).max(f64::from(s.in_flight)) * 1000.0).round() as i64
             });
-            let s = &*s;
-            values.extend(metrics.iter().map(|m| match &m.source {
-                MetricSource::Object(n) | MetricSource::External(n) => match n.as_str() {
-                    "requests_per_second" => s.scraped[0],
-                    "in_flight" if s.realtime => realtime,
-                    "in_flight" => s.scraped[1],
-                    "latency_p99_ms" => s.scraped[2],
-                    _ => None,
-                },
-                _ => None,
-            }));
+            let mut scraped = s.scraped;
+            if let Some(v) = realtime {
+                scraped[1] = Some(v);
+            }
+            values.extend(metrics.iter().map(|m| service_value(m, &scraped)));
         }
         ScaleInput {
             now,

@@ -136,3 +136,78 @@ pub const AUTOSCALERS: &[(&str, &str)] = &[
         "Knative KPA: concurrency target, 60 s stable / 6 s panic windows, scale to zero",
     ),
 ];
+
+/// One replica's scraped per-pod values, in milli-units: CPU usage
+/// (millicores), memory (bytes), completed requests per second, in-flight
+/// requests. Both worlds fill it the same way.
+pub type PodValues = [i64; 4];
+
+/// Service-level scraped values, in milli-units: arriving requests per
+/// second, in-flight requests, p99 latency in milliseconds.
+pub type ServiceValues = [Option<i64>; 3];
+
+/// The phase the HPA sees for a replica state; `None` for replicas gone for good.
+pub fn pod_phase(state: crate::model::ReplicaState) -> Option<super::PodPhase> {
+    use super::PodPhase;
+    use crate::model::ReplicaState;
+    Some(match state {
+        ReplicaState::Pending | ReplicaState::Starting => PodPhase::Pending,
+        ReplicaState::Ready => PodPhase::Running,
+        ReplicaState::Terminating => PodPhase::Deleting,
+        ReplicaState::Failed => PodPhase::Failed,
+        ReplicaState::Terminated => return None,
+    })
+}
+
+/// The sample of one replica in `state` since `since`, with `requests`, and
+/// the values of its last scrape at `at` (if it has been scraped), for the
+/// autoscaler that reads `metrics`. `None` for replicas gone for good.
+pub fn pod_sample(
+    metrics: &[MetricSpec],
+    state: crate::model::ReplicaState,
+    since: crate::time::SimTime,
+    requests: crate::model::Resources,
+    values: Option<PodValues>,
+    at: crate::time::SimTime,
+) -> Option<super::PodSample> {
+    use super::hpa::ResourceMetric;
+    let phase = pod_phase(state)?;
+    let running = phase == super::PodPhase::Running;
+    let pick = |m: &MetricSpec| -> Option<i64> {
+        let v = values?;
+        match &m.source {
+            MetricSource::Resource(ResourceMetric::Cpu) => Some(v[0]),
+            MetricSource::Resource(ResourceMetric::Memory) => Some(v[1]),
+            MetricSource::Pods(n) if n == "requests_per_second" => Some(v[2]),
+            MetricSource::Pods(n) if n == "in_flight" => Some(v[3]),
+            _ => None,
+        }
+    };
+    let request = |m: &MetricSpec| match &m.source {
+        MetricSource::Resource(ResourceMetric::Cpu) => requests.cpu_milli as i64,
+        MetricSource::Resource(ResourceMetric::Memory) => requests.memory_bytes as i64,
+        _ => 0,
+    };
+    Some(super::PodSample {
+        phase,
+        start_time: running.then_some(since),
+        ready: running.then_some((true, since)),
+        values: metrics.iter().map(pick).collect(),
+        metric_time: at,
+        requests: metrics.iter().map(request).collect(),
+    })
+}
+
+/// The value of an Object/External metric from the service-level scrape;
+/// `None` for per-pod metrics.
+pub fn service_value(m: &MetricSpec, v: &ServiceValues) -> Option<i64> {
+    match &m.source {
+        MetricSource::Object(n) | MetricSource::External(n) => match n.as_str() {
+            "requests_per_second" => v[0],
+            "in_flight" => v[1],
+            "latency_p99_ms" => v[2],
+            _ => None,
+        },
+        _ => None,
+    }
+}
