@@ -9,6 +9,7 @@
 
 mod alibaba;
 mod autoscaler;
+mod balancing;
 mod cluster;
 mod constraints;
 mod schema;
@@ -438,6 +439,17 @@ fn resolve(
             .map_err(|m| ctx.err(pool_span.clone(), format!("pools.{pname}"), m))?;
         let reserved = resources(pool.reserved.as_ref().map(|r| *r.get_ref()));
         let zone = pool.zone.clone().unwrap_or_else(|| pname.clone());
+        let speed = match &pool.speed {
+            None => 1.0,
+            Some(v) if v.get_ref().is_finite() && *v.get_ref() > 0.0 => *v.get_ref(),
+            Some(v) => {
+                return Err(ctx.err(
+                    v.span(),
+                    format!("pools.{pname}.speed"),
+                    format!("must be a positive number (got {})", v.get_ref()),
+                ));
+            }
+        };
         let taints = constraints::taints(&pool.taints, &format!("pools.{pname}.taints"), ctx)?;
         pool_costs.insert(pname.clone(), pool.cost_per_hour.map_or(0.0, |c| c.0));
         // The capacity of a pool of identical nodes (the template of a node group).
@@ -520,6 +532,7 @@ fn resolve(
                 taints: taints.clone(),
                 capacity,
                 allocatable,
+                speed,
             });
         }
         let template = identical.map(|capacity| {
@@ -536,6 +549,7 @@ fn resolve(
                 taints: taints.clone(),
                 capacity,
                 allocatable,
+                speed,
             }
         });
         if let Some(g) = cluster::pool_group(pname, pool, pool_span.clone(), template, ctx)? {
@@ -574,6 +588,7 @@ fn resolve(
     let mut replica_spans = Vec::new();
     let mut autoscalers = Vec::new();
     let mut slos = Vec::new();
+    let pool_names: std::collections::BTreeSet<String> = raw.pools.keys().cloned().collect();
     for (sname, s) in raw.services {
         let at = |field: &str| format!("services.{sname}.{field}");
         check_dns_label(&sname).map_err(|m| {
@@ -670,6 +685,14 @@ fn resolve(
             }
             None => "round-robin".to_string(),
         };
+        let balancing = balancing::build(
+            s.balancing.as_ref(),
+            &balancer,
+            &at("balancing"),
+            &pool_names,
+            raw.simulation.duration.get_ref().0,
+            ctx,
+        )?;
         traffic.push(traces::build_traffic(
             s.traffic.get_ref(),
             s.traffic.span(),
@@ -755,6 +778,7 @@ fn resolve(
             },
             placement,
             stragglers,
+            balancing,
         });
     }
     if services.is_empty() && raw.jobs.is_empty() {
@@ -869,6 +893,7 @@ impl Shapes<'_> {
             work: crate::model::Work::Cpu,
             placement,
             stragglers: Default::default(),
+            balancing: Default::default(),
         });
         self.known.insert(key, id);
         self.ids.push(id);

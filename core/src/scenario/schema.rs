@@ -115,6 +115,8 @@ pub struct PoolFile {
     pub boot_delay: Option<Spanned<Dur>>,
     /// What one node costs per hour (default 0).
     pub cost_per_hour: Option<NonNegative>,
+    /// Relative speed of its nodes: service times are divided by it (default 1).
+    pub speed: Option<Spanned<f64>>,
 }
 
 /// `{ key = "dedicated", value = "gpu", effect = "NoSchedule" }`.
@@ -260,6 +262,9 @@ pub struct ServiceFile {
     pub start_delay: Option<Spanned<DistOrDuration>>,
     /// Balancing policy name (default `round-robin`).
     pub balancer: Option<Spanned<String>>,
+    /// Balancing settings beyond the name: choices, weights, clients,
+    /// discovery delay, retries, outlier detection, keys.
+    pub balancing: Option<Spanned<super::balancing::BalancingFile>>,
     /// Live mode: `cpu` (burn CPU, default) or `sleep` per request.
     pub work: Option<WorkKind>,
     /// Open-loop request traffic.

@@ -914,3 +914,82 @@ fn trace_pools_and_trace_jobs_resolve() {
     let e = parse(&empty, "s.toml", &trace_files(PODS), &[], None).unwrap_err();
     assert!(e.to_string().contains("no pod of 'pods.csv' was taken (6 rows: 1 without deletion time, 0 with a non-positive duration, 0 in other phases, 5 outside the window)"), "{e}");
 }
+
+#[test]
+fn balancing_settings_are_checked_against_the_policy() {
+    // (replacement of `startDelay = "2s"`, expected path, expected words)
+    let cases = [
+        (
+            "startDelay = \"2s\"\nbalancing = { choices = 3 }",
+            "services.web.balancing.choices",
+            "applies to p2c and peak-ewma, not 'round-robin'",
+        ),
+        (
+            "startDelay = \"2s\"\nbalancer = \"p2c\"\nbalancing = { choices = 1 }",
+            "services.web.balancing.choices",
+            "at least 2",
+        ),
+        (
+            "startDelay = \"2s\"\nbalancer = \"weighted-round-robin\"\nbalancing = { weights = { b = 2 } }",
+            "services.web.balancing.weights.b",
+            "no pool 'b'; pools: a",
+        ),
+        (
+            "startDelay = \"2s\"\nbalancer = \"central-queue\"\nbalancing = { clients = 4 }",
+            "services.web.balancing.clients",
+            "no client-side balancers",
+        ),
+        (
+            "startDelay = \"2s\"\nbalancing = { retryBudget = { retryRatio = 0.1 } }",
+            "services.web.balancing.retryBudget",
+            "set retries too",
+        ),
+        (
+            "startDelay = \"2s\"\nbalancing = { outlierDetection = { maxEjectionPercent = 120 } }",
+            "services.web.balancing.outlierDetection.maxEjectionPercent",
+            "0 to 100",
+        ),
+        (
+            "startDelay = \"2s\"\nbalancer = \"maglev\"\nbalancing = { keys = { distribution = \"pareto\", count = 10 } }",
+            "services.web.balancing.keys.distribution",
+            "choose from: uniform, zipf",
+        ),
+        (
+            "startDelay = \"2s\"\nbalancing = { clientz = 4 }",
+            "services.web.balancing",
+            "unknown field `clientz`",
+        ),
+    ];
+    for (to, path, words) in cases {
+        let e = load_with("startDelay = \"2s\"", to);
+        let shown = e.to_string();
+        assert!(shown.contains(path), "{shown}");
+        assert!(shown.contains(words), "{shown}");
+        assert!(shown.starts_with("s.toml:"), "{shown}");
+    }
+}
+
+#[test]
+fn balancing_settings_and_pool_speed_resolve() {
+    let text = GOOD.replacen(
+        "startDelay = \"2s\"",
+        "startDelay = \"2s\"\nbalancer = \"p2c\"\nbalancing = { choices = 3, clients = 4, discoveryDelay = \"2s\", retries = 2, outlierDetection = { consecutive5xx = 3 } }",
+        1,
+    )
+    .replacen("count = 2\n", "count = 2\nspeed = 1.5\n", 1);
+    let s = load_str(&text).unwrap();
+    let b = &s.desired.services[0].balancing;
+    assert_eq!(b.choices, Some(3));
+    assert_eq!(b.clients, 4);
+    assert_eq!(b.discovery_delay, SimDuration::from_secs(2));
+    assert_eq!(b.retries, 2);
+    assert_eq!(b.outlier.unwrap().consecutive_5xx, 3);
+    // Unset outlier fields keep Envoy's defaults: base ejection time 30 s.
+    assert_eq!(
+        b.outlier.unwrap().base_ejection_time,
+        SimDuration::from_secs(30)
+    );
+    assert_eq!(s.nodes[0].speed, 1.5);
+    let e = load_str(&GOOD.replacen("count = 2\n", "count = 2\nspeed = 0\n", 1)).unwrap_err();
+    assert!(e.to_string().contains("pools.a.speed"), "{e}");
+}
