@@ -18,7 +18,11 @@
 //! example 0 for the scenario's template and 1 for `newRevision`); pods carry
 //! it like Kubernetes' `pod-template-hash` label.
 
+pub mod analysis;
+pub mod canary;
 pub mod deployment;
+
+pub use analysis::{AnalysisSpec, Measurement, RevisionMetrics};
 
 use crate::time::SimTime;
 
