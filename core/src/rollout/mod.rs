@@ -19,6 +19,7 @@
 //! it like Kubernetes' `pod-template-hash` label.
 
 pub mod analysis;
+pub mod bluegreen;
 pub mod canary;
 pub mod deployment;
 
