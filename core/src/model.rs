@@ -444,6 +444,8 @@ pub struct ServiceSpec {
     pub placement: Constraints,
     /// Slow replicas (simulator only).
     pub stragglers: Stragglers,
+    /// A new revision and how it is rolled out (`None`: one revision).
+    pub rollout: Option<crate::rollout::RolloutSpec>,
 }
 
 /// Where a replica is in its life.

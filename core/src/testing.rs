@@ -112,5 +112,6 @@ pub fn service(name: &str) -> ServiceSpec {
         work: crate::model::Work::Cpu,
         placement: Default::default(),
         stragglers: Default::default(),
+        rollout: None,
     }
 }

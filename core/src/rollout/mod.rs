@@ -25,7 +25,56 @@ pub mod deployment;
 
 pub use analysis::{AnalysisSpec, Measurement, RevisionMetrics};
 
-use crate::time::SimTime;
+use crate::dist::DurationDist;
+use crate::time::{SimDuration, SimTime};
+
+/// A service's `[services.NAME.rollout]`: which controller rolls out the
+/// new revision, when, and how that revision behaves.
+#[derive(Clone, Debug)]
+pub struct RolloutSpec {
+    /// When the new revision is introduced (from the start of the run).
+    pub at: SimDuration,
+    /// How it is rolled out.
+    pub strategy: RolloutStrategy,
+    /// How the new revision's replicas behave.
+    pub new_revision: NewRevision,
+}
+
+/// The controller of a rollout.
+#[derive(Clone, Debug)]
+pub enum RolloutStrategy {
+    /// A Kubernetes Deployment (`rollingUpdate` or `recreate`).
+    Deployment(deployment::DeploymentConfig),
+    /// An Argo Rollouts canary.
+    Canary(canary::CanarySpec),
+    /// An Argo Rollouts blue/green.
+    BlueGreen(bluegreen::BlueGreenSpec),
+}
+
+/// `[services.NAME.rollout.newRevision]`: what is different about the new
+/// revision's replicas (the defaults make it identical to the old one).
+#[derive(Clone, Debug)]
+pub struct NewRevision {
+    /// Its replicas crash on start and never become ready.
+    pub crash_on_start: bool,
+    /// Share of its requests that fail (0..=1, default 0).
+    pub error_rate: f64,
+    /// Multiplier of the service time (default 1).
+    pub slowdown: f64,
+    /// Its own service time distribution (default: the service's).
+    pub service_time: Option<DurationDist>,
+}
+
+impl Default for NewRevision {
+    fn default() -> Self {
+        NewRevision {
+            crash_on_start: false,
+            error_rate: 0.0,
+            slowdown: 1.0,
+            service_time: None,
+        }
+    }
+}
 
 /// The world's name for a pod template (Kubernetes' `pod-template-hash`).
 pub type TemplateId = u32;

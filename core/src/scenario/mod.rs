@@ -11,6 +11,7 @@ mod alibaba;
 mod autoscaler;
 mod cluster;
 mod constraints;
+mod rollout;
 mod schema;
 mod traces;
 
@@ -737,6 +738,25 @@ fn resolve(
                 }
             }
         };
+        let rollout = match &s.rollout {
+            None => None,
+            Some(r) => {
+                let mut spec = rollout::build(r, &format!("services.{sname}"), ctx)?;
+                if let Some(n) = &r.get_ref().new_revision
+                    && let Some(st) = &n.get_ref().service_time
+                {
+                    spec.new_revision.service_time = Some(build_dist(
+                        st.get_ref(),
+                        st.span(),
+                        &at("rollout.newRevision.serviceTime"),
+                        ctx,
+                        files,
+                        &mut hash_input,
+                    )?);
+                }
+                Some(spec)
+            }
+        };
         services.push(ServiceSpec {
             name: sname,
             kind: crate::model::ServiceKind::Service,
@@ -755,6 +775,7 @@ fn resolve(
             },
             placement,
             stragglers,
+            rollout,
         });
     }
     if services.is_empty() && raw.jobs.is_empty() {
@@ -869,6 +890,7 @@ impl Shapes<'_> {
             work: crate::model::Work::Cpu,
             placement,
             stragglers: Default::default(),
+            rollout: None,
         });
         self.known.insert(key, id);
         self.ids.push(id);
