@@ -24,6 +24,7 @@ pub mod queue;
 pub mod registry;
 pub mod results;
 pub mod rng;
+pub mod rollout;
 pub mod scenario;
 pub mod sched;
 pub mod testing;

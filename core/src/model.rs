@@ -450,6 +450,8 @@ pub struct ServiceSpec {
     /// Balancing beyond the policy name: choices, weights, topology,
     /// discovery delay, retries, outlier ejection, request keys.
     pub balancing: crate::balance::BalancingSpec,
+    /// A new revision and how it is rolled out (`None`: one revision).
+    pub rollout: Option<crate::rollout::RolloutSpec>,
 }
 
 /// Where a replica is in its life.

@@ -114,5 +114,6 @@ pub fn service(name: &str) -> ServiceSpec {
         placement: Default::default(),
         stragglers: Default::default(),
         balancing: Default::default(),
+        rollout: None,
     }
 }

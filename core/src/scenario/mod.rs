@@ -12,6 +12,7 @@ mod autoscaler;
 mod balancing;
 mod cluster;
 mod constraints;
+mod rollout;
 mod schema;
 mod traces;
 
@@ -760,6 +761,25 @@ fn resolve(
                 }
             }
         };
+        let rollout = match &s.rollout {
+            None => None,
+            Some(r) => {
+                let mut spec = rollout::build(r, &format!("services.{sname}"), ctx)?;
+                if let Some(n) = &r.get_ref().new_revision
+                    && let Some(st) = &n.get_ref().service_time
+                {
+                    spec.new_revision.service_time = Some(build_dist(
+                        st.get_ref(),
+                        st.span(),
+                        &at("rollout.newRevision.serviceTime"),
+                        ctx,
+                        files,
+                        &mut hash_input,
+                    )?);
+                }
+                Some(spec)
+            }
+        };
         services.push(ServiceSpec {
             name: sname,
             kind: crate::model::ServiceKind::Service,
@@ -779,6 +799,7 @@ fn resolve(
             placement,
             stragglers,
             balancing,
+            rollout,
         });
     }
     if services.is_empty() && raw.jobs.is_empty() {
@@ -894,6 +915,7 @@ impl Shapes<'_> {
             placement,
             stragglers: Default::default(),
             balancing: Default::default(),
+            rollout: None,
         });
         self.known.insert(key, id);
         self.ids.push(id);

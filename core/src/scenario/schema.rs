@@ -288,6 +288,8 @@ pub struct ServiceFile {
     pub topology_spread_constraints: Vec<Spanned<SpreadFile>>,
     /// Pending replicas with higher priority are placed first (default 0).
     pub priority: Option<i32>,
+    /// A new revision and how it is rolled out.
+    pub rollout: Option<Spanned<super::rollout::RolloutFile>>,
 }
 
 /// A toleration, as in a Kubernetes pod spec (without `tolerationSeconds`).
