@@ -14,6 +14,7 @@ pub mod balance;
 pub mod capacity;
 pub mod controller;
 pub mod dist;
+pub mod faults;
 pub mod health;
 pub mod jobs;
 pub mod metrics;
