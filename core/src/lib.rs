@@ -30,6 +30,7 @@ pub mod scenario;
 pub mod sched;
 pub mod testing;
 pub mod time;
+pub mod topology;
 pub mod traffic;
 
 /// The version recorded in every result file.
