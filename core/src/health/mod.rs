@@ -18,6 +18,8 @@ pub mod backoff;
 pub mod node;
 pub mod probe;
 
+#[cfg(test)]
+mod tests;
 
 pub use backoff::CrashLoopBackOff;
 pub use node::{NodeCondition, NodeLifecycle, NodeLifecycleConfig, NodeTransition};

@@ -11,7 +11,10 @@ mod alibaba;
 mod autoscaler;
 mod cluster;
 mod constraints;
+mod faults;
+mod health;
 mod schema;
+mod topology;
 mod traces;
 
 use std::fmt;
@@ -87,6 +90,22 @@ pub struct Scenario {
     pub overrides: Vec<String>,
     /// FNV-1a 64 of the effective scenario text and every file it read, hex.
     pub hash: String,
+    /// Topology, faults and self-healing settings.
+    pub resilience: Resilience,
+}
+
+/// Topology, faults and self-healing settings of a scenario, grouped so a
+/// world that ignores them needs one `Default::default()`.
+#[derive(Clone, Debug, Default)]
+pub struct Resilience {
+    /// Racks, regions and zone links (`[topology]`, pools' `region`/`racks`).
+    pub topology: crate::topology::TopologySpec,
+    /// `[[faults]]` and `[stochastic.POOL]`.
+    pub faults: crate::faults::FaultsSpec,
+    /// Probes per service, in `desired.services` order (job shapes have none).
+    pub probes: Vec<crate::health::Probes>,
+    /// `[nodeLifecycle]`.
+    pub node_lifecycle: crate::health::NodeLifecycleConfig,
 }
 
 /// A latency objective: `percentile` of requests finish within `latency`.
@@ -574,7 +593,9 @@ fn resolve(
     let mut replica_spans = Vec::new();
     let mut autoscalers = Vec::new();
     let mut slos = Vec::new();
+    let mut probes = Vec::new();
     for (sname, s) in raw.services {
+        probes.push(health::probes(&s.probes, &sname, ctx)?);
         let at = |field: &str| format!("services.{sname}.{field}");
         check_dns_label(&sname).map_err(|m| {
             ctx.err(
@@ -797,6 +818,23 @@ fn resolve(
         &replica_spans,
         ctx,
     )?;
+    let resilience = {
+        let topology = topology::build(&raw.topology, &raw.pools, &nodes, ctx)?;
+        let world = faults::World {
+            nodes: &nodes,
+            services: &desired.services,
+            topology: &topology,
+            duration,
+        };
+        let faults = faults::build(&raw.faults, &raw.stochastic, &world, ctx)?;
+        probes.resize(desired.services.len(), Default::default());
+        Resilience {
+            topology,
+            faults,
+            probes,
+            node_lifecycle: health::node_lifecycle(&raw.node_lifecycle, ctx)?,
+        }
+    };
 
     Ok(Scenario {
         name,
@@ -821,6 +859,7 @@ fn resolve(
         pool_costs,
         overrides: overrides.to_vec(),
         hash: format!("{:016x}", fnv1a64(&hash_input)),
+        resilience,
     })
 }
 
@@ -1260,5 +1299,7 @@ fn build_dist(
     }
 }
 
+#[cfg(test)]
+mod faults_tests;
 #[cfg(test)]
 mod tests;

@@ -42,6 +42,18 @@ pub struct ScenarioFile {
     pub jobs: BTreeMap<String, Spanned<JobsFile>>,
     /// The node autoscaler of the pools that declare `max`.
     pub cluster_autoscaler: Option<Spanned<super::cluster::ClusterAutoscalerFile>>,
+    // --- Topology, faults and self-healing (`scenario/topology.rs`,
+    // `scenario/faults.rs`, `scenario/health.rs`). ---
+    /// Links between zones.
+    pub topology: Option<super::topology::TopologyFile>,
+    /// Scheduled faults (`[[faults]]`).
+    #[serde(default)]
+    pub faults: Vec<Spanned<super::faults::FaultFile>>,
+    /// Stochastic failure processes by pool (`[stochastic.POOL]`).
+    #[serde(default)]
+    pub stochastic: BTreeMap<String, super::faults::StochasticFile>,
+    /// Heartbeats, NotReady and eviction timing.
+    pub node_lifecycle: Option<super::health::NodeLifecycleFile>,
 }
 
 /// `[simulation]`.
@@ -115,6 +127,11 @@ pub struct PoolFile {
     pub boot_delay: Option<Spanned<Dur>>,
     /// What one node costs per hour (default 0).
     pub cost_per_hour: Option<NonNegative>,
+    // --- Topology (`scenario/topology.rs`). ---
+    /// Region of the pool's zone (default `default`).
+    pub region: Option<Spanned<String>>,
+    /// Racks the pool's nodes are dealt over, round-robin (default: a rack per node).
+    pub racks: Option<Spanned<u32>>,
 }
 
 /// `{ key = "dedicated", value = "gpu", effect = "NoSchedule" }`.
@@ -283,6 +300,9 @@ pub struct ServiceFile {
     pub topology_spread_constraints: Vec<Spanned<SpreadFile>>,
     /// Pending replicas with higher priority are placed first (default 0).
     pub priority: Option<i32>,
+    // --- Self-healing (`scenario/health.rs`). ---
+    /// Liveness and readiness probes.
+    pub probes: Option<super::health::ProbesFile>,
 }
 
 /// A toleration, as in a Kubernetes pod spec (without `tolerationSeconds`).
