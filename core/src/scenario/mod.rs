@@ -14,6 +14,7 @@ mod constraints;
 mod faults;
 mod health;
 mod schema;
+mod stochastic;
 mod topology;
 mod traces;
 

@@ -51,7 +51,7 @@ pub struct ScenarioFile {
     pub faults: Vec<Spanned<super::faults::FaultFile>>,
     /// Stochastic failure processes by pool (`[stochastic.POOL]`).
     #[serde(default)]
-    pub stochastic: BTreeMap<String, super::faults::StochasticFile>,
+    pub stochastic: BTreeMap<String, super::stochastic::StochasticFile>,
     /// Heartbeats, NotReady and eviction timing.
     pub node_lifecycle: Option<super::health::NodeLifecycleFile>,
 }
