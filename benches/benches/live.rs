@@ -119,6 +119,7 @@ fn scenario(replicas: u32) -> Scenario {
         pool_costs: Default::default(),
         overrides: vec![],
         hash: String::new(),
+        resilience: Default::default(),
     }
 }
 

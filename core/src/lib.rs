@@ -14,6 +14,8 @@ pub mod balance;
 pub mod capacity;
 pub mod controller;
 pub mod dist;
+pub mod faults;
+pub mod health;
 pub mod jobs;
 pub mod metrics;
 pub mod model;
@@ -29,6 +31,7 @@ pub mod scenario;
 pub mod sched;
 pub mod testing;
 pub mod time;
+pub mod topology;
 pub mod traffic;
 
 /// The version recorded in every result file.

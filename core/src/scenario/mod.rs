@@ -12,8 +12,12 @@ mod autoscaler;
 mod balancing;
 mod cluster;
 mod constraints;
+mod faults;
+mod health;
 mod rollout;
 mod schema;
+mod stochastic;
+mod topology;
 mod traces;
 
 use std::fmt;
@@ -89,6 +93,22 @@ pub struct Scenario {
     pub overrides: Vec<String>,
     /// FNV-1a 64 of the effective scenario text and every file it read, hex.
     pub hash: String,
+    /// Topology, faults and self-healing settings.
+    pub resilience: Resilience,
+}
+
+/// Topology, faults and self-healing settings of a scenario, grouped so a
+/// world that ignores them needs one `Default::default()`.
+#[derive(Clone, Debug, Default)]
+pub struct Resilience {
+    /// Racks, regions and zone links (`[topology]`, pools' `region`/`racks`).
+    pub topology: crate::topology::TopologySpec,
+    /// `[[faults]]` and `[stochastic.POOL]`.
+    pub faults: crate::faults::FaultsSpec,
+    /// Probes per service, in `desired.services` order (job shapes have none).
+    pub probes: Vec<crate::health::Probes>,
+    /// `[nodeLifecycle]`.
+    pub node_lifecycle: crate::health::NodeLifecycleConfig,
 }
 
 /// A latency objective: `percentile` of requests finish within `latency`.
@@ -590,7 +610,9 @@ fn resolve(
     let mut autoscalers = Vec::new();
     let mut slos = Vec::new();
     let pool_names: std::collections::BTreeSet<String> = raw.pools.keys().cloned().collect();
+    let mut probes = Vec::new();
     for (sname, s) in raw.services {
+        probes.push(health::probes(&s.probes, &sname, ctx)?);
         let at = |field: &str| format!("services.{sname}.{field}");
         check_dns_label(&sname).map_err(|m| {
             ctx.err(
@@ -842,6 +864,23 @@ fn resolve(
         &replica_spans,
         ctx,
     )?;
+    let resilience = {
+        let topology = topology::build(&raw.topology, &raw.pools, &nodes, ctx)?;
+        let world = faults::World {
+            nodes: &nodes,
+            services: &desired.services,
+            topology: &topology,
+            duration,
+        };
+        let faults = faults::build(&raw.faults, &raw.stochastic, &world, ctx)?;
+        probes.resize(desired.services.len(), Default::default());
+        Resilience {
+            topology,
+            faults,
+            probes,
+            node_lifecycle: health::node_lifecycle(&raw.node_lifecycle, ctx)?,
+        }
+    };
 
     Ok(Scenario {
         name,
@@ -866,6 +905,7 @@ fn resolve(
         pool_costs,
         overrides: overrides.to_vec(),
         hash: format!("{:016x}", fnv1a64(&hash_input)),
+        resilience,
     })
 }
 
@@ -1307,5 +1347,7 @@ fn build_dist(
     }
 }
 
+#[cfg(test)]
+mod faults_tests;
 #[cfg(test)]
 mod tests;

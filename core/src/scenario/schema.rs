@@ -42,6 +42,18 @@ pub struct ScenarioFile {
     pub jobs: BTreeMap<String, Spanned<JobsFile>>,
     /// The node autoscaler of the pools that declare `max`.
     pub cluster_autoscaler: Option<Spanned<super::cluster::ClusterAutoscalerFile>>,
+    // --- Topology, faults and self-healing (`scenario/topology.rs`,
+    // `scenario/faults.rs`, `scenario/health.rs`). ---
+    /// Links between zones.
+    pub topology: Option<super::topology::TopologyFile>,
+    /// Scheduled faults (`[[faults]]`).
+    #[serde(default)]
+    pub faults: Vec<Spanned<super::faults::FaultFile>>,
+    /// Stochastic failure processes by pool (`[stochastic.POOL]`).
+    #[serde(default)]
+    pub stochastic: BTreeMap<String, super::stochastic::StochasticFile>,
+    /// Heartbeats, NotReady and eviction timing.
+    pub node_lifecycle: Option<super::health::NodeLifecycleFile>,
 }
 
 /// `[simulation]`.
@@ -117,6 +129,11 @@ pub struct PoolFile {
     pub cost_per_hour: Option<NonNegative>,
     /// Relative speed of its nodes: service times are divided by it (default 1).
     pub speed: Option<Spanned<f64>>,
+    // --- Topology (`scenario/topology.rs`). ---
+    /// Region of the pool's zone (default `default`).
+    pub region: Option<Spanned<String>>,
+    /// Racks the pool's nodes are dealt over, round-robin (default: a rack per node).
+    pub racks: Option<Spanned<u32>>,
 }
 
 /// `{ key = "dedicated", value = "gpu", effect = "NoSchedule" }`.
@@ -290,6 +307,9 @@ pub struct ServiceFile {
     pub priority: Option<i32>,
     /// A new revision and how it is rolled out.
     pub rollout: Option<Spanned<super::rollout::RolloutFile>>,
+    // --- Self-healing (`scenario/health.rs`). ---
+    /// Liveness and readiness probes.
+    pub probes: Option<super::health::ProbesFile>,
 }
 
 /// A toleration, as in a Kubernetes pod spec (without `tolerationSeconds`).
