@@ -170,6 +170,14 @@ fn stale_endpoints_fail_and_retries_within_their_budget_recover_them() {
         "{ discoveryDelay = \"2s\", retries = 2, retryBudget = { retryRatio = 0.0, minRetriesPerSecond = 10 } }",
     );
     assert_eq!(tight.services[0].requests.retries, 100);
+    eprintln!(
+        "stale endpoints: failed {} (no retries), {} with {} retries, {} with a tight budget ({} retries)",
+        failed,
+        r.failed,
+        r.retries,
+        tight.services[0].requests.failed,
+        tight.services[0].requests.retries
+    );
 }
 
 #[test]
