@@ -12,6 +12,7 @@ mod autoscaler;
 mod cluster;
 mod constraints;
 mod schema;
+mod sweep;
 mod traces;
 
 use std::fmt;
@@ -34,6 +35,7 @@ use crate::rng::{fnv1a64, names, stream};
 use crate::time::{SimDuration, SimTime};
 use crate::traffic::RateModel;
 pub use alibaba::LABEL_GPU_MODEL;
+pub use sweep::{SweepFile, SweepSpec, Vary, VaryFile, sweep_spec};
 
 /// A fully validated scenario, ready to run in either world.
 #[derive(Clone, Debug)]

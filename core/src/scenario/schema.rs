@@ -42,6 +42,8 @@ pub struct ScenarioFile {
     pub jobs: BTreeMap<String, Spanned<JobsFile>>,
     /// The node autoscaler of the pools that declare `max`.
     pub cluster_autoscaler: Option<Spanned<super::cluster::ClusterAutoscalerFile>>,
+    /// What `sim sweep` varies; runs ignore it (read by [`super::sweep_spec`]).
+    pub sweep: Option<Spanned<super::sweep::SweepFile>>,
 }
 
 /// `[simulation]`.
