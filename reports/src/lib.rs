@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+mod compare;
 pub mod data;
 pub mod figures;
 pub mod html;

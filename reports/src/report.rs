@@ -8,19 +8,15 @@
 //! group (at most [`MAX_OVERLAID`]); a live group and a simulated group of
 //! the same scenario therefore share axes, and get a fidelity table.
 
-use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use orkestra_core::results::{LATENCY_QUANTILES, Summary};
+use orkestra_core::results::LATENCY_QUANTILES;
 
 use crate::data::{Mark, RunData};
-use crate::figures::{
-    Bar, BarFigure, CdfFigure, HeatFigure, Line, Panel, TimeFigure, Unit, fmt_value, render,
-};
+use crate::figures::{CdfFigure, Draw, HeatFigure, Line, Panel, TimeFigure, render};
 use crate::html::{FigureHtml, Section, esc, page, table};
 use crate::inputs::{Group, collect, group};
-use crate::stats::Estimate;
 use crate::{ReportError, ReportOptions};
 
 /// Groups whose first run is drawn on the time-series figures.
@@ -42,93 +38,32 @@ pub struct Report {
     pub groups: usize,
 }
 
-/// Which way is better for a metric.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Better {
-    Lower,
-    Higher,
+/// The figures drawn so far; each one's PNG is written beside the page.
+pub(crate) struct Figures<'a> {
+    out: &'a Path,
+    /// Ids in page order.
+    pub(crate) ids: Vec<String>,
 }
 
-/// A key metric of a run.
-struct Metric {
-    name: String,
-    unit: Unit,
-    better: Better,
-    value: Box<dyn Fn(&Summary) -> f64>,
-}
-
-fn metrics(first: &Summary, runs: &[&Summary]) -> Vec<Metric> {
-    let mut m: Vec<Metric> = Vec::new();
-    for (i, s) in first.services.iter().enumerate() {
-        let svc = move |sum: &Summary| sum.services.get(i).cloned();
-        let n = &s.name;
-        m.push(Metric {
-            name: format!("{n}: p99 latency"),
-            unit: Unit::Seconds,
-            better: Better::Lower,
-            value: Box::new(move |x| svc(x).map_or(f64::NAN, |s| s.latency_s.p99)),
-        });
-        m.push(Metric {
-            name: format!("{n}: p50 latency"),
-            unit: Unit::Seconds,
-            better: Better::Lower,
-            value: Box::new(move |x| svc(x).map_or(f64::NAN, |s| s.latency_s.p50)),
-        });
-        m.push(Metric {
-            name: format!("{n}: failed requests"),
-            unit: Unit::Fraction,
-            better: Better::Lower,
-            value: Box::new(move |x| {
-                svc(x).map_or(f64::NAN, |s| {
-                    let r = s.requests;
-                    (r.rejected + r.timed_out) as f64 / (r.total.max(1)) as f64
-                })
-            }),
-        });
-        m.push(Metric {
-            name: format!("{n}: replica-seconds"),
-            unit: Unit::Number,
-            better: Better::Lower,
-            value: Box::new(move |x| svc(x).map_or(f64::NAN, |s| s.replicas.replica_seconds)),
-        });
-        if s.slo.is_some() {
-            m.push(Metric {
-                name: format!("{n}: SLO violation minutes"),
-                unit: Unit::Number,
-                better: Better::Lower,
-                value: Box::new(move |x| {
-                    svc(x)
-                        .and_then(|s| s.slo)
-                        .map_or(f64::NAN, |s| s.violation_minutes as f64)
-                }),
-            });
-        }
+impl Figures<'_> {
+    /// Draws `f` as `<id>.png` and as SVG for the page.
+    pub(crate) fn add(
+        &mut self,
+        id: &str,
+        title: &str,
+        caption: String,
+        f: &impl Draw,
+    ) -> Result<FigureHtml, ReportError> {
+        let png = self.out.join(format!("{id}.png"));
+        let svg = render(f, &png).map_err(ReportError::Draw)?;
+        self.ids.push(id.to_string());
+        Ok(FigureHtml {
+            id: id.to_string(),
+            title: title.to_string(),
+            caption,
+            svg,
+        })
     }
-    m.push(Metric {
-        name: "cpu allocated".into(),
-        unit: Unit::Fraction,
-        better: Better::Higher,
-        value: Box::new(|x| x.cluster.cpu_allocated_mean),
-    });
-    m.push(Metric {
-        name: "replica pending p99".into(),
-        unit: Unit::Seconds,
-        better: Better::Lower,
-        value: Box::new(|x| x.cluster.pending_time_s.p99),
-    });
-    m.push(Metric {
-        name: "node-hours".into(),
-        unit: Unit::Number,
-        better: Better::Lower,
-        value: Box::new(|x| x.cluster.node_hours),
-    });
-    // Metrics that are zero in every run say nothing.
-    m.retain(|k| runs.iter().any(|s| (k.value)(s) != 0.0));
-    m
-}
-
-fn show(v: f64, unit: Unit) -> String {
-    fmt_value(v, unit)
 }
 
 /// Renders the report of `opts.inputs` into `opts.out`.
@@ -150,21 +85,9 @@ pub fn render_report(opts: &ReportOptions) -> Result<Report, ReportError> {
         .map(|g| RunData::read(g.runs[0].clone()))
         .collect::<Result<_, _>>()?;
     let mut sections = Vec::new();
-    let mut figures = Vec::new();
-    let mut fig = |id: &str,
-                   title: &str,
-                   caption: String,
-                   f: &dyn Fn(&Path) -> Result<String, String>|
-     -> Result<FigureHtml, ReportError> {
-        let png = opts.out.join(format!("{id}.png"));
-        let svg = f(&png).map_err(ReportError::Draw)?;
-        figures.push(id.to_string());
-        Ok(FigureHtml {
-            id: id.to_string(),
-            title: title.to_string(),
-            caption,
-            svg,
-        })
+    let mut figs = Figures {
+        out: &opts.out,
+        ids: Vec::new(),
     };
     let first = &groups[0].runs[0].summary;
     let labels: Vec<&str> = groups.iter().map(|g| g.label.as_str()).collect();
@@ -303,14 +226,14 @@ pub fn render_report(opts: &ReportOptions) -> Result<Report, ReportError> {
         marks: marks.clone(),
         x_end,
     };
-    time_figs.push(fig(
+    time_figs.push(figs.add(
         "traffic",
         "Request rate and latency",
         format!(
             "Arrivals per second and the p99 (solid) and p50 (dashed) latency of each sample interval; \
              grey verticals mark scaling events (replica and node counts), red ones faults.{overlay_note}"
         ),
-        &|p| render(&traffic, p),
+        &traffic,
     )?);
     let capacity = TimeFigure {
         panels: vec![
@@ -330,13 +253,13 @@ pub fn render_report(opts: &ReportOptions) -> Result<Report, ReportError> {
         marks: marks.clone(),
         x_end,
     };
-    time_figs.push(fig(
+    time_figs.push(figs.add(
         "capacity",
         "Replicas and nodes",
         format!(
             "Ready replicas per service; nodes existing (solid) and holding at least one replica (dashed).{overlay_note}"
         ),
-        &|p| render(&capacity, p),
+        &capacity,
     )?);
     let mut util_panels = vec![
         Panel {
@@ -365,13 +288,13 @@ pub fn render_report(opts: &ReportOptions) -> Result<Report, ReportError> {
         marks,
         x_end,
     };
-    time_figs.push(fig(
+    time_figs.push(figs.add(
         "utilisation",
         "Utilisation per resource",
         format!(
             "Requests allocated on nodes ÷ allocatable, cluster-wide, per resource.{overlay_note}"
         ),
-        &|p| render(&util, p),
+        &util,
     )?);
     for (k, d) in overlaid
         .iter()
@@ -380,13 +303,13 @@ pub fn render_report(opts: &ReportOptions) -> Result<Report, ReportError> {
         .take(MAX_HEATMAPS)
     {
         let heat = heatmap(d, x_end, labels[k]);
-        time_figs.push(fig(
+        time_figs.push(figs.add(
             &format!("heatmap-{}", k + 1),
             &format!("CPU allocated per node: {}", labels[k]),
             "Each row a node, each column a stretch of time; darker is more of the node's allocatable \
              cpu requested (grey: the node did not exist). From nodes.csv."
                 .into(),
-            &|p| render(&heat, p),
+            &heat,
         )?);
     }
     let mut cdf_lines = Vec::new();
@@ -416,11 +339,11 @@ pub fn render_report(opts: &ReportOptions) -> Result<Report, ReportError> {
         title: "latency CDF over the whole run".into(),
         lines: cdf_lines,
     };
-    time_figs.push(fig(
+    time_figs.push(figs.add(
         "latency-cdf",
         "Latency distribution",
         format!("Fraction of successful requests at or under each latency, from summary.json's latency quantiles.{overlay_note}"),
-        &|p| render(&cdf, p),
+        &cdf,
     )?);
     sections.push(Section {
         title: "Over time".into(),
@@ -428,94 +351,10 @@ pub fn render_report(opts: &ReportOptions) -> Result<Report, ReportError> {
         figures: time_figs,
     });
 
-    // Comparisons across groups.
-    let all: Vec<&Summary> = groups
-        .iter()
-        .flat_map(|g| g.runs.iter().map(|r| &r.summary))
-        .collect();
-    let ms = metrics(first, &all);
-    if groups.len() > 1 || groups.iter().any(|g| g.runs.len() > 1) {
-        let mut head = vec!["configuration".to_string(), "runs".to_string()];
-        head.extend(ms.iter().map(|m| m.name.clone()));
-        let ests: Vec<Vec<Estimate>> = ms
-            .iter()
-            .map(|m| {
-                groups
-                    .iter()
-                    .map(|g| {
-                        let v: Vec<f64> = g
-                            .runs
-                            .iter()
-                            .map(|r| (m.value)(&r.summary))
-                            .filter(|v| v.is_finite())
-                            .collect();
-                        Estimate::of(&v)
-                    })
-                    .collect()
-            })
-            .collect();
-        let best: Vec<Vec<usize>> = ms
-            .iter()
-            .zip(&ests)
-            .map(|(m, e)| best_of(m.better, e))
-            .collect();
-        let rows: Vec<Vec<(String, &'static str)>> = groups
-            .iter()
-            .enumerate()
-            .map(|(gi, g)| {
-                let mut row = vec![(esc(&g.label), "l"), (g.runs.len().to_string(), "")];
-                for (mi, m) in ms.iter().enumerate() {
-                    let e = ests[mi][gi];
-                    let mut cell = show(e.mean, m.unit);
-                    if e.n > 1 {
-                        let _ = write!(cell, " ± {}", show(e.half, m.unit));
-                    }
-                    row.push((esc(&cell), if best[mi].contains(&gi) { "best" } else { "" }));
-                }
-                row
-            })
-            .collect();
-        let mut body = String::from(
-            "<p>Mean over each configuration's seeds ± the half-width of the 95% confidence interval \
-             (Student's t); the best configuration per metric is highlighted.</p>\n",
-        );
-        body.push_str(&table(&head, &rows));
-        let mut bar_figs = Vec::new();
-        for (mi, m) in ms.iter().enumerate() {
-            let bars = BarFigure {
-                title: m.name.clone(),
-                x_label: match m.better {
-                    Better::Lower => "lower is better",
-                    Better::Higher => "higher is better",
-                }
-                .into(),
-                unit: m.unit,
-                bars: groups
-                    .iter()
-                    .enumerate()
-                    .map(|(gi, g)| Bar {
-                        label: g.label.clone(),
-                        est: ests[mi][gi],
-                        best: best[mi].contains(&gi),
-                    })
-                    .collect(),
-            };
-            let id = format!("bars-{}", mi + 1);
-            bar_figs.push(fig(
-                &id,
-                &m.name,
-                "Mean per configuration with its 95% confidence interval across seeds; green is best.".into(),
-                &|p| render(&bars, p),
-            )?);
-        }
-        sections.push(Section {
-            title: "Comparison".into(),
-            body,
-            figures: bar_figs,
-        });
+    if let Some(section) = crate::compare::section(&groups, &mut figs)? {
+        sections.push(section);
     }
-
-    if let Some(body) = fidelity(&groups) {
+    if let Some(body) = crate::compare::fidelity(&groups) {
         sections.push(Section {
             title: "Fidelity: simulated vs live".into(),
             body,
@@ -554,29 +393,10 @@ pub fn render_report(opts: &ReportOptions) -> Result<Report, ReportError> {
     fs::write(&index, html).map_err(io(&index))?;
     Ok(Report {
         index,
-        figures,
+        figures: figs.ids,
         runs: n_runs,
         groups: groups.len(),
     })
-}
-
-/// The groups with the best mean (all of them on a tie); none when every mean is equal.
-fn best_of(better: Better, e: &[Estimate]) -> Vec<usize> {
-    let ok: Vec<(usize, f64)> = e
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.n > 0 && e.mean.is_finite())
-        .map(|(i, e)| (i, e.mean))
-        .collect();
-    if ok.len() < 2 || ok.iter().all(|&(_, v)| v == ok[0].1) {
-        return Vec::new();
-    }
-    let pick = |a: f64, b: f64| match better {
-        Better::Lower => a.min(b),
-        Better::Higher => a.max(b),
-    };
-    let top = ok.iter().map(|p| p.1).fold(ok[0].1, pick);
-    ok.iter().filter(|p| p.1 == top).map(|p| p.0).collect()
 }
 
 /// At most 120 columns of time and 80 rows of nodes (bucket means).
@@ -626,64 +446,6 @@ fn heatmap(d: &RunData, x_end: f64, label: &str) -> HeatFigure {
         values,
         x_end,
     }
-}
-
-/// Sim vs live per service, when both worlds ran the scenario.
-fn fidelity(groups: &[Group]) -> Option<String> {
-    let sim: Vec<&Summary> = groups
-        .iter()
-        .filter(|g| !g.live)
-        .flat_map(|g| g.runs.iter().map(|r| &r.summary))
-        .collect();
-    let live: Vec<&Summary> = groups
-        .iter()
-        .filter(|g| g.live)
-        .flat_map(|g| g.runs.iter().map(|r| &r.summary))
-        .collect();
-    if sim.is_empty() || live.is_empty() {
-        return None;
-    }
-    let head: Vec<String> = ["service · metric", "simulated", "live", "relative error"]
-        .map(String::from)
-        .to_vec();
-    let mut rows = Vec::new();
-    type Of = fn(&orkestra_core::results::ServiceSummary) -> f64;
-    let cases: [(&str, Unit, Of); 3] = [
-        ("p50 latency", Unit::Seconds, |t| t.latency_s.p50),
-        ("p99 latency", Unit::Seconds, |t| t.latency_s.p99),
-        ("ready replicas (mean)", Unit::Number, |t| {
-            t.replicas.ready_mean
-        }),
-    ];
-    for s in &sim[0].services {
-        let n = &s.name;
-        for (what, unit, f) in cases {
-            let mean = |runs: &[&Summary]| {
-                let v: Vec<f64> = runs
-                    .iter()
-                    .filter_map(|x| x.services.iter().find(|t| &t.name == n).map(f))
-                    .collect();
-                (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-            };
-            let (a, b) = (mean(&sim), mean(&live));
-            let err = match (a, b) {
-                (Some(a), Some(b)) if b != 0.0 => format!("{:+.1}%", (a - b) / b * 100.0),
-                _ => "–".into(),
-            };
-            rows.push(vec![
-                (esc(&format!("{n} · {what}")), "l"),
-                (esc(&a.map_or("–".into(), |v| show(v, unit))), ""),
-                (esc(&b.map_or("–".into(), |v| show(v, unit))), ""),
-                (esc(&err), ""),
-            ]);
-        }
-    }
-    Some(format!(
-        "<p>Means over {} simulated and {} live runs; relative error = (simulated − live) ÷ live.</p>\n{}",
-        sim.len(),
-        live.len(),
-        table(&head, &rows)
-    ))
 }
 
 fn runs_table(groups: &[Group]) -> String {

@@ -14,12 +14,16 @@ use std::sync::OnceLock;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::data::Mark;
-use crate::stats::Estimate;
 
-static FONT: &[u8] = include_bytes!("../fonts/DejaVuSans-subset.ttf");
+mod bars;
+mod heat;
+
+pub use bars::{Bar, BarFigure};
+pub use heat::HeatFigure;
+
+static FONT: &[u8] = include_bytes!("../../fonts/DejaVuSans-subset.ttf");
 
 /// The family every figure uses; registered once with the embedded font.
 const FAMILY: &str = "sans-serif";
@@ -322,108 +326,6 @@ impl Draw for TimeFigure {
     }
 }
 
-/// A node × time grid of fractions, drawn as coloured cells.
-#[derive(Clone, Debug)]
-pub struct HeatFigure {
-    /// Title.
-    pub title: String,
-    /// Row labels (nodes or node ranges), top to bottom.
-    pub rows: Vec<String>,
-    /// Start of each column, seconds; columns end where the next starts or at `x_end`.
-    pub columns: Vec<f64>,
-    /// `values[row][column]` in 0..=1; NaN where the node did not exist.
-    pub values: Vec<Vec<f64>>,
-    /// End of the time axis.
-    pub x_end: f64,
-}
-
-/// White → dark blue.
-fn heat(v: f64) -> RGBColor {
-    if !v.is_finite() {
-        return RGBColor(225, 225, 225);
-    }
-    let v = v.clamp(0.0, 1.0);
-    let lerp = |a: f64, b: f64| (a + (b - a) * v).round() as u8;
-    RGBColor(lerp(247.0, 8.0), lerp(251.0, 48.0), lerp(255.0, 107.0))
-}
-
-impl Draw for HeatFigure {
-    fn size(&self) -> (u32, u32) {
-        (960, 120 + (14 * self.rows.len() as u32).clamp(140, 700))
-    }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        root.fill(&WHITE).map_err(e)?;
-        let (main, legend) = root.split_horizontally(880);
-        let n = self.rows.len().max(1);
-        let label_w = self.rows.iter().map(|r| r.len()).max().unwrap_or(4) as u32 * 7 + 12;
-        let mut chart = ChartBuilder::on(&main)
-            .caption(&self.title, (FAMILY, 17))
-            .margin(10)
-            .x_label_area_size(34)
-            .y_label_area_size(label_w.min(220))
-            .build_cartesian_2d(0f64..self.x_end.max(1e-9), (0..n).into_segmented())
-            .map_err(e)?;
-        let rows = &self.rows;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_desc("time (s)")
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_labels(n.min(40))
-            .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => (n - 1)
-                    .checked_sub(*i)
-                    .and_then(|k| rows.get(k))
-                    .cloned()
-                    .unwrap_or_default(),
-                _ => String::new(),
-            })
-            .label_style((FAMILY, 11))
-            .draw()
-            .map_err(e)?;
-        let mut cells = Vec::new();
-        for (r, row) in self.values.iter().enumerate() {
-            let y = n - 1 - r; // first row on top
-            for (c, &v) in row.iter().enumerate() {
-                let x0 = self.columns[c];
-                let x1 = self.columns.get(c + 1).copied().unwrap_or(self.x_end);
-                cells.push(Rectangle::new(
-                    [
-                        (x0, SegmentValue::Exact(y)),
-                        (x1, SegmentValue::Exact(y + 1)),
-                    ],
-                    heat(v).filled(),
-                ));
-            }
-        }
-        chart.draw_series(cells).map_err(e)?;
-        // Colour scale: 0% at the bottom, 100% at the top.
-        let steps = 20;
-        let (w, h) = legend.dim_in_pixel();
-        let (top, bottom) = (40i32, h as i32 - 60);
-        for k in 0..steps {
-            let y0 = bottom - (bottom - top) * (k + 1) / steps;
-            let y1 = bottom - (bottom - top) * k / steps;
-            legend
-                .draw(&Rectangle::new(
-                    [(10, y0), (34, y1)],
-                    heat((f64::from(k) + 0.5) / f64::from(steps)).filled(),
-                ))
-                .map_err(e)?;
-        }
-        let style = TextStyle::from((FAMILY, 11).into_font());
-        legend
-            .draw(&Text::new("100%", (38, top - 6), style.clone()))
-            .map_err(e)?;
-        legend
-            .draw(&Text::new("0%", (38, bottom - 6), style))
-            .map_err(e)?;
-        let _ = w;
-        Ok(())
-    }
-}
-
 /// Latency CDFs on a logarithmic latency axis.
 #[derive(Clone, Debug)]
 pub struct CdfFigure {
@@ -488,122 +390,5 @@ impl Draw for CdfFigure {
             }
         }
         draw_legend(&side, &entries(self.lines.iter()))
-    }
-}
-
-/// One bar: a group's mean with its 95% interval.
-#[derive(Clone, Debug)]
-pub struct Bar {
-    /// Group label.
-    pub label: String,
-    /// Mean and interval across seeds.
-    pub est: Estimate,
-    /// The best group for this metric.
-    pub best: bool,
-}
-
-/// Horizontal bars with 95% confidence intervals, one per group.
-#[derive(Clone, Debug)]
-pub struct BarFigure {
-    /// Title (the metric).
-    pub title: String,
-    /// Value axis description.
-    pub x_label: String,
-    /// How values are shown.
-    pub unit: Unit,
-    /// Bars, top to bottom.
-    pub bars: Vec<Bar>,
-}
-
-impl Draw for BarFigure {
-    fn size(&self) -> (u32, u32) {
-        (960, 90 + 34 * self.bars.len().max(1) as u32)
-    }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        root.fill(&WHITE).map_err(e)?;
-        let n = self.bars.len().max(1);
-        let top = self
-            .bars
-            .iter()
-            .map(|b| b.est.mean + b.est.half)
-            .filter(|v| v.is_finite())
-            .fold(0.0f64, f64::max);
-        let top = if top > 0.0 { top * 1.25 } else { 1.0 };
-        let label_w = self.bars.iter().map(|b| b.label.len()).max().unwrap_or(4) as u32 * 7 + 16;
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, (FAMILY, 17))
-            .margin(10)
-            .x_label_area_size(34)
-            .y_label_area_size(label_w.min(360))
-            .build_cartesian_2d(0f64..top, (0..n).into_segmented())
-            .map_err(e)?;
-        let bars = &self.bars;
-        let unit = self.unit;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(225, 225, 225))
-            .x_desc(self.x_label.as_str())
-            .x_label_formatter(&|v| match unit {
-                Unit::Seconds => crate::html::fmt_seconds(*v),
-                _ => fmt_tick(*v, unit == Unit::Fraction),
-            })
-            .y_labels(n)
-            .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => (n - 1)
-                    .checked_sub(*i)
-                    .and_then(|k| bars.get(k))
-                    .map(|b| b.label.clone())
-                    .unwrap_or_default(),
-                _ => String::new(),
-            })
-            .label_style((FAMILY, 12))
-            .draw()
-            .map_err(e)?;
-        let best = RGBColor(44, 160, 44);
-        let plain = RGBColor(31, 119, 180);
-        let ink = RGBColor(30, 30, 30);
-        for (k, b) in self.bars.iter().enumerate() {
-            let y = n - 1 - k;
-            let mut rect = Rectangle::new(
-                [
-                    (0.0, SegmentValue::Exact(y)),
-                    (b.est.mean, SegmentValue::Exact(y + 1)),
-                ],
-                (if b.best { best } else { plain }).filled(),
-            );
-            rect.set_margin(5, 5, 0, 0);
-            chart.draw_series([rect]).map_err(e)?;
-            let (lo, hi) = (b.est.mean - b.est.half, b.est.mean + b.est.half);
-            let c = SegmentValue::CenterOf(y);
-            if b.est.half > 0.0 {
-                chart
-                    .draw_series([PathElement::new(
-                        vec![(lo, c.clone()), (hi, c)],
-                        ink.stroke_width(2),
-                    )])
-                    .map_err(e)?;
-            }
-            let mut text = fmt_value(b.est.mean, unit);
-            if b.est.n > 1 {
-                text = format!("{text} ± {}  (n={})", fmt_value(b.est.half, unit), b.est.n);
-            }
-            if b.best {
-                text.push_str("  best");
-            }
-            chart
-                .draw_series([Text::new(
-                    text,
-                    (hi.max(b.est.mean) + top * 0.01, SegmentValue::CenterOf(y)),
-                    (FAMILY, 12)
-                        .into_font()
-                        .color(&ink)
-                        .pos(Pos::new(HPos::Left, VPos::Center)),
-                )])
-                .map_err(e)?;
-        }
-        Ok(())
     }
 }
