@@ -393,6 +393,14 @@ impl ServiceMetrics {
             name: name.to_string(),
             requests: self.counts,
             latency_s: latency,
+            latency_quantiles_s: if self.latency.is_empty() {
+                Vec::new()
+            } else {
+                crate::results::LATENCY_QUANTILES
+                    .iter()
+                    .map(|&q| secs(self.latency.value_at_quantile(q)))
+                    .collect()
+            },
             wait_mean_s: if self.waits > 0 {
                 self.wait_sum_ns as f64 / self.waits as f64 / 1e9
             } else {
@@ -457,6 +465,20 @@ mod tests {
             s.latency_s.p99
         );
         assert!((s.latency_s.max - 1.0).abs() < 1e-3);
+        // The CDF samples: quantile q of 1..=1000 ms is ceil(1000 q) ms (1 ms at q = 0), within
+        // HDR's 3 significant digits: index 50 = p50 = 500 ms, 101 = p99.9 = 999 ms, 104 = max.
+        let q = &s.latency_quantiles_s;
+        assert_eq!(q.len(), crate::results::LATENCY_QUANTILES.len());
+        for (i, want) in [(0, 0.001), (50, 0.5), (99, 0.99), (101, 0.999), (104, 1.0)] {
+            assert!((q[i] - want).abs() / want < 1e-3, "q[{i}] = {}", q[i]);
+        }
+        assert!(q.windows(2).all(|w| w[0] <= w[1]), "non-decreasing");
+        assert!(
+            ServiceMetrics::default()
+                .summary("idle", 1, SimTime(1))
+                .latency_quantiles_s
+                .is_empty()
+        );
     }
 
     #[test]

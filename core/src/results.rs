@@ -77,6 +77,25 @@ pub struct LatencyStats {
     pub max: f64,
 }
 
+/// Quantiles at which [`ServiceSummary::latency_quantiles_s`] samples the
+/// latency distribution: every percent from 0 (the fastest request) to 99,
+/// then the tail at 99.5, 99.9, 99.95, 99.99 % and 1 (the slowest). Enough
+/// for a latency CDF on a log axis without a histogram file.
+pub const LATENCY_QUANTILES: [f64; 105] = {
+    let mut q = [0.0; 105];
+    let mut i = 0;
+    while i < 100 {
+        q[i] = i as f64 / 100.0;
+        i += 1;
+    }
+    q[100] = 0.995;
+    q[101] = 0.999;
+    q[102] = 0.9995;
+    q[103] = 0.9999;
+    q[104] = 1.0;
+    q
+};
+
 /// Replica counts over the run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReplicaStats {
@@ -103,6 +122,10 @@ pub struct ServiceSummary {
     pub requests: RequestCounts,
     /// Latency of `ok` requests.
     pub latency_s: LatencyStats,
+    /// Latency of `ok` requests at each of [`LATENCY_QUANTILES`], seconds
+    /// (HDR histogram, 3 significant digits); empty when none succeeded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latency_quantiles_s: Vec<f64>,
     /// Mean time from arrival to start of service, over served requests.
     pub wait_mean_s: f64,
     /// Busy slot-time ÷ ready slot-time (slots = ready replicas × concurrency).

@@ -1,11 +1,24 @@
-//! Reading results folders, the input of every report.
+//! Reports: results folders in, a self-contained `index.html` and PNG figures out.
 //!
 //! Key decision: reports know results folders only — `summary.json`,
-//! `timeseries.csv`, `events.csv` as defined in `orkestra_core::results` —
-//! never simulator internals, so simulated and live runs render alike. This
-//! crate starts with the reader and its validation; the plot renderer
-//! (plotters: figures, `index.html`, comparisons across runs) builds on it.
+//! `timeseries.csv`, `events.csv`, `nodes.csv` as defined in
+//! `orkestra_core::results` — never simulator internals, so simulated and
+//! live runs render alike and overlay on the same axes. Figures are drawn
+//! with plotters (`figures`), seeds of one configuration are compared by
+//! mean and 95% t interval (`stats`), and the page is plain HTML with the
+//! SVG inlined (`html`), deterministic for the same inputs.
 #![warn(missing_docs)]
+
+pub mod bench;
+mod compare;
+pub mod data;
+pub mod figures;
+pub mod html;
+pub mod inputs;
+pub mod report;
+pub mod stats;
+
+pub use report::{Report, render_report};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -16,7 +29,9 @@ use orkestra_core::results::{FORMAT, Summary, files};
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     /// A file is missing: not a results folder, or an unfinished one.
-    #[error("{0}: not a results folder (no {1}); results folders are written by `sim run`")]
+    #[error(
+        "{0}: not a results folder (no {1}) nor a folder of them; results folders are written by `sim run`, `sim sweep` and `sim compare`"
+    )]
     NotResults(PathBuf, &'static str),
     /// `summary.json` does not parse as this version's summary.
     #[error("{0}: {1}")]
@@ -24,6 +39,58 @@ pub enum ReadError {
     /// Written by an incompatible version.
     #[error("{0}: results format {1}, this version reads format {FORMAT}")]
     Format(PathBuf, u32),
+    /// The folder does not exist.
+    #[error("{0}: no such folder")]
+    Missing(PathBuf),
+    /// A CSV row that does not parse.
+    #[error("{0}:{1}: {2}")]
+    BadRow(PathBuf, u64, String),
+}
+
+/// Why a report cannot be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// No folder was named.
+    #[error("name at least one results folder")]
+    NoInputs,
+    /// An input is not (or does not hold) a readable results folder.
+    #[error("{0}")]
+    Read(#[from] ReadError),
+    /// Runs of different scenarios, without `--force`.
+    #[error(
+        "{} is scenario '{}' but {} is scenario '{}'; a report compares runs of one scenario (pass --force to mix them)",
+        a.1.display(), a.0, b.1.display(), b.0
+    )]
+    Mixed {
+        /// A scenario and a folder of it.
+        a: (String, PathBuf),
+        /// Another scenario and a folder of it.
+        b: (String, PathBuf),
+    },
+    /// Writing the report failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// What was being written or read.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Plotting failed.
+    #[error("drawing a figure: {0}")]
+    Draw(String),
+}
+
+/// What to report on and where.
+#[derive(Clone, Debug, Default)]
+pub struct ReportOptions {
+    /// Results folders, or folders of them (sweeps, comparisons).
+    pub inputs: Vec<PathBuf>,
+    /// Folder for `index.html` and the PNG files (created if missing).
+    pub out: PathBuf,
+    /// Allow runs of different scenarios in one report.
+    pub force: bool,
+    /// Criterion's output folder, linked from the page when it holds results.
+    pub criterion: Option<PathBuf>,
 }
 
 /// A results folder, validated.
@@ -84,7 +151,7 @@ mod tests {
         let err = Results::open(&d).unwrap_err().to_string();
         assert!(
             err.ends_with(
-                "not a results folder (no summary.json); results folders are written by `sim run`"
+                "not a results folder (no summary.json) nor a folder of them; results folders are written by `sim run`, `sim sweep` and `sim compare`"
             ),
             "{err}"
         );

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use orkestra_core::results::{Summary, files};
 use orkestra_core::scenario::InputError;
 
-use crate::run::{RunError, RunOptions, load, run};
+use crate::run::{RunError, RunOptions, load};
 
 /// What `sim compare` was asked to do.
 #[derive(Clone, Debug, Default)]
@@ -32,8 +32,10 @@ pub struct CompareOptions {
     pub sets: Vec<String>,
     /// Replace an existing folder.
     pub force: bool,
-    /// Progress bars for long runs.
+    /// One progress bar for the whole comparison.
     pub progress: bool,
+    /// Runs at once (0 or 1: one after the other).
+    pub jobs: usize,
 }
 
 /// A finished comparison.
@@ -46,10 +48,10 @@ pub struct Comparison {
 }
 
 /// The table's columns: terminal header, CSV header, value.
-type Column = (&'static str, &'static str, fn(&Summary) -> Cell);
+pub(crate) type Column = (&'static str, &'static str, fn(&Summary) -> Cell);
 
 /// A value and how to show it.
-enum Cell {
+pub(crate) enum Cell {
     Seconds(f64),
     Fraction(f64),
     Mean(f64),
@@ -66,7 +68,7 @@ impl Cell {
         }
     }
 
-    fn csv(&self) -> String {
+    pub(crate) fn csv(&self) -> String {
         match *self {
             Cell::Seconds(x) | Cell::Fraction(x) | Cell::Mean(x) => x.to_string(),
             Cell::Count(n) => n.to_string(),
@@ -74,8 +76,8 @@ impl Cell {
     }
 }
 
-/// Every column after `policy`.
-const COLUMNS: &[Column] = &[
+/// Every column after `policy` (also the cluster columns of `sweep.csv`).
+pub(crate) const COLUMNS: &[Column] = &[
     ("pend_mean", "pending_mean_s", |s| {
         Cell::Seconds(s.cluster.pending_time_s.mean)
     }),
@@ -185,19 +187,21 @@ pub fn compare(opts: &CompareOptions) -> Result<Comparison, RunError> {
 }
 
 fn run_all(opts: &CompareOptions, dir: &Path) -> Result<Vec<(String, Summary)>, RunError> {
-    let mut runs = Vec::new();
-    for p in &opts.policies {
-        let report = run(&RunOptions {
+    let runs: Vec<RunOptions> = opts
+        .policies
+        .iter()
+        .map(|p| RunOptions {
             scenario: opts.scenario.clone(),
             out: Some(dir.join(p)),
             seed: opts.seed,
             sets: with_policy(&opts.sets, p),
             force: false,
-            progress: opts.progress,
+            progress: false,
             live: None,
-        })?;
-        runs.push((p.clone(), report.summary));
-    }
+        })
+        .collect();
+    let summaries = crate::sweep::run_parallel(&runs, opts.jobs, opts.progress)?;
+    let runs: Vec<(String, Summary)> = opts.policies.iter().cloned().zip(summaries).collect();
     let path = dir.join(files::COMPARISON);
     fs::write(&path, comparison_csv(&runs)).map_err(|source| RunError::Io { path, source })?;
     Ok(runs)

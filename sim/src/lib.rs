@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod compare;
 pub mod engine;
 pub mod run;
+pub mod sweep;
 pub mod waiting;
 
 pub use cluster::{Simulation, simulate};

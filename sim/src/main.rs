@@ -14,6 +14,10 @@ Examples:
   sim check scenarios/steady.toml
   sim hpa scenarios/hpa/web-hpa.toml scenarios/hpa/web-metrics.csv
   sim compare scenarios/alibaba-gpu.toml --placement kubernetes-default,gke-optimize-utilization,ecs-binpack
+  sim sweep scenarios/spike.toml --vary services.web.autoscaler.kind=hpa,predictive,target-tracking \
+      --vary scheduler.policy=kubernetes-default,swarm-spread --seeds 5 --jobs 2 --report
+  sim report results/spike-sweep --out results/spike-report
+  sim run scenarios/spike.toml --report
 
 Exit codes: 0 success, 1 invalid scenario or input file, 2 bad command line,
 3 results folder exists (use --force), 4 could not write results.";
@@ -80,6 +84,59 @@ enum Command {
         /// Play the scenario K times faster (live mode): shapes compress, rates do not.
         #[arg(long, requires = "live", default_value_t = 1.0)]
         speed: f64,
+        /// Render the run's report into <out>/report after it.
+        #[arg(long)]
+        report: bool,
+    },
+    /// Run a scenario over the cross product of --vary values × seeds, in parallel.
+    #[command(after_help = EXAMPLES)]
+    Sweep {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Vary a field: dotted.path=a,b,c (repeatable; replaces the scenario's [sweep] table).
+        #[arg(long = "vary", value_name = "PATH=A,B,...")]
+        vary: Vec<String>,
+        /// Seeds per combination: the scenario's seed, seed+1, ... [default: [sweep] seeds or 1].
+        #[arg(long)]
+        seeds: Option<u32>,
+        /// Runs at once [default: the number of cores]; results do not depend on it.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Folder of the sweep: one results folder per run, sweep.json and sweep.csv
+        /// [default: results/<scenario>-sweep]. Running the same sweep again resumes it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override a field in every run: dotted.path=value (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        /// Replace a folder that holds a different sweep.
+        #[arg(long)]
+        force: bool,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Render the sweep's report into <out>/report after it.
+        #[arg(long)]
+        report: bool,
+    },
+    /// Render index.html and PNG figures from results folders (runs, sweeps, comparisons).
+    #[command(after_help = EXAMPLES)]
+    Report {
+        /// Results folders, or folders of them (a sweep or comparison).
+        #[arg(required = true, value_name = "RESULTS_DIR")]
+        dirs: Vec<PathBuf>,
+        /// Folder of the report [default: RESULTS_DIR/report for one folder, else ./report].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Allow runs of different scenarios in one report.
+        #[arg(long)]
+        force: bool,
+        /// Criterion's output folder to link [default: target/criterion when it exists].
+        #[arg(long)]
+        criterion: Option<PathBuf>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Run a scenario under several placement policies and compare them in one table.
     #[command(after_help = EXAMPLES)]
@@ -110,6 +167,9 @@ enum Command {
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
+        /// Runs at once [default: 1].
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
     },
     /// Explain where one more replica of a service would go, node by node.
     Place {
@@ -167,6 +227,7 @@ fn main() -> ExitCode {
             live,
             hosts,
             speed,
+            report,
         } => {
             if !(speed.is_finite() && speed > 0.0) {
                 eprintln!("sim: --speed must be a number greater than zero (got {speed})");
@@ -187,11 +248,21 @@ fn main() -> ExitCode {
                 live,
             };
             match run::run(&opts) {
-                Ok(report) => {
+                Ok(r) => {
                     if !quiet {
-                        print!("{}", run::render_summary(&report));
+                        print!("{}", run::render_summary(&r));
                     }
-                    exit::OK
+                    if report {
+                        report_command(
+                            vec![r.out.clone()],
+                            Some(r.out.join("report")),
+                            false,
+                            None,
+                            quiet,
+                        )
+                    } else {
+                        exit::OK
+                    }
                 }
                 Err(e) => {
                     eprintln!("sim: {e}");
@@ -207,6 +278,7 @@ fn main() -> ExitCode {
             sets,
             force,
             quiet,
+            jobs,
         } => {
             let opts = orkestra_sim::compare::CompareOptions {
                 scenario,
@@ -216,6 +288,7 @@ fn main() -> ExitCode {
                 sets,
                 force,
                 progress: !quiet,
+                jobs,
             };
             match orkestra_sim::compare::compare(&opts) {
                 Ok(c) => {
@@ -230,6 +303,64 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Sweep {
+            scenario,
+            vary,
+            seeds,
+            jobs,
+            out,
+            sets,
+            force,
+            quiet,
+            report,
+        } => {
+            let jobs = jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+            });
+            if jobs == 0 {
+                eprintln!("sim: --jobs must be at least 1");
+                return ExitCode::from(exit::USAGE as u8);
+            }
+            let opts = orkestra_sim::sweep::SweepOptions {
+                scenario,
+                vary,
+                seeds,
+                jobs,
+                out,
+                sets,
+                force,
+                progress: !quiet,
+            };
+            match orkestra_sim::sweep::sweep(&opts) {
+                Ok(r) => {
+                    if !quiet {
+                        print!("{}", orkestra_sim::sweep::render_sweep(&r));
+                    }
+                    if report {
+                        report_command(
+                            vec![r.out.clone()],
+                            Some(r.out.join("report")),
+                            false,
+                            None,
+                            quiet,
+                        )
+                    } else {
+                        exit::OK
+                    }
+                }
+                Err(e) => {
+                    eprintln!("sim: {e}");
+                    e.exit_code()
+                }
+            }
+        }
+        Command::Report {
+            dirs,
+            out,
+            force,
+            criterion,
+            quiet,
+        } => report_command(dirs, out, force, criterion, quiet),
         Command::Live(cmd) => live_command(cmd),
         Command::List(ListCommand::Policies) => {
             println!("placement (scheduler.policy):");
@@ -343,6 +474,52 @@ fn main() -> ExitCode {
         },
     };
     ExitCode::from(code as u8)
+}
+
+/// `sim report` (and `--report` after a run or sweep).
+fn report_command(
+    dirs: Vec<PathBuf>,
+    out: Option<PathBuf>,
+    force: bool,
+    criterion: Option<PathBuf>,
+    quiet: bool,
+) -> i32 {
+    use orkestra_reports::{ReportError, ReportOptions};
+    let out = out.unwrap_or_else(|| match dirs.as_slice() {
+        [one] => one.join("report"),
+        _ => PathBuf::from("report"),
+    });
+    let criterion = criterion.or_else(|| {
+        let d = PathBuf::from("target").join("criterion");
+        d.is_dir().then_some(d)
+    });
+    let opts = ReportOptions {
+        inputs: dirs,
+        out,
+        force,
+        criterion,
+    };
+    match orkestra_reports::render_report(&opts) {
+        Ok(r) => {
+            if !quiet {
+                println!(
+                    "report: {} ({} figures from {} runs in {} configurations)",
+                    r.index.display(),
+                    r.figures.len(),
+                    r.runs,
+                    r.groups
+                );
+            }
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("sim: report: {e}");
+            match e {
+                ReportError::Io { .. } | ReportError::Draw(_) => exit::IO,
+                _ => exit::INPUT,
+            }
+        }
+    }
 }
 
 fn live_command(cmd: LiveCommand) -> i32 {

@@ -17,6 +17,7 @@ mod health;
 mod rollout;
 mod schema;
 mod stochastic;
+mod sweep;
 mod topology;
 mod traces;
 
@@ -40,6 +41,7 @@ use crate::rng::{fnv1a64, names, stream};
 use crate::time::{SimDuration, SimTime};
 use crate::traffic::RateModel;
 pub use alibaba::LABEL_GPU_MODEL;
+pub use sweep::{SweepFile, SweepSpec, Vary, VaryFile, sweep_spec};
 
 /// A fully validated scenario, ready to run in either world.
 #[derive(Clone, Debug)]

@@ -54,6 +54,8 @@ pub struct ScenarioFile {
     pub stochastic: BTreeMap<String, super::stochastic::StochasticFile>,
     /// Heartbeats, NotReady and eviction timing.
     pub node_lifecycle: Option<super::health::NodeLifecycleFile>,
+    /// What `sim sweep` varies; runs ignore it (read by [`super::sweep_spec`]).
+    pub sweep: Option<Spanned<super::sweep::SweepFile>>,
 }
 
 /// `[simulation]`.
