@@ -451,6 +451,7 @@ async fn traffic(
             ..Default::default()
         },
         jobs: Vec::new(),
+        faults: None,
     })
 }
 
