@@ -40,7 +40,9 @@ impl Rows {
 }
 
 fn run(text: &str, overrides: &[String], seed: u64, files: &dyn Files) -> (Summary, Rows) {
-    let s = scenario::parse(text, "faults.toml", files, overrides, Some(seed))
+    let text =
+        scenario::apply_overrides(text, "faults.toml", overrides).unwrap_or_else(|e| panic!("{e}"));
+    let s = scenario::parse(&text, "faults.toml", files, overrides, Some(seed))
         .unwrap_or_else(|e| panic!("{e}"));
     let mut rows = Rows::default();
     let summary = Simulation::new(&s, &mut rows)
@@ -98,7 +100,11 @@ fn a_node_crash_goes_not_ready_is_evicted_and_replaced_elsewhere() {
         .map(|e| (e.0, e.3.as_str()))
         .collect();
     assert_eq!(binds, vec![(445.0, "node=b-0"), (445.0, "node=b-0")]);
-    let ready: Vec<f64> = rows.times("ready").into_iter().filter(|&t| t > 0.0).collect();
+    let ready: Vec<f64> = rows
+        .times("ready")
+        .into_iter()
+        .filter(|&t| t > 0.0)
+        .collect();
     assert_eq!(ready, vec![450.0, 450.0]);
     // The node comes back at the end of the fault (100 + 500 = 600 s), empty.
     assert_eq!(rows.times("node-ready"), vec![600.0]);
@@ -111,7 +117,10 @@ fn a_node_crash_goes_not_ready_is_evicted_and_replaced_elsewhere() {
     // replica of a-0 from 100 s until NotReady at 145 s: about
     // 45 s × 10/s ÷ 2 = 225 lost (Poisson count: sd ≈ √450 ÷ 2 ≈ 11; ±50 is > 4 sd).
     let lost = sum.services[0].requests.failed;
-    assert!((175..=275).contains(&lost), "lost {lost}, about 225 expected");
+    assert!(
+        (175..=275).contains(&lost),
+        "lost {lost}, about 225 expected"
+    );
     let avail = sum.faults.as_ref().unwrap().availability[0].availability;
     let total = sum.services[0].requests.total as f64;
     assert!((avail - sum.services[0].requests.ok as f64 / total).abs() < 1e-12);
@@ -126,7 +135,11 @@ fn a_node_back_before_not_ready_cancels_eviction_and_comes_back_empty() {
     let (sum, rows) = run(&text, &[], 1, &NoFiles);
     assert!(rows.times("node-not-ready").is_empty());
     assert!(rows.times("evict").is_empty());
-    let ready: Vec<f64> = rows.times("ready").into_iter().filter(|&t| t > 0.0).collect();
+    let ready: Vec<f64> = rows
+        .times("ready")
+        .into_iter()
+        .filter(|&t| t > 0.0)
+        .collect();
     assert_eq!(ready, vec![135.0, 135.0]);
     let f = &sum.faults.as_ref().unwrap().faults[0];
     assert_eq!(f.time_to_detect_s, None);
@@ -139,20 +152,29 @@ fn container_crashes_restart_after_crash_loop_back_off() {
     // exactly the kubelet back-off after its crash (10 s, doubling while
     // crashes come within 10 min of the last raise, capped at 5 min).
     let text = NODE_CRASH
-        .replace("[[faults]]\nkind = \"node-crash\"", "[[faults]]\nkind = \"container-crash\"")
-        .replace("target = { node = \"a-0\" }", "target = { service = \"web\" }\nrate = 0.0166667")
+        .replace(
+            "[[faults]]\nkind = \"node-crash\"",
+            "[[faults]]\nkind = \"container-crash\"",
+        )
+        .replace(
+            "target = { node = \"a-0\" }",
+            "target = { service = \"web\" }\nrate = 0.0166667",
+        )
         .replace("at = \"100s\"\nduration = \"500s\"", "at = \"0s\"");
     let (sum, rows) = run(&text, &[], 3, &NoFiles);
-    let crashes: Vec<_> = rows.events.iter().filter(|e| e.1 == "container-crash").collect();
+    let crashes: Vec<_> = rows
+        .events
+        .iter()
+        .filter(|e| e.1 == "container-crash")
+        .collect();
     assert!(crashes.len() >= 3, "{} crashes", crashes.len());
     for c in &crashes {
-        let backoff: f64 = c
-            .3
-            .split("backoff=")
-            .nth(1)
-            .and_then(|b| b.strip_suffix('s'))
-            .and_then(|b| b.parse().ok())
-            .unwrap_or_else(|| panic!("detail {}", c.3));
+        let backoff: f64 =
+            c.3.split("backoff=")
+                .nth(1)
+                .and_then(|b| b.strip_suffix('s'))
+                .and_then(|b| b.parse().ok())
+                .unwrap_or_else(|| panic!("detail {}", c.3));
         assert!([10.0, 20.0, 40.0, 80.0, 160.0, 300.0].contains(&backoff));
         let restart = rows
             .events
@@ -184,7 +206,9 @@ fn faults_do_not_move_arrivals_and_runs_repeat() {
 #[test]
 fn zone_outage_under_balancer_and_scheduler_presets() {
     let text = include_str!("../../scenarios/zone-outage.toml");
-    println!("\n| scheduler | balancer | availability | lost requests | replicas killed | time to detect | time to recover |");
+    println!(
+        "\n| scheduler | balancer | availability | lost requests | replicas killed | time to detect | time to recover |"
+    );
     println!("|---|---|---|---|---|---|---|");
     for sched in ["first-fit", "kubernetes-default", "swarm-spread"] {
         for bal in ["round-robin", "least-request", "p2c"] {
@@ -202,7 +226,8 @@ fn zone_outage_under_balancer_and_scheduler_presets() {
                 a.lost,
                 rec.containers_killed,
                 rec.time_to_detect_s.unwrap_or(f64::NAN),
-                rec.time_to_recover_s.map_or("never".into(), |t| format!("{t:.0} s")),
+                rec.time_to_recover_s
+                    .map_or("never".into(), |t| format!("{t:.0} s")),
             );
             // Outage at 300 s: last heartbeat 300 s, silent past 340 s, next
             // monitor pass 345 s → detected 45 s later, for all four nodes.

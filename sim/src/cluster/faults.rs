@@ -120,7 +120,12 @@ impl Faults {
             blocked: Vec::new(),
             crash_rng: services
                 .iter()
-                .map(|s| stream(scenario.seed, &format!("{}/container/{}", names::FAILURES, s.name)))
+                .map(|s| {
+                    stream(
+                        scenario.seed,
+                        &format!("{}/container/{}", names::FAILURES, s.name),
+                    )
+                })
                 .collect(),
             backoff: BTreeMap::new(),
             killed_by: BTreeMap::new(),
@@ -176,7 +181,8 @@ impl Simulation<'_> {
     /// Schedules the first fault edge (called once at the start).
     pub(super) fn schedule_faults(&mut self) {
         if let Some(at) = self.faults.as_ref().and_then(|f| f.plan.peek_at()) {
-            self.engine.schedule(at.max(self.engine.now()), Event::Fault);
+            self.engine
+                .schedule(at.max(self.engine.now()), Event::Fault);
         }
     }
 
@@ -215,7 +221,7 @@ impl Simulation<'_> {
                 f.records
                     .iter()
                     .rposition(|r| r.name == fault.name && r.start_s == start)
-                    .expect("an end follows its start")
+                    .unwrap_or(0) // unused: only starts write records
             }
         };
         let start = ev.edge == Edge::Start;
@@ -262,10 +268,10 @@ impl Simulation<'_> {
                 let f = self.faults.as_mut().expect("faults");
                 f.image_pull[service.0 as usize] = start.then_some(rec);
                 if !start {
-                    let (waiting, rest): (Vec<u32>, Vec<u32>) =
-                        f.blocked.iter().partition(|&&r| {
-                            self.observed.replicas[r as usize].service == *service
-                        });
+                    let (waiting, rest): (Vec<u32>, Vec<u32>) = f
+                        .blocked
+                        .iter()
+                        .partition(|&&r| self.observed.replicas[r as usize].service == *service);
                     f.blocked = rest;
                     for r in waiting {
                         if self.observed.replicas[r as usize].state == ReplicaState::Starting {
@@ -327,7 +333,11 @@ impl Simulation<'_> {
         let not_ready = f.lifecycle.not_ready_at(last).max(now);
         let doomed = self.replicas_on(
             n,
-            &[ReplicaState::Starting, ReplicaState::Ready, ReplicaState::Terminating],
+            &[
+                ReplicaState::Starting,
+                ReplicaState::Ready,
+                ReplicaState::Terminating,
+            ],
         );
         for r in doomed {
             self.kill(r, rec);
@@ -452,8 +462,7 @@ impl Simulation<'_> {
             self.unready(r);
         }
         self.mark_dirty(false);
-        self.engine
-            .schedule(evict, Event::Evict { node: n, epoch });
+        self.engine.schedule(evict, Event::Evict { node: n, epoch });
     }
 
     /// Taint-based eviction of NotReady node `n`'s replicas.
@@ -614,7 +623,11 @@ impl Simulation<'_> {
             return;
         }
         let rec = match (f.oom[s], f.crash_rate[s]) {
-            (Some((m, rec)), _) if m.oom(self.serving[r as usize].busy + self.serving[r as usize].queue.len()) => Some((rec, "OOMKilled")),
+            (Some((m, rec)), _)
+                if m.oom(self.serving[r as usize].busy + self.serving[r as usize].queue.len()) =>
+            {
+                Some((rec, "OOMKilled"))
+            }
             (_, Some((_, rec))) => Some((rec, "Error")),
             _ => None,
         };
@@ -624,12 +637,21 @@ impl Simulation<'_> {
         let f = self.faults.as_mut().expect("faults");
         let b = f.backoff.entry(r).or_default();
         let at = b.on_exit(now);
-        let detail = format!("reason={reason} restarts={} backoff={}", b.restarts(), b.delay());
+        let detail = format!(
+            "reason={reason} restarts={} backoff={}",
+            b.restarts(),
+            b.delay()
+        );
         let incarnation = f.incarnation(r);
         let name = self.replica_name(r);
         self.emit_event("container-crash", &name, &detail);
-        self.engine
-            .schedule(at, Event::Restart { replica: r, incarnation });
+        self.engine.schedule(
+            at,
+            Event::Restart {
+                replica: r,
+                incarnation,
+            },
+        );
     }
 
     /// The kubelet restarts `r`'s container after its back-off.
@@ -650,7 +672,9 @@ impl Simulation<'_> {
     /// Node faults whose services are all back at their desired number of
     /// serving replicas get their recovery time.
     fn check_recovered(&mut self) {
-        let Some(f) = self.faults.as_ref() else { return };
+        let Some(f) = self.faults.as_ref() else {
+            return;
+        };
         if f.awaiting.is_empty() {
             return;
         }
