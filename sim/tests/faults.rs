@@ -245,3 +245,43 @@ fn zone_outage_under_balancer_and_scheduler_presets() {
         }
     }
 }
+
+/// The node crash of `NODE_CRASH` made permanent, plus `extra` faults.
+fn crash_plus(extra: &str) -> String {
+    NODE_CRASH.replace("duration = \"500s\"\n", "") + extra
+}
+
+#[test]
+fn replacements_bound_during_an_image_pull_failure_start_when_it_ends() {
+    // Eviction at 445 s (as above) binds two replacements on b-0 during an
+    // image-pull failure from 400 s to 500 s: ErrImagePull at 445 s, the
+    // containers start at 500 s and are ready after startDelay: 505 s.
+    let text = crash_plus(
+        "[[faults]]\nkind = \"image-pull-failure\"\nat = \"400s\"\nduration = \"100s\"\ntarget = { service = \"web\" }\n",
+    );
+    let (sum, rows) = run(&text, &[], 1, &NoFiles);
+    assert_eq!(rows.times("image-pull-backoff"), vec![445.0, 445.0]);
+    let ready: Vec<f64> = rows
+        .times("ready")
+        .into_iter()
+        .filter(|&t| t > 0.0)
+        .collect();
+    assert_eq!(ready, vec![505.0, 505.0]);
+    let crash = &sum.faults.as_ref().unwrap().faults[0];
+    assert_eq!(crash.time_to_recover_s, Some(405.0)); // 505 − 100
+}
+
+#[test]
+fn a_control_plane_pause_defers_not_ready_and_eviction() {
+    // Pause 140 s–200 s: the NotReady pass due at 145 s runs at the end of
+    // the pause, 200 s; eviction 200 + 300 = 500 s; replacements ready 505 s.
+    let text = crash_plus(
+        "[[faults]]\nkind = \"control-plane-pause\"\nat = \"140s\"\nduration = \"60s\"\n",
+    );
+    let (sum, rows) = run(&text, &[], 1, &NoFiles);
+    assert_eq!(rows.times("node-not-ready"), vec![200.0]);
+    assert_eq!(rows.times("evict"), vec![500.0, 500.0]);
+    let crash = &sum.faults.as_ref().unwrap().faults[0];
+    assert_eq!(crash.time_to_detect_s, Some(100.0)); // 200 − 100
+    assert_eq!(crash.time_to_recover_s, Some(405.0)); // 505 − 100
+}
