@@ -461,6 +461,7 @@ async fn traffic(
             ..Default::default()
         },
         jobs: Vec::new(),
+        faults: None,
     })
 }
 

@@ -377,6 +377,57 @@ pub struct Summary {
     /// Per job set, in name order.
     #[serde(default)]
     pub jobs: Vec<JobSetSummary>,
+    /// Faults injected and how the cluster coped (only when the scenario
+    /// has `[[faults]]` or `[stochastic.POOL]`, so other runs keep their bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<FaultsSummary>,
+}
+
+/// What faults did to a run: availability per service and one record per
+/// fault start.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FaultsSummary {
+    /// Per service, in name order.
+    pub availability: Vec<ServiceAvailability>,
+    /// Per fault start, in time order.
+    pub faults: Vec<FaultRecord>,
+}
+
+/// Availability of one service over the run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServiceAvailability {
+    /// Service name.
+    pub service: String,
+    /// Requests served successfully ÷ requests arrived (1 without arrivals).
+    pub availability: f64,
+    /// Requests lost on replicas that were dead (in flight or queued when
+    /// they died, or sent to them before their endpoints were removed).
+    pub lost: u64,
+}
+
+/// One fault (one start edge of the plan) and the cluster's reaction.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FaultRecord {
+    /// Where it was declared (`faults[0]`, `stochastic.web/web-1`).
+    pub name: String,
+    /// Its kind (`node-crash`, `zone-outage`, …).
+    pub kind: String,
+    /// Start, seconds.
+    pub start_s: f64,
+    /// End, seconds (`None`: lasted to the end of the run).
+    #[serde(default)]
+    pub end_s: Option<f64>,
+    /// Start → the first node NotReady (node faults only).
+    #[serde(default)]
+    pub time_to_detect_s: Option<f64>,
+    /// Start → every service back at its desired number of serving
+    /// replicas (`None`: not by the end of the run).
+    #[serde(default)]
+    pub time_to_recover_s: Option<f64>,
+    /// Requests in flight or queued on replicas that this fault killed.
+    pub lost_requests: u64,
+    /// Containers killed (replicas on crashed nodes, container crashes, OOM kills).
+    pub containers_killed: u64,
 }
 
 /// `timing.json`: the only machine-dependent file.

@@ -35,6 +35,7 @@ use orkestra_core::scenario::Scenario;
 use orkestra_core::time::{SimDuration, SimTime};
 use orkestra_core::traffic::Arrivals;
 
+mod faults;
 mod nodes;
 
 use crate::autoscaling::Pipeline;
@@ -110,6 +111,38 @@ pub enum Event {
     Discover {
         /// Service index.
         service: u32,
+    },
+    /// Fault edges of the plan are due (`cluster/faults.rs`).
+    Fault,
+    /// The node lifecycle controller finds crashed `node` silent for the
+    /// grace period (ignored unless `epoch` is the node's current one).
+    NodeNotReady {
+        /// Node index.
+        node: u32,
+        /// The node's crash epoch.
+        epoch: u32,
+    },
+    /// Taint-based eviction of NotReady `node`'s replicas.
+    Evict {
+        /// Node index.
+        node: u32,
+        /// The node's crash epoch.
+        epoch: u32,
+    },
+    /// `replica`'s container crashes (or is OOMKilled), unless it died or
+    /// restarted since (`incarnation`).
+    ContainerCrash {
+        /// Replica index.
+        replica: u32,
+        /// The replica's incarnation when drawn.
+        incarnation: u32,
+    },
+    /// The kubelet restarts `replica`'s container after its back-off.
+    Restart {
+        /// Replica index.
+        replica: u32,
+        /// The replica's incarnation at its death.
+        incarnation: u32,
     },
 }
 
@@ -235,6 +268,8 @@ pub struct Simulation<'a> {
     node_scaler: Option<nodes::NodeScaler>,
     /// Nodes not removed.
     nodes_existing: u32,
+    /// Faults and self-healing, when the scenario injects faults.
+    faults: Option<Box<faults::Faults>>,
     out: &'a mut dyn Output,
     error: Option<io::Error>,
 }
@@ -352,7 +387,9 @@ impl<'a> Simulation<'a> {
             slow: Vec::new(),
             straggler_rng: stream(seed, "stragglers"),
             speeds: scenario.nodes.iter().any(|n| n.speed != 1.0)
-                || scenario.node_groups.iter().any(|g| g.template.speed != 1.0),
+                || scenario.node_groups.iter().any(|g| g.template.speed != 1.0)
+                || faults::Faults::slows_nodes(scenario),
+            faults: faults::Faults::new(scenario),
             time_mask: if scenario
                 .desired
                 .services
@@ -443,6 +480,7 @@ impl<'a> Simulation<'a> {
         if let Some(ns) = &self.node_scaler {
             self.engine.schedule(ns.first_scan(), Event::NodeScan);
         }
+        self.schedule_faults();
         let mut next_progress = PROGRESS_EVERY;
         while let Some(ev) = self.engine.next_until(end) {
             match ev {
@@ -451,18 +489,43 @@ impl<'a> Simulation<'a> {
                 Event::Timeout { replica } => self.on_timeout(replica),
                 Event::Ready { replica } => self.on_ready(replica),
                 Event::Reconcile => {
-                    self.reconcile_pending = false;
-                    self.reconcile(false);
+                    if !self.defer(ev) {
+                        self.reconcile_pending = false;
+                        self.reconcile(false);
+                    }
                 }
                 Event::Sample => self.on_sample(end),
                 Event::Scrape => self.on_scrape(),
-                Event::Autoscale { service } => self.on_autoscale(service as usize, true),
-                Event::Poke { service } => self.on_autoscale(service as usize, false),
+                Event::Autoscale { service } => {
+                    if !self.defer(ev) {
+                        self.on_autoscale(service as usize, true);
+                    }
+                }
+                Event::Poke { service } => {
+                    if !self.defer(ev) {
+                        self.on_autoscale(service as usize, false);
+                    }
+                }
                 Event::JobArrival { set } => self.on_job_arrival(set as usize),
                 Event::JobDone { replica } => self.on_job_done(replica),
-                Event::NodeScan => self.on_node_scan(),
+                Event::NodeScan => {
+                    if !self.defer(ev) {
+                        self.on_node_scan();
+                    }
+                }
                 Event::NodeReady { node } => self.on_node_ready(node),
                 Event::Discover { service } => self.on_discover(service as usize),
+                Event::Fault => self.on_fault(),
+                Event::NodeNotReady { node, epoch } => self.on_node_not_ready(node, epoch),
+                Event::Evict { node, epoch } => self.on_evict(node, epoch),
+                Event::ContainerCrash {
+                    replica,
+                    incarnation,
+                } => self.on_container_crash(replica, incarnation),
+                Event::Restart {
+                    replica,
+                    incarnation,
+                } => self.on_restart(replica, incarnation),
             }
             if self.engine.processed() >= next_progress {
                 next_progress += PROGRESS_EVERY;
@@ -624,6 +687,9 @@ impl<'a> Simulation<'a> {
             self.engine.schedule(now + d, Event::JobDone { replica: r });
             return;
         }
+        if self.faults.is_some() && self.hold_start(r, node) {
+            return;
+        }
         let delay = if warm {
             SimDuration::ZERO
         } else {
@@ -686,6 +752,9 @@ impl<'a> Simulation<'a> {
 
     fn on_ready(&mut self, r: u32) {
         let now = self.engine.now();
+        if self.faults.as_ref().is_some_and(|f| f.is_dead(r)) {
+            return; // its node crashed, or its image cannot be pulled
+        }
         let status = &mut self.observed.replicas[r as usize];
         if status.state != ReplicaState::Starting {
             return; // deleted while starting
@@ -704,6 +773,9 @@ impl<'a> Simulation<'a> {
             .set(now, f64::from(svc.ready * concurrency));
         let name = self.replica_name(r);
         self.emit_event("ready", &name, "");
+        if self.faults.is_some() {
+            self.faults_on_ready(r);
+        }
         if self.services[s].central {
             // Its slots join the pool; waiting requests take them, oldest first.
             for _ in 0..concurrency {
@@ -826,7 +898,8 @@ impl Simulation<'_> {
         let concurrency = self.scenario.desired.services[s].concurrency;
         while let Some(r) = self.services[s].slots.pop() {
             let ok = self.observed.replicas[r as usize].state == ReplicaState::Ready
-                && self.serving[r as usize].busy < concurrency;
+                && self.serving[r as usize].busy < concurrency
+                && !self.faults.as_ref().is_some_and(|f| f.is_dead(r));
             if ok {
                 return Some(r);
             }
@@ -894,7 +967,8 @@ impl Simulation<'_> {
             };
             let r = svc.endpoints[i];
             let serving = &mut self.serving[r.0 as usize];
-            let gone = self.observed.replicas[r.0 as usize].state != ReplicaState::Ready;
+            let gone = self.observed.replicas[r.0 as usize].state != ReplicaState::Ready
+                || self.faults.as_ref().is_some_and(|f| f.is_dead(r.0));
             if !gone && serving.busy < spec.concurrency {
                 client.balancer.on_start(r);
                 self.start_service(r.0, tagged, s);
@@ -1014,6 +1088,9 @@ impl Simulation<'_> {
     /// Tells the metrics pipeline that replica `r` of service `s` changed load.
     #[inline]
     fn load_changed(&mut self, r: u32, s: usize) {
+        if self.faults.is_some() {
+            self.check_oom(r, s);
+        }
         if let Some(p) = &mut self.pipeline {
             let sv = &self.serving[r as usize];
             let svc = &self.services[s];
@@ -1125,6 +1202,9 @@ impl Simulation<'_> {
 
     #[inline]
     fn on_completion(&mut self, r: u32, tagged: u64) {
+        if self.faults.is_some() && self.orphan(r, tagged) {
+            return; // lost when its replica died
+        }
         let now = self.engine.now();
         let (arrival, c) = self.untag(tagged);
         let s = self.observed.replicas[r as usize].service.0 as usize;
@@ -1230,6 +1310,17 @@ impl Simulation<'_> {
                 rows.push((scope.clone(), "latency_p99_s", p99));
             }
             rows.push((scope, "ready_replicas", f64::from(svc.ready)));
+        }
+        if let Some(f) = &self.faults {
+            // desired − serving (ready and not dead), per service.
+            for (s, spec) in self.scenario.desired.services.iter().enumerate() {
+                if spec.kind == ServiceKind::Service {
+                    let serving = self.services[s].ready.saturating_sub(f.dead_ready(s));
+                    let unavailable = self.desired.services[s].replicas.saturating_sub(serving);
+                    let scope = format!("service:{}", spec.name);
+                    rows.push((scope, "unavailable_replicas", f64::from(unavailable)));
+                }
+            }
         }
         let c = self.capacity.sample();
         let cluster = |name: &'static str, value: f64| ("cluster".to_string(), name, value);
@@ -1346,6 +1437,7 @@ impl Simulation<'_> {
                     trace: set.trace.clone(),
                 })
                 .collect(),
+            faults: None,
         };
         self.capacity.fill(&mut summary.cluster, end);
         self.cluster.fill(&mut summary.cluster);
@@ -1353,6 +1445,7 @@ impl Simulation<'_> {
         summary.cluster.node_hours = node_hours;
         summary.cluster.cost = cost;
         summary.cluster.node_autoscaling = autoscaling;
+        summary.faults = self.faults_summary(&summary);
         summary
     }
 }

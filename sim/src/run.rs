@@ -533,6 +533,35 @@ pub fn render_summary(r: &RunReport) -> String {
             fmt_latency(j.pending_time_s.p99),
         );
     }
+    if let Some(f) = &s.faults {
+        let _ = writeln!(o);
+        for a in &f.availability {
+            let _ = writeln!(
+                o,
+                "{}: availability {:.4}% ({} requests lost to faults)",
+                a.service,
+                a.availability * 100.0,
+                a.lost
+            );
+        }
+        let secs = |x: Option<f64>| x.map_or_else(|| "-".to_string(), |x| format!("{x:.0}s"));
+        for rec in f.faults.iter().take(10) {
+            let _ = writeln!(
+                o,
+                "fault {} ({}) at {:.0}s: detected {}, recovered {}, {} containers killed, {} requests lost",
+                rec.name,
+                rec.kind,
+                rec.start_s,
+                secs(rec.time_to_detect_s),
+                secs(rec.time_to_recover_s),
+                rec.containers_killed,
+                rec.lost_requests
+            );
+        }
+        if f.faults.len() > 10 {
+            let _ = writeln!(o, "… {} more faults in summary.json", f.faults.len() - 10);
+        }
+    }
     let t = &r.timing;
     if s.mode == "live" {
         let _ = writeln!(
