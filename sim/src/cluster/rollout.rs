@@ -119,7 +119,12 @@ pub(super) struct RolloutRt {
 
 /// Per service, its rollout; empty when no service has one.
 pub(super) fn initial(scenario: &Scenario) -> Vec<Option<RolloutRt>> {
-    if scenario.desired.services.iter().all(|s| s.rollout.is_none()) {
+    if scenario
+        .desired
+        .services
+        .iter()
+        .all(|s| s.rollout.is_none())
+    {
         return Vec::new();
     }
     let seed = scenario.seed;
@@ -179,10 +184,8 @@ impl Simulation<'_> {
             .filter_map(|(s, rt)| rt.as_ref().map(|rt| (s, rt.spec.at)))
             .collect();
         for (s, at) in starts {
-            self.engine.schedule(
-                SimTime::ZERO + at,
-                Event::Rollout { service: s as u32 },
-            );
+            self.engine
+                .schedule(SimTime::ZERO + at, Event::Rollout { service: s as u32 });
         }
     }
 
@@ -242,7 +245,8 @@ impl Simulation<'_> {
             let (changed, wake) = self.sync_once(s, now);
             if !changed {
                 if let Some(at) = wake.filter(|&at| at > now) {
-                    self.engine.schedule(at, Event::Rollout { service: s as u32 });
+                    self.engine
+                        .schedule(at, Event::Rollout { service: s as u32 });
                 }
                 break;
             }
@@ -288,8 +292,8 @@ impl Simulation<'_> {
                     canary_metrics: m,
                 };
                 let split = canary::sync(spec, rt.base, st, &obs, now);
-                let new_run = (!started.0 && st.background.is_some())
-                    || (!started.1 && st.inline.is_some());
+                let new_run =
+                    (!started.0 && st.background.is_some()) || (!started.1 && st.inline.is_some());
                 if due && let Some(a) = &spec.analysis {
                     events.push(("rollout-analysis", verdict(a, &m)));
                 }
@@ -398,7 +402,9 @@ impl Simulation<'_> {
                 .iter()
                 .enumerate()
                 .filter(|&(i, r)| {
-                    r.service.0 as usize == s && r.state.is_active() && self.template[i] as usize == t
+                    r.service.0 as usize == s
+                        && r.state.is_active()
+                        && self.template[i] as usize == t
                 })
                 .map(|(i, r)| (i as u32, r.state, r.since))
                 .collect();
@@ -467,7 +473,13 @@ impl Simulation<'_> {
     /// the timeout): true when the new revision fails it (`errorRate`).
     /// Counts the new revision's window metrics.
     #[inline]
-    pub(super) fn rollout_completed(&mut self, s: usize, r: u32, latency: SimDuration, ok: bool) -> bool {
+    pub(super) fn rollout_completed(
+        &mut self,
+        s: usize,
+        r: u32,
+        latency: SimDuration,
+        ok: bool,
+    ) -> bool {
         if !self.is_new(r) {
             return false;
         }
@@ -573,7 +585,8 @@ impl Simulation<'_> {
             .counts_at_end
             .unwrap_or_else(|| self.services[s].metrics.counts());
         let ok = b.ok - a.ok;
-        let failed = (b.failed - a.failed) + (b.rejected - a.rejected) + (b.timed_out - a.timed_out);
+        let failed =
+            (b.failed - a.failed) + (b.rejected - a.rejected) + (b.timed_out - a.timed_out);
         // Outcomes while it ran (a request that arrived before and ended
         // during it counts: availability is what users saw meanwhile).
         let total = ok + failed;
@@ -605,7 +618,9 @@ fn analysis_due(runs: &[Option<&AnalysisRun>], now: SimTime) -> bool {
 
 /// A `rollout-analysis` row's detail.
 fn verdict(a: &analysis::AnalysisSpec, m: &RevisionMetrics) -> String {
-    let p99 = m.p99.map_or("-".to_string(), |p| p.as_secs_f64().to_string());
+    let p99 = m
+        .p99
+        .map_or("-".to_string(), |p| p.as_secs_f64().to_string());
     format!(
         "result={:?} requests={} errors={} p99_s={p99}",
         analysis::measure(a, m),
