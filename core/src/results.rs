@@ -146,6 +146,9 @@ pub struct RolloutSummary {
     pub max_weight: u8,
     /// New-revision pods that crash-looped (`crashOnStart`).
     pub crash_loops: u64,
+    /// Their restarts (kubelet CrashLoopBackOff: 10 s doubling to 5 min)
+    /// until they were deleted or the run ended.
+    pub restarts: u64,
     /// Requests that ended (served, failed, rejected, timed out) while it ran.
     pub requests: u64,
     /// Requests served within the timeout while it ran.

@@ -531,7 +531,8 @@ impl<'a> Simulation<'a> {
         });
         self.serving.push(Serving::default());
         if !self.rollouts.is_empty() {
-            self.template.push(0);
+            let t = self.default_template(service.0 as usize);
+            self.template.push(t);
         }
         let spec = &self.scenario.desired.services[service.0 as usize];
         if spec.stragglers.fraction > 0.0 || !self.slow.is_empty() || self.speeds {

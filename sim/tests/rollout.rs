@@ -194,6 +194,10 @@ fn crash_looping_deployment_rolls_back_at_its_progress_deadline() {
     // New pods: surge 4 (13 → 17), old scaled 13 → 10 (17 − 10 available
     // needed − 4 unavailable new = 3), then 3 more new: 7 crash-looping.
     assert_eq!(r.crash_loops, 7);
+    // Each exits at its bind (60 s) and restarts after CrashLoopBackOff's
+    // 10 s, then 20 s: at 70 s and 90 s, before its deletion at 90 s + 1 ns
+    // (the deadline passes strictly after 60 + 30 s). 7 × 2 = 14.
+    assert_eq!(r.restarts, 14);
     // No progress since the start at 60 s: the deadline passes at 60 + 30 s.
     let abort = at(&rows, "rollout-abort", "ProgressDeadlineExceeded");
     assert_eq!(abort.len(), 1);

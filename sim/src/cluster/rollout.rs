@@ -34,6 +34,7 @@
 //! `service/<svc>/errors`.
 
 use orkestra_core::balance::Balance;
+use orkestra_core::health::backoff::CrashLoopBackOff;
 use orkestra_core::model::{ReplicaId, ReplicaState, ServiceId};
 use orkestra_core::results::{RequestCounts, RolloutSummary};
 use orkestra_core::rng::{StreamRng, names, stream};
@@ -93,6 +94,9 @@ pub(super) struct RolloutRt {
     base: u32,
     /// Pods wanted per template.
     want: [u32; 2],
+    /// The template of pods the replica controller creates (the winner,
+    /// once the rollout is done).
+    current: u8,
     /// Percent of requests routed to the new revision (canary, blue/green).
     weight: u8,
     /// Canary or blue/green: the new revision has its own endpoints.
@@ -113,6 +117,8 @@ pub(super) struct RolloutRt {
     rollbacks: u64,
     max_weight: u8,
     crash_loops: u64,
+    /// Crash-looping pods and when each first exited (its bind).
+    crashed: Vec<(u32, SimTime)>,
     counts_at_start: RequestCounts,
     counts_at_end: Option<RequestCounts>,
 }
@@ -140,6 +146,7 @@ pub(super) fn initial(scenario: &Scenario) -> Vec<Option<RolloutRt>> {
                 ctl: None,
                 base: s.replicas,
                 want: [s.replicas, 0],
+                current: 0,
                 weight: 0,
                 split,
                 endpoints: Vec::new(),
@@ -156,6 +163,7 @@ pub(super) fn initial(scenario: &Scenario) -> Vec<Option<RolloutRt>> {
                 rollbacks: 0,
                 max_weight: 0,
                 crash_loops: 0,
+                crashed: Vec::new(),
                 counts_at_start: RequestCounts::default(),
                 counts_at_end: None,
             })
@@ -364,6 +372,7 @@ impl Simulation<'_> {
             },
         };
         if done {
+            rt.current = u8::from(outcome == "complete");
             rt.finished_at = Some(now);
             rt.outcome = outcome;
             rt.counts_at_end = Some(self.services[s].metrics.counts());
@@ -426,6 +435,14 @@ impl Simulation<'_> {
         self.mark_dirty(false);
     }
 
+    /// The template of a pod of service `s` the replica controller creates.
+    pub(super) fn default_template(&self, s: usize) -> u8 {
+        self.rollouts
+            .get(s)
+            .and_then(Option::as_ref)
+            .map_or(0, |rt| rt.current)
+    }
+
     /// Replica `r` belongs to the new revision of a rollout.
     #[inline]
     fn is_new(&self, r: u32) -> bool {
@@ -446,6 +463,7 @@ impl Simulation<'_> {
             return true;
         }
         rt.crash_loops += 1;
+        rt.crashed.push((r, self.engine.now()));
         let name = self.replica_name(r);
         self.emit_event("crash-loop", &name, "newRevision.crashOnStart");
         false
@@ -551,6 +569,12 @@ impl Simulation<'_> {
         };
         let r = rt.endpoints[i];
         rt.balancer.on_start(r);
+        if self.observed.replicas[r.0 as usize].state != ReplicaState::Ready {
+            // Gone, the list not yet updated (a discovery delay): refused.
+            rt.balancer.on_complete(r, SimDuration::ZERO, false);
+            self.services[s].metrics.failed();
+            return true;
+        }
         let serving = &mut self.serving[r.0 as usize];
         if serving.busy < spec.concurrency {
             self.start_service(r.0, arrival, s);
@@ -599,6 +623,15 @@ impl Simulation<'_> {
             rollbacks: rt.rollbacks,
             max_weight: rt.max_weight,
             crash_loops: rt.crash_loops,
+            restarts: rt
+                .crashed
+                .iter()
+                .map(|&(r, first)| {
+                    let st = &self.observed.replicas[r as usize];
+                    let until = if st.state.is_active() { end } else { st.since };
+                    restarts(first, until)
+                })
+                .sum(),
             requests: total,
             ok,
             failed,
@@ -608,6 +641,23 @@ impl Simulation<'_> {
                 1.0
             },
         })
+    }
+}
+
+/// Restarts of a container that exits as it starts, first at `first`,
+/// before `until`: the kubelet's CrashLoopBackOff (10 s doubling to 5 min)
+/// from the core's `CrashLoopBackOff`.
+fn restarts(first: SimTime, until: SimTime) -> u64 {
+    let mut b = CrashLoopBackOff::new();
+    let mut exit = first;
+    let mut n = 0;
+    loop {
+        let restart = b.on_exit(exit);
+        if restart >= until {
+            return n;
+        }
+        n += 1;
+        exit = restart;
     }
 }
 
