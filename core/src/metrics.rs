@@ -365,6 +365,11 @@ impl ServiceMetrics {
         self.counts.retries += 1;
     }
 
+    /// Requests by outcome so far.
+    pub fn counts(&self) -> crate::results::RequestCounts {
+        self.counts
+    }
+
     /// Requests finished successfully so far.
     pub fn ok_count(&self) -> u64 {
         self.counts.ok
@@ -421,6 +426,7 @@ impl ServiceMetrics {
             },
             autoscaling: None,
             ejections: 0,
+            rollout: None,
             slo: self.slo.as_mut().map(|s| {
                 s.roll(now);
                 s.summary()

@@ -141,6 +141,45 @@ pub struct ServiceSummary {
     /// Hosts ejected by outlier detection, over all balancer clients.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub ejections: u64,
+    /// Rollout outcome, when the service has a `[services.NAME.rollout]`
+    /// that started during the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutSummary>,
+}
+
+/// What a rollout did and what its users saw while it ran.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RolloutSummary {
+    /// `rollingUpdate`, `recreate`, `canary` or `blueGreen`.
+    pub strategy: String,
+    /// `complete`, `rolled-back`, `aborted` or `in-progress` (at the end).
+    pub outcome: String,
+    /// When it started (the scenario's `at`), seconds.
+    pub started_s: f64,
+    /// From the start until the losing revision's last pod went (or the
+    /// end of the run when it did not finish), seconds.
+    pub duration_s: f64,
+    /// Whether it finished before the end of the run.
+    pub finished: bool,
+    /// Rollbacks (Deployment `progressDeadlineAbort`) and aborts (canary,
+    /// blue/green).
+    pub rollbacks: u64,
+    /// Highest percent of requests routed to the new revision (canary,
+    /// blue/green; 0 for a Deployment, which routes by pod count).
+    pub max_weight: u8,
+    /// New-revision pods that crash-looped (`crashOnStart`).
+    pub crash_loops: u64,
+    /// Their restarts (kubelet CrashLoopBackOff: 10 s doubling to 5 min)
+    /// until they were deleted or the run ended.
+    pub restarts: u64,
+    /// Requests that ended (served, failed, rejected, timed out) while it ran.
+    pub requests: u64,
+    /// Requests served within the timeout while it ran.
+    pub ok: u64,
+    /// Requests failed, rejected or timed out while it ran.
+    pub failed: u64,
+    /// `ok ÷ requests` while it ran (1 with no requests).
+    pub availability: f64,
 }
 
 /// What an autoscaler did and what it cost.

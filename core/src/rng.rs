@@ -18,11 +18,14 @@ pub type StreamRng = Xoshiro256PlusPlus;
 pub mod names {
     /// Arrival times of a service's requests (suffix `/<service>`).
     pub const TRAFFIC: &str = "traffic";
-    /// Per-request work of a service (suffix `/<service>`).
+    /// Per-request work of a service (suffix `/<service>`; a rollout's
+    /// `newRevision.errorRate` draws `/<service>/errors`).
     pub const SERVICE: &str = "service";
     /// Start-up delays of replicas.
     pub const STARTUP: &str = "startup";
-    /// Policy decisions: placement and balancing (suffix `/balance/<service>`).
+    /// Policy decisions: placement and balancing (suffix `/balance/<service>`;
+    /// a rollout's revision choice `/rollout/<service>` and its new
+    /// revision's balancer `/balance/<service>/new`).
     pub const POLICY: &str = "policy";
     /// Fault injection.
     pub const FAILURES: &str = "failures";

@@ -37,6 +37,7 @@ use orkestra_core::traffic::Arrivals;
 
 mod faults;
 mod nodes;
+mod rollout;
 
 use crate::autoscaling::Pipeline;
 use crate::engine::Engine;
@@ -143,6 +144,12 @@ pub enum Event {
         replica: u32,
         /// The replica's incarnation at its death.
         incarnation: u32,
+    },
+    /// Start or sync `service`'s rollout (at `at`, on a pod change, at the
+    /// controller's wake-up time).
+    Rollout {
+        /// Service index.
+        service: u32,
     },
 }
 
@@ -270,6 +277,11 @@ pub struct Simulation<'a> {
     nodes_existing: u32,
     /// Faults and self-healing, when the scenario injects faults.
     faults: Option<Box<faults::Faults>>,
+    /// Per service, its rollout (empty when no service has one).
+    rollouts: Vec<Option<rollout::RolloutRt>>,
+    /// Per replica id, its template (0, or 1 for `newRevision`); empty
+    /// when no service has a rollout.
+    template: Vec<u8>,
     out: &'a mut dyn Output,
     error: Option<io::Error>,
 }
@@ -424,6 +436,8 @@ impl<'a> Simulation<'a> {
             jobs,
             shape_set,
             job_duration: HashMap::new(),
+            rollouts: rollout::initial(scenario),
+            template: Vec::new(),
             out,
             error: None,
         }
@@ -481,6 +495,7 @@ impl<'a> Simulation<'a> {
             self.engine.schedule(ns.first_scan(), Event::NodeScan);
         }
         self.schedule_faults();
+        self.schedule_rollouts();
         let mut next_progress = PROGRESS_EVERY;
         while let Some(ev) = self.engine.next_until(end) {
             match ev {
@@ -526,6 +541,7 @@ impl<'a> Simulation<'a> {
                     replica,
                     incarnation,
                 } => self.on_restart(replica, incarnation),
+                Event::Rollout { service } => self.on_rollout(service as usize),
             }
             if self.engine.processed() >= next_progress {
                 next_progress += PROGRESS_EVERY;
@@ -577,6 +593,10 @@ impl<'a> Simulation<'a> {
             since: now,
         });
         self.serving.push(Serving::default());
+        if !self.rollouts.is_empty() {
+            let t = self.default_template(service.0 as usize);
+            self.template.push(t);
+        }
         let spec = &self.scenario.desired.services[service.0 as usize];
         if spec.stragglers.fraction > 0.0 || !self.slow.is_empty() || self.speeds {
             // Every replica gets an entry once any service has stragglers.
@@ -690,6 +710,9 @@ impl<'a> Simulation<'a> {
         if self.faults.is_some() && self.hold_start(r, node) {
             return;
         }
+        if !self.template.is_empty() && !self.rollout_starts(r) {
+            return;
+        }
         let delay = if warm {
             SimDuration::ZERO
         } else {
@@ -775,6 +798,9 @@ impl<'a> Simulation<'a> {
         self.emit_event("ready", &name, "");
         if self.faults.is_some() {
             self.faults_on_ready(r);
+        }
+        if !self.rollouts.is_empty() {
+            self.rollout_pod_changed(r);
         }
         if self.services[s].central {
             // Its slots join the pool; waiting requests take them, oldest first.
@@ -865,6 +891,9 @@ impl Simulation<'_> {
         st.since = now;
         let name = self.replica_name(r);
         self.emit_event("terminated", &name, "");
+        if !self.rollouts.is_empty() {
+            self.rollout_pod_changed(r);
+        }
         if let Some(node) = status.node {
             self.node_left(node.0);
         }
@@ -936,6 +965,9 @@ impl Simulation<'_> {
                     self.service_load(s);
                 }
             }
+            return;
+        }
+        if !self.rollouts.is_empty() && self.route_to_new(s, arrival) {
             return;
         }
         let now = self.engine.now();
@@ -1039,6 +1071,9 @@ impl Simulation<'_> {
     }
 
     fn apply_endpoint_change(&mut self, s: usize, r: u32, added: bool) {
+        if !self.rollouts.is_empty() && self.rollout_endpoint(s, r, added) {
+            return;
+        }
         let spec = &self.scenario.desired.services[s];
         let svc = &mut self.services[s];
         if !added {
@@ -1191,6 +1226,9 @@ impl Simulation<'_> {
         {
             work = SimDuration((work.0 as f64 * f64::from(f)).round() as u64);
         }
+        if !self.template.is_empty() {
+            work = self.rollout_work(s, r, work);
+        }
         self.engine.schedule(
             now + work,
             Event::Completion {
@@ -1208,11 +1246,17 @@ impl Simulation<'_> {
         let now = self.engine.now();
         let (arrival, c) = self.untag(tagged);
         let s = self.observed.replicas[r as usize].service.0 as usize;
-        let spec = &self.scenario.desired.services[s];
-        let svc = &mut self.services[s];
+        let scenario = self.scenario;
+        let spec = &scenario.desired.services[s];
         let latency = SimDuration(now.0 - arrival);
-        let ok = spec.timeout.is_none_or(|t| latency <= t);
-        if ok {
+        let mut ok = spec.timeout.is_none_or(|t| latency <= t);
+        // The new revision of a rollout may fail it (`errorRate`).
+        let error = !self.template.is_empty() && self.rollout_completed(s, r, latency, ok);
+        let svc = &mut self.services[s];
+        if error {
+            svc.metrics.failed();
+            ok = false;
+        } else if ok {
             svc.metrics.ok(latency);
             if let Some(p) = &mut self.pipeline {
                 p.completion(s, r, latency);
@@ -1220,9 +1264,10 @@ impl Simulation<'_> {
         } else {
             svc.metrics.timed_out();
         }
-        let b = &mut svc.clients[c].balancer;
+        let b = self.balancer_of(s, c, r);
         b.on_time(now);
         b.on_complete(ReplicaId(r), latency, ok);
+        let svc = &mut self.services[s];
         svc.busy -= 1;
         svc.metrics.busy.set(now, f64::from(svc.busy));
         self.serving[r as usize].busy -= 1;
@@ -1245,8 +1290,7 @@ impl Simulation<'_> {
             svc.queued -= 1;
             if spec.timeout.is_some_and(|t| now.0 - a >= t.0) {
                 svc.metrics.timed_out();
-                svc.clients[c]
-                    .balancer
+                self.balancer_of(s, c, r)
                     .on_complete(ReplicaId(r), SimDuration(now.0 - a), false);
                 continue;
             }
@@ -1265,17 +1309,16 @@ impl Simulation<'_> {
             return;
         };
         let mask = self.time_mask;
-        let svc = &mut self.services[s];
-        let queue = &mut self.serving[r as usize].queue;
-        while let Some(tagged) = self.waiting.front(queue) {
+        while let Some(tagged) = self.waiting.front(&self.serving[r as usize].queue) {
             let a = tagged & mask;
             if now - a < t.0 {
                 break;
             }
-            self.waiting.pop_front(queue);
+            self.waiting.pop_front(&mut self.serving[r as usize].queue);
+            let svc = &mut self.services[s];
             svc.queued -= 1;
             svc.metrics.timed_out();
-            let b = &mut svc.clients[((tagged ^ a) >> CLIENT_SHIFT) as usize].balancer;
+            let b = self.balancer_of(s, ((tagged ^ a) >> CLIENT_SHIFT) as usize, r);
             b.on_time(SimTime(now));
             b.on_complete(ReplicaId(r), SimDuration(now - a), false);
         }
@@ -1367,6 +1410,9 @@ impl Simulation<'_> {
     }
 
     fn summary(&mut self, end: SimTime) -> Summary {
+        let mut rollouts: Vec<_> = (0..self.services.len())
+            .map(|i| self.rollout_summary(i, end))
+            .collect();
         let services = self
             .scenario
             .desired
@@ -1378,6 +1424,7 @@ impl Simulation<'_> {
                 let desired = self.desired.services[i].replicas;
                 let mut sum = svc.metrics.summary(&spec.name, desired, end);
                 sum.ejections = svc.clients.iter().map(|c| c.balancer.ejections()).sum();
+                sum.rollout = rollouts[i].take();
                 if let Some(Some(sc)) = self.pipeline.as_ref().map(|p| &p.services[i]) {
                     sum.autoscaling = Some(AutoscalingSummary {
                         autoscaler: sc.scaler.name().to_string(),

@@ -444,6 +444,22 @@ pub fn render_summary(r: &RunReport) -> String {
         }
     }
     for svc in &s.services {
+        if let Some(r) = &svc.rollout {
+            let _ = writeln!(
+                o,
+                "{}: rollout {} {} after {:.0}s (from {:.0}s), {} rollbacks, max weight {}%, availability {:.4}% ({} of {} requests failed)",
+                svc.name,
+                r.strategy,
+                r.outcome,
+                r.duration_s,
+                r.started_s,
+                r.rollbacks,
+                r.max_weight,
+                r.availability * 100.0,
+                r.failed,
+                r.requests
+            );
+        }
         if let Some(a) = &svc.autoscaling {
             let _ = writeln!(
                 o,

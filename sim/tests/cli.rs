@@ -149,7 +149,7 @@ fn the_terminal_summary_reports_outcomes_latency_and_engine_speed() {
 
 #[test]
 fn check_accepts_the_shipped_scenarios() {
-    for s in ["spike", "steady"] {
+    for s in ["spike", "steady", "rolling-update", "bad-canary"] {
         let path = repo().join(format!("scenarios/{s}.toml"));
         let o = sim(&["check", path.to_str().unwrap()], &repo());
         assert!(o.status.success(), "{s}: {}", stderr(&o));
