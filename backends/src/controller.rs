@@ -608,10 +608,18 @@ impl Controller {
                 .iter()
                 .enumerate()
                 .filter(|(_, r)| r.service.0 as usize == s && r.state == ReplicaState::Ready)
-                .filter_map(|(i, _)| {
+                .filter_map(|(i, r)| {
+                    let spec = &self.scenario.desired.services[s];
+                    let node = &self.observed.nodes[r.node?.0 as usize].spec;
+                    let weight = spec.balancing.weights.weight(
+                        spec.limits.cpu_milli,
+                        node.speed,
+                        &node.pool,
+                    );
                     self.replicas[i].addr.map(|addr| Endpoint {
                         replica: orkestra_core::model::ReplicaId(i as u32),
                         addr,
+                        weight,
                     })
                 })
                 .collect();

@@ -240,6 +240,7 @@ pub async fn connect(name: &str, e: &HostEntry) -> Result<Host, HostError> {
             taints: Vec::new(),
             capacity: r,
             allocatable: r,
+            speed: 1.0,
         },
         docker,
         engine_version: version.version.unwrap_or_default(),

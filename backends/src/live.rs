@@ -142,17 +142,19 @@ pub async fn run(
     let mut proxies = Vec::new();
     for spec in &scenario.desired.services {
         let (tx, rx) = watch::channel::<Endpoints>(Arc::new(Vec::new()));
-        let balancer =
-            registry::balancer(&spec.balancer).map_err(|e| LiveRunError::Other(e.to_string()))?;
-        let rng = stream(
-            scenario.seed,
-            &format!("{}/balance/{}", names::POLICY, spec.name),
-        );
-        let (addr, handle) = proxy::spawn(balancer, rng, rx)
+        let config = proxy::ProxyConfig {
+            service: spec.name.clone(),
+            policy: spec.balancer.clone(),
+            balancing: spec.balancing.clone(),
+            concurrency: spec.concurrency,
+            seed: scenario.seed,
+            speed: opts.speed,
+        };
+        let running = proxy::spawn(config, rx)
             .await
             .map_err(|e| LiveRunError::Other(format!("proxy: {e}")))?;
         senders.push(tx);
-        proxies.push((addr, handle));
+        proxies.push(running);
     }
     // Scenario time stays at zero until traffic starts.
     let clock = Clock {
@@ -186,8 +188,8 @@ pub async fn run(
         wake,
     )
     .await;
-    for (_, h) in &proxies {
-        h.abort();
+    for p in &proxies {
+        p.handle.abort();
     }
     let leftovers = controller.lock().await.teardown().await;
     let mut rows: Vec<EventRow> = std::mem::take(&mut *events.lock().expect("events"));
@@ -214,7 +216,7 @@ async fn drive(
     shutdown: impl Future<Output = ()>,
     controller: Arc<AsyncMutex<Controller>>,
     metrics: Vec<Arc<Mutex<ServiceMetrics>>>,
-    proxies: &[(std::net::SocketAddr, tokio::task::JoinHandle<()>)],
+    proxies: &[proxy::Running],
     wake: Arc<Notify>,
 ) -> Result<Summary, LiveRunError> {
     tokio::pin!(shutdown);
@@ -296,7 +298,7 @@ async fn traffic(
     shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
     controller: &Arc<AsyncMutex<Controller>>,
     metrics: &[Arc<Mutex<ServiceMetrics>>],
-    proxies: &[(std::net::SocketAddr, tokio::task::JoinHandle<()>)],
+    proxies: &[proxy::Running],
 ) -> Result<Summary, LiveRunError> {
     // Warm start: wait until every service has its desired replicas ready.
     let deadline = Instant::now() + opts.warmup_timeout;
@@ -344,7 +346,7 @@ async fn traffic(
             model: scenario.traffic[i].clone(),
             duration: scenario.duration,
             speed: opts.speed,
-            target: proxies[i].0,
+            target: proxies[i].addr,
             timeout: spec.timeout.map(|t| Duration::from_nanos(t.0)),
             rng: stream(scenario.seed, &format!("{}/{}", names::TRAFFIC, spec.name)),
         };
@@ -406,6 +408,14 @@ async fn traffic(
         .enumerate()
         .map(|(i, (s, m))| {
             let mut sum = m.lock().expect("metrics").summary(&s.name, desired[i], end);
+            sum.requests.retries = proxies[i]
+                .stats
+                .retries
+                .load(std::sync::atomic::Ordering::Relaxed);
+            sum.ejections = proxies[i]
+                .stats
+                .ejections
+                .load(std::sync::atomic::Ordering::Relaxed);
             let scaler = pipeline.as_ref().and_then(|p| p.services[i].as_ref());
             if let Some(sc) = scaler {
                 sum.autoscaling = Some(AutoscalingSummary {

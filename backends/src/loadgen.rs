@@ -86,6 +86,7 @@ pub async fn run(
                     Ok(()) => m.ok(SimDuration(latency.as_nanos() as u64)),
                     Err(Outcome::TimedOut) => m.timed_out(),
                     Err(Outcome::Rejected { no_endpoint }) => m.rejected(no_endpoint),
+                    Err(Outcome::Failed) => m.failed(),
                 }
             }
             state
@@ -103,7 +104,11 @@ pub async fn run(
 
 enum Outcome {
     TimedOut,
-    Rejected { no_endpoint: bool },
+    /// The proxy's attempt found its endpoint gone (and no retry saved it).
+    Failed,
+    Rejected {
+        no_endpoint: bool,
+    },
 }
 
 async fn request(pool: &Pool, target: SocketAddr) -> Result<(), Outcome> {
@@ -136,7 +141,11 @@ async fn request(pool: &Pool, target: SocketAddr) -> Result<(), Outcome> {
     if resp.status == 200 {
         Ok(())
     } else {
-        let no_endpoint = http1::header(&resp.headers, PROXY_ERROR) == Some("no-endpoint");
-        Err(Outcome::Rejected { no_endpoint })
+        match http1::header(&resp.headers, PROXY_ERROR) {
+            Some("endpoint-failed") => Err(Outcome::Failed),
+            why => Err(Outcome::Rejected {
+                no_endpoint: why == Some("no-endpoint"),
+            }),
+        }
     }
 }

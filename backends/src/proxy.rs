@@ -7,19 +7,21 @@
 //! `on_start`/`on_complete`. Connections to endpoints are pooled and kept
 //! alive, so the proxy adds little latency.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use orkestra_core::balance::Balance;
+use orkestra_core::balance::{Balance, BalancingSpec, Keys, RetryBudget};
 use orkestra_core::model::ReplicaId;
-use orkestra_core::rng::StreamRng;
+use orkestra_core::registry::CENTRAL_QUEUE;
+use orkestra_core::rng::{StreamRng, names, stream};
 use orkestra_core::time::{SimDuration, SimTime};
 use orkestra_workload::http1::{self, Request, Response};
 use tokio::io::BufReader;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 /// A ready replica as the proxy sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +30,8 @@ pub struct Endpoint {
     pub replica: ReplicaId,
     /// Where its workload port is published.
     pub addr: SocketAddr,
+    /// Its `weighted-round-robin` weight (from the service's `weights`).
+    pub weight: u32,
 }
 
 /// The endpoint set, published by the reconciler.
@@ -36,61 +40,227 @@ pub type Endpoints = Arc<Vec<Endpoint>>;
 /// Header the proxy sets on its own error responses.
 pub const PROXY_ERROR: &str = "x-orkestra-proxy";
 
-struct Picker {
+/// What the proxy of one service runs: the same settings the simulator reads.
+#[derive(Clone, Debug)]
+pub struct ProxyConfig {
+    /// Service name (names the random streams, as in the simulator).
+    pub service: String,
+    /// Balancer name.
+    pub policy: String,
+    /// `[services.NAME.balancing]`.
+    pub balancing: BalancingSpec,
+    /// Requests one replica serves at once (central-queue slots).
+    pub concurrency: u32,
+    /// Run seed.
+    pub seed: u64,
+    /// Scenario time runs this much faster than wall time (discovery delay
+    /// is scenario time).
+    pub speed: f64,
+}
+
+/// Counters the proxy keeps for the run summary.
+#[derive(Debug, Default)]
+pub struct ProxyStats {
+    /// Retry attempts.
+    pub retries: AtomicU64,
+    /// Hosts ejected by outlier detection, over all clients.
+    pub ejections: AtomicU64,
+}
+
+/// One balancer instance with its random stream and retry budget.
+struct Client {
     balancer: Box<dyn Balance>,
     rng: StreamRng,
+    budget: Option<RetryBudget>,
+}
+
+/// Central-queue mode: free request slots and requests waiting for one.
+#[derive(Default)]
+struct Central {
+    /// One entry per free slot (replica); stale entries are dropped when met.
+    free: Vec<ReplicaId>,
+    /// Replicas whose slots were added.
+    known: HashSet<ReplicaId>,
+    waiting: VecDeque<oneshot::Sender<Endpoint>>,
+}
+
+struct Picker {
+    clients: Vec<Client>,
+    client_rng: StreamRng,
+    keys: Option<(Keys, StreamRng)>,
+    retries: u32,
     ids: Vec<ReplicaId>,
     endpoints: Endpoints,
-    /// The balancer's clock (`on_time`): wall time since the proxy started,
+    by_id: HashMap<ReplicaId, Endpoint>,
+    central: Option<(Central, u32)>,
+    /// The balancers' clock (`on_time`): wall time since the proxy started,
     /// the same clock its latencies are measured on.
     started: Instant,
 }
 
+impl Picker {
+    fn now(&self) -> SimTime {
+        SimTime(self.started.elapsed().as_nanos() as u64)
+    }
+
+    /// Installs a new endpoint list (after the discovery delay).
+    fn set_endpoints(&mut self, eps: Endpoints) {
+        self.ids = eps.iter().map(|e| e.replica).collect();
+        self.by_id = eps.iter().map(|e| (e.replica, *e)).collect();
+        for c in &mut self.clients {
+            for e in eps.iter() {
+                c.balancer.on_weight(e.replica, e.weight);
+            }
+            c.balancer.on_endpoints(&self.ids);
+        }
+        self.endpoints = eps;
+        if let Some((central, concurrency)) = &mut self.central {
+            central.known.retain(|r| self.by_id.contains_key(r));
+            for e in self.endpoints.iter() {
+                if central.known.insert(e.replica) {
+                    for _ in 0..*concurrency {
+                        central.free.push(e.replica);
+                    }
+                }
+            }
+            hand_out(central, &self.by_id);
+        }
+    }
+
+    /// A free slot for a central-queue request, or a place in the queue.
+    fn take_slot(&mut self) -> Result<Endpoint, oneshot::Receiver<Endpoint>> {
+        let (central, _) = self.central.as_mut().expect("central-queue mode");
+        while let Some(r) = central.free.pop() {
+            if let Some(e) = self.by_id.get(&r) {
+                return Ok(*e);
+            }
+        }
+        let (tx, rx) = oneshot::channel();
+        central.waiting.push_back(tx);
+        Err(rx)
+    }
+
+    /// A central-queue request finished on `replica`: its slot serves the
+    /// oldest waiting request, or becomes free.
+    fn release(&mut self, replica: ReplicaId) {
+        let (central, _) = self.central.as_mut().expect("central-queue mode");
+        if self.by_id.contains_key(&replica) {
+            central.free.push(replica);
+            hand_out(central, &self.by_id);
+        }
+    }
+}
+
+/// Gives free slots to waiting requests, oldest first.
+fn hand_out(central: &mut Central, by_id: &HashMap<ReplicaId, Endpoint>) {
+    while !central.waiting.is_empty() {
+        let Some(r) = central.free.pop() else { return };
+        let Some(e) = by_id.get(&r) else { continue };
+        let tx = central.waiting.pop_front().expect("not empty");
+        if let Err(e) = tx.send(*e) {
+            // The waiter gave up (its client went away): keep the slot.
+            central.free.push(e.replica);
+        }
+    }
+}
+
 type Pool = Arc<Mutex<HashMap<SocketAddr, Vec<BufReader<TcpStream>>>>>;
 
-/// Starts a proxy on `127.0.0.1:0`; returns its address.
+/// A running proxy.
+pub struct Running {
+    /// Where it listens (127.0.0.1).
+    pub addr: SocketAddr,
+    /// Its accept loop.
+    pub handle: tokio::task::JoinHandle<()>,
+    /// Its counters.
+    pub stats: Arc<ProxyStats>,
+}
+
+/// Starts a proxy on `127.0.0.1:0`.
 pub async fn spawn(
-    balancer: Box<dyn Balance>,
-    rng: StreamRng,
+    config: ProxyConfig,
     mut endpoints: watch::Receiver<Endpoints>,
-) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+) -> std::io::Result<Running> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
-    let initial = endpoints.borrow_and_update().clone();
-    let mut balancer = balancer;
-    let ids: Vec<ReplicaId> = initial.iter().map(|e| e.replica).collect();
-    balancer.on_endpoints(&ids);
-    let picker = Arc::new(Mutex::new(Picker {
-        balancer,
-        rng,
-        ids,
-        endpoints: initial,
+    let b = &config.balancing;
+    let svc = &config.service;
+    let clients = (0..b.clients.max(1))
+        .map(|c| {
+            // The same stream names as the simulator's clients.
+            let name = match c {
+                0 => format!("{}/balance/{svc}", names::POLICY),
+                c => format!("{}/balance/{svc}/client{c}", names::POLICY),
+            };
+            Client {
+                balancer: b
+                    .build(&config.policy)
+                    .expect("the scenario loader validated the balancer"),
+                rng: stream(config.seed, &name),
+                budget: (b.retries > 0).then(|| RetryBudget::new(b.retry_budget)),
+            }
+        })
+        .collect();
+    let mut picker = Picker {
+        clients,
+        client_rng: stream(
+            config.seed,
+            &format!("{}/balance/{svc}/clients", names::POLICY),
+        ),
+        keys: b.keys.map(|k| {
+            let name = format!("{}/balance/{svc}/keys", names::POLICY);
+            (Keys::new(k), stream(config.seed, &name))
+        }),
+        retries: b.retries,
+        ids: Vec::new(),
+        endpoints: Arc::new(Vec::new()),
+        by_id: HashMap::new(),
+        central: (config.policy == CENTRAL_QUEUE)
+            .then(|| (Central::default(), config.concurrency.max(1))),
         started: Instant::now(),
-    }));
+    };
+    picker.set_endpoints(endpoints.borrow_and_update().clone());
+    let picker = Arc::new(Mutex::new(picker));
+    let stats = Arc::new(ProxyStats::default());
     let pool: Pool = Arc::default();
     {
         let picker = picker.clone();
+        let delay =
+            Duration::from_secs_f64(b.discovery_delay.as_secs_f64() / config.speed.max(1e-9));
         tokio::spawn(async move {
             while endpoints.changed().await.is_ok() {
+                // Service discovery's propagation delay: the balancers learn
+                // of the change this much later (and then of the latest list).
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
                 let eps = endpoints.borrow_and_update().clone();
-                let mut p = picker.lock().expect("picker lock");
-                p.ids = eps.iter().map(|e| e.replica).collect();
-                p.endpoints = eps;
-                let Picker { balancer, ids, .. } = &mut *p;
-                balancer.on_endpoints(ids);
+                picker.lock().expect("picker lock").set_endpoints(eps);
             }
         });
     }
-    let handle = tokio::spawn(async move {
-        loop {
-            let Ok((client, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = client.set_nodelay(true);
-            tokio::spawn(serve_client(client, picker.clone(), pool.clone()));
-        }
-    });
-    Ok((addr, handle))
+    let handle = {
+        let stats = stats.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    continue;
+                };
+                let _ = client.set_nodelay(true);
+                tokio::spawn(serve_client(
+                    client,
+                    picker.clone(),
+                    pool.clone(),
+                    stats.clone(),
+                ));
+            }
+        })
+    };
+    Ok(Running {
+        addr,
+        handle,
+        stats,
+    })
 }
 
 fn error_response(status: u16, why: &str) -> Response {
@@ -102,45 +272,122 @@ fn error_response(status: u16, why: &str) -> Response {
     }
 }
 
-async fn serve_client(client: TcpStream, picker: Arc<Mutex<Picker>>, pool: Pool) {
+async fn serve_client(
+    client: TcpStream,
+    picker: Arc<Mutex<Picker>>,
+    pool: Pool,
+    stats: Arc<ProxyStats>,
+) {
     let (r, mut w) = client.into_split();
     let mut r = BufReader::new(r);
     while let Ok(Some(req)) = http1::read_request(&mut r).await {
         let close = http1::wants_close(&req.headers);
-        let chosen = {
-            let mut p = picker.lock().expect("picker lock");
-            let Picker {
-                balancer,
-                rng,
-                ids,
-                endpoints,
-                started,
-            } = &mut *p;
-            balancer.on_time(SimTime(started.elapsed().as_nanos() as u64));
-            balancer.pick(ids, rng).map(|i| {
-                let e = endpoints[i];
-                balancer.on_start(e.replica);
-                e
-            })
-        };
-        let resp = match chosen {
-            None => error_response(503, "no-endpoint"),
-            Some(ep) => {
-                let started = Instant::now();
-                let result = forward(&pool, ep.addr, &req).await;
-                let ok = matches!(&result, Ok(r) if r.status < 500);
-                let latency = SimDuration(started.elapsed().as_nanos() as u64);
-                let mut p = picker.lock().expect("picker lock");
-                let now = SimTime(p.started.elapsed().as_nanos() as u64);
-                p.balancer.on_time(now);
-                p.balancer.on_complete(ep.replica, latency, ok);
-                drop(p);
-                result.unwrap_or_else(|_| error_response(502, "endpoint-failed"))
-            }
+        let central = picker.lock().expect("picker lock").central.is_some();
+        let resp = if central {
+            serve_central(&picker, &pool, &req).await
+        } else {
+            serve_balanced(&picker, &pool, &req, &stats).await
         };
         if http1::write_response(&mut w, &resp).await.is_err() || close {
             return;
         }
+    }
+}
+
+/// Central-queue mode: wait for a free slot, oldest request first.
+async fn serve_central(picker: &Mutex<Picker>, pool: &Pool, req: &Request) -> Response {
+    let slot = picker.lock().expect("picker lock").take_slot();
+    let ep = match slot {
+        Ok(ep) => ep,
+        Err(rx) => match rx.await {
+            Ok(ep) => ep,
+            Err(_) => return error_response(503, "no-endpoint"),
+        },
+    };
+    let result = forward(pool, ep.addr, req).await;
+    picker.lock().expect("picker lock").release(ep.replica);
+    result.unwrap_or_else(|_| error_response(502, "endpoint-failed"))
+}
+
+/// A balancer picks; refused or rejected attempts are retried within the budget.
+async fn serve_balanced(
+    picker: &Mutex<Picker>,
+    pool: &Pool,
+    req: &Request,
+    stats: &ProxyStats,
+) -> Response {
+    let (c, key) = {
+        let mut p = picker.lock().expect("picker lock");
+        let n = p.clients.len();
+        let c = if n > 1 {
+            rand::RngExt::random_range(&mut p.client_rng, 0..n)
+        } else {
+            0
+        };
+        let key = p.keys.as_mut().map(|(k, rng)| k.next(rng));
+        let now = p.now();
+        if let Some(b) = &mut p.clients[c].budget {
+            b.deposit(now);
+        }
+        (c, key)
+    };
+    let mut attempt = 0u32;
+    loop {
+        let chosen = {
+            let mut p = picker.lock().expect("picker lock");
+            let now = p.now();
+            let Picker {
+                clients,
+                ids,
+                endpoints,
+                ..
+            } = &mut *p;
+            let client = &mut clients[c];
+            client.balancer.on_time(now);
+            let k = key.map(|k| k.wrapping_add(u64::from(attempt) * 0x9e37_79b9_7f4a_7c15));
+            client
+                .balancer
+                .pick_keyed(ids, k, &mut client.rng)
+                .map(|i| {
+                    let e = endpoints[i];
+                    client.balancer.on_start(e.replica);
+                    e
+                })
+        };
+        let Some(ep) = chosen else {
+            return error_response(503, "no-endpoint");
+        };
+        let started = Instant::now();
+        let result = forward(pool, ep.addr, req).await;
+        let ok = matches!(&result, Ok(r) if r.status < 500);
+        let latency = SimDuration(started.elapsed().as_nanos() as u64);
+        let retry = {
+            let mut p = picker.lock().expect("picker lock");
+            let now = p.now();
+            let retries = p.retries;
+            let client = &mut p.clients[c];
+            client.balancer.on_time(now);
+            client.balancer.on_complete(ep.replica, latency, ok);
+            if !ok {
+                let ejections = p.clients.iter().map(|c| c.balancer.ejections()).sum();
+                stats.ejections.store(ejections, Ordering::Relaxed);
+            }
+            let client = &mut p.clients[c];
+            // Refused (the endpoint is gone) or 503 (its queue is full) may be retried.
+            let retriable = match &result {
+                Err(_) => true,
+                Ok(r) => r.status == 503,
+            };
+            retriable
+                && attempt < retries
+                && client.budget.as_mut().is_some_and(|b| b.try_withdraw(now))
+        };
+        if retry {
+            attempt += 1;
+            stats.retries.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        return result.unwrap_or_else(|_| error_response(502, "endpoint-failed"));
     }
 }
 

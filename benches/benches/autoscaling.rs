@@ -38,6 +38,7 @@ fn group() -> NodeGroup {
             taints: vec![],
             capacity: r,
             allocatable: r,
+            speed: 1.0,
         },
         min: 0,
         max: 20_000,

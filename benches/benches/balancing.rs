@@ -6,9 +6,17 @@
 //! announced once with `on_endpoints`, as worlds do on every change, so the
 //! cost of rebuilding a cycle, ring or table on churn is not in these
 //! figures.
+//!
+//! And the balancing layer's share of a whole run: spike.toml end to end
+//! (its round-robin balancer), beside the same number of requests pushed
+//! through the layer's calls alone (`on_time`, `pick`, `on_start`,
+//! `on_time`, `on_complete` on a balancer with the run's mean endpoint
+//! count), and spike.toml under other balancers, each as a ratio of events/s
+//! against the round-robin run measured in the same process.
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use orkestra_core::model::ReplicaId;
@@ -44,5 +52,74 @@ fn pick(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, pick);
+/// Fastest of `n` timed runs of `f`, seconds.
+fn best_of(n: usize, mut f: impl FnMut()) -> f64 {
+    (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+fn layer_on_spike(_c: &mut Criterion) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/spike.toml");
+    let load = |sets: &[String]| {
+        orkestra_sim::run::load(&path, sets, None)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .0
+    };
+    let base = load(&[]);
+    let summary = orkestra_sim::simulate(&base);
+    let (events, requests) = (summary.events, summary.services[0].requests.total);
+    let endpoints = summary.services[0].replicas.ready_mean.round() as u32;
+    let run_s = best_of(3, || {
+        black_box(orkestra_sim::simulate(&base));
+    });
+    // The layer alone: what dispatch and completion ask of the balancer per request.
+    let eps: Vec<ReplicaId> = (0..endpoints).map(ReplicaId).collect();
+    let layer_s = best_of(3, || {
+        let mut b = orkestra_core::balance::BalancingSpec::default()
+            .build("round-robin")
+            .unwrap();
+        let mut rng = stream(1, "layer");
+        b.on_endpoints(&eps);
+        for i in 0..requests {
+            b.on_time(SimTime(i * 1000));
+            let k = b.pick(black_box(&eps), &mut rng).unwrap();
+            b.on_start(eps[k]);
+            b.on_time(SimTime(i * 1000 + 500));
+            b.on_complete(eps[k], SimDuration(500), true);
+        }
+        black_box(&b);
+    });
+    println!(
+        "spike.toml (round-robin): {events} events in {run_s:.3} s = {:.2} M events/s; \
+         its {requests} requests through the balancing layer alone ({endpoints} endpoints): \
+         {layer_s:.4} s = {:.1}% of the run (target ≤ 10%)",
+        events as f64 / run_s / 1e6,
+        100.0 * layer_s / run_s
+    );
+    for name in [
+        "random",
+        "p2c",
+        "peak-ewma",
+        "least-request",
+        "weighted-round-robin",
+    ] {
+        let s = load(&[format!("services.web.balancer={name}")]);
+        let ev = orkestra_sim::simulate(&s).events;
+        let t = best_of(3, || {
+            black_box(orkestra_sim::simulate(&s));
+        });
+        println!(
+            "spike.toml ({name}): {:.2} M events/s = {:.3} × round-robin's",
+            ev as f64 / t / 1e6,
+            (ev as f64 / t) / (events as f64 / run_s)
+        );
+    }
+}
+
+criterion_group!(benches, pick, layer_on_spike);
 criterion_main!(benches);

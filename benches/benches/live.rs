@@ -119,6 +119,7 @@ fn scenario(replicas: u32) -> Scenario {
         pool_costs: Default::default(),
         overrides: vec![],
         hash: String::new(),
+        resilience: Default::default(),
     }
 }
 
@@ -167,14 +168,18 @@ async fn main() {
     let (one_tx, one_rx) = watch::channel::<Endpoints>(Arc::new(vec![Endpoint {
         replica: ReplicaId(0),
         addr: direct,
+        weight: 1,
     }]));
-    let (proxy_addr, proxy_task) = proxy::spawn(
-        orkestra_core::registry::balancer("round-robin").unwrap(),
-        stream(1, "p"),
-        one_rx,
-    )
-    .await
-    .unwrap();
+    let config = proxy::ProxyConfig {
+        service: "web".into(),
+        policy: "round-robin".into(),
+        balancing: Default::default(),
+        concurrency: 1,
+        seed: 1,
+        speed: 1.0,
+    };
+    let running = proxy::spawn(config, one_rx).await.unwrap();
+    let (proxy_addr, proxy_task) = (running.addr, running.handle);
     drop(one_tx);
 
     // 1. Overhead.

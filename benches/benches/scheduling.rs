@@ -39,6 +39,7 @@ fn cluster(n: usize) -> Snapshot {
                 taints: vec![],
                 capacity: r,
                 allocatable: r,
+                speed: 1.0,
             })
         })
         .collect();

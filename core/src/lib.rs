@@ -14,6 +14,8 @@ pub mod balance;
 pub mod capacity;
 pub mod controller;
 pub mod dist;
+pub mod faults;
+pub mod health;
 pub mod jobs;
 pub mod metrics;
 pub mod model;
@@ -24,10 +26,12 @@ pub mod queue;
 pub mod registry;
 pub mod results;
 pub mod rng;
+pub mod rollout;
 pub mod scenario;
 pub mod sched;
 pub mod testing;
 pub mod time;
+pub mod topology;
 pub mod traffic;
 
 /// The version recorded in every result file.

@@ -350,6 +350,21 @@ impl ServiceMetrics {
         self.counts.timed_out += 1;
     }
 
+    /// A request failed: its last attempt found its endpoint gone.
+    #[inline]
+    pub fn failed(&mut self) {
+        if let Some(s) = &mut self.slo {
+            s.failed();
+        }
+        self.counts.failed += 1;
+    }
+
+    /// A failed attempt is retried.
+    #[inline]
+    pub fn retried(&mut self) {
+        self.counts.retries += 1;
+    }
+
     /// Requests finished successfully so far.
     pub fn ok_count(&self) -> u64 {
         self.counts.ok
@@ -405,6 +420,7 @@ impl ServiceMetrics {
                 started: self.started,
             },
             autoscaling: None,
+            ejections: 0,
             slo: self.slo.as_mut().map(|s| {
                 s.roll(now);
                 s.summary()

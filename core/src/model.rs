@@ -366,6 +366,9 @@ pub struct NodeSpec {
     pub capacity: Resources,
     /// What replicas may request (capacity minus system reservations).
     pub allocatable: Resources,
+    /// Relative speed (1 is nominal): service times on this node are divided
+    /// by it (simulator; live nodes are as fast as they are).
+    pub speed: f64,
 }
 
 /// What a replica does for each request in live mode (the simulator only
@@ -444,6 +447,11 @@ pub struct ServiceSpec {
     pub placement: Constraints,
     /// Slow replicas (simulator only).
     pub stragglers: Stragglers,
+    /// Balancing beyond the policy name: choices, weights, topology,
+    /// discovery delay, retries, outlier ejection, request keys.
+    pub balancing: crate::balance::BalancingSpec,
+    /// A new revision and how it is rolled out (`None`: one revision).
+    pub rollout: Option<crate::rollout::RolloutSpec>,
 }
 
 /// Where a replica is in its life.

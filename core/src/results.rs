@@ -47,6 +47,17 @@ pub struct RequestCounts {
     pub rejected_no_endpoint: u64,
     /// Gave up waiting (deadline passed in queue or in service).
     pub timed_out: u64,
+    /// Failed: the last attempt went to an endpoint that was gone (a
+    /// balancer's view not yet updated by service discovery).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failed: u64,
+    /// Retry attempts made (each retry of a request counts once).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retries: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Latency of successful requests, in seconds.
@@ -127,6 +138,9 @@ pub struct ServiceSummary {
     /// Latency objective outcome, when the service declares one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo: Option<SloSummary>,
+    /// Hosts ejected by outlier detection, over all balancer clients.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ejections: u64,
 }
 
 /// What an autoscaler did and what it cost.

@@ -31,6 +31,7 @@ pub fn node(name: &str) -> NodeBuilder {
         taints: Vec::new(),
         capacity: r,
         allocatable: r,
+        speed: 1.0,
     })
 }
 
@@ -112,5 +113,7 @@ pub fn service(name: &str) -> ServiceSpec {
         work: crate::model::Work::Cpu,
         placement: Default::default(),
         stragglers: Default::default(),
+        balancing: Default::default(),
+        rollout: None,
     }
 }

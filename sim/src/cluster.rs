@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io;
 
 use orkestra_core::action::Action;
-use orkestra_core::balance::Balance;
+use orkestra_core::balance::{Balance, Keys, RetryBudget};
 use orkestra_core::capacity::Capacity;
 use orkestra_core::controller::reconcile_replicas;
 use orkestra_core::jobs::{Job, JobStream};
@@ -105,6 +105,26 @@ pub enum Event {
         /// Node index.
         node: u32,
     },
+    /// Endpoint changes of `service` reach its balancers (service
+    /// discovery's propagation delay has passed).
+    Discover {
+        /// Service index.
+        service: u32,
+    },
+}
+
+/// Arrival times of requests handled by client-side balancers carry the
+/// client's index above this bit (runs with them are shorter than 2^48 ns,
+/// as the scenario loader checks), so a queued request remembers whose
+/// counters its completion updates without any per-request allocation.
+const CLIENT_SHIFT: u32 = 48;
+
+/// One balancer instance: the shared one, or one client-side balancer.
+struct Client {
+    balancer: Box<dyn Balance>,
+    rng: StreamRng,
+    /// Retry budget, when the service retries.
+    budget: Option<RetryBudget>,
 }
 
 /// Request-serving state of one replica (beside its [`ReplicaStatus`]).
@@ -120,10 +140,18 @@ struct ServiceRuntime {
     arrivals: Arrivals,
     traffic_rng: StreamRng,
     service_rng: StreamRng,
-    balance_rng: StreamRng,
-    balancer: Box<dyn Balance>,
-    /// Ready replicas in the order they became ready.
+    /// The balancer instances (one unless client-side balancing).
+    clients: Vec<Client>,
+    /// Picks the client of each request (client-side balancing only).
+    client_rng: StreamRng,
+    /// Request keys (hashing balancers with a key distribution).
+    keys: Option<(Keys, StreamRng)>,
+    /// Ready replicas as the balancers know them, in the order they were
+    /// announced: with a discovery delay, replicas that left stay listed
+    /// until the change arrives.
     endpoints: Vec<ReplicaId>,
+    /// Endpoint changes on their way: (due ns, replica, added).
+    discovery: std::collections::VecDeque<(u64, u32, bool)>,
     metrics: ServiceMetrics,
     busy: u32,
     queued: u32,
@@ -169,6 +197,12 @@ pub struct Simulation<'a> {
     /// service has stragglers (then every replica has an entry).
     slow: Vec<f32>,
     straggler_rng: StreamRng,
+    /// Some node is faster or slower than nominal: `slow` holds every
+    /// replica's factor, divided by its node's speed at bind.
+    speeds: bool,
+    /// Masks a request tag to its arrival time (all ones unless some
+    /// service has client-side balancers).
+    time_mask: u64,
     pod_buf: Vec<PodSample>,
     value_buf: Vec<Option<i64>>,
     engine: Engine<Event>,
@@ -230,9 +264,31 @@ impl<'a> Simulation<'a> {
                 arrivals: Arrivals::new(t.clone(), horizon),
                 traffic_rng: stream(seed, &format!("{}/{}", names::TRAFFIC, s.name)),
                 service_rng: stream(seed, &format!("{}/{}", names::SERVICE, s.name)),
-                balance_rng: stream(seed, &format!("{}/balance/{}", names::POLICY, s.name)),
-                balancer: registry::balancer(&s.balancer).expect("validated balancer"),
+                clients: (0..s.balancing.clients.max(1))
+                    .map(|c| {
+                        // Client 0 keeps the shared balancer's stream name.
+                        let name = match c {
+                            0 => format!("{}/balance/{}", names::POLICY, s.name),
+                            c => format!("{}/balance/{}/client{c}", names::POLICY, s.name),
+                        };
+                        Client {
+                            balancer: s.balancing.build(&s.balancer).expect("validated balancer"),
+                            rng: stream(seed, &name),
+                            budget: (s.balancing.retries > 0)
+                                .then(|| RetryBudget::new(s.balancing.retry_budget)),
+                        }
+                    })
+                    .collect(),
+                client_rng: stream(
+                    seed,
+                    &format!("{}/balance/{}/clients", names::POLICY, s.name),
+                ),
+                keys: s.balancing.keys.map(|k| {
+                    let name = format!("{}/balance/{}/keys", names::POLICY, s.name);
+                    (Keys::new(k), stream(seed, &name))
+                }),
                 endpoints: Vec::new(),
+                discovery: Default::default(),
                 metrics: {
                     let mut m = ServiceMetrics::default();
                     m.slo = slo.map(|o| SloTracker::new(o.latency, o.percentile));
@@ -295,6 +351,18 @@ impl<'a> Simulation<'a> {
             pipeline,
             slow: Vec::new(),
             straggler_rng: stream(seed, "stragglers"),
+            speeds: scenario.nodes.iter().any(|n| n.speed != 1.0)
+                || scenario.node_groups.iter().any(|g| g.template.speed != 1.0),
+            time_mask: if scenario
+                .desired
+                .services
+                .iter()
+                .any(|s| s.balancing.clients > 1)
+            {
+                (1 << CLIENT_SHIFT) - 1
+            } else {
+                u64::MAX
+            },
             pod_buf: Vec::new(),
             value_buf: Vec::new(),
             engine: Engine::new(),
@@ -394,6 +462,7 @@ impl<'a> Simulation<'a> {
                 Event::JobDone { replica } => self.on_job_done(replica),
                 Event::NodeScan => self.on_node_scan(),
                 Event::NodeReady { node } => self.on_node_ready(node),
+                Event::Discover { service } => self.on_discover(service as usize),
             }
             if self.engine.processed() >= next_progress {
                 next_progress += PROGRESS_EVERY;
@@ -446,7 +515,7 @@ impl<'a> Simulation<'a> {
         });
         self.serving.push(Serving::default());
         let spec = &self.scenario.desired.services[service.0 as usize];
-        if spec.stragglers.fraction > 0.0 || !self.slow.is_empty() {
+        if spec.stragglers.fraction > 0.0 || !self.slow.is_empty() || self.speeds {
             // Every replica gets an entry once any service has stragglers.
             self.slow.resize(id as usize, 1.0);
             let st = spec.stragglers;
@@ -534,6 +603,10 @@ impl<'a> Simulation<'a> {
         };
         status.since = now;
         let (service, requests) = (status.service, spec.requests);
+        if self.speeds {
+            let speed = self.observed.nodes[node.0 as usize].spec.speed;
+            self.slow[r as usize] = (f64::from(self.slow[r as usize]) / speed) as f32;
+        }
         self.observed.bind(node, service, requests);
         let node_name = self.observed.nodes[node.0 as usize].spec.name.clone();
         self.unschedulable.remove(&r);
@@ -621,9 +694,8 @@ impl<'a> Simulation<'a> {
         status.since = now;
         let s = status.service.0 as usize;
         let concurrency = self.scenario.desired.services[s].concurrency;
+        self.endpoint_change(s, r, true);
         let svc = &mut self.services[s];
-        svc.endpoints.push(ReplicaId(r));
-        svc.balancer.on_endpoints(&svc.endpoints);
         svc.ready += 1;
         svc.metrics.started += 1;
         svc.metrics.ready.set(now, f64::from(svc.ready));
@@ -680,9 +752,8 @@ impl Simulation<'_> {
         let s = status.service.0 as usize;
         if status.state == ReplicaState::Ready {
             let concurrency = self.scenario.desired.services[s].concurrency;
+            self.endpoint_change(s, r, false);
             let svc = &mut self.services[s];
-            svc.endpoints.retain(|e| e.0 != r);
-            svc.balancer.on_endpoints(&svc.endpoints);
             svc.ready -= 1;
             svc.metrics.ready.set(now, f64::from(svc.ready));
             svc.metrics
@@ -797,45 +868,147 @@ impl Simulation<'_> {
         let now = self.engine.now();
         let spec = &self.scenario.desired.services[s];
         let svc = &mut self.services[s];
-        svc.balancer.on_time(now);
-        let Some(i) = svc.balancer.pick(&svc.endpoints, &mut svc.balance_rng) else {
-            if svc.activator {
-                // Held at the activator until a replica is ready (a cold start).
-                svc.held.push_back(arrival);
-                self.service_load(s);
-                if svc_needs_poke(&self.desired, s) {
-                    self.engine.schedule(now, Event::Poke { service: s as u32 });
-                }
-            } else {
-                svc.metrics.rejected(true);
-            }
-            return;
-        };
-        let r = svc.endpoints[i];
-        let serving = &mut self.serving[r.0 as usize];
-        if serving.busy < spec.concurrency {
-            svc.balancer.on_start(r);
-            self.start_service(r.0, arrival, s);
-        } else if spec
-            .queue_limit
-            .is_some_and(|limit| serving.queue.len() >= limit)
-        {
-            svc.metrics.rejected(false);
-            // Started and rejected at once, so load counts stay paired.
-            svc.balancer.on_start(r);
-            svc.balancer.on_complete(r, SimDuration::ZERO, false);
+        // Which balancer handles it: the shared one, or a client-side one at random.
+        let c = if svc.clients.len() > 1 {
+            rand::RngExt::random_range(&mut svc.client_rng, 0..svc.clients.len())
         } else {
-            svc.balancer.on_start(r);
-            self.waiting.push_back(&mut serving.queue, arrival);
-            svc.queued += 1;
-            if let Some(t) = spec.timeout {
-                self.engine.schedule(
-                    SimTime(arrival + t.0).max(now),
-                    Event::Timeout { replica: r.0 },
-                );
+            0
+        };
+        let tagged = arrival | ((c as u64) << CLIENT_SHIFT);
+        let key = svc.keys.as_mut().map(|(k, rng)| k.next(rng));
+        let client = &mut svc.clients[c];
+        client.balancer.on_time(now);
+        if let Some(b) = &mut client.budget {
+            b.deposit(now);
+        }
+        let mut attempt = 0u32;
+        loop {
+            // A retry of a keyed request rehashes (Envoy's hash balancers
+            // try another host on retry).
+            let k = key.map(|k| k.wrapping_add(u64::from(attempt) * 0x9e37_79b9_7f4a_7c15));
+            let Some(i) = client
+                .balancer
+                .pick_keyed(&svc.endpoints, k, &mut client.rng)
+            else {
+                break;
+            };
+            let r = svc.endpoints[i];
+            let serving = &mut self.serving[r.0 as usize];
+            let gone = self.observed.replicas[r.0 as usize].state != ReplicaState::Ready;
+            if !gone && serving.busy < spec.concurrency {
+                client.balancer.on_start(r);
+                self.start_service(r.0, tagged, s);
+            } else if gone
+                || spec
+                    .queue_limit
+                    .is_some_and(|limit| serving.queue.len() >= limit)
+            {
+                // Connection refused (the replica is gone; the balancer's
+                // view is stale) or 503 (its queue is full). Started and
+                // failed at once, so load counts stay paired.
+                client.balancer.on_start(r);
+                client.balancer.on_complete(r, SimDuration::ZERO, false);
+                if attempt < spec.balancing.retries
+                    && client.budget.as_mut().is_some_and(|b| b.try_withdraw(now))
+                {
+                    attempt += 1;
+                    svc.metrics.retried();
+                    continue;
+                }
+                if gone {
+                    svc.metrics.failed();
+                } else {
+                    svc.metrics.rejected(false);
+                }
+                return;
+            } else {
+                client.balancer.on_start(r);
+                self.waiting.push_back(&mut serving.queue, tagged);
+                svc.queued += 1;
+                if let Some(t) = spec.timeout {
+                    self.engine.schedule(
+                        SimTime(arrival + t.0).max(now),
+                        Event::Timeout { replica: r.0 },
+                    );
+                }
+            }
+            self.load_changed(r.0, s);
+            return;
+        }
+        // No endpoint at all.
+        if svc.activator {
+            // Held at the activator until a replica is ready (a cold start).
+            svc.held.push_back(arrival);
+            self.service_load(s);
+            if svc_needs_poke(&self.desired, s) {
+                self.engine.schedule(now, Event::Poke { service: s as u32 });
+            }
+        } else {
+            svc.metrics.rejected(true);
+        }
+    }
+
+    /// Replica `r` of service `s` became ready (`added`) or left: the
+    /// balancers learn it now, or after the discovery delay.
+    fn endpoint_change(&mut self, s: usize, r: u32, added: bool) {
+        let delay = self.scenario.desired.services[s].balancing.discovery_delay;
+        // Replicas ready at the start (a warm start) are known from the start.
+        if delay == SimDuration::ZERO || self.engine.now() == SimTime::ZERO {
+            self.apply_endpoint_change(s, r, added);
+            self.announce_endpoints(s);
+            return;
+        }
+        let due = self.engine.now() + delay;
+        self.services[s].discovery.push_back((due.0, r, added));
+        self.engine
+            .schedule(due, Event::Discover { service: s as u32 });
+    }
+
+    fn apply_endpoint_change(&mut self, s: usize, r: u32, added: bool) {
+        let spec = &self.scenario.desired.services[s];
+        let svc = &mut self.services[s];
+        if !added {
+            svc.endpoints.retain(|e| e.0 != r);
+            return;
+        }
+        if orkestra_core::balance::BalancingSpec::weighted(&spec.balancer) {
+            let node = self.observed.replicas[r as usize]
+                .node
+                .expect("a ready replica is bound");
+            let n = &self.observed.nodes[node.0 as usize].spec;
+            let w = spec
+                .balancing
+                .weights
+                .weight(spec.limits.cpu_milli, n.speed, &n.pool);
+            for c in &mut svc.clients {
+                c.balancer.on_weight(ReplicaId(r), w);
             }
         }
-        self.load_changed(r.0, s);
+        svc.endpoints.push(ReplicaId(r));
+    }
+
+    fn announce_endpoints(&mut self, s: usize) {
+        let svc = &mut self.services[s];
+        for c in &mut svc.clients {
+            c.balancer.on_endpoints(&svc.endpoints);
+        }
+    }
+
+    /// Endpoint changes whose propagation delay has passed reach the balancers.
+    fn on_discover(&mut self, s: usize) {
+        let now = self.engine.now().0;
+        let mut changed = false;
+        while let Some(&(due, r, added)) = self.services[s].discovery.front() {
+            if due > now {
+                break;
+            }
+            self.services[s].discovery.pop_front();
+            self.apply_endpoint_change(s, r, added);
+            changed = true;
+        }
+        if changed {
+            self.announce_endpoints(s);
+        }
     }
 
     /// Tells the metrics pipeline that replica `r` of service `s` changed load.
@@ -917,10 +1090,18 @@ impl Simulation<'_> {
         }
     }
 
-    /// Puts a request that arrived at `arrival` into service on `r`.
+    /// A request tag's arrival time (ns) and balancer client.
     #[inline]
-    fn start_service(&mut self, r: u32, arrival: u64, s: usize) {
+    fn untag(&self, tagged: u64) -> (u64, usize) {
+        let arrival = tagged & self.time_mask;
+        (arrival, ((tagged ^ arrival) >> CLIENT_SHIFT) as usize)
+    }
+
+    /// Puts a request (tagged with its arrival and client) into service on `r`.
+    #[inline]
+    fn start_service(&mut self, r: u32, tagged: u64, s: usize) {
         let now = self.engine.now();
+        let (arrival, _) = self.untag(tagged);
         let spec = &self.scenario.desired.services[s];
         let svc = &mut self.services[s];
         self.serving[r as usize].busy += 1;
@@ -937,14 +1118,15 @@ impl Simulation<'_> {
             now + work,
             Event::Completion {
                 replica: r,
-                arrival,
+                arrival: tagged,
             },
         );
     }
 
     #[inline]
-    fn on_completion(&mut self, r: u32, arrival: u64) {
+    fn on_completion(&mut self, r: u32, tagged: u64) {
         let now = self.engine.now();
+        let (arrival, c) = self.untag(tagged);
         let s = self.observed.replicas[r as usize].service.0 as usize;
         let spec = &self.scenario.desired.services[s];
         let svc = &mut self.services[s];
@@ -958,8 +1140,9 @@ impl Simulation<'_> {
         } else {
             svc.metrics.timed_out();
         }
-        svc.balancer.on_time(now);
-        svc.balancer.on_complete(ReplicaId(r), latency, ok);
+        let b = &mut svc.clients[c].balancer;
+        b.on_time(now);
+        b.on_complete(ReplicaId(r), latency, ok);
         svc.busy -= 1;
         svc.metrics.busy.set(now, f64::from(svc.busy));
         self.serving[r as usize].busy -= 1;
@@ -976,16 +1159,18 @@ impl Simulation<'_> {
             return;
         }
         // Serve the oldest live waiting request.
-        while let Some(a) = self.waiting.pop_front(&mut self.serving[r as usize].queue) {
+        while let Some(tagged) = self.waiting.pop_front(&mut self.serving[r as usize].queue) {
+            let (a, c) = self.untag(tagged);
             let svc = &mut self.services[s];
             svc.queued -= 1;
             if spec.timeout.is_some_and(|t| now.0 - a >= t.0) {
                 svc.metrics.timed_out();
-                svc.balancer
+                svc.clients[c]
+                    .balancer
                     .on_complete(ReplicaId(r), SimDuration(now.0 - a), false);
                 continue;
             }
-            self.start_service(r, a, s);
+            self.start_service(r, tagged, s);
             self.load_changed(r, s);
             return;
         }
@@ -999,18 +1184,20 @@ impl Simulation<'_> {
         let Some(t) = self.scenario.desired.services[s].timeout else {
             return;
         };
+        let mask = self.time_mask;
         let svc = &mut self.services[s];
-        svc.balancer.on_time(SimTime(now));
         let queue = &mut self.serving[r as usize].queue;
-        while let Some(a) = self.waiting.front(queue) {
+        while let Some(tagged) = self.waiting.front(queue) {
+            let a = tagged & mask;
             if now - a < t.0 {
                 break;
             }
             self.waiting.pop_front(queue);
             svc.queued -= 1;
             svc.metrics.timed_out();
-            svc.balancer
-                .on_complete(ReplicaId(r), SimDuration(now - a), false);
+            let b = &mut svc.clients[((tagged ^ a) >> CLIENT_SHIFT) as usize].balancer;
+            b.on_time(SimTime(now));
+            b.on_complete(ReplicaId(r), SimDuration(now - a), false);
         }
         self.load_changed(r, s);
         self.finish_if_idle(r);
@@ -1099,6 +1286,7 @@ impl Simulation<'_> {
             .map(|(i, (spec, svc))| {
                 let desired = self.desired.services[i].replicas;
                 let mut sum = svc.metrics.summary(&spec.name, desired, end);
+                sum.ejections = svc.clients.iter().map(|c| c.balancer.ejections()).sum();
                 if let Some(Some(sc)) = self.pipeline.as_ref().map(|p| &p.services[i]) {
                     sum.autoscaling = Some(AutoscalingSummary {
                         autoscaler: sc.scaler.name().to_string(),

@@ -202,21 +202,6 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
             message: "batch jobs are simulated only; live mode cannot run them yet".into(),
         }));
     }
-    if opts.live.is_some()
-        && let Some(svc) = scenario
-            .desired
-            .services
-            .iter()
-            .find(|s| s.balancer == orkestra_core::registry::CENTRAL_QUEUE)
-    {
-        return Err(RunError::Input(InputError {
-            file: scenario.source.clone(),
-            line: 0,
-            column: 0,
-            path: format!("services.{}.balancer", svc.name),
-            message: "central-queue is simulated only; the live proxy does not queue yet".into(),
-        }));
-    }
     if opts.live.is_some() && scenario.node_autoscaler.is_some() {
         return Err(RunError::Input(InputError {
             file: scenario.source.clone(),

@@ -735,3 +735,53 @@ fn hpa_scales_real_containers_up_for_the_spike_and_back_down() {
     let nets = docker(LOCAL, &[&["network", "ls", "-q"][..], &run[..]].concat());
     assert!(String::from_utf8_lossy(&nets.stdout).trim().is_empty());
 }
+
+/// The scenario's balancing applies live: the proxy runs central-queue mode
+/// (requests wait at the proxy for a free slot, so none is rejected at a
+/// replica) and P2C with three choices, client-side balancers, retries and
+/// outlier ejection, on the same core structs as the simulator.
+#[test]
+fn the_scenarios_balancing_runs_in_the_live_proxy() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !engine_available() {
+        return;
+    }
+    let d = scratch("balancing");
+    let spike = repo().join("scenarios/spike.toml");
+    let cases: [(&str, &[&str]); 2] = [
+        ("central", &["--set", "services.web.balancer=central-queue"]),
+        (
+            "p2c",
+            &[
+                "--set",
+                "services.web.balancer=p2c",
+                "--set",
+                "services.web.balancing={ choices = 3, clients = 4, retries = 2, outlierDetection = {} }",
+            ],
+        ),
+    ];
+    for (out, extra) in cases {
+        let mut args: Vec<String> = ["run", spike.to_str().unwrap(), "--live", "--out", out]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(light_spike("20s", "2"));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = sim(&args_ref, &d).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{out}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let s: serde_json::Value =
+            serde_json::from_slice(&fs::read(d.join(out).join("summary.json")).unwrap()).unwrap();
+        let r = &s["services"][0]["requests"];
+        // 20 scenario-seconds of 20–40 req/s: a few hundred requests, all served.
+        let total = r["total"].as_u64().unwrap();
+        assert!(total > 100, "{out}: {r}");
+        assert_eq!(r["ok"].as_u64().unwrap(), total, "{out}: {r}");
+        assert_eq!(r["rejected"], 0, "{out}: {r}");
+    }
+    assert!(labelled(LOCAL, "containers").is_empty());
+}

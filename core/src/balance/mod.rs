@@ -14,9 +14,12 @@
 //! d choices over a [`Load`]), `peak_ewma` (Finagle/Linkerd), `wrr` (nginx
 //! smooth weighted round robin), `ring_hash` (Karger et al., Envoy defaults)
 //! and `maglev` (Eisenbud et al.). The hashing balancers take a request key
-//! through [`Balance::pick_keyed`]; the simulator does not draw keys yet (a
-//! later step draws them from a configured distribution), so it calls `pick`
-//! and they hash a random key, as Envoy does for a request without one.
+//! through [`Balance::pick_keyed`], drawn by worlds from a configured key
+//! distribution (`keys`: uniform or Zipf); without one they hash a random
+//! key, as Envoy does for a request without one. Around the policies:
+//! `outlier` (Envoy outlier ejection, a decorator over any policy), `retry`
+//! (Linkerd/Finagle retry budgets) and `spec` (a service's balancing
+//! configuration and the constructor every world calls).
 
 use rand::{Rng, RngExt};
 
@@ -24,21 +27,29 @@ use crate::model::ReplicaId;
 use crate::time::{SimDuration, SimTime};
 
 pub mod jsq;
+pub mod keys;
 pub mod least_request;
 pub mod load;
 pub mod maglev;
+pub mod outlier;
 pub mod p2c;
 pub mod peak_ewma;
+pub mod retry;
 pub mod ring_hash;
+pub mod spec;
 pub mod wrr;
 
 pub use jsq::Jsq;
+pub use keys::{KeyDist, Keys};
 pub use least_request::LeastRequest;
 pub use load::{Load, Outstanding};
 pub use maglev::Maglev;
+pub use outlier::{Ejecting, OutlierSpec};
 pub use p2c::P2c;
 pub use peak_ewma::PeakEwma;
+pub use retry::{RetryBudget, RetryBudgetSpec};
 pub use ring_hash::RingHash;
+pub use spec::{BalancingSpec, Weights};
 pub use wrr::SmoothWeighted;
 
 /// A request-level load-balancing policy.
@@ -81,6 +92,17 @@ pub trait Balance: Send {
     /// since the proxy started). Called before `pick` and `on_complete` by
     /// worlds whose balancers may decay estimates over time (`peak-ewma`).
     fn on_time(&mut self, _now: SimTime) {}
+
+    /// `replica`'s weight is now `weight` (worlds call this before the
+    /// `on_endpoints` that adds it; Envoy's per-host load-balancing weight).
+    /// Only `weighted-round-robin` uses weights.
+    fn on_weight(&mut self, _replica: ReplicaId, _weight: u32) {}
+
+    /// Hosts ejected so far by outlier detection ([`Ejecting`]); zero for
+    /// balancers without it.
+    fn ejections(&self) -> u64 {
+        0
+    }
 }
 
 /// A SplitMix64 finaliser: a cheap, well-mixed 64-bit hash of a key or of a

@@ -103,6 +103,11 @@ impl Balance for SmoothWeighted {
         "weighted-round-robin"
     }
 
+    fn on_weight(&mut self, replica: ReplicaId, weight: u32) {
+        *super::slot(&mut self.weights, replica, 0) = weight;
+        self.dirty = true;
+    }
+
     fn on_endpoints(&mut self, endpoints: &[ReplicaId]) {
         // Built at the next pick, so a burst of changes (replicas starting
         // one by one) costs one build.
@@ -151,6 +156,21 @@ mod tests {
             .collect();
         assert_eq!(picks, "aabacaaaabacaa");
         assert_eq!(b.pick(&[], &mut rng), None);
+    }
+
+    #[test]
+    fn weights_announced_by_the_world_take_effect_at_the_next_pick() {
+        // The same 5, 1, 1 through on_weight (as worlds announce them):
+        // the same nginx sequence a a b a c a a.
+        let mut b = SmoothWeighted::new();
+        let mut rng = stream(9, "t");
+        let eps = ids(3);
+        b.on_weight(ReplicaId(0), 5);
+        b.on_endpoints(&eps);
+        let picks: String = (0..7)
+            .map(|_| (b'a' + b.pick(&eps, &mut rng).unwrap() as u8) as char)
+            .collect();
+        assert_eq!(picks, "aabacaa");
     }
 
     #[test]

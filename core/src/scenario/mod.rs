@@ -9,10 +9,16 @@
 
 mod alibaba;
 mod autoscaler;
+mod balancing;
 mod cluster;
 mod constraints;
+mod faults;
+mod health;
+mod rollout;
 mod schema;
+mod stochastic;
 mod sweep;
+mod topology;
 mod traces;
 
 use std::fmt;
@@ -89,6 +95,22 @@ pub struct Scenario {
     pub overrides: Vec<String>,
     /// FNV-1a 64 of the effective scenario text and every file it read, hex.
     pub hash: String,
+    /// Topology, faults and self-healing settings.
+    pub resilience: Resilience,
+}
+
+/// Topology, faults and self-healing settings of a scenario, grouped so a
+/// world that ignores them needs one `Default::default()`.
+#[derive(Clone, Debug, Default)]
+pub struct Resilience {
+    /// Racks, regions and zone links (`[topology]`, pools' `region`/`racks`).
+    pub topology: crate::topology::TopologySpec,
+    /// `[[faults]]` and `[stochastic.POOL]`.
+    pub faults: crate::faults::FaultsSpec,
+    /// Probes per service, in `desired.services` order (job shapes have none).
+    pub probes: Vec<crate::health::Probes>,
+    /// `[nodeLifecycle]`.
+    pub node_lifecycle: crate::health::NodeLifecycleConfig,
 }
 
 /// A latency objective: `percentile` of requests finish within `latency`.
@@ -440,6 +462,17 @@ fn resolve(
             .map_err(|m| ctx.err(pool_span.clone(), format!("pools.{pname}"), m))?;
         let reserved = resources(pool.reserved.as_ref().map(|r| *r.get_ref()));
         let zone = pool.zone.clone().unwrap_or_else(|| pname.clone());
+        let speed = match &pool.speed {
+            None => 1.0,
+            Some(v) if v.get_ref().is_finite() && *v.get_ref() > 0.0 => *v.get_ref(),
+            Some(v) => {
+                return Err(ctx.err(
+                    v.span(),
+                    format!("pools.{pname}.speed"),
+                    format!("must be a positive number (got {})", v.get_ref()),
+                ));
+            }
+        };
         let taints = constraints::taints(&pool.taints, &format!("pools.{pname}.taints"), ctx)?;
         pool_costs.insert(pname.clone(), pool.cost_per_hour.map_or(0.0, |c| c.0));
         // The capacity of a pool of identical nodes (the template of a node group).
@@ -522,6 +555,7 @@ fn resolve(
                 taints: taints.clone(),
                 capacity,
                 allocatable,
+                speed,
             });
         }
         let template = identical.map(|capacity| {
@@ -538,6 +572,7 @@ fn resolve(
                 taints: taints.clone(),
                 capacity,
                 allocatable,
+                speed,
             }
         });
         if let Some(g) = cluster::pool_group(pname, pool, pool_span.clone(), template, ctx)? {
@@ -576,7 +611,10 @@ fn resolve(
     let mut replica_spans = Vec::new();
     let mut autoscalers = Vec::new();
     let mut slos = Vec::new();
+    let pool_names: std::collections::BTreeSet<String> = raw.pools.keys().cloned().collect();
+    let mut probes = Vec::new();
     for (sname, s) in raw.services {
+        probes.push(health::probes(&s.probes, &sname, ctx)?);
         let at = |field: &str| format!("services.{sname}.{field}");
         check_dns_label(&sname).map_err(|m| {
             ctx.err(
@@ -672,6 +710,14 @@ fn resolve(
             }
             None => "round-robin".to_string(),
         };
+        let balancing = balancing::build(
+            s.balancing.as_ref(),
+            &balancer,
+            &at("balancing"),
+            &pool_names,
+            raw.simulation.duration.get_ref().0,
+            ctx,
+        )?;
         traffic.push(traces::build_traffic(
             s.traffic.get_ref(),
             s.traffic.span(),
@@ -739,6 +785,25 @@ fn resolve(
                 }
             }
         };
+        let rollout = match &s.rollout {
+            None => None,
+            Some(r) => {
+                let mut spec = rollout::build(r, &format!("services.{sname}"), ctx)?;
+                if let Some(n) = &r.get_ref().new_revision
+                    && let Some(st) = &n.get_ref().service_time
+                {
+                    spec.new_revision.service_time = Some(build_dist(
+                        st.get_ref(),
+                        st.span(),
+                        &at("rollout.newRevision.serviceTime"),
+                        ctx,
+                        files,
+                        &mut hash_input,
+                    )?);
+                }
+                Some(spec)
+            }
+        };
         services.push(ServiceSpec {
             name: sname,
             kind: crate::model::ServiceKind::Service,
@@ -757,6 +822,8 @@ fn resolve(
             },
             placement,
             stragglers,
+            balancing,
+            rollout,
         });
     }
     if services.is_empty() && raw.jobs.is_empty() {
@@ -799,6 +866,23 @@ fn resolve(
         &replica_spans,
         ctx,
     )?;
+    let resilience = {
+        let topology = topology::build(&raw.topology, &raw.pools, &nodes, ctx)?;
+        let world = faults::World {
+            nodes: &nodes,
+            services: &desired.services,
+            topology: &topology,
+            duration,
+        };
+        let faults = faults::build(&raw.faults, &raw.stochastic, &world, ctx)?;
+        probes.resize(desired.services.len(), Default::default());
+        Resilience {
+            topology,
+            faults,
+            probes,
+            node_lifecycle: health::node_lifecycle(&raw.node_lifecycle, ctx)?,
+        }
+    };
 
     Ok(Scenario {
         name,
@@ -823,6 +907,7 @@ fn resolve(
         pool_costs,
         overrides: overrides.to_vec(),
         hash: format!("{:016x}", fnv1a64(&hash_input)),
+        resilience,
     })
 }
 
@@ -871,6 +956,8 @@ impl Shapes<'_> {
             work: crate::model::Work::Cpu,
             placement,
             stragglers: Default::default(),
+            balancing: Default::default(),
+            rollout: None,
         });
         self.known.insert(key, id);
         self.ids.push(id);
@@ -1262,5 +1349,7 @@ fn build_dist(
     }
 }
 
+#[cfg(test)]
+mod faults_tests;
 #[cfg(test)]
 mod tests;

@@ -42,6 +42,18 @@ pub struct ScenarioFile {
     pub jobs: BTreeMap<String, Spanned<JobsFile>>,
     /// The node autoscaler of the pools that declare `max`.
     pub cluster_autoscaler: Option<Spanned<super::cluster::ClusterAutoscalerFile>>,
+    // --- Topology, faults and self-healing (`scenario/topology.rs`,
+    // `scenario/faults.rs`, `scenario/health.rs`). ---
+    /// Links between zones.
+    pub topology: Option<super::topology::TopologyFile>,
+    /// Scheduled faults (`[[faults]]`).
+    #[serde(default)]
+    pub faults: Vec<Spanned<super::faults::FaultFile>>,
+    /// Stochastic failure processes by pool (`[stochastic.POOL]`).
+    #[serde(default)]
+    pub stochastic: BTreeMap<String, super::stochastic::StochasticFile>,
+    /// Heartbeats, NotReady and eviction timing.
+    pub node_lifecycle: Option<super::health::NodeLifecycleFile>,
     /// What `sim sweep` varies; runs ignore it (read by [`super::sweep_spec`]).
     pub sweep: Option<Spanned<super::sweep::SweepFile>>,
 }
@@ -117,6 +129,13 @@ pub struct PoolFile {
     pub boot_delay: Option<Spanned<Dur>>,
     /// What one node costs per hour (default 0).
     pub cost_per_hour: Option<NonNegative>,
+    /// Relative speed of its nodes: service times are divided by it (default 1).
+    pub speed: Option<Spanned<f64>>,
+    // --- Topology (`scenario/topology.rs`). ---
+    /// Region of the pool's zone (default `default`).
+    pub region: Option<Spanned<String>>,
+    /// Racks the pool's nodes are dealt over, round-robin (default: a rack per node).
+    pub racks: Option<Spanned<u32>>,
 }
 
 /// `{ key = "dedicated", value = "gpu", effect = "NoSchedule" }`.
@@ -262,6 +281,9 @@ pub struct ServiceFile {
     pub start_delay: Option<Spanned<DistOrDuration>>,
     /// Balancing policy name (default `round-robin`).
     pub balancer: Option<Spanned<String>>,
+    /// Balancing settings beyond the name: choices, weights, clients,
+    /// discovery delay, retries, outlier detection, keys.
+    pub balancing: Option<Spanned<super::balancing::BalancingFile>>,
     /// Live mode: `cpu` (burn CPU, default) or `sleep` per request.
     pub work: Option<WorkKind>,
     /// Open-loop request traffic.
@@ -285,6 +307,11 @@ pub struct ServiceFile {
     pub topology_spread_constraints: Vec<Spanned<SpreadFile>>,
     /// Pending replicas with higher priority are placed first (default 0).
     pub priority: Option<i32>,
+    /// A new revision and how it is rolled out.
+    pub rollout: Option<Spanned<super::rollout::RolloutFile>>,
+    // --- Self-healing (`scenario/health.rs`). ---
+    /// Liveness and readiness probes.
+    pub probes: Option<super::health::ProbesFile>,
 }
 
 /// A toleration, as in a Kubernetes pod spec (without `tolerationSeconds`).

@@ -914,3 +914,304 @@ fn trace_pools_and_trace_jobs_resolve() {
     let e = parse(&empty, "s.toml", &trace_files(PODS), &[], None).unwrap_err();
     assert!(e.to_string().contains("no pod of 'pods.csv' was taken (6 rows: 1 without deletion time, 0 with a non-positive duration, 0 in other phases, 5 outside the window)"), "{e}");
 }
+
+#[test]
+fn balancing_settings_are_checked_against_the_policy() {
+    // (replacement of `startDelay = "2s"`, expected path, expected words)
+    let cases = [
+        (
+            "startDelay = \"2s\"\nbalancing = { choices = 3 }",
+            "services.web.balancing.choices",
+            "applies to p2c and peak-ewma, not 'round-robin'",
+        ),
+        (
+            "startDelay = \"2s\"\nbalancer = \"p2c\"\nbalancing = { choices = 1 }",
+            "services.web.balancing.choices",
+            "at least 2",
+        ),
+        (
+            "startDelay = \"2s\"\nbalancer = \"weighted-round-robin\"\nbalancing = { weights = { b = 2 } }",
+            "services.web.balancing.weights.b",
+            "no pool 'b'; pools: a",
+        ),
+        (
+            "startDelay = \"2s\"\nbalancer = \"central-queue\"\nbalancing = { clients = 4 }",
+            "services.web.balancing.clients",
+            "no client-side balancers",
+        ),
+        (
+            "startDelay = \"2s\"\nbalancing = { retryBudget = { retryRatio = 0.1 } }",
+            "services.web.balancing.retryBudget",
+            "set retries too",
+        ),
+        (
+            "startDelay = \"2s\"\nbalancing = { outlierDetection = { maxEjectionPercent = 120 } }",
+            "services.web.balancing.outlierDetection.maxEjectionPercent",
+            "0 to 100",
+        ),
+        (
+            "startDelay = \"2s\"\nbalancer = \"maglev\"\nbalancing = { keys = { distribution = \"pareto\", count = 10 } }",
+            "services.web.balancing.keys.distribution",
+            "choose from: uniform, zipf",
+        ),
+        (
+            "startDelay = \"2s\"\nbalancing = { clientz = 4 }",
+            "services.web.balancing",
+            "unknown field `clientz`",
+        ),
+    ];
+    for (to, path, words) in cases {
+        let e = load_with("startDelay = \"2s\"", to);
+        let shown = e.to_string();
+        assert!(shown.contains(path), "{shown}");
+        assert!(shown.contains(words), "{shown}");
+        assert!(shown.starts_with("s.toml:"), "{shown}");
+    }
+}
+
+#[test]
+fn balancing_settings_and_pool_speed_resolve() {
+    let text = GOOD.replacen(
+        "startDelay = \"2s\"",
+        "startDelay = \"2s\"\nbalancer = \"p2c\"\nbalancing = { choices = 3, clients = 4, discoveryDelay = \"2s\", retries = 2, outlierDetection = { consecutive5xx = 3 } }",
+        1,
+    )
+    .replacen("count = 2\n", "count = 2\nspeed = 1.5\n", 1);
+    let s = load_str(&text).unwrap();
+    let b = &s.desired.services[0].balancing;
+    assert_eq!(b.choices, Some(3));
+    assert_eq!(b.clients, 4);
+    assert_eq!(b.discovery_delay, SimDuration::from_secs(2));
+    assert_eq!(b.retries, 2);
+    assert_eq!(b.outlier.unwrap().consecutive_5xx, 3);
+    // Unset outlier fields keep Envoy's defaults: base ejection time 30 s.
+    assert_eq!(
+        b.outlier.unwrap().base_ejection_time,
+        SimDuration::from_secs(30)
+    );
+    assert_eq!(s.nodes[0].speed, 1.5);
+    let e = load_str(&GOOD.replacen("count = 2\n", "count = 2\nspeed = 0\n", 1)).unwrap_err();
+    assert!(e.to_string().contains("pools.a.speed"), "{e}");
+}
+
+const ROLLING: &str = r#"
+[services.web.rollout]
+strategy = "rollingUpdate"
+at = "2m"
+maxSurge = 3
+maxUnavailable = "20%"
+minReadySeconds = 5
+[services.web.rollout.newRevision]
+errorRate = 0.2
+slowdown = 3.0
+"#;
+
+const CANARY: &str = r#"
+[services.web.rollout]
+strategy = "canary"
+at = "1m"
+steps = [
+  { setWeight = 10 },
+  { pause = { duration = "1m" } },
+  { analysis = {} },
+  { setWeight = 50 },
+  { pause = {} },
+]
+analysis = { interval = "20s", maxErrorRate = 0.05, maxP99 = "300ms", minRequests = 10 }
+[services.web.rollout.newRevision]
+crashOnStart = true
+serviceTime = { dist = "exponential", mean = "80ms" }
+"#;
+
+#[test]
+fn a_rollout_reads_as_kubernetes_and_argo_spell_it() {
+    use crate::rollout::canary::CanaryStep::*;
+    use crate::rollout::deployment::Strategy;
+    use crate::rollout::{IntOrPercent, RolloutStrategy};
+    let s = load_str(&format!("{GOOD}{ROLLING}")).unwrap();
+    let r = s.desired.services[0].rollout.as_ref().expect("rollout");
+    assert_eq!(r.at, SimDuration::from_secs(120));
+    let RolloutStrategy::Deployment(d) = &r.strategy else {
+        panic!("{r:?}")
+    };
+    assert_eq!(
+        d.strategy,
+        Strategy::RollingUpdate {
+            max_surge: IntOrPercent::Count(3),
+            max_unavailable: IntOrPercent::Percent(20)
+        }
+    );
+    // Kubernetes defaults for what is left out: 600 s deadline, 10 revisions.
+    assert_eq!(d.min_ready, SimDuration::from_secs(5));
+    assert_eq!(d.progress_deadline, Some(SimDuration::from_secs(600)));
+    assert_eq!(d.revision_history_limit, 10);
+    assert_eq!(
+        (r.new_revision.error_rate, r.new_revision.slowdown),
+        (0.2, 3.0)
+    );
+    assert!(!r.new_revision.crash_on_start);
+
+    let s = load_str(&format!("{GOOD}{CANARY}")).unwrap();
+    let r = s.desired.services[0].rollout.as_ref().expect("rollout");
+    let RolloutStrategy::Canary(c) = &r.strategy else {
+        panic!("{r:?}")
+    };
+    assert_eq!(
+        c.steps,
+        vec![
+            SetWeight(10),
+            Pause(Some(SimDuration::from_secs(60))),
+            Analysis,
+            SetWeight(50),
+            Pause(None)
+        ]
+    );
+    let a = c.analysis.as_ref().expect("analysis");
+    assert_eq!(
+        (a.interval, a.max_error_rate, a.min_requests),
+        (SimDuration::from_secs(20), Some(0.05), 10)
+    );
+    // Argo's default abortScaleDownDelaySeconds: 30.
+    assert_eq!(c.abort_scale_down_delay, Some(SimDuration::from_secs(30)));
+    assert!(r.new_revision.crash_on_start);
+    let st = r.new_revision.service_time.as_ref().expect("serviceTime");
+    assert!((st.mean_secs() - 0.08).abs() < 1e-9);
+}
+
+#[test]
+fn bad_rollout_specs_name_the_field() {
+    // (section, from, to, field path, message part)
+    let cases = [
+        (
+            ROLLING,
+            "maxSurge = 3",
+            "maxSurge = -1",
+            "maxSurge",
+            "must not be negative",
+        ),
+        (
+            ROLLING,
+            "\"20%\"",
+            "\"20 %\"",
+            "maxUnavailable",
+            "percentage such as \"25%\"",
+        ),
+        (
+            ROLLING,
+            "\"20%\"",
+            "\"120%\"",
+            "maxUnavailable",
+            "not be greater than 100%",
+        ),
+        (
+            ROLLING,
+            "maxSurge = 3\nmaxUnavailable = \"20%\"",
+            "maxSurge = \"0%\"\nmaxUnavailable = 0",
+            "maxUnavailable",
+            "may not be 0 when maxSurge is 0",
+        ),
+        (
+            ROLLING,
+            "minReadySeconds = 5",
+            "minReadySeconds = -5",
+            "minReadySeconds",
+            "must not be negative",
+        ),
+        (
+            ROLLING,
+            "minReadySeconds = 5",
+            "minReadySeconds = 5\nprogressDeadlineSeconds = 5",
+            "progressDeadlineSeconds",
+            "greater than minReadySeconds",
+        ),
+        (
+            ROLLING,
+            "minReadySeconds = 5",
+            "revisionHistoryLimit = -1",
+            "revisionHistoryLimit",
+            "must not be negative",
+        ),
+        (
+            ROLLING,
+            "strategy = \"rollingUpdate\"",
+            "strategy = \"rolling\"",
+            "strategy",
+            "choose from: rollingUpdate, recreate, canary, blueGreen",
+        ),
+        (
+            ROLLING,
+            "minReadySeconds = 5",
+            "steps = []",
+            "steps",
+            "does not apply to strategy 'rollingUpdate'",
+        ),
+        (
+            ROLLING,
+            "errorRate = 0.2",
+            "errorRate = 1.5",
+            "newRevision.errorRate",
+            "between 0 and 1",
+        ),
+        (
+            ROLLING,
+            "slowdown = 3.0",
+            "slowdown = -3.0",
+            "newRevision.slowdown",
+            "greater than zero",
+        ),
+        (
+            CANARY,
+            "setWeight = 50",
+            "setWeight = 150",
+            "steps[3].setWeight",
+            "between 0 and 100",
+        ),
+        (
+            CANARY,
+            "{ analysis = {} }",
+            "{ setWeight = 5, pause = {} }",
+            "steps[2]",
+            "exactly one of",
+        ),
+        (
+            CANARY,
+            "maxErrorRate = 0.05",
+            "maxErrorRate = -0.05",
+            "analysis.maxErrorRate",
+            "between 0 and 1",
+        ),
+        (
+            CANARY,
+            "minRequests = 10",
+            "minRequests = 10, failureLimit = -1",
+            "analysis.failureLimit",
+            "at least 0",
+        ),
+        (
+            CANARY,
+            "interval = \"20s\"",
+            "interval = \"0s\"",
+            "analysis.interval",
+            "greater than zero",
+        ),
+        (
+            CANARY,
+            "interval = \"20s\", maxErrorRate = 0.05, maxP99 = \"300ms\", ",
+            "",
+            "analysis",
+            "needs maxErrorRate, maxP99 or both",
+        ),
+    ];
+    for (section, from, to, field, message) in cases {
+        let text = format!("{GOOD}{section}");
+        assert!(text.contains(from), "{from}");
+        let e = load_str(&text.replacen(from, to, 1)).expect_err(to);
+        assert_eq!(e.path, format!("services.web.rollout.{field}"), "{to}: {e}");
+        assert!(e.message.contains(message), "{to}: {e}");
+        assert!(e.line > 0 && e.column > 0, "{to}: located: {e}");
+    }
+    // Unknown fields are rejected by name.
+    let text = format!("{GOOD}{CANARY}").replacen("crashOnStart", "crashOnStrat", 1);
+    let e = load_str(&text).expect_err("typo");
+    assert!(e.to_string().contains("crashOnStrat"), "{e}");
+}

@@ -112,6 +112,7 @@ fn random_node(rng: &mut StreamRng, i: usize, zones: u32) -> NodeStatus {
         taints: vec![],
         capacity: r,
         allocatable: r,
+        speed: 1.0,
     });
     n.ready = rng.random_range(0..10) > 0;
     n

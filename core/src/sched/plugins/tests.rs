@@ -19,6 +19,7 @@ fn node(cpu: u64, mem: u64) -> NodeStatus {
         taints: vec![],
         capacity: r,
         allocatable: r,
+        speed: 1.0,
     })
 }
 
