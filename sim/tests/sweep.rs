@@ -489,3 +489,46 @@ fn the_sweep_table_is_used_when_the_command_line_varies_nothing() {
     );
     assert!(d.join("u/20_seed1/summary.json").is_file());
 }
+
+#[test]
+fn live_and_simulated_runs_share_axes_and_get_a_fidelity_table() {
+    let d = scratch("fidelity");
+    let spike = spike();
+    let mut args = vec!["run", spike.as_str(), "--out", "sim", "-q"];
+    args.extend(SHORT);
+    ok(&sim(&args, &d));
+    // A stand-in for a live run of the same scenario: the same folder with mode "live" (the
+    // reader only sees the files, so a real live folder renders the same way).
+    fs::create_dir_all(d.join("live")).unwrap();
+    for f in fs::read_dir(d.join("sim")).unwrap() {
+        let p = f.unwrap().path();
+        fs::copy(&p, d.join("live").join(p.file_name().unwrap())).unwrap();
+    }
+    let summary = fs::read_to_string(d.join("live/summary.json")).unwrap();
+    assert!(summary.contains("\"mode\": \"sim\""));
+    fs::write(
+        d.join("live/summary.json"),
+        summary.replace("\"mode\": \"sim\"", "\"mode\": \"live\""),
+    )
+    .unwrap();
+    ok(&sim(&["report", "sim", "live", "--out", "r", "-q"], &d));
+    let html = fs::read_to_string(d.join("r/index.html")).unwrap();
+    assert!(
+        html.contains("<h2>Fidelity: simulated vs live</h2>"),
+        "fidelity section"
+    );
+    // Identical data: relative error (sim − live) ÷ live = 0 for every row.
+    for what in ["p50 latency", "p99 latency", "ready replicas (mean)"] {
+        let row = format!("<td class=\"l\">web · {what}</td>");
+        let at = html.find(&row).unwrap_or_else(|| panic!("{what} row"));
+        let end = at + html[at..].find("</tr>").unwrap();
+        assert!(
+            html[at..end].ends_with("<td>+0.0%</td>"),
+            "{}",
+            &html[at..end]
+        );
+    }
+    // Both worlds are groups of their own on the shared axes: "spike" and "spike (live)".
+    assert!(html.contains("2 runs in 2 configurations"));
+    assert!(html.contains("<td class=\"l\">spike (live)</td>"));
+}
