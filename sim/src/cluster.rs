@@ -843,20 +843,28 @@ fn svc_needs_poke(desired: &DesiredState, s: usize) -> bool {
 }
 
 impl Simulation<'_> {
+    /// Ready replica `r` of service `s` stops being an endpoint (deleted,
+    /// or dead with its node): the balancers learn it (after the discovery
+    /// delay) and the ready counts drop now.
+    pub(crate) fn leave_endpoints(&mut self, r: u32, s: usize) {
+        let now = self.engine.now();
+        let concurrency = self.scenario.desired.services[s].concurrency;
+        self.endpoint_change(s, r, false);
+        let svc = &mut self.services[s];
+        svc.ready -= 1;
+        svc.metrics.ready.set(now, f64::from(svc.ready));
+        svc.metrics
+            .slots
+            .set(now, f64::from(svc.ready * concurrency));
+    }
+
     /// Begins removing a replica: no new requests; it goes once idle.
     fn delete(&mut self, r: u32) {
         let now = self.engine.now();
         let status = self.observed.replicas[r as usize];
         let s = status.service.0 as usize;
         if status.state == ReplicaState::Ready {
-            let concurrency = self.scenario.desired.services[s].concurrency;
-            self.endpoint_change(s, r, false);
-            let svc = &mut self.services[s];
-            svc.ready -= 1;
-            svc.metrics.ready.set(now, f64::from(svc.ready));
-            svc.metrics
-                .slots
-                .set(now, f64::from(svc.ready * concurrency));
+            self.leave_endpoints(r, s);
         }
         if status.state == ReplicaState::Pending {
             self.pending -= 1;

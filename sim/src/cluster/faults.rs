@@ -421,14 +421,7 @@ impl Simulation<'_> {
             return;
         }
         let s = st.service.0 as usize;
-        let concurrency = self.scenario.desired.services[s].concurrency;
-        self.endpoint_change(s, r, false);
-        let svc = &mut self.services[s];
-        svc.ready -= 1;
-        svc.metrics.ready.set(now, f64::from(svc.ready));
-        svc.metrics
-            .slots
-            .set(now, f64::from(svc.ready * concurrency));
+        self.leave_endpoints(r, s);
         let f = self.faults.as_mut().expect("faults");
         if f.is_dead(r) {
             f.dead_ready[s] -= 1;
