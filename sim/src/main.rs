@@ -247,28 +247,9 @@ fn main() -> ExitCode {
                 progress: !quiet,
                 live,
             };
-            match run::run(&opts) {
-                Ok(r) => {
-                    if !quiet {
-                        print!("{}", run::render_summary(&r));
-                    }
-                    if report {
-                        report_command(
-                            vec![r.out.clone()],
-                            Some(r.out.join("report")),
-                            false,
-                            None,
-                            quiet,
-                        )
-                    } else {
-                        exit::OK
-                    }
-                }
-                Err(e) => {
-                    eprintln!("sim: {e}");
-                    e.exit_code()
-                }
-            }
+            finish(run::run(&opts), quiet, report, run::render_summary, |r| {
+                &r.out
+            })
         }
         Command::Compare {
             scenario,
@@ -331,28 +312,13 @@ fn main() -> ExitCode {
                 force,
                 progress: !quiet,
             };
-            match orkestra_sim::sweep::sweep(&opts) {
-                Ok(r) => {
-                    if !quiet {
-                        print!("{}", orkestra_sim::sweep::render_sweep(&r));
-                    }
-                    if report {
-                        report_command(
-                            vec![r.out.clone()],
-                            Some(r.out.join("report")),
-                            false,
-                            None,
-                            quiet,
-                        )
-                    } else {
-                        exit::OK
-                    }
-                }
-                Err(e) => {
-                    eprintln!("sim: {e}");
-                    e.exit_code()
-                }
-            }
+            finish(
+                orkestra_sim::sweep::sweep(&opts),
+                quiet,
+                report,
+                orkestra_sim::sweep::render_sweep,
+                |r| &r.out,
+            )
         }
         Command::Report {
             dirs,
@@ -477,6 +443,40 @@ fn main() -> ExitCode {
 }
 
 /// `sim report` (and `--report` after a run or sweep).
+/// Ends `run` and `sweep`: prints the summary (unless `quiet`), renders the
+/// report into `<out>/report` when asked, or prints the error; the exit code.
+fn finish<T>(
+    result: Result<T, run::RunError>,
+    quiet: bool,
+    report: bool,
+    render: impl Fn(&T) -> String,
+    out: impl Fn(&T) -> &PathBuf,
+) -> i32 {
+    match result {
+        Ok(r) => {
+            if !quiet {
+                print!("{}", render(&r));
+            }
+            if report {
+                let out = out(&r);
+                report_command(
+                    vec![out.clone()],
+                    Some(out.join("report")),
+                    false,
+                    None,
+                    quiet,
+                )
+            } else {
+                exit::OK
+            }
+        }
+        Err(e) => {
+            eprintln!("sim: {e}");
+            e.exit_code()
+        }
+    }
+}
+
 fn report_command(
     dirs: Vec<PathBuf>,
     out: Option<PathBuf>,
