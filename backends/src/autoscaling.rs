@@ -568,6 +568,9 @@ mod tests {
     fn view(index: usize, state: ReplicaState, since: u64) -> ReplicaView {
         ReplicaView {
             index,
+            name: format!("web-{index}"),
+            container: None,
+            host: None,
             service: 0,
             state,
             since: SimTime::ZERO + SimDuration::from_secs(since),

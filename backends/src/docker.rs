@@ -39,7 +39,9 @@ pub struct Managed {
     pub service: String,
     /// `orkestra.replica`.
     pub replica: String,
-    /// Running (not exited, not dead).
+    /// `orkestra.revision` (`"1"` for the scenario's template, `"2"` for a rollout's new one).
+    pub revision: String,
+    /// Running (not exited, not dead; a paused container counts as running).
     pub running: bool,
     /// Published address of the workload port, when running.
     pub addr: Option<SocketAddr>,
@@ -75,7 +77,10 @@ pub async fn list(
             let labels = c.labels.unwrap_or_default();
             let running = matches!(
                 c.state,
-                Some(bollard::models::ContainerSummaryStateEnum::RUNNING)
+                Some(
+                    bollard::models::ContainerSummaryStateEnum::RUNNING
+                        | bollard::models::ContainerSummaryStateEnum::PAUSED
+                )
             );
             let port = c
                 .ports
@@ -87,6 +92,7 @@ pub async fn list(
                 id: c.id?,
                 service: labels.get(SERVICE).cloned().unwrap_or_default(),
                 replica: labels.get(REPLICA).cloned().unwrap_or_default(),
+                revision: labels.get(REVISION).cloned().unwrap_or_default(),
                 running,
                 addr: if running {
                     port.map(|p| SocketAddr::new(address, p))
@@ -207,6 +213,56 @@ pub async fn stop(docker: &Docker, id: &str, grace_s: i32) -> Result<(), bollard
         }) => Ok(()),
         other => other,
     }
+}
+
+/// Freezes every process of a container (the cgroup freezer): it keeps
+/// its connections and ports but answers nothing until unpaused.
+pub async fn pause(docker: &Docker, id: &str) -> Result<(), bollard::errors::Error> {
+    docker.pause_container(id).await
+}
+
+/// Thaws a paused container.
+pub async fn unpause(docker: &Docker, id: &str) -> Result<(), bollard::errors::Error> {
+    docker.unpause_container(id).await
+}
+
+/// Detaches a container from `network`: its published port stops reaching it.
+pub async fn disconnect(
+    docker: &Docker,
+    id: &str,
+    network: &str,
+) -> Result<(), bollard::errors::Error> {
+    let req = bollard::models::NetworkDisconnectRequest {
+        container: id.to_string(),
+        force: Some(true),
+    };
+    docker.disconnect_network(network, req).await
+}
+
+/// Attaches a container to `network` again.
+pub async fn connect(
+    docker: &Docker,
+    id: &str,
+    network: &str,
+) -> Result<(), bollard::errors::Error> {
+    let req = bollard::models::NetworkConnectRequest {
+        container: id.to_string(),
+        ..Default::default()
+    };
+    docker.connect_network(network, req).await
+}
+
+/// Changes a running container's CPU limit (`docker update --cpus`).
+pub async fn set_cpus(
+    docker: &Docker,
+    id: &str,
+    cpu_milli: u64,
+) -> Result<(), bollard::errors::Error> {
+    let body = bollard::models::ContainerUpdateBody {
+        nano_cpus: Some(cpu_milli as i64 * 1_000_000),
+        ..Default::default()
+    };
+    docker.update_container(id, body).await.map(|_| ())
 }
 
 /// The run's network name on every host.

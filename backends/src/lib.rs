@@ -29,6 +29,7 @@
 pub mod autoscaling;
 pub mod controller;
 pub mod docker;
+pub mod faults;
 pub mod hosts;
 pub mod image;
 pub mod live;

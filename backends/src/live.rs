@@ -111,6 +111,9 @@ pub async fn run(
     }
     let hosts = hosts::connect_all(opts.hosts.as_deref()).await?;
     check_fit(&scenario, &hosts)?;
+    crate::controller::check_rollouts(&scenario)
+        .and_then(|()| crate::faults::check(&scenario, &hosts))
+        .map_err(|e| LiveRunError::Other(format!("{}: {e}", scenario.source)))?;
     image::ensure(&hosts, false).await?;
     let run = run_id(&scenario);
     let mut network = String::new();
@@ -172,6 +175,7 @@ pub async fn run(
         stream(scenario.seed, &format!("{}/placement", names::POLICY)),
         clock,
         senders,
+        proxies.iter().map(|p| p.drain.clone()).collect(),
         metrics.clone(),
     );
     let events = controller.events.clone();
@@ -327,11 +331,24 @@ async fn traffic(
         start,
         speed: opts.speed,
     };
-    let handle = {
+    let (handle, injector) = {
         let mut c = controller.lock().await;
         c.start_clock(start);
-        c.scale_handle()
+        let injector = (!scenario.resilience.faults.is_empty()).then(|| {
+            crate::faults::Injector::new(
+                scenario.clone(),
+                c.hosts().to_vec(),
+                crate::live::run_id(scenario),
+                c.network().to_string(),
+                c.faults.clone(),
+                c.scale_handle(),
+                clock,
+            )
+        });
+        (c.scale_handle(), injector)
     };
+    let faults_stop = Arc::new(Notify::new());
+    let faults_task = injector.map(|i| tokio::spawn(i.run(faults_stop.clone())));
     let states: Vec<Arc<LoadState>> = (0..metrics.len()).map(|_| Arc::default()).collect();
     // Autoscalers: scrape every metricResolution, sync every sync period (scenario time).
     let scaling_stop = Arc::new(Notify::new());
@@ -375,6 +392,14 @@ async fn traffic(
         }
     }
     scaling_stop.notify_one();
+    faults_stop.notify_one();
+    let fault_report = match faults_task {
+        Some(t) => Some(
+            t.await
+                .map_err(|e| LiveRunError::Other(format!("fault task: {e}")))?,
+        ),
+        None => None,
+    };
     let pipeline = scaling
         .join_next()
         .await
@@ -416,6 +441,7 @@ async fn traffic(
                 .stats
                 .ejections
                 .load(std::sync::atomic::Ordering::Relaxed);
+            sum.rollout = ctl.rollout_summary(i, end);
             let scaler = pipeline.as_ref().and_then(|p| p.services[i].as_ref());
             if let Some(sc) = scaler {
                 sum.autoscaling = Some(AutoscalingSummary {
@@ -432,6 +458,17 @@ async fn traffic(
             sum
         })
         .collect();
+    let faults = fault_report.map(|r| {
+        let counts: Vec<(u64, u64)> = services
+            .iter()
+            .map(|s| {
+                let c = &s.requests;
+                (c.ok, c.ok + c.failed + c.rejected + c.timed_out)
+            })
+            .collect();
+        let rows = handle.events.lock().expect("events").clone();
+        r.summary(scenario, &counts, &rows)
+    });
     Ok(Summary {
         format: FORMAT,
         version: orkestra_core::VERSION.to_string(),
@@ -461,7 +498,7 @@ async fn traffic(
             ..Default::default()
         },
         jobs: Vec::new(),
-        faults: None,
+        faults,
     })
 }
 

@@ -96,11 +96,28 @@ struct Picker {
     /// The balancers' clock (`on_time`): wall time since the proxy started,
     /// the same clock its latencies are measured on.
     started: Instant,
+    /// Requests being forwarded, per endpoint address (for draining).
+    in_flight: HashMap<SocketAddr, u32>,
 }
 
 impl Picker {
     fn now(&self) -> SimTime {
         SimTime(self.started.elapsed().as_nanos() as u64)
+    }
+
+    /// A request is being forwarded to `addr`.
+    fn begin(&mut self, addr: SocketAddr) {
+        *self.in_flight.entry(addr).or_default() += 1;
+    }
+
+    /// A request forwarded to `addr` has its answer (or failed).
+    fn end(&mut self, addr: SocketAddr) {
+        if let Some(n) = self.in_flight.get_mut(&addr) {
+            *n -= 1;
+            if *n == 0 {
+                self.in_flight.remove(&addr);
+            }
+        }
     }
 
     /// Installs a new endpoint list (after the discovery delay).
@@ -174,6 +191,31 @@ pub struct Running {
     pub handle: tokio::task::JoinHandle<()>,
     /// Its counters.
     pub stats: Arc<ProxyStats>,
+    /// What the controller drains endpoints through.
+    pub drain: Drain,
+}
+
+/// The controller's view of one proxy for draining a replica: has the
+/// proxy stopped routing to it, and have its requests there finished?
+#[derive(Clone)]
+pub struct Drain {
+    picker: Arc<Mutex<Picker>>,
+    pool: Pool,
+}
+
+impl Drain {
+    /// True once the proxy's balancers no longer list `addr` and no
+    /// request forwarded to it is waiting for its answer: the endpoint can
+    /// be stopped without failing a request. Its idle pooled connections
+    /// are dropped then, so none is reused after the container stops.
+    pub fn drained(&self, addr: SocketAddr) -> bool {
+        let p = self.picker.lock().expect("picker lock");
+        let idle = !p.by_id.values().any(|e| e.addr == addr) && !p.in_flight.contains_key(&addr);
+        if idle {
+            self.pool.lock().expect("pool lock").remove(&addr);
+        }
+        idle
+    }
 }
 
 /// Starts a proxy on `127.0.0.1:0`.
@@ -218,6 +260,7 @@ pub async fn spawn(
         central: (config.policy == CENTRAL_QUEUE)
             .then(|| (Central::default(), config.concurrency.max(1))),
         started: Instant::now(),
+        in_flight: HashMap::new(),
     };
     picker.set_endpoints(endpoints.borrow_and_update().clone());
     let picker = Arc::new(Mutex::new(picker));
@@ -239,6 +282,10 @@ pub async fn spawn(
             }
         });
     }
+    let drain = Drain {
+        picker: picker.clone(),
+        pool: pool.clone(),
+    };
     let handle = {
         let stats = stats.clone();
         tokio::spawn(async move {
@@ -260,6 +307,7 @@ pub async fn spawn(
         addr,
         handle,
         stats,
+        drain,
     })
 }
 
@@ -304,8 +352,13 @@ async fn serve_central(picker: &Mutex<Picker>, pool: &Pool, req: &Request) -> Re
             Err(_) => return error_response(503, "no-endpoint"),
         },
     };
+    picker.lock().expect("picker lock").begin(ep.addr);
     let result = forward(pool, ep.addr, req).await;
-    picker.lock().expect("picker lock").release(ep.replica);
+    {
+        let mut p = picker.lock().expect("picker lock");
+        p.end(ep.addr);
+        p.release(ep.replica);
+    }
     result.unwrap_or_else(|_| error_response(502, "endpoint-failed"))
 }
 
@@ -345,14 +398,18 @@ async fn serve_balanced(
             let client = &mut clients[c];
             client.balancer.on_time(now);
             let k = key.map(|k| k.wrapping_add(u64::from(attempt) * 0x9e37_79b9_7f4a_7c15));
-            client
+            let e = client
                 .balancer
                 .pick_keyed(ids, k, &mut client.rng)
                 .map(|i| {
                     let e = endpoints[i];
                     client.balancer.on_start(e.replica);
                     e
-                })
+                });
+            if let Some(e) = e {
+                p.begin(e.addr);
+            }
+            e
         };
         let Some(ep) = chosen else {
             return error_response(503, "no-endpoint");
@@ -363,6 +420,7 @@ async fn serve_balanced(
         let latency = SimDuration(started.elapsed().as_nanos() as u64);
         let retry = {
             let mut p = picker.lock().expect("picker lock");
+            p.end(ep.addr);
             let now = p.now();
             let retries = p.retries;
             let client = &mut p.clients[c];
@@ -391,21 +449,34 @@ async fn serve_balanced(
     }
 }
 
-/// Sends `req` to `addr` over a pooled keep-alive connection.
+/// Sends `req` to `addr` over a pooled keep-alive connection. A pooled
+/// connection the server closed while idle (a draining replica closes its
+/// idle connections) fails before any answer: the request is sent once
+/// more on a fresh connection, as HTTP clients do for a reused connection.
 async fn forward(pool: &Pool, addr: SocketAddr, req: &Request) -> std::io::Result<Response> {
     let pooled = pool
         .lock()
         .expect("pool lock")
         .get_mut(&addr)
         .and_then(Vec::pop);
-    let mut conn = match pooled {
-        Some(c) => c,
-        None => {
-            let s = TcpStream::connect(addr).await?;
-            s.set_nodelay(true)?;
-            BufReader::new(s)
-        }
-    };
+    if let Some(conn) = pooled
+        && let Ok(resp) = exchange(pool, addr, conn, req).await
+    {
+        return Ok(resp);
+    }
+    let s = TcpStream::connect(addr).await?;
+    s.set_nodelay(true)?;
+    exchange(pool, addr, BufReader::new(s), req).await
+}
+
+/// One request and its response on `conn`; the connection goes back to the
+/// pool unless the server closes it.
+async fn exchange(
+    pool: &Pool,
+    addr: SocketAddr,
+    mut conn: BufReader<TcpStream>,
+    req: &Request,
+) -> std::io::Result<Response> {
     http1::write_request(conn.get_mut(), req).await?;
     let resp = http1::read_response(&mut conn).await?;
     if !http1::wants_close(&resp.headers) {

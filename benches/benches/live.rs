@@ -154,6 +154,7 @@ async fn main() {
             speed: 1.0,
         },
         vec![tx],
+        Vec::new(), // no proxy here: deletions stop containers without draining
         metrics,
     );
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -785,3 +785,128 @@ fn the_scenarios_balancing_runs_in_the_live_proxy() {
     }
     assert!(labelled(LOCAL, "containers").is_empty());
 }
+
+/// The last `ready_replicas` sample of service web in a results folder.
+fn last_ready(dir: &Path) -> f64 {
+    fs::read_to_string(dir.join("timeseries.csv"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(",service:web,ready_replicas,"))
+        .filter_map(|l| l.rsplit(',').next()?.parse::<f64>().ok())
+        .next_back()
+        .expect("ready_replicas samples")
+}
+
+fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&fs::read(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn a_rolling_update_of_the_short_spike_drains_and_loses_no_request() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !engine_available() {
+        return;
+    }
+    let d = scratch("rolling");
+    let spike = repo().join("scenarios/spike.toml");
+    // 3 replicas, maxSurge 25% → ceil(0.75) = 1, maxUnavailable 25% →
+    // floor(0.75) = 0: one new pod at a time, an old one drained and
+    // stopped only once the new one is ready; 3 to 4 pods, never fewer
+    // than 3 serving. 250m each so 4 fit on a 2-cpu host.
+    let mut args: Vec<String> = ["run", spike.to_str().unwrap(), "--live", "--out", "r"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(light_spike("40s", "2"));
+    args.extend(
+        [
+            "--set",
+            "services.web.requests.cpu=250m",
+            "--set",
+            r#"services.web.rollout={ strategy = "rollingUpdate", at = "10s", maxSurge = "25%", maxUnavailable = "25%" }"#,
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = sim(&args_ref, &d).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = d.join("r");
+    let s = summary(&out);
+    let web = &s["services"][0];
+    let r = &web["requests"];
+    let total = r["total"].as_u64().unwrap();
+    // 40 scenario-seconds at 20–40 req/s (rates are not compressed, so
+    // 20 wall seconds of them): several hundred requests, every one served.
+    assert!(total > 300, "{r}");
+    assert_eq!(r["ok"].as_u64().unwrap(), total, "{r}");
+    assert_eq!(r["rejected"], 0, "{r}");
+    assert_eq!(r["timed_out"], 0, "{r}");
+    assert!(r.get("failed").is_none_or(|f| f == 0), "{r}");
+    let ro = &web["rollout"];
+    assert_eq!(ro["outcome"], "complete", "{ro}");
+    assert_eq!(ro["finished"], true, "{ro}");
+    assert_eq!(ro["failed"], 0, "{ro}");
+    let events = fs::read_to_string(out.join("events.csv")).unwrap();
+    // Three pods of the new template were created and three old ones drained and stopped.
+    let rows = |kind: &str, detail: &str| {
+        events
+            .lines()
+            .filter(|l| l.contains(&format!(",{kind},")) && l.contains(detail))
+            .count()
+    };
+    assert_eq!(rows("create", "template=1"), 3, "{events}");
+    assert_eq!(rows("terminated", ""), 3, "{events}");
+    assert_eq!(rows("rollout-done", "outcome=complete"), 1, "{events}");
+    assert_eq!(last_ready(&out), 3.0);
+    assert!(labelled(LOCAL, "containers").is_empty());
+}
+
+#[test]
+fn chaos_killing_containers_every_few_seconds_keeps_99_percent_available() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !engine_available() {
+        return;
+    }
+    let d = scratch("chaos");
+    // spike.toml plus a container-crash fault: each of the 3 replicas is
+    // SIGKILLed after an exponential time of mean 1/0.1 = 10 s from when it
+    // became ready, so the service loses a container every 10/3 ≈ 3.3
+    // scenario-seconds (1.7 wall seconds at speed 2): about 15 kills in
+    // 50 s. The proxy retries a refused or broken attempt on another
+    // replica (2 retries within Linkerd's default budget), and the
+    // controller, woken by Docker's `die` event, replaces the container.
+    let text = fs::read_to_string(repo().join("scenarios/spike.toml")).unwrap()
+        + "\n[[faults]]\nkind = \"container-crash\"\nat = \"5s\"\ntarget = { service = \"web\" }\nrate = 0.1\n";
+    let scenario = d.join("chaos.toml");
+    fs::write(&scenario, text).unwrap();
+    let mut args: Vec<String> = ["run", scenario.to_str().unwrap(), "--live", "--out", "c"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(light_spike("60s", "2"));
+    args.extend(
+        ["--set", "services.web.balancing={ retries = 2 }"]
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = sim(&args_ref, &d).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = d.join("c");
+    let s = summary(&out);
+    let events = fs::read_to_string(out.join("events.csv")).unwrap();
+    let kills = events
+        .lines()
+        .filter(|l| l.contains(",container-crash,"))
+        .count();
+    assert!(kills >= 5, "only {kills} kills:\n{events}");
+    let a = &s["faults"]["availability"][0];
+    let availability = a["availability"].as_f64().unwrap();
+    assert!(availability >= 0.99, "availability {availability}: {s}");
+    assert!(s["services"][0]["requests"]["total"].as_u64().unwrap() > 500);
+    // Back at the desired count at the end, and nothing left behind.
+    assert_eq!(last_ready(&out), 3.0, "{events}");
+    assert!(labelled(LOCAL, "containers").is_empty());
+    assert!(labelled(LOCAL, "networks").is_empty());
+}

@@ -25,4 +25,4 @@ pub mod spec;
 
 pub use plan::{Edge, FaultEvent, FaultPlan};
 pub use replica::{MemoryModel, next_container_crash};
-pub use spec::{FailureProcess, FailureScope, Fault, FaultKind, FaultsSpec, Lifetime};
+pub use spec::{FailureProcess, FailureScope, Fault, FaultKind, FaultsSpec, Lifetime, LiveAction};

@@ -205,6 +205,7 @@ mod tests {
                 crash("faults[3]", 900, Some(10), 1), // after the horizon: dropped
             ],
             stochastic: vec![],
+            ..Default::default()
         };
         let got: Vec<(u64, Edge, String)> = FaultPlan::new(&spec, 1, s(600))
             .map(|e| (e.at.0 / 1_000_000_000, e.edge, e.fault.name))
@@ -243,6 +244,7 @@ mod tests {
         let spec = FaultsSpec {
             scheduled: vec![],
             stochastic: vec![process(20, 900, 100)],
+            ..Default::default()
         };
         let horizon = s(1_000_000);
         let mut down = 0u64;
@@ -275,12 +277,14 @@ mod tests {
         let one = FaultsSpec {
             scheduled: vec![],
             stochastic: vec![process(3, 500, 50)],
+            ..Default::default()
         };
         let mut other = process(2, 100, 10);
         other.pool = "db".into();
         let two = FaultsSpec {
             scheduled: vec![crash("faults[0]", 7, Some(1), 9)],
             stochastic: vec![other, process(3, 500, 50)],
+            ..Default::default()
         };
         let web = |spec: &FaultsSpec| -> Vec<FaultEvent> {
             FaultPlan::new(spec, 4, s(10_000))

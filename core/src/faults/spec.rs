@@ -20,6 +20,24 @@ pub struct FaultsSpec {
     pub scheduled: Vec<Fault>,
     /// Stochastic failure processes, in name order.
     pub stochastic: Vec<FailureProcess>,
+    /// `live = …` of scheduled faults, by fault name (`faults[i]`); absent: [`LiveAction::Kill`].
+    pub live_actions: std::collections::BTreeMap<String, LiveAction>,
+}
+
+/// How live mode carries out a node crash, zone outage or container crash
+/// (`live = …`; the simulator models each as a crash). Whatever the
+/// action, a node's heartbeats stop for the fault's length.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LiveAction {
+    /// `docker kill` (SIGKILL): requests in flight are lost.
+    #[default]
+    Kill,
+    /// `docker stop`: SIGTERM, the workload drains, SIGKILL after 5 s.
+    Stop,
+    /// `docker pause` (cgroup freezer) until the end: connections hang.
+    Pause,
+    /// Detached from the run's network until the end: connections are refused.
+    Disconnect,
 }
 
 impl FaultsSpec {

@@ -116,6 +116,7 @@ fn node_crash_to_replacements_ready_elsewhere() {
             },
         }],
         stochastic: vec![],
+        ..Default::default()
     };
     let events: Vec<_> = FaultPlan::new(&spec, 1, s(3600)).collect();
     assert_eq!(
@@ -202,6 +203,7 @@ fn adding_a_fault_leaves_the_traffic_stream_unchanged() {
                         DurationDist::exponential(SimDuration::from_secs(1)).unwrap(),
                     ),
                 }],
+                ..Default::default()
             };
             FaultPlan::new(&spec, seed, s(100_000))
         });

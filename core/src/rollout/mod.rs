@@ -22,6 +22,7 @@ pub mod analysis;
 pub mod bluegreen;
 pub mod canary;
 pub mod deployment;
+pub mod driver;
 
 pub use analysis::{AnalysisSpec, Measurement, RevisionMetrics};
 

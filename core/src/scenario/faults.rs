@@ -21,7 +21,7 @@ use toml::Spanned;
 use super::schema::{Dur, Memory, NonNegative, Positive, Rate};
 use super::topology::unknown_zone;
 use super::{Ctx, InputError, check_fields};
-use crate::faults::{Fault, FaultKind, FaultsSpec, MemoryModel};
+use crate::faults::{Fault, FaultKind, FaultsSpec, LiveAction, MemoryModel};
 use crate::model::{NodeId, NodeSpec, ServiceId, ServiceSpec};
 use crate::time::{SimDuration, SimTime};
 use crate::topology::TopologySpec;
@@ -98,6 +98,22 @@ pub struct FaultFile {
     pub memory_base: Option<Memory>,
     /// Oom-kill: memory per request in flight.
     pub memory_per_request: Option<Memory>,
+    /// Node-crash, zone-outage, container-crash: how live mode carries it out.
+    pub live: Option<Spanned<LiveActionFile>>,
+}
+
+/// `live = "kill" | "stop" | "pause" | "disconnect"`.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum LiveActionFile {
+    /// SIGKILL.
+    Kill,
+    /// SIGTERM, then SIGKILL.
+    Stop,
+    /// Freeze, thaw at the end.
+    Pause,
+    /// Detach from the run's network, attach at the end.
+    Disconnect,
 }
 
 /// What the faults resolve against.
@@ -138,7 +154,12 @@ pub(super) fn build(
 ) -> Result<FaultsSpec, InputError> {
     let mut spec = FaultsSpec::default();
     for (i, f) in faults.iter().enumerate() {
-        spec.scheduled.push(fault(i, f, w, ctx)?);
+        let built = fault(i, f, w, ctx)?;
+        if let Some(a) = &f.get_ref().live {
+            let action = live_action(f.get_ref().kind, a, i, ctx)?;
+            spec.live_actions.insert(built.name.clone(), action);
+        }
+        spec.scheduled.push(built);
     }
     check_overlaps(&spec.scheduled, faults, w, ctx)?;
     for (pool, s) in stochastic {
@@ -169,14 +190,15 @@ fn fault(
         ("rate", g.rate.is_some()),
         ("memoryBase", g.memory_base.is_some()),
         ("memoryPerRequest", g.memory_per_request.is_some()),
+        ("live", g.live.is_some()),
     ];
     let (needed, optional, need): (&[&str], &[&str], Need) = match g.kind {
-        FaultKindFile::NodeCrash => (&[], &["target", "selector"], Need::Nodes),
+        FaultKindFile::NodeCrash => (&[], &["target", "selector", "live"], Need::Nodes),
         FaultKindFile::SlowNode => (&["speed"], &["target", "selector"], Need::Nodes),
-        FaultKindFile::ZoneOutage => (&["target"], &[], Need::Zone),
+        FaultKindFile::ZoneOutage => (&["target"], &["live"], Need::Zone),
         FaultKindFile::Partition => (&["from", "to"], &[], Need::None),
         FaultKindFile::LinkDegrade => (&["from", "to"], &["latency", "loss"], Need::None),
-        FaultKindFile::ContainerCrash => (&["target", "rate"], &[], Need::Service),
+        FaultKindFile::ContainerCrash => (&["target", "rate"], &["live"], Need::Service),
         FaultKindFile::OomKill => (
             &["target", "memoryBase", "memoryPerRequest"],
             &[],
@@ -354,6 +376,32 @@ fn fault(
         duration,
         kind,
     })
+}
+
+/// A fault's `live` action: any of them for a node or zone; a container
+/// crash is a kill or a stop (a frozen or detached container has not crashed).
+fn live_action(
+    kind: FaultKindFile,
+    a: &Spanned<LiveActionFile>,
+    i: usize,
+    ctx: &Ctx<'_>,
+) -> Result<LiveAction, InputError> {
+    let action = match a.get_ref() {
+        LiveActionFile::Kill => LiveAction::Kill,
+        LiveActionFile::Stop => LiveAction::Stop,
+        LiveActionFile::Pause => LiveAction::Pause,
+        LiveActionFile::Disconnect => LiveAction::Disconnect,
+    };
+    if kind == FaultKindFile::ContainerCrash
+        && matches!(action, LiveAction::Pause | LiveAction::Disconnect)
+    {
+        return Err(ctx.err(
+            a.span(),
+            format!("faults[{i}].live"),
+            "a container crash is carried out as \"kill\" or \"stop\"; pause or disconnect a node with kind = \"node-crash\"",
+        ));
+    }
+    Ok(action)
 }
 
 fn kind_str(k: FaultKindFile) -> &'static str {

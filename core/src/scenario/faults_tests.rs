@@ -197,6 +197,18 @@ fn bad_faults_are_located() {
     // (extra text, needle on the reported line, field path, words in the message)
     let cases: &[(&str, &str, &str, &str)] = &[
         (
+            "[[faults]]\nkind = \"container-crash\"\nat = \"1s\"\ntarget = { service = \"web\" }\nrate = 0.1\nlive = \"pause\"\n",
+            "live =",
+            "faults[0].live",
+            "\"kill\" or \"stop\"",
+        ),
+        (
+            "[[faults]]\nkind = \"slow-node\"\nat = \"1s\"\ntarget = { node = \"a-0\" }\nspeed = 0.5\nlive = \"kill\"\n",
+            "kind =",
+            "faults[0]",
+            "'live' does not apply to kind = \"slow-node\"",
+        ),
+        (
             "[[faults]]\nkind = \"node-crash\"\nat = \"1s\"\ntarget = { node = \"nope\" }\n",
             "target = { node",
             "faults[0].target.node",

@@ -22,7 +22,7 @@ impl Simulation<'_> {
         self.rollouts
             .get(s)
             .and_then(Option::as_ref)
-            .map_or(0, |rt| rt.current)
+            .map_or(0, |rt| rt.driver.current as u8)
     }
 
     /// Replica `r` belongs to the new revision of a rollout.
@@ -41,7 +41,7 @@ impl Simulation<'_> {
         let Some(rt) = self.rollouts[s].as_mut() else {
             return true;
         };
-        if !rt.spec.new_revision.crash_on_start {
+        if !rt.driver.spec.new_revision.crash_on_start {
             return true;
         }
         rt.crash_loops += 1;
@@ -66,7 +66,7 @@ impl Simulation<'_> {
         let Some(rt) = self.rollouts[s].as_ref() else {
             return work;
         };
-        let n = &rt.spec.new_revision;
+        let n = &rt.driver.spec.new_revision;
         let base = match &n.service_time {
             Some(d) => d.sample(&mut self.services[s].service_rng),
             None => work,
@@ -91,14 +91,9 @@ impl Simulation<'_> {
         let Some(rt) = self.rollouts[s].as_mut() else {
             return false;
         };
-        let rate = rt.spec.new_revision.error_rate;
+        let rate = rt.driver.spec.new_revision.error_rate;
         let error = ok && rate > 0.0 && rand::RngExt::random::<f64>(&mut rt.error_rng) < rate;
-        rt.window.requests += 1;
-        if ok && !error {
-            rt.window.latencies.push(latency.0);
-        } else {
-            rt.window.errors += 1;
-        }
+        rt.driver.window.record(latency.0, ok && !error);
         error
     }
 
@@ -112,7 +107,7 @@ impl Simulation<'_> {
     ) -> &mut dyn Balance {
         if self.is_new(r)
             && let Some(rt) = self.rollouts[s].as_mut()
-            && rt.split
+            && rt.driver.split()
         {
             return rt.balancer.as_mut();
         }
@@ -125,7 +120,7 @@ impl Simulation<'_> {
         if !self.is_new(r) {
             return false;
         }
-        let Some(rt) = self.rollouts[s].as_mut().filter(|rt| rt.split) else {
+        let Some(rt) = self.rollouts[s].as_mut().filter(|rt| rt.driver.split()) else {
             return false;
         };
         if added {
@@ -143,10 +138,10 @@ impl Simulation<'_> {
         let now = self.engine.now();
         let scenario = self.scenario;
         let spec = &scenario.desired.services[s];
-        let Some(rt) = self.rollouts[s].as_mut().filter(|rt| rt.split) else {
+        let Some(rt) = self.rollouts[s].as_mut().filter(|rt| rt.driver.split()) else {
             return false;
         };
-        let to_new = match rt.weight {
+        let to_new = match rt.driver.weight {
             0 => false,
             100.. => true,
             w => rand::RngExt::random_range(&mut rt.route_rng, 0..100u8) < w,

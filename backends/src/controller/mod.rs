@@ -28,7 +28,14 @@ use tokio::sync::{Notify, watch};
 
 use crate::docker::{self, ContainerSpec};
 use crate::hosts::Host;
-use crate::proxy::{Endpoint, Endpoints};
+use crate::proxy::{Drain, Endpoint, Endpoints};
+
+mod drain;
+mod nodes;
+mod rollout;
+
+pub use nodes::FaultState;
+pub use rollout::check as check_rollouts;
 
 /// Scenario time in live mode: wall time since the start × speed.
 #[derive(Clone, Copy, Debug)]
@@ -65,6 +72,8 @@ pub struct EventRow {
 pub struct ReplicaView {
     /// Stable index of the replica in this run (never reused).
     pub index: usize,
+    /// Its name (`<service>-<n>`).
+    pub name: String,
     /// Its service.
     pub service: usize,
     /// Its state.
@@ -73,6 +82,10 @@ pub struct ReplicaView {
     pub since: SimTime,
     /// Where its workload port is published, once known.
     pub addr: Option<SocketAddr>,
+    /// Its container, once created.
+    pub container: Option<String>,
+    /// The host it runs on, once bound.
+    pub host: Option<usize>,
 }
 
 /// What autoscalers share with the controller: the desired replica count
@@ -143,6 +156,8 @@ struct LiveReplica {
     name: String,
     container: Option<String>,
     addr: Option<SocketAddr>,
+    /// Its pod template (0: the scenario's; 1: a rollout's `newRevision`).
+    template: orkestra_core::rollout::TemplateId,
 }
 
 /// The live control loop's state.
@@ -169,6 +184,20 @@ pub struct Controller {
     pub events: Arc<Mutex<Vec<EventRow>>>,
     /// Woken by the Docker event stream.
     pub wake: Arc<Notify>,
+    /// Per service, its proxy's drain check.
+    drains: Vec<Drain>,
+    /// Replicas being drained and stopped by their own tasks.
+    terminating: Vec<(usize, tokio::task::JoinHandle<Result<(), String>>)>,
+    /// Per service, its rollout (empty when none has one).
+    rollouts: Vec<Option<rollout::LiveRollout>>,
+    /// Hosts the fault runner took down, and the control-plane pause.
+    pub faults: Arc<FaultState>,
+    /// Node heartbeats, NotReady and eviction: the core's node lifecycle.
+    lifecycle: orkestra_core::health::node::NodeLifecycle,
+    /// Node-monitor passes done (at multiples of its period).
+    monitored: u64,
+    /// Hosts whose engine did not answer the last list.
+    unreachable: Vec<bool>,
 }
 
 /// Why a tick failed.
@@ -211,8 +240,17 @@ impl Controller {
         rng: StreamRng,
         clock: Clock,
         endpoints: Vec<watch::Sender<Endpoints>>,
+        drains: Vec<Drain>,
         metrics: Vec<Arc<Mutex<ServiceMetrics>>>,
     ) -> Controller {
+        let lifecycle = orkestra_core::health::node::NodeLifecycle::new(
+            scenario.resilience.node_lifecycle,
+            hosts.len(),
+            SimTime::ZERO,
+        );
+        let n_hosts = hosts.len();
+        let faults = Arc::new(FaultState::new(n_hosts));
+        let rollouts = rollout::initial(&scenario);
         let nodes = hosts
             .iter()
             .map(|h| NodeStatus::new(h.node.clone()))
@@ -254,6 +292,13 @@ impl Controller {
             metrics,
             deaths: vec![Vec::new(); n],
             unschedulable: BTreeMap::new(),
+            drains,
+            terminating: Vec::new(),
+            rollouts,
+            faults,
+            lifecycle,
+            monitored: 0,
+            unreachable: vec![false; n_hosts],
         }
     }
 
@@ -270,6 +315,11 @@ impl Controller {
     /// Desired replicas per service now.
     pub fn desired_replicas(&self) -> Vec<u32> {
         self.scale.all_desired()
+    }
+
+    /// The run's network name.
+    pub fn network(&self) -> &str {
+        &self.network
     }
 
     /// The hosts.
@@ -351,11 +401,18 @@ impl Controller {
         }
     }
 
-    /// One reconcile pass: observe, probe, decide, act, publish.
+    /// One reconcile pass: observe, probe, decide, act, publish. While a
+    /// control-plane fault pauses it, only the kubelet's part runs
+    /// (observe, probe) and endpoints follow readiness.
     pub async fn tick(&mut self) -> Result<(), LiveError> {
-        self.observe().await?;
+        self.reap().await?;
+        let answered = self.observe().await?;
         self.probe().await;
-        self.act().await?;
+        if !self.faults.control_plane_paused() {
+            self.node_health(&answered).await?;
+            self.sync_rollouts().await?;
+            self.act().await?;
+        }
         self.publish();
         self.publish_view();
         Ok(())
@@ -372,31 +429,67 @@ impl Controller {
             .filter(|(_, (r, _))| r.state != ReplicaState::Terminated)
             .map(|(index, (r, l))| ReplicaView {
                 index,
+                name: l.name.clone(),
                 service: r.service.0 as usize,
                 state: r.state,
                 since: r.since,
                 addr: l.addr,
+                container: l.container.clone(),
+                host: r.node.map(|n| n.0 as usize),
             })
             .collect();
         self.scale.set_replicas(view);
     }
 
-    async fn observe(&mut self) -> Result<(), LiveError> {
-        let mut seen = vec![false; self.replicas.len()];
+    /// Lists the run's containers on every host that answers and is not
+    /// down by a fault; returns which hosts answered (their heartbeats).
+    /// A replica on a host that did not answer keeps its last state: the
+    /// node lifecycle decides when it is lost.
+    async fn observe(&mut self) -> Result<Vec<bool>, LiveError> {
+        let mut answered = Vec::with_capacity(self.hosts.len());
+        // Unknown (host silent) counts as alive until evicted.
+        let mut seen: Vec<bool> = self
+            .observed
+            .replicas
+            .iter()
+            .map(|r| r.node.is_none_or(|n| self.faults.is_down(n.0 as usize)))
+            .collect();
         for h in 0..self.hosts.len() {
+            if self.faults.is_down(h) {
+                answered.push(false);
+                continue;
+            }
             let (docker, address, host_name) = (
                 self.hosts[h].docker.clone(),
                 self.hosts[h].address,
                 self.hosts[h].name.clone(),
             );
-            let list = docker::list(&docker, Some(&self.run), address)
-                .await
-                .map_err(|e| LiveError {
-                    host: host_name.clone(),
-                    message: e.to_string(),
-                })?;
+            let list = match docker::list(&docker, Some(&self.run), address).await {
+                Ok(list) => list,
+                Err(e) => {
+                    // An engine that does not answer misses its heartbeat.
+                    for (i, r) in self.observed.replicas.iter().enumerate() {
+                        if r.node == Some(NodeId(h as u32)) {
+                            seen[i] = true;
+                        }
+                    }
+                    if !self.unreachable[h] {
+                        self.unreachable[h] = true;
+                        self.event("host-unreachable", &host_name, e.to_string());
+                    }
+                    answered.push(false);
+                    continue;
+                }
+            };
+            answered.push(true);
+            self.unreachable[h] = false;
             for c in list {
                 match self.replicas.iter().position(|r| r.name == c.replica) {
+                    Some(i) if self.observed.replicas[i].state == ReplicaState::Terminated => {
+                        // Left on a host that was down when its replica was
+                        // evicted: collect it now.
+                        let _ = docker::remove(&docker, &c.id).await;
+                    }
                     Some(i) => {
                         seen[i] = c.running;
                         self.replicas[i].addr = c.addr;
@@ -424,6 +517,7 @@ impl Controller {
                             name: c.replica.clone(),
                             container: Some(c.id.clone()),
                             addr: c.addr,
+                            template: rollout::template_of_label(&c.revision),
                         });
                         seen.push(c.running);
                         let i = self.replicas.len() - 1;
@@ -456,7 +550,7 @@ impl Controller {
                 );
             }
         }
-        Ok(())
+        Ok(answered)
     }
 
     async fn probe(&mut self) {
@@ -467,6 +561,12 @@ impl Controller {
             let Some(addr) = self.replicas[i].addr else {
                 continue;
             };
+            if self.observed.replicas[i]
+                .node
+                .is_some_and(|n| self.faults.is_down(n.0 as usize))
+            {
+                continue;
+            }
             if ready(addr).await {
                 self.set_state(i, ReplicaState::Ready);
                 let s = self.observed.replicas[i].service.0 as usize;
@@ -490,23 +590,12 @@ impl Controller {
         for (spec, n) in desired.services.iter_mut().zip(self.scale.all_desired()) {
             spec.replicas = n;
         }
+        self.rollout_counts(&mut desired);
         for a in reconcile_replicas(&desired, &self.observed, now) {
             match a {
                 Action::Create { service } => {
-                    let s = service.0 as usize;
-                    let name = format!("{}-{}", desired.services[s].name, self.next_ordinal[s]);
-                    self.next_ordinal[s] += 1;
-                    self.observed.replicas.push(ReplicaStatus {
-                        service,
-                        node: None,
-                        state: ReplicaState::Pending,
-                        since: now,
-                    });
-                    self.replicas.push(LiveReplica {
-                        name: name.clone(),
-                        ..Default::default()
-                    });
-                    self.event("create", &name, String::new());
+                    let t = self.creating_template(service.0 as usize);
+                    self.add_replica(service, t);
                 }
                 Action::Delete { replica } => self.delete(replica.0 as usize).await?,
                 _ => {}
@@ -535,6 +624,33 @@ impl Controller {
         Ok(())
     }
 
+    /// A new pending replica of `service` from pod template `template`.
+    fn add_replica(&mut self, service: ServiceId, template: orkestra_core::rollout::TemplateId) {
+        let s = service.0 as usize;
+        let name = format!(
+            "{}-{}",
+            self.scenario.desired.services[s].name, self.next_ordinal[s]
+        );
+        self.next_ordinal[s] += 1;
+        self.observed.replicas.push(ReplicaStatus {
+            service,
+            node: None,
+            state: ReplicaState::Pending,
+            since: self.clock.now(),
+        });
+        self.replicas.push(LiveReplica {
+            name: name.clone(),
+            template,
+            ..Default::default()
+        });
+        let detail = if self.rollouts.is_empty() {
+            String::new()
+        } else {
+            format!("template={template}")
+        };
+        self.event("create", &name, detail);
+    }
+
     async fn bind(&mut self, i: usize, node: NodeId) -> Result<(), LiveError> {
         let host = &self.hosts[node.0 as usize];
         let spec = &self.scenario.desired.services[self.observed.replicas[i].service.0 as usize];
@@ -544,11 +660,12 @@ impl Controller {
         })?;
         let image = crate::image::tag();
         let name = self.replicas[i].name.clone();
+        let revision = rollout::label_of_template(self.replicas[i].template);
         let c = ContainerSpec {
             run: &self.run,
             service: &spec.name,
             replica: &name,
-            revision: "1",
+            revision: &revision,
             image: &image,
             args,
             cpu_milli: spec.limits.cpu_milli,
@@ -571,34 +688,6 @@ impl Controller {
         Ok(())
     }
 
-    async fn delete(&mut self, i: usize) -> Result<(), LiveError> {
-        let was_ready = self.observed.replicas[i].state == ReplicaState::Ready;
-        self.set_state(i, ReplicaState::Terminating);
-        if was_ready {
-            self.publish(); // stop routing before stopping the container
-        }
-        if let (Some(id), Some(node)) = (
-            self.replicas[i].container.clone(),
-            self.observed.replicas[i].node,
-        ) {
-            let host = &self.hosts[node.0 as usize];
-            let grace = if was_ready { 5 } else { 0 };
-            let _ = docker::stop(&host.docker, &id, grace).await;
-            docker::remove(&host.docker, &id)
-                .await
-                .map_err(|e| LiveError {
-                    host: host.name.clone(),
-                    message: format!("cannot remove container: {e}"),
-                })?;
-        }
-        self.set_state(i, ReplicaState::Terminated);
-        self.replicas[i].container = None;
-        self.replicas[i].addr = None;
-        let name = self.replicas[i].name.clone();
-        self.event("terminated", &name, String::new());
-        Ok(())
-    }
-
     fn publish(&mut self) {
         let now = self.clock.now();
         for (s, tx) in self.endpoints.iter().enumerate() {
@@ -610,6 +699,12 @@ impl Controller {
                 .filter(|(_, r)| r.service.0 as usize == s && r.state == ReplicaState::Ready)
                 .filter_map(|(i, r)| {
                     let spec = &self.scenario.desired.services[s];
+                    if self.lifecycle.condition(r.node?)
+                        != orkestra_core::health::node::NodeCondition::Ready
+                    {
+                        // The node controller marks a lost node's pods not ready.
+                        return None;
+                    }
                     let node = &self.observed.nodes[r.node?.0 as usize].spec;
                     let weight = spec.balancing.weights.weight(
                         spec.limits.cpu_milli,
@@ -639,7 +734,10 @@ impl Controller {
     }
 
     /// Removes every container of the run and its networks on every host.
-    pub async fn teardown(&self) -> Vec<String> {
+    pub async fn teardown(&mut self) -> Vec<String> {
+        for (_, task) in self.terminating.drain(..) {
+            task.abort();
+        }
         let mut errors = Vec::new();
         for h in &self.hosts {
             if let Err(e) = docker::down(&h.docker, Some(&self.run), h.address).await {
