@@ -910,3 +910,89 @@ fn chaos_killing_containers_every_few_seconds_keeps_99_percent_available() {
     assert!(labelled(LOCAL, "containers").is_empty());
     assert!(labelled(LOCAL, "networks").is_empty());
 }
+
+#[test]
+fn a_disconnected_host_turns_not_ready_and_its_replicas_move() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !engine_available() {
+        return;
+    }
+    let second = SecondEngine::start();
+    let d = scratch("node-crash");
+    // Hosts named like the scenario's nodes, so the fault's target is a host.
+    let hosts = d.join("hosts.toml");
+    fs::write(
+        &hosts,
+        format!(
+            "[hosts.zone-a-0]\nendpoint = \"{LOCAL}\"\nzone = \"zone-a\"\ncpu = \"2\"\nmemory = \"4Gi\"\n\n[hosts.zone-b-0]\nendpoint = \"{}\"\nzone = \"zone-b\"\ncpu = \"2\"\nmemory = \"4Gi\"\n",
+            second.endpoint()
+        ),
+    )
+    .unwrap();
+    // zone-b-0's containers are detached from the run's network at 10 s
+    // for 20 s and its heartbeats stop. Heartbeats every 1 s, monitor
+    // passes every 1 s, grace 4 s: the last heartbeat is stamped 9 or 10 s,
+    // so NotReady comes at the first pass after 13–14 s, 4–5 s after the
+    // start (one more second for a controller tick between passes); its
+    // replicas are evicted 4 s later and replaced on zone-a-0.
+    let text = fs::read_to_string(repo().join("scenarios/spike.toml")).unwrap()
+        + "\n[nodeLifecycle]\nheartbeatInterval = \"1s\"\nnodeMonitorPeriod = \"1s\"\nnodeMonitorGracePeriod = \"4s\"\ntolerationSeconds = 4\n\n[[faults]]\nkind = \"node-crash\"\nat = \"10s\"\nduration = \"20s\"\ntarget = { node = \"zone-b-0\" }\nlive = \"disconnect\"\n";
+    let scenario = d.join("node.toml");
+    fs::write(&scenario, text).unwrap();
+    let mut args: Vec<String> = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--live",
+        "--hosts",
+        hosts.to_str().unwrap(),
+        "--out",
+        "n",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(light_spike("50s", "1"));
+    // LeastAllocated spreads the 3 replicas over both hosts.
+    args.extend(
+        ["--set", "scheduler.policy=kubernetes-default"]
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = sim(&args_ref, &d).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = d.join("n");
+    let events = fs::read_to_string(out.join("events.csv")).unwrap();
+    let at = |kind: &str| -> Vec<f64> {
+        events
+            .lines()
+            .filter(|l| l.split(',').nth(1) == Some(kind))
+            .filter_map(|l| l.split(',').next()?.parse().ok())
+            .collect()
+    };
+    let not_ready = at("node-not-ready");
+    assert_eq!(not_ready.len(), 1, "{events}");
+    assert!(
+        (13.0..=16.0).contains(&not_ready[0]),
+        "NotReady at {}:\n{events}",
+        not_ready[0]
+    );
+    let evicted = at("evict");
+    assert!(!evicted.is_empty(), "{events}");
+    for t in &evicted {
+        // NotReady (the taint) + tolerationSeconds 4.
+        assert!(
+            (t - (not_ready[0] + 4.0)).abs() < 1.5,
+            "evicted at {t}:\n{events}"
+        );
+    }
+    assert_eq!(at("node-ready").len(), 1, "{events}");
+    let s = summary(&out);
+    let f = &s["faults"]["faults"][0];
+    let detect = f["time_to_detect_s"].as_f64().unwrap();
+    assert!((3.0..=6.0).contains(&detect), "{f}");
+    assert!(f["time_to_recover_s"].as_f64().is_some(), "{f}");
+    assert_eq!(last_ready(&out), 3.0, "{events}");
+    assert!(labelled(LOCAL, "containers").is_empty());
+    assert!(labelled(&second.endpoint(), "containers").is_empty());
+}

@@ -204,7 +204,7 @@ fn bad_faults_are_located() {
         ),
         (
             "[[faults]]\nkind = \"slow-node\"\nat = \"1s\"\ntarget = { node = \"a-0\" }\nspeed = 0.5\nlive = \"kill\"\n",
-            "kind =",
+            "[[faults]]",
             "faults[0]",
             "'live' does not apply to kind = \"slow-node\"",
         ),
