@@ -2,9 +2,12 @@
 //!
 //! Key decision: the image is `FROM scratch` plus one statically linked
 //! binary (`orkestra-workload`, built with `+crt-static`), tagged with the
-//! tool's version. It is built through the engine's build API from a tar
-//! context made in memory, and copied to other engines with export → import,
-//! so every host runs byte-identical workload code.
+//! tool's version and a hash of the binary — so a changed workload never
+//! runs as a stale image of the same version. Every live run asks cargo for
+//! the binary (a no-op when it is fresh), hashes it, and builds the image
+//! only when no host has that tag. It is built through the engine's build
+//! API from a tar context made in memory, and copied to other engines with
+//! export → import, so every host runs byte-identical workload code.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,9 +18,23 @@ use futures_util::{StreamExt, TryStreamExt};
 
 use crate::hosts::Host;
 
-/// The tag of this version's workload image.
+/// The tag [`ensure`] settled on in this process.
+static TAG: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// The tag of the workload image: `orkestra-workload:<version>-<hash>`
+/// once [`ensure`] has hashed the binary (the bare version before).
 pub fn tag() -> String {
-    format!("orkestra-workload:{}", orkestra_core::VERSION)
+    TAG.lock()
+        .expect("tag")
+        .clone()
+        .unwrap_or_else(|| format!("orkestra-workload:{}", orkestra_core::VERSION))
+}
+
+/// FNV-1a (64 bit) of the binary: enough to tell two builds apart.
+fn content_hash(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The build target of the static binary.
@@ -162,6 +179,15 @@ pub async fn copy(from: &Docker, to: &Docker) -> Result<(), ImageError> {
 /// Makes sure every host has the image: builds it once where missing
 /// (`force` rebuilds), then copies it to the other hosts.
 pub async fn ensure(hosts: &[Host], force: bool) -> Result<(), ImageError> {
+    let bin = tokio::task::spawn_blocking(static_binary)
+        .await
+        .map_err(|e| ImageError(e.to_string()))??;
+    let data = std::fs::read(&bin).map_err(|e| ImageError(format!("{}: {e}", bin.display())))?;
+    *TAG.lock().expect("tag") = Some(format!(
+        "orkestra-workload:{}-{:012x}",
+        orkestra_core::VERSION,
+        content_hash(&data) >> 16
+    ));
     let mut source = None;
     if !force {
         for (i, h) in hosts.iter().enumerate() {
@@ -174,11 +200,6 @@ pub async fn ensure(hosts: &[Host], force: bool) -> Result<(), ImageError> {
     let source = match source {
         Some(i) => i,
         None => {
-            let bin = tokio::task::spawn_blocking(static_binary)
-                .await
-                .map_err(|e| ImageError(e.to_string()))??;
-            let data =
-                std::fs::read(&bin).map_err(|e| ImageError(format!("{}: {e}", bin.display())))?;
             build(&hosts[0].docker, context(&data)).await?;
             0
         }

@@ -153,7 +153,13 @@ pub async fn run(
             seed: scenario.seed,
             speed: opts.speed,
         };
-        let running = proxy::spawn(config, rx)
+        let split = spec.rollout.as_ref().is_some_and(|r| {
+            !matches!(
+                r.strategy,
+                orkestra_core::rollout::RolloutStrategy::Deployment(_)
+            )
+        });
+        let running = proxy::spawn(config, rx, split)
             .await
             .map_err(|e| LiveRunError::Other(format!("proxy: {e}")))?;
         senders.push(tx);
@@ -178,6 +184,8 @@ pub async fn run(
         proxies.iter().map(|p| p.drain.clone()).collect(),
         metrics.clone(),
     );
+    let mut controller = controller;
+    controller.set_splits(proxies.iter().map(|p| p.split.clone()).collect());
     let events = controller.events.clone();
     let wake = controller.wake.clone();
     let controller = Arc::new(AsyncMutex::new(controller));

@@ -143,6 +143,8 @@ async fn request(pool: &Pool, target: SocketAddr) -> Result<(), Outcome> {
     } else {
         match http1::header(&resp.headers, PROXY_ERROR) {
             Some("endpoint-failed") => Err(Outcome::Failed),
+            // The replica answered with an error (a bad revision's errorRate).
+            None if resp.status == 500 => Err(Outcome::Failed),
             why => Err(Outcome::Rejected {
                 no_endpoint: why == Some("no-endpoint"),
             }),

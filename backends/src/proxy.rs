@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -193,13 +193,16 @@ pub struct Running {
     pub stats: Arc<ProxyStats>,
     /// What the controller drains endpoints through.
     pub drain: Drain,
+    /// Weighted routing to a rollout's new revision, when the service has
+    /// a canary or blue/green rollout.
+    pub split: Option<Split>,
 }
 
 /// The controller's view of one proxy for draining a replica: has the
 /// proxy stopped routing to it, and have its requests there finished?
 #[derive(Clone)]
 pub struct Drain {
-    picker: Arc<Mutex<Picker>>,
+    pickers: Vec<Arc<Mutex<Picker>>>,
     pool: Pool,
 }
 
@@ -209,8 +212,10 @@ impl Drain {
     /// be stopped without failing a request. Its idle pooled connections
     /// are dropped then, so none is reused after the container stops.
     pub fn drained(&self, addr: SocketAddr) -> bool {
-        let p = self.picker.lock().expect("picker lock");
-        let idle = !p.by_id.values().any(|e| e.addr == addr) && !p.in_flight.contains_key(&addr);
+        let idle = self.pickers.iter().all(|p| {
+            let p = p.lock().expect("picker lock");
+            !p.by_id.values().any(|e| e.addr == addr) && !p.in_flight.contains_key(&addr)
+        });
         if idle {
             self.pool.lock().expect("pool lock").remove(&addr);
         }
@@ -218,21 +223,44 @@ impl Drain {
     }
 }
 
-/// Starts a proxy on `127.0.0.1:0`.
-pub async fn spawn(
-    config: ProxyConfig,
+/// Argo Rollouts' traffic routing in the proxy: each request goes to the
+/// new revision's endpoints with probability `weight`/100 (stream
+/// `policy/rollout/<svc>`, as in the simulator), balanced there by its own
+/// balancer (`policy/balance/<svc>/new`); the outcomes of those requests
+/// feed the rollout's analysis.
+#[derive(Clone)]
+pub struct Split {
+    /// The new revision's ready endpoints, published by the controller.
+    pub endpoints: watch::Sender<Endpoints>,
+    /// Percent of requests (0..=100) sent to the new revision.
+    pub weight: Arc<AtomicU8>,
+    /// (latency ns, served) of the new revision's requests not yet taken.
+    pub outcomes: Arc<Mutex<Vec<(u64, bool)>>>,
+}
+
+/// Where a proxy routes: the service's endpoints and, during a split
+/// rollout, the new revision's.
+struct Routes {
+    stable: Arc<Mutex<Picker>>,
+    canary: Option<(Arc<Mutex<Picker>>, Split, Mutex<StreamRng>)>,
+}
+
+/// A picker over one endpoint list, following `endpoints` after the
+/// discovery delay; `tag` names its streams (`""`, or `"/new"` for a
+/// rollout's new revision).
+fn picker(
+    config: &ProxyConfig,
+    tag: &str,
     mut endpoints: watch::Receiver<Endpoints>,
-) -> std::io::Result<Running> {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-    let addr = listener.local_addr()?;
+) -> Arc<Mutex<Picker>> {
     let b = &config.balancing;
     let svc = &config.service;
     let clients = (0..b.clients.max(1))
         .map(|c| {
             // The same stream names as the simulator's clients.
             let name = match c {
-                0 => format!("{}/balance/{svc}", names::POLICY),
-                c => format!("{}/balance/{svc}/client{c}", names::POLICY),
+                0 => format!("{}/balance/{svc}{tag}", names::POLICY),
+                c => format!("{}/balance/{svc}{tag}/client{c}", names::POLICY),
             };
             Client {
                 balancer: b
@@ -247,10 +275,10 @@ pub async fn spawn(
         clients,
         client_rng: stream(
             config.seed,
-            &format!("{}/balance/{svc}/clients", names::POLICY),
+            &format!("{}/balance/{svc}{tag}/clients", names::POLICY),
         ),
         keys: b.keys.map(|k| {
-            let name = format!("{}/balance/{svc}/keys", names::POLICY);
+            let name = format!("{}/balance/{svc}{tag}/keys", names::POLICY);
             (Keys::new(k), stream(config.seed, &name))
         }),
         retries: b.retries,
@@ -264,28 +292,55 @@ pub async fn spawn(
     };
     picker.set_endpoints(endpoints.borrow_and_update().clone());
     let picker = Arc::new(Mutex::new(picker));
+    let follower = picker.clone();
+    let delay = Duration::from_secs_f64(b.discovery_delay.as_secs_f64() / config.speed.max(1e-9));
+    tokio::spawn(async move {
+        while endpoints.changed().await.is_ok() {
+            // Service discovery's propagation delay: the balancers learn
+            // of the change this much later (and then of the latest list).
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            let eps = endpoints.borrow_and_update().clone();
+            follower.lock().expect("picker lock").set_endpoints(eps);
+        }
+    });
+    picker
+}
+
+/// Starts a proxy on `127.0.0.1:0`; with `split`, it also routes to a
+/// rollout's new revision by weight.
+pub async fn spawn(
+    config: ProxyConfig,
+    endpoints: watch::Receiver<Endpoints>,
+    split: bool,
+) -> std::io::Result<Running> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    let stable = picker(&config, "", endpoints);
+    let canary = split.then(|| {
+        let (tx, rx) = watch::channel::<Endpoints>(Arc::new(Vec::new()));
+        let split = Split {
+            endpoints: tx,
+            weight: Arc::new(AtomicU8::new(0)),
+            outcomes: Arc::default(),
+        };
+        let rng = stream(
+            config.seed,
+            &format!("{}/rollout/{}", names::POLICY, config.service),
+        );
+        (picker(&config, "/new", rx), split, Mutex::new(rng))
+    });
     let stats = Arc::new(ProxyStats::default());
     let pool: Pool = Arc::default();
-    {
-        let picker = picker.clone();
-        let delay =
-            Duration::from_secs_f64(b.discovery_delay.as_secs_f64() / config.speed.max(1e-9));
-        tokio::spawn(async move {
-            while endpoints.changed().await.is_ok() {
-                // Service discovery's propagation delay: the balancers learn
-                // of the change this much later (and then of the latest list).
-                if !delay.is_zero() {
-                    tokio::time::sleep(delay).await;
-                }
-                let eps = endpoints.borrow_and_update().clone();
-                picker.lock().expect("picker lock").set_endpoints(eps);
-            }
-        });
-    }
+    let mut pickers = vec![stable.clone()];
+    pickers.extend(canary.as_ref().map(|c| c.0.clone()));
     let drain = Drain {
-        picker: picker.clone(),
+        pickers,
         pool: pool.clone(),
     };
+    let split = canary.as_ref().map(|c| c.1.clone());
+    let routes = Arc::new(Routes { stable, canary });
     let handle = {
         let stats = stats.clone();
         tokio::spawn(async move {
@@ -296,7 +351,7 @@ pub async fn spawn(
                 let _ = client.set_nodelay(true);
                 tokio::spawn(serve_client(
                     client,
-                    picker.clone(),
+                    routes.clone(),
                     pool.clone(),
                     stats.clone(),
                 ));
@@ -308,6 +363,7 @@ pub async fn spawn(
         handle,
         stats,
         drain,
+        split,
     })
 }
 
@@ -320,22 +376,35 @@ fn error_response(status: u16, why: &str) -> Response {
     }
 }
 
-async fn serve_client(
-    client: TcpStream,
-    picker: Arc<Mutex<Picker>>,
-    pool: Pool,
-    stats: Arc<ProxyStats>,
-) {
+async fn serve_client(client: TcpStream, routes: Arc<Routes>, pool: Pool, stats: Arc<ProxyStats>) {
     let (r, mut w) = client.into_split();
     let mut r = BufReader::new(r);
     while let Ok(Some(req)) = http1::read_request(&mut r).await {
         let close = http1::wants_close(&req.headers);
+        // The revision first (a split rollout), then the endpoint.
+        let canary = routes.canary.as_ref().filter(|(_, split, rng)| {
+            match split.weight.load(Ordering::Relaxed) {
+                0 => false,
+                100.. => true,
+                w => rand::RngExt::random_range(&mut *rng.lock().expect("route rng"), 0..100u8) < w,
+            }
+        });
+        let picker = canary.map_or(&routes.stable, |c| &c.0);
+        let started = Instant::now();
         let central = picker.lock().expect("picker lock").central.is_some();
         let resp = if central {
-            serve_central(&picker, &pool, &req).await
+            serve_central(picker, &pool, &req).await
         } else {
-            serve_balanced(&picker, &pool, &req, &stats).await
+            serve_balanced(picker, &pool, &req, &stats).await
         };
+        if let Some((_, split, _)) = canary {
+            let latency = started.elapsed().as_nanos() as u64;
+            split
+                .outcomes
+                .lock()
+                .expect("outcomes")
+                .push((latency, resp.status < 500));
+        }
         if http1::write_response(&mut w, &resp).await.is_err() || close {
             return;
         }

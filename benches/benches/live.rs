@@ -179,7 +179,7 @@ async fn main() {
         seed: 1,
         speed: 1.0,
     };
-    let running = proxy::spawn(config, one_rx).await.unwrap();
+    let running = proxy::spawn(config, one_rx, false).await.unwrap();
     let (proxy_addr, proxy_task) = (running.addr, running.handle);
     drop(one_tx);
 

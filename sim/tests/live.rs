@@ -996,3 +996,63 @@ fn a_disconnected_host_turns_not_ready_and_its_replicas_move() {
     assert!(labelled(LOCAL, "containers").is_empty());
     assert!(labelled(&second.endpoint(), "containers").is_empty());
 }
+
+#[test]
+fn a_bad_canary_is_aborted_by_analysis_before_its_next_step() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !engine_available() {
+        return;
+    }
+    let d = scratch("canary");
+    // A canary at 10 s: weight 20%, pause 1 min, then 60%. Its containers
+    // answer half their requests 500 (`--error-rate 0.5`). Background
+    // analysis every 10 s (5 wall seconds at speed 2) with at least 20
+    // requests: at 20–40 req/s, 20% of 5 s gives 20–40 canary requests
+    // with ~50% errors, far over maxErrorRate 5%, so the first measurement
+    // fails and the rollout aborts with all traffic back on stable: the
+    // weight never passes 20, the canary pods go after the abort delay
+    // (10 s), and the run ends on the 3 stable replicas.
+    let mut args: Vec<String> = [
+        "run",
+        repo().join("scenarios/spike.toml").to_str().unwrap(),
+        "--live",
+        "--out",
+        "c",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(light_spike("60s", "2"));
+    args.extend(
+        [
+            "--set",
+            "services.web.requests.cpu=250m",
+            "--set",
+            r#"services.web.rollout={ strategy = "canary", at = "10s", steps = [{ setWeight = 20 }, { pause = { duration = "1m" } }, { setWeight = 60 }], analysis = { interval = "10s", maxErrorRate = 0.05, minRequests = 20 }, abortScaleDownDelaySeconds = 10, newRevision = { errorRate = 0.5 } }"#,
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = sim(&args_ref, &d).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = d.join("c");
+    let s = summary(&out);
+    let web = &s["services"][0];
+    let ro = &web["rollout"];
+    let events = fs::read_to_string(out.join("events.csv")).unwrap();
+    assert_eq!(ro["outcome"], "aborted", "{ro}\n{events}");
+    assert_eq!(ro["max_weight"], 20, "{ro}");
+    assert_eq!(ro["rollbacks"], 1, "{ro}");
+    assert!(
+        events.contains(",rollout-analysis,web,result=Failed"),
+        "{events}"
+    );
+    // Errors came only from the canary's share while it was routed.
+    let r = &web["requests"];
+    let failed = r["failed"].as_u64().unwrap_or(0);
+    assert!(failed > 0, "{r}");
+    assert!(failed * 10 < r["total"].as_u64().unwrap(), "{r}");
+    assert_eq!(last_ready(&out), 3.0, "{events}");
+    assert!(labelled(LOCAL, "containers").is_empty());
+}

@@ -186,6 +186,8 @@ pub struct Controller {
     pub wake: Arc<Notify>,
     /// Per service, its proxy's drain check.
     drains: Vec<Drain>,
+    /// Per service, its proxy's split routing (canary, blue/green).
+    splits: Vec<Option<crate::proxy::Split>>,
     /// Replicas being drained and stopped by their own tasks.
     terminating: Vec<(usize, tokio::task::JoinHandle<Result<(), String>>)>,
     /// Per service, its rollout (empty when none has one).
@@ -211,10 +213,18 @@ pub struct LiveError {
 }
 
 /// The workload's command line for a service: the service model as
-/// `orkestra-workload` flags (the workload crate owns the flag format).
-pub fn workload_args(s: &ServiceSpec, seed: u64) -> Result<Vec<String>, String> {
+/// `orkestra-workload` flags (the workload crate owns the flag format);
+/// with `new_revision`, the rollout's new revision's service time, error
+/// rate and slowdown.
+pub fn workload_args(
+    s: &ServiceSpec,
+    seed: u64,
+    new_revision: Option<&orkestra_core::rollout::NewRevision>,
+) -> Result<Vec<String>, String> {
     let cfg = orkestra_workload::WorkloadConfig {
-        service_time: s.service_time.clone(),
+        service_time: new_revision
+            .and_then(|n| n.service_time.clone())
+            .unwrap_or_else(|| s.service_time.clone()),
         work: match s.work {
             Work::Cpu => orkestra_workload::Work::Cpu,
             Work::Sleep => orkestra_workload::Work::Sleep,
@@ -223,6 +233,8 @@ pub fn workload_args(s: &ServiceSpec, seed: u64) -> Result<Vec<String>, String> 
         queue_limit: s.queue_limit,
         seed,
         bind: std::net::SocketAddr::from(([0, 0, 0, 0], docker::WORKLOAD_PORT)),
+        error_rate: new_revision.map_or(0.0, |n| n.error_rate),
+        slowdown: new_revision.map_or(1.0, |n| n.slowdown),
     };
     orkestra_workload::to_args(&cfg).map_err(|e| format!("service '{}': {e}", s.name))
 }
@@ -293,6 +305,7 @@ impl Controller {
             deaths: vec![Vec::new(); n],
             unschedulable: BTreeMap::new(),
             drains,
+            splits: Vec::new(),
             terminating: Vec::new(),
             rollouts,
             faults,
@@ -654,10 +667,14 @@ impl Controller {
     async fn bind(&mut self, i: usize, node: NodeId) -> Result<(), LiveError> {
         let host = &self.hosts[node.0 as usize];
         let spec = &self.scenario.desired.services[self.observed.replicas[i].service.0 as usize];
-        let args = workload_args(spec, self.scenario.seed).map_err(|m| LiveError {
-            host: host.name.clone(),
-            message: m,
-        })?;
+        let new_revision = (self.replicas[i].template == orkestra_core::rollout::driver::NEW)
+            .then(|| spec.rollout.as_ref().map(|r| &r.new_revision))
+            .flatten();
+        let args =
+            workload_args(spec, self.scenario.seed, new_revision).map_err(|m| LiveError {
+                host: host.name.clone(),
+                message: m,
+            })?;
         let image = crate::image::tag();
         let name = self.replicas[i].name.clone();
         let revision = rollout::label_of_template(self.replicas[i].template);
@@ -688,37 +705,47 @@ impl Controller {
         Ok(())
     }
 
+    /// Publishes each service's ready endpoints (of Ready nodes) to its
+    /// proxy; during a canary or blue/green rollout the new revision's go
+    /// to the proxy's second list.
     fn publish(&mut self) {
         let now = self.clock.now();
-        for (s, tx) in self.endpoints.iter().enumerate() {
-            let eps: Vec<Endpoint> = self
-                .observed
-                .replicas
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.service.0 as usize == s && r.state == ReplicaState::Ready)
-                .filter_map(|(i, r)| {
-                    let spec = &self.scenario.desired.services[s];
-                    if self.lifecycle.condition(r.node?)
-                        != orkestra_core::health::node::NodeCondition::Ready
-                    {
-                        // The node controller marks a lost node's pods not ready.
-                        return None;
-                    }
-                    let node = &self.observed.nodes[r.node?.0 as usize].spec;
-                    let weight = spec.balancing.weights.weight(
-                        spec.limits.cpu_milli,
-                        node.speed,
-                        &node.pool,
-                    );
-                    self.replicas[i].addr.map(|addr| Endpoint {
-                        replica: orkestra_core::model::ReplicaId(i as u32),
-                        addr,
-                        weight,
-                    })
-                })
-                .collect();
-            let n = eps.len() as f64;
+        for s in 0..self.endpoints.len() {
+            let split = self.splits.get(s).and_then(Option::as_ref);
+            let (mut eps, mut new_eps) = (Vec::new(), Vec::new());
+            for (i, r) in self.observed.replicas.iter().enumerate() {
+                if r.service.0 as usize != s || r.state != ReplicaState::Ready {
+                    continue;
+                }
+                let (Some(node), Some(addr)) = (r.node, self.replicas[i].addr) else {
+                    continue;
+                };
+                if self.lifecycle.condition(node)
+                    != orkestra_core::health::node::NodeCondition::Ready
+                {
+                    // The node controller marks a lost node's pods not ready.
+                    continue;
+                }
+                let spec = &self.scenario.desired.services[s];
+                let node = &self.observed.nodes[node.0 as usize].spec;
+                let weight =
+                    spec.balancing
+                        .weights
+                        .weight(spec.limits.cpu_milli, node.speed, &node.pool);
+                let e = Endpoint {
+                    replica: orkestra_core::model::ReplicaId(i as u32),
+                    addr,
+                    weight,
+                };
+                if split.is_some()
+                    && self.replicas[i].template == orkestra_core::rollout::driver::NEW
+                {
+                    new_eps.push(e);
+                } else {
+                    eps.push(e);
+                }
+            }
+            let n = (eps.len() + new_eps.len()) as f64;
             let concurrency = f64::from(self.scenario.desired.services[s].concurrency);
             {
                 let mut m = self.metrics[s].lock().expect("metrics");
@@ -727,10 +754,22 @@ impl Controller {
                     m.slots.set(now, n * concurrency);
                 }
             }
+            let tx = &self.endpoints[s];
             if **tx.borrow() != eps {
                 tx.send_replace(Arc::new(eps));
             }
+            if let Some(split) = split
+                && **split.endpoints.borrow() != new_eps
+            {
+                split.endpoints.send_replace(Arc::new(new_eps));
+            }
         }
+    }
+
+    /// Weighted routing handles of the services whose proxy splits traffic
+    /// for a canary or blue/green rollout (`None` for the others).
+    pub fn set_splits(&mut self, splits: Vec<Option<crate::proxy::Split>>) {
+        self.splits = splits;
     }
 
     /// Removes every container of the run and its networks on every host.
@@ -796,7 +835,7 @@ mod tests {
         s.concurrency = 4;
         s.queue_limit = Some(100);
         s.work = Work::Sleep;
-        let args = workload_args(&s, 7).unwrap();
+        let args = workload_args(&s, 7, None).unwrap();
         let cfg = orkestra_workload::parse_args(&args).unwrap();
         assert_eq!(
             (cfg.concurrency, cfg.queue_limit, cfg.seed),
@@ -808,6 +847,10 @@ mod tests {
         assert!((cfg.service_time.mean_secs() - 0.01).abs() < 1e-9);
         s.service_time =
             DurationDist::empirical(vec![orkestra_core::time::SimDuration(1)]).unwrap();
-        assert!(workload_args(&s, 7).unwrap_err().contains("empirical"));
+        assert!(
+            workload_args(&s, 7, None)
+                .unwrap_err()
+                .contains("empirical")
+        );
     }
 }

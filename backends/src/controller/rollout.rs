@@ -14,16 +14,21 @@
 //! Syncs run on every tick (the controllers are level-triggered, and a tick
 //! is shorter than any of their waits).
 //!
-//! Live mode runs the Deployment strategies (rollingUpdate, recreate). A
-//! canary or blue/green needs weighted routing between two endpoint lists
-//! in the proxy, and `newRevision` behaviours need workload support; both
-//! are refused by [`check`] with the field named.
+//! Canary and blue/green route by weight in the service's proxy
+//! (`proxy::Split`): the new revision's ready replicas are published to the
+//! proxy's second endpoint list, the driver's weight is handed to it after
+//! every sync, and the proxy's record of the new revision's requests
+//! (latency, served) fills the driver's analysis window before each sync.
+//! The new revision's containers run the workload with `newRevision`'s
+//! service time, `--error-rate` and `--slowdown`. `crashOnStart` is refused
+//! by [`check`]: live mode replaces a dead container rather than restarting
+//! it with CrashLoopBackOff.
 
 use orkestra_core::model::{DesiredState, ReplicaState, ServiceId};
 use orkestra_core::results::{RequestCounts, RolloutSummary};
+use orkestra_core::rollout::TemplateId;
 use orkestra_core::rollout::deployment::PodView;
 use orkestra_core::rollout::driver::{Driver, NEW};
-use orkestra_core::rollout::{RolloutStrategy, TemplateId};
 use orkestra_core::scenario::Scenario;
 use orkestra_core::time::SimTime;
 
@@ -59,15 +64,9 @@ pub fn check(scenario: &Scenario) -> Result<(), String> {
     for s in &scenario.desired.services {
         let Some(r) = &s.rollout else { continue };
         let field = format!("services.{}.rollout", s.name);
-        if !matches!(r.strategy, RolloutStrategy::Deployment(_)) {
+        if r.new_revision.crash_on_start {
             return Err(format!(
-                "{field}.strategy: live mode runs rollingUpdate and recreate; canary and blueGreen need weighted routing in the proxy and are simulated only"
-            ));
-        }
-        let n = &r.new_revision;
-        if n.crash_on_start || n.error_rate > 0.0 || n.slowdown != 1.0 || n.service_time.is_some() {
-            return Err(format!(
-                "{field}.newRevision: live mode runs the new revision as the same workload; crashOnStart, errorRate, slowdown and serviceTime are simulated only"
+                "{field}.newRevision.crashOnStart: simulated only (live mode replaces a dead container instead of restarting it in place with CrashLoopBackOff, so a revision that crashes on start would churn containers)"
             ));
         }
     }
@@ -123,6 +122,12 @@ impl Controller {
             let Some(rt) = self.rollouts[s].as_ref() else {
                 continue;
             };
+            if let Some(split) = self.splits.get(s).and_then(Option::as_ref)
+                && rt.driver.finished_at.is_some()
+            {
+                // Done (weight 100 or 0): nothing analyses these any more.
+                split.outcomes.lock().expect("outcomes").clear();
+            }
             if rt.driver.finished_at.is_some()
                 || (!rt.driver.started() && now < SimTime::ZERO + rt.driver.spec.at)
             {
@@ -137,10 +142,23 @@ impl Controller {
                 rt.counts_at_start = counts;
                 rows.push(rt.driver.start(base, &pods, now));
             }
+            // The new revision's requests since the last sync, from the proxy.
+            if let Some(split) = self.splits.get(s).and_then(Option::as_ref) {
+                let taken = std::mem::take(&mut *split.outcomes.lock().expect("outcomes"));
+                let rt = self.rollouts[s].as_mut().expect("rollout");
+                for (latency, ok) in taken {
+                    rt.driver.window.record(latency, ok);
+                }
+            }
             for _ in 0..32 {
                 let pods = self.pod_views(s);
                 let rt = self.rollouts[s].as_mut().expect("rollout");
                 let (changed, _wake) = rt.driver.sync_once(&pods, now, &mut rows);
+                if let Some(split) = self.splits.get(s).and_then(Option::as_ref) {
+                    split
+                        .weight
+                        .store(rt.driver.weight, std::sync::atomic::Ordering::Relaxed);
+                }
                 self.emit_rows(s, &mut rows);
                 if !changed {
                     break;

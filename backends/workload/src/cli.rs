@@ -28,6 +28,8 @@ usage: orkestra-workload [FLAGS]
   --p99 SECONDS        lognormal: the 99th percentile (or give --sigma)
   --sigma X            lognormal: sigma of the underlying normal (or give --p99)
   --shape X            gamma: shape k > 0; pareto: tail index > 1
+  --error-rate P       answer this share of work requests 500, in [0, 1] (default 0)
+  --slowdown X         multiply every drawn duration by X > 0 (default 1)
 SECONDS is a decimal number of seconds (0.04) or a duration like 40ms.
 Flags take their value as the next argument or after '=' (--seed=7).";
 
@@ -175,6 +177,7 @@ impl DistArgs {
 pub fn parse_args(args: &[String]) -> Result<WorkloadConfig, String> {
     let mut bind = None;
     let (mut concurrency, mut queue_limit, mut work, mut seed) = (None, None, None, None);
+    let (mut error_rate, mut slowdown) = (None, None);
     let mut dist = DistArgs::default();
     let mut dist_given = false;
     let mut it = args.iter();
@@ -207,12 +210,22 @@ pub fn parse_args(args: &[String]) -> Result<WorkloadConfig, String> {
             "--p99" => set(&mut dist.p99, flag, seconds(flag, &value()?)?)?,
             "--sigma" => set(&mut dist.sigma, flag, real(flag, &value()?)?)?,
             "--shape" => set(&mut dist.shape, flag, real(flag, &value()?)?)?,
+            "--error-rate" => set(&mut error_rate, flag, real(flag, &value()?)?)?,
+            "--slowdown" => set(&mut slowdown, flag, real(flag, &value()?)?)?,
             _ => return Err(format!("unknown argument {arg:?} (see --help)")),
         }
     }
     let concurrency: u32 = concurrency.unwrap_or(1);
     if concurrency == 0 {
         return Err("--concurrency must be at least 1".into());
+    }
+    let error_rate = error_rate.unwrap_or(0.0);
+    if !(0.0..=1.0).contains(&error_rate) {
+        return Err(format!("--error-rate must be in [0, 1], got {error_rate}"));
+    }
+    let slowdown = slowdown.unwrap_or(1.0);
+    if slowdown <= 0.0 {
+        return Err(format!("--slowdown must be > 0, got {slowdown}"));
     }
     Ok(WorkloadConfig {
         service_time: dist.build()?,
@@ -221,6 +234,8 @@ pub fn parse_args(args: &[String]) -> Result<WorkloadConfig, String> {
         queue_limit,
         seed: seed.unwrap_or(0),
         bind: bind.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+        error_rate,
+        slowdown,
     })
 }
 
@@ -239,6 +254,12 @@ pub fn to_args(cfg: &WorkloadConfig) -> Result<Vec<String>, String> {
     out.extend(["--work".to_string(), cfg.work.as_str().to_string()]);
     out.extend(["--seed".to_string(), cfg.seed.to_string()]);
     out.extend(DistArgs::from_dist(&cfg.service_time)?.to_args());
+    if cfg.error_rate > 0.0 {
+        out.extend(["--error-rate".to_string(), cfg.error_rate.to_string()]);
+    }
+    if cfg.slowdown != 1.0 {
+        out.extend(["--slowdown".to_string(), cfg.slowdown.to_string()]);
+    }
     Ok(out)
 }
 

@@ -140,6 +140,8 @@ fn to_args_round_trips() {
             queue_limit: Some(5),
             seed: 9,
             bind: "127.0.0.1:8081".parse().unwrap(),
+            error_rate: 0.0,
+            slowdown: 1.0,
         };
         let args = to_args(&cfg).unwrap();
         let back = parse_args(&args).unwrap();

@@ -75,6 +75,11 @@ pub struct WorkloadConfig {
     pub seed: u64,
     /// Address the binary binds ([`serve`] takes an already bound listener).
     pub bind: SocketAddr,
+    /// Share of work requests answered 500 after their work (a bad
+    /// revision's `errorRate`), drawn from the stream `service/errors`.
+    pub error_rate: f64,
+    /// Multiplier of every drawn duration (a bad revision's `slowdown`).
+    pub slowdown: f64,
 }
 
 /// State shared by all connections.
@@ -85,6 +90,9 @@ struct Shared {
     queue_limit: Option<u32>,
     slots: Semaphore,
     rng: Mutex<StreamRng>,
+    error_rate: f64,
+    errors: Mutex<StreamRng>,
+    slowdown: f64,
     metrics: Metrics,
     draining: AtomicBool,
 }
@@ -102,6 +110,9 @@ pub async fn serve(
     let shared = Arc::new(Shared {
         slots: Semaphore::new(cfg.concurrency.max(1) as usize),
         rng: Mutex::new(stream(cfg.seed, names::SERVICE)),
+        error_rate: cfg.error_rate,
+        errors: Mutex::new(stream(cfg.seed, &format!("{}/errors", names::SERVICE))),
+        slowdown: cfg.slowdown,
         dist: cfg.service_time,
         work: cfg.work,
         concurrency: cfg.concurrency.max(1),
@@ -230,6 +241,11 @@ impl Shared {
             let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
             self.dist.sample(&mut *rng)
         };
+        let drawn = if self.slowdown == 1.0 {
+            drawn
+        } else {
+            orkestra_core::time::SimDuration((drawn.0 as f64 * self.slowdown).round() as u64)
+        };
         let work = Duration::from_nanos(drawn.0);
         match self.work {
             Work::Sleep => tokio::time::sleep(work).await,
@@ -240,7 +256,15 @@ impl Shared {
         drop(permit);
         self.metrics
             .finish_service(work, started.elapsed(), started - arrived);
-        let mut resp = text(200, "done");
+        let failed = self.error_rate > 0.0 && {
+            let mut rng = self.errors.lock().unwrap_or_else(|e| e.into_inner());
+            rand::RngExt::random::<f64>(&mut *rng) < self.error_rate
+        };
+        let mut resp = if failed {
+            text(500, "injected error")
+        } else {
+            text(200, "done")
+        };
         resp.headers.push((
             "X-Orkestra-Work-Seconds".into(),
             drawn.as_secs_f64().to_string(),

@@ -21,6 +21,16 @@ struct Running {
 }
 
 async fn start(concurrency: u32, queue_limit: Option<u32>, work: SimDuration) -> Running {
+    start_with(concurrency, queue_limit, work, 0.0, 1.0).await
+}
+
+async fn start_with(
+    concurrency: u32,
+    queue_limit: Option<u32>,
+    work: SimDuration,
+    error_rate: f64,
+    slowdown: f64,
+) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let cfg = WorkloadConfig {
@@ -30,6 +40,8 @@ async fn start(concurrency: u32, queue_limit: Option<u32>, work: SimDuration) ->
         queue_limit,
         seed: 1,
         bind: addr,
+        error_rate,
+        slowdown,
     };
     let (tx, rx) = oneshot::channel::<()>();
     let done = tokio::spawn(serve(cfg, listener, async {
@@ -186,6 +198,8 @@ async fn keep_alive_and_cpu_work() {
         queue_limit: None,
         seed: 7,
         bind: addr,
+        error_rate: 0.0,
+        slowdown: 1.0,
     };
     tokio::spawn(serve(cfg, listener, std::future::pending()));
     let (rd, mut wr) = TcpStream::connect(addr).await.unwrap().into_split();
@@ -250,4 +264,28 @@ async fn malformed_requests_get_400() {
     let resp = http1::read_response(&mut BufReader::new(rd)).await.unwrap();
     assert_eq!(resp.status, 400);
     assert!(http1::wants_close(&resp.headers));
+}
+
+#[tokio::test]
+async fn a_bad_revision_fails_its_share_and_works_slower() {
+    // Constant 10 ms × slowdown 3 = 30 ms of work, reported in the header.
+    let r = start_with(4, None, SimDuration::from_millis(10), 0.0, 3.0).await;
+    let resp = get(r.addr, "/work").await;
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("x-orkestra-work-seconds"), Some("0.03"));
+    // Error rate 1: every work request is answered 500 (after its work);
+    // probes still answer.
+    let bad = start_with(4, None, SimDuration::from_millis(1), 1.0, 1.0).await;
+    assert_eq!(get(bad.addr, "/work").await.status, 500);
+    assert_eq!(get(bad.addr, "/readyz").await.status, 200);
+    // Error rate 0.5 over 200 requests: binomial mean 100, sd √50 ≈ 7.1;
+    // 60..=140 is more than 5 sd either side.
+    let half = start_with(8, None, SimDuration::from_millis(0), 0.5, 1.0).await;
+    let mut errors = 0;
+    for _ in 0..200 {
+        if get(half.addr, "/work").await.status == 500 {
+            errors += 1;
+        }
+    }
+    assert!((60..=140).contains(&errors), "{errors} of 200");
 }
