@@ -12,7 +12,7 @@
 //!
 //! | fault | live action |
 //! |---|---|
-//! | `node-crash`, `zone-outage`, stochastic failures | every container of the run on the host is killed (`live = "kill"`, default), stopped (`"stop"`), frozen (`"pause"`, thawed at the end) or detached from the run's network (`"disconnect"`, attached at the end); the host's heartbeats stop until the end |
+//! | `node-crash`, `zone-outage`, stochastic failures | every container of the run on the host is killed (`live = "kill"`, default), stopped (`"stop"`), frozen (`"pause"`, thawed at the end) or detached from the run's network (`"disconnect"`, attached at the end); or the engine itself is stopped with the hosts file's `stop` command and started with `start` at the end (`"stop-engine"`); the host's heartbeats stop until the end |
 //! | `partition` | the hosts of the side without the first host's zone (where the proxy, load generator and controller run) have their containers detached from the run's network and their heartbeats stop |
 //! | `slow-node` | `docker update --cpus` to the CPU limit × speed on the host's containers; restored at the end |
 //! | `container-crash` | each ready replica is killed (`"kill"`) or stopped (`"stop"`) after an exponential time of mean 1/rate from when it became ready (stream `failures/container/<svc>`) |
@@ -56,7 +56,15 @@ pub fn check(scenario: &Scenario, hosts: &[Host]) -> Result<(), String> {
                 ));
             }
             kind => {
-                targets(scenario, hosts, kind).map_err(|e| format!("{}: {e}", f.name))?;
+                let hit = targets(scenario, hosts, kind).map_err(|e| format!("{}: {e}", f.name))?;
+                if faults.live_actions.get(&f.name) == Some(&LiveAction::StopEngine)
+                    && let Some(&h) = hit.iter().find(|&&h| hosts[h].control.is_none())
+                {
+                    return Err(format!(
+                        "{}.live: \"stop-engine\" needs `stop` and `start` commands for host '{}' in the hosts file",
+                        f.name, hosts[h].name
+                    ));
+                }
             }
         }
     }
@@ -119,6 +127,7 @@ fn targets(scenario: &Scenario, hosts: &[Host], kind: &FaultKind) -> Result<Vec<
 
 /// What an ongoing fault must undo at its end.
 enum Undo {
+    StartEngines(Vec<usize>),
     Unpause(Vec<(usize, String)>),
     Reconnect(Vec<(usize, String)>),
     Cpus(Vec<(usize, String, u64)>),
@@ -364,7 +373,14 @@ impl Injector {
                 } else {
                     action
                 };
-                if start {
+                if start && action == LiveAction::StopEngine {
+                    for &h in &hosts {
+                        self.state.set_down(h, true);
+                        records[rec].containers_killed += self.containers(h).await.len() as u64;
+                        self.control(h, false).await;
+                    }
+                    undo.insert(key, Undo::StartEngines(hosts.clone()));
+                } else if start {
                     let mut held = Vec::new();
                     for &h in &hosts {
                         self.state.set_down(h, true);
@@ -377,6 +393,7 @@ impl Injector {
                                 LiveAction::Disconnect => {
                                     docker::disconnect(docker, &c, &self.network).await.is_ok()
                                 }
+                                LiveAction::StopEngine => unreachable!("handled above"),
                             };
                             if ok {
                                 if matches!(action, LiveAction::Kill | LiveAction::Stop) {
@@ -459,8 +476,43 @@ impl Injector {
             .unwrap_or_default()
     }
 
+    /// Runs host `h`'s `start` (`up`) or `stop` command from the hosts
+    /// file; after a start, waits until the engine answers (at most 60 s).
+    async fn control(&self, h: usize, up: bool) {
+        let host = &self.hosts[h];
+        let Some((stop, start)) = &host.control else {
+            return;
+        };
+        let cmd = if up { start } else { stop };
+        let status = tokio::process::Command::new(&cmd[0])
+            .args(&cmd[1..])
+            .status()
+            .await;
+        let ok = status.as_ref().is_ok_and(|s| s.success());
+        self.event(
+            if up { "engine-start" } else { "engine-stop" },
+            &host.name,
+            if ok {
+                cmd.join(" ")
+            } else {
+                format!("command failed ({status:?}): {}", cmd.join(" "))
+            },
+        );
+        if up {
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            while host.docker.ping().await.is_err() && std::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+
     async fn undo(&self, u: Undo) {
         match u {
+            Undo::StartEngines(hosts) => {
+                for h in hosts {
+                    self.control(h, true).await;
+                }
+            }
             Undo::Unpause(held) => {
                 for (h, c) in held {
                     let _ = docker::unpause(&self.hosts[h].docker, &c).await;

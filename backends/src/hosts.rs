@@ -42,6 +42,11 @@ pub struct HostEntry {
     pub memory: Option<String>,
     /// TLS client certificates for `tcp://` endpoints.
     pub tls: Option<TlsEntry>,
+    /// Command (program and arguments) that stops this engine, for faults
+    /// with `live = "stop-engine"`; needs `start`.
+    pub stop: Option<Vec<String>>,
+    /// Command that starts this engine again at the fault's end; needs `stop`.
+    pub start: Option<Vec<String>>,
 }
 
 /// `tls = { ca = "...", cert = "...", key = "..." }`.
@@ -71,6 +76,8 @@ pub struct Host {
     pub docker: Docker,
     /// Engine version, for messages.
     pub engine_version: String,
+    /// Commands that stop and start the engine (`stop`, `start` in the hosts file).
+    pub control: Option<(Vec<String>, Vec<String>)>,
 }
 
 /// Why hosts could not be set up.
@@ -104,6 +111,8 @@ pub fn local_entry() -> (String, HostEntry) {
             cpu: None,
             memory: None,
             tls: None,
+            stop: None,
+            start: None,
         },
     )
 }
@@ -160,6 +169,22 @@ pub async fn connect(name: &str, e: &HostEntry) -> Result<Host, HostError> {
         host: name.to_string(),
         endpoint: e.endpoint.clone(),
         message,
+    };
+    let control = match (&e.stop, &e.start) {
+        (None, None) => None,
+        (Some(stop), Some(start)) if !stop.is_empty() && !start.is_empty() => {
+            Some((stop.clone(), start.clone()))
+        }
+        (Some(_), Some(_)) => {
+            return Err(fail(
+                "`stop` and `start` must each name a program (non-empty arrays)".into(),
+            ));
+        }
+        _ => {
+            return Err(fail(
+                "give both `stop` and `start` (the commands that stop and start this engine) or neither".into(),
+            ));
+        }
     };
     let docker = if let Some(path) = e.endpoint.strip_prefix("unix://") {
         Docker::connect_with_unix(path, 60, API_DEFAULT_VERSION)
@@ -244,6 +269,7 @@ pub async fn connect(name: &str, e: &HostEntry) -> Result<Host, HostError> {
         },
         docker,
         engine_version: version.version.unwrap_or_default(),
+        control,
     })
 }
 
@@ -317,6 +343,8 @@ mod tests {
             cpu: None,
             memory: None,
             tls: None,
+            stop: None,
+            start: None,
         };
         let err = connect("ghost", &e).await.err().unwrap().to_string();
         assert!(
@@ -324,5 +352,12 @@ mod tests {
             "{err}"
         );
         assert_eq!(err.lines().count(), 1);
+        // A stop command without a start command is refused before connecting.
+        let half = HostEntry {
+            stop: Some(vec!["true".into()]),
+            ..e.clone()
+        };
+        let err = connect("ghost", &half).await.err().unwrap().to_string();
+        assert!(err.contains("give both `stop` and `start`"), "{err}");
     }
 }

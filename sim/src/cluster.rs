@@ -37,6 +37,7 @@ use orkestra_core::traffic::Arrivals;
 
 mod faults;
 mod nodes;
+mod probes;
 mod rollout;
 
 use crate::autoscaling::Pipeline;
@@ -721,8 +722,8 @@ impl<'a> Simulation<'a> {
         if warm {
             self.on_ready(r);
         } else {
-            self.engine
-                .schedule(now + delay, Event::Ready { replica: r });
+            let at = self.readiness_at(service.0 as usize, now, now + delay);
+            self.engine.schedule(at, Event::Ready { replica: r });
         }
     }
 

@@ -55,26 +55,35 @@ struct SecondEngine {
 }
 
 impl SecondEngine {
+    /// `dockerd` and its arguments for an engine living in `dir`.
+    fn command_line(dir: &Path) -> Vec<String> {
+        vec![
+            "dockerd".into(),
+            // Its own (empty) config, so the machine's daemon.json (data-root …) does not clash.
+            "--config-file".into(),
+            dir.join("daemon.json").display().to_string(),
+            "--data-root".into(),
+            dir.join("data").display().to_string(),
+            "--exec-root".into(),
+            dir.join("exec").display().to_string(),
+            "--pidfile".into(),
+            dir.join("pid").display().to_string(),
+            "-H".into(),
+            format!("unix://{}", dir.join("sock").display()),
+            "--bridge=none".into(),
+        ]
+    }
+
     fn start() -> SecondEngine {
         // Short path: unix socket paths are limited to ~108 bytes.
         let dir = PathBuf::from(format!("/tmp/okd{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         let log = fs::File::create(dir.join("log")).unwrap();
-        // Its own (empty) config, so the machine's daemon.json (data-root …) does not clash.
         fs::write(dir.join("daemon.json"), "{}").unwrap();
-        let child = Command::new("dockerd")
-            .arg("--config-file")
-            .arg(dir.join("daemon.json"))
-            .arg("--data-root")
-            .arg(dir.join("data"))
-            .arg("--exec-root")
-            .arg(dir.join("exec"))
-            .arg("--pidfile")
-            .arg(dir.join("pid"))
-            .arg("-H")
-            .arg(format!("unix://{}", dir.join("sock").display()))
-            .arg("--bridge=none")
+        let cmd = SecondEngine::command_line(&dir);
+        let child = Command::new(&cmd[0])
+            .args(&cmd[1..])
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -108,6 +117,20 @@ impl Drop for SecondEngine {
         let _ = Command::new("kill")
             .arg(self.child.id().to_string())
             .status();
+        // A test may have stopped and restarted it as another process.
+        if let Ok(pid) = fs::read_to_string(self.dir.join("pid")) {
+            let pid = pid.trim().to_string();
+            let _ = Command::new("kill").arg(&pid).status();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline
+                && Command::new("kill")
+                    .args(["-0", &pid])
+                    .status()
+                    .is_ok_and(|s| s.success())
+            {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -824,6 +847,10 @@ fn a_rolling_update_of_the_short_spike_drains_and_loses_no_request() {
             "services.web.requests.cpu=250m",
             "--set",
             r#"services.web.rollout={ strategy = "rollingUpdate", at = "10s", maxSurge = "25%", maxUnavailable = "25%" }"#,
+            // Readiness gating by the core's prober: probes every 2 s from
+            // the container's start, ready after 2 passes in a row.
+            "--set",
+            "services.web.probes={ readiness = { periodSeconds = 2, successThreshold = 2 } }",
         ]
         .iter()
         .map(|s| s.to_string()),
@@ -856,6 +883,22 @@ fn a_rolling_update_of_the_short_spike_drains_and_loses_no_request() {
             .count()
     };
     assert_eq!(rows("create", "template=1"), 3, "{events}");
+    // Each new pod became ready only after two passing probes 2 s apart:
+    // the first no earlier than its bind, so ready ≥ bind + 2 s.
+    let time_of = |kind: &str, who: &str| -> Option<f64> {
+        events
+            .lines()
+            .find(|l| l.contains(&format!(",{kind},{who},")))
+            .and_then(|l| l.split(',').next()?.parse().ok())
+    };
+    for n in 3..6 {
+        let who = format!("web-{n}");
+        let (bind, ready) = (time_of("bind", &who), time_of("ready", &who));
+        let (Some(bind), Some(ready)) = (bind, ready) else {
+            panic!("{who}: no bind or ready row:\n{events}");
+        };
+        assert!(ready - bind >= 1.99, "{who}: bound {bind}, ready {ready}");
+    }
     assert_eq!(rows("terminated", ""), 3, "{events}");
     assert_eq!(rows("rollout-done", "outcome=complete"), 1, "{events}");
     assert_eq!(last_ready(&out), 3.0);
@@ -1055,4 +1098,84 @@ fn a_bad_canary_is_aborted_by_analysis_before_its_next_step() {
     assert!(failed * 10 < r["total"].as_u64().unwrap(), "{r}");
     assert_eq!(last_ready(&out), 3.0, "{events}");
     assert!(labelled(LOCAL, "containers").is_empty());
+}
+
+#[test]
+fn a_stopped_engine_is_lost_and_healed_like_a_crashed_node() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !engine_available() {
+        return;
+    }
+    let second = SecondEngine::start();
+    let d = scratch("stop-engine");
+    // The hosts file says how to stop and start the second engine: SIGTERM
+    // to the pid in its pidfile, and the same dockerd command line again.
+    let cmd = SecondEngine::command_line(&second.dir)
+        .iter()
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let pidfile = second.dir.join("pid");
+    let log = second.dir.join("log");
+    let hosts = d.join("hosts.toml");
+    fs::write(
+        &hosts,
+        format!(
+            "[hosts.zone-a-0]\nendpoint = \"{LOCAL}\"\nzone = \"zone-a\"\ncpu = \"2\"\nmemory = \"4Gi\"\n\n[hosts.zone-b-0]\nendpoint = \"{}\"\nzone = \"zone-b\"\ncpu = \"2\"\nmemory = \"4Gi\"\nstop = [\"sh\", \"-c\", \"kill $(cat {})\"]\nstart = [\"sh\", \"-c\", \"{} >>{} 2>&1 &\"]\n",
+            second.endpoint(),
+            pidfile.display(),
+            cmd.replace('"', "\\\""),
+            log.display()
+        ),
+    )
+    .unwrap();
+    // The same timeline as the disconnect test (heartbeats every 1 s, grace
+    // 4 s, toleration 4 s), with the engine itself stopped at 10 s and
+    // started again at 30 s: NotReady 4–5 s after the stop, the replica on
+    // zone-b-0 evicted 4 s later and replaced on zone-a-0, its stopped
+    // container collected once the engine answers again.
+    let text = fs::read_to_string(repo().join("scenarios/spike.toml")).unwrap()
+        + "\n[nodeLifecycle]\nheartbeatInterval = \"1s\"\nnodeMonitorPeriod = \"1s\"\nnodeMonitorGracePeriod = \"4s\"\ntolerationSeconds = 4\n\n[[faults]]\nkind = \"node-crash\"\nat = \"10s\"\nduration = \"20s\"\ntarget = { node = \"zone-b-0\" }\nlive = \"stop-engine\"\n";
+    let scenario = d.join("stop.toml");
+    fs::write(&scenario, text).unwrap();
+    let mut args: Vec<String> = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--live",
+        "--hosts",
+        hosts.to_str().unwrap(),
+        "--out",
+        "s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(light_spike("50s", "1"));
+    args.extend(
+        ["--set", "scheduler.policy=kubernetes-default"]
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = sim(&args_ref, &d).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = d.join("s");
+    let events = fs::read_to_string(out.join("events.csv")).unwrap();
+    let kinds: Vec<&str> = events.lines().filter_map(|l| l.split(',').nth(1)).collect();
+    for k in [
+        "engine-stop",
+        "node-not-ready",
+        "evict",
+        "engine-start",
+        "node-ready",
+    ] {
+        assert!(kinds.contains(&k), "no {k} row:\n{events}");
+    }
+    assert!(!events.contains("command failed"), "{events}");
+    assert_eq!(last_ready(&out), 3.0, "{events}");
+    assert!(labelled(LOCAL, "containers").is_empty());
+    assert!(
+        labelled(&second.endpoint(), "containers").is_empty(),
+        "{events}"
+    );
 }

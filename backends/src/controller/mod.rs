@@ -32,6 +32,7 @@ use crate::proxy::{Drain, Endpoint, Endpoints};
 
 mod drain;
 mod nodes;
+mod probes;
 mod rollout;
 
 pub use nodes::FaultState;
@@ -158,6 +159,10 @@ struct LiveReplica {
     addr: Option<SocketAddr>,
     /// Its pod template (0: the scenario's; 1: a rollout's `newRevision`).
     template: orkestra_core::rollout::TemplateId,
+    /// Its readiness and liveness probes, once its container started.
+    probes: Option<Box<probes::Probing>>,
+    /// It has been ready before (a readiness probe may take it out and back).
+    ready_once: bool,
 }
 
 /// The live control loop's state.
@@ -200,6 +205,8 @@ pub struct Controller {
     monitored: u64,
     /// Hosts whose engine did not answer the last list.
     unreachable: Vec<bool>,
+    /// Traffic (and scenario time) has started: probes follow their schedules.
+    clock_started: bool,
 }
 
 /// Why a tick failed.
@@ -312,12 +319,14 @@ impl Controller {
             lifecycle,
             monitored: 0,
             unreachable: vec![false; n_hosts],
+            clock_started: false,
         }
     }
 
     /// Restarts scenario time at zero (when traffic begins).
     pub fn start_clock(&mut self, start: Instant) {
         self.clock.start = start;
+        self.clock_started = true;
     }
 
     /// The handle autoscalers change desired replica counts through.
@@ -531,6 +540,8 @@ impl Controller {
                             container: Some(c.id.clone()),
                             addr: c.addr,
                             template: rollout::template_of_label(&c.revision),
+                            probes: self.new_probes(s),
+                            ready_once: false,
                         });
                         seen.push(c.running);
                         let i = self.replicas.len() - 1;
@@ -564,37 +575,6 @@ impl Controller {
             }
         }
         Ok(answered)
-    }
-
-    async fn probe(&mut self) {
-        for i in 0..self.replicas.len() {
-            if self.observed.replicas[i].state != ReplicaState::Starting {
-                continue;
-            }
-            let Some(addr) = self.replicas[i].addr else {
-                continue;
-            };
-            if self.observed.replicas[i]
-                .node
-                .is_some_and(|n| self.faults.is_down(n.0 as usize))
-            {
-                continue;
-            }
-            if ready(addr).await {
-                self.set_state(i, ReplicaState::Ready);
-                let s = self.observed.replicas[i].service.0 as usize;
-                self.metrics[s].lock().expect("metrics").started += 1;
-                let detail = match self.deaths[s].pop() {
-                    Some((dead, at)) => format!(
-                        "replaces={dead} recovery_s={:.3}",
-                        at.elapsed().as_secs_f64()
-                    ),
-                    None => String::new(),
-                };
-                let name = self.replicas[i].name.clone();
-                self.event("ready", &name, detail);
-            }
-        }
     }
 
     async fn act(&mut self) -> Result<(), LiveError> {
@@ -700,6 +680,7 @@ impl Controller {
         self.replicas[i].container = Some(id);
         self.observed.replicas[i].node = Some(node);
         self.set_state(i, ReplicaState::Starting);
+        self.replicas[i].probes = self.new_probes(self.observed.replicas[i].service.0 as usize);
         self.unschedulable.remove(&i);
         self.event("bind", &name, format!("node={host_name}"));
         Ok(())
@@ -797,30 +778,6 @@ impl Controller {
             }
         }
     }
-}
-
-/// GET /readyz on `addr` with a short timeout.
-async fn ready(addr: SocketAddr) -> bool {
-    let probe = async {
-        let s = tokio::net::TcpStream::connect(addr).await.ok()?;
-        let mut s = tokio::io::BufReader::new(s);
-        let req = orkestra_workload::http1::Request {
-            method: "GET".into(),
-            path: "/readyz".into(),
-            headers: vec![("connection".into(), "close".into())],
-            body: Vec::new(),
-        };
-        orkestra_workload::http1::write_request(s.get_mut(), &req)
-            .await
-            .ok()?;
-        let resp = orkestra_workload::http1::read_response(&mut s).await.ok()?;
-        Some(resp.status == 200)
-    };
-    tokio::time::timeout(Duration::from_millis(500), probe)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or(false)
 }
 
 #[cfg(test)]

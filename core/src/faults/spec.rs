@@ -38,6 +38,9 @@ pub enum LiveAction {
     Pause,
     /// Detached from the run's network until the end: connections are refused.
     Disconnect,
+    /// The host's engine itself is stopped with the hosts file's `stop`
+    /// command (its containers stop with it) and started with `start` at the end.
+    StopEngine,
 }
 
 impl FaultsSpec {

@@ -102,7 +102,7 @@ pub struct FaultFile {
     pub live: Option<Spanned<LiveActionFile>>,
 }
 
-/// `live = "kill" | "stop" | "pause" | "disconnect"`.
+/// `live = "kill" | "stop" | "pause" | "disconnect" | "stop-engine"`.
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum LiveActionFile {
@@ -114,6 +114,8 @@ pub enum LiveActionFile {
     Pause,
     /// Detach from the run's network, attach at the end.
     Disconnect,
+    /// Stop the host's engine, start it at the end.
+    StopEngine,
 }
 
 /// What the faults resolve against.
@@ -391,9 +393,13 @@ fn live_action(
         LiveActionFile::Stop => LiveAction::Stop,
         LiveActionFile::Pause => LiveAction::Pause,
         LiveActionFile::Disconnect => LiveAction::Disconnect,
+        LiveActionFile::StopEngine => LiveAction::StopEngine,
     };
     if kind == FaultKindFile::ContainerCrash
-        && matches!(action, LiveAction::Pause | LiveAction::Disconnect)
+        && matches!(
+            action,
+            LiveAction::Pause | LiveAction::Disconnect | LiveAction::StopEngine
+        )
     {
         return Err(ctx.err(
             a.span(),

@@ -373,3 +373,18 @@ fn bad_probes_and_lifecycle_are_located() {
         assert!(e.message.contains(words), "{e}");
     }
 }
+
+#[test]
+fn live_actions_are_kept_by_fault_name() {
+    let s = load(
+        "[[faults]]\nkind = \"node-crash\"\nat = \"1s\"\ntarget = { node = \"a-0\" }\nlive = \"pause\"\n\n[[faults]]\nkind = \"zone-outage\"\nat = \"2s\"\ntarget = { zone = \"zb\" }\nlive = \"stop-engine\"\n\n[[faults]]\nkind = \"container-crash\"\nat = \"0s\"\ntarget = { service = \"web\" }\nrate = 0.1\n",
+    )
+    .unwrap();
+    let live = &s.resilience.faults.live_actions;
+    use crate::faults::LiveAction;
+    assert_eq!(live.get("faults[0]"), Some(&LiveAction::Pause));
+    assert_eq!(live.get("faults[1]"), Some(&LiveAction::StopEngine));
+    // Not given: the default, a kill.
+    assert_eq!(live.get("faults[2]"), None);
+    assert_eq!(LiveAction::default(), LiveAction::Kill);
+}

@@ -548,15 +548,16 @@ impl Simulation<'_> {
         false
     }
 
-    /// Starts `r`'s container: Ready after the service's start delay.
+    /// Starts `r`'s container: Ready after the service's start delay (and
+    /// its readiness probe, if it has one).
     fn start_container(&mut self, r: u32) {
         let now = self.engine.now();
         let s = self.observed.replicas[r as usize].service.0 as usize;
         let delay = self.scenario.desired.services[s]
             .start_delay
             .sample(&mut self.startup_rng);
-        self.engine
-            .schedule(now + delay, Event::Ready { replica: r });
+        let at = self.readiness_at(s, now, now + delay);
+        self.engine.schedule(at, Event::Ready { replica: r });
     }
 
     /// Replica `r` became ready: draw its next container crash.

@@ -1,0 +1,34 @@
+//! Readiness probes at container start.
+//!
+//! Key decision: a replica's start delay is when its application can
+//! answer; with a readiness probe the kubelet only reports it ready at the
+//! first probe instant after that (`start + initialDelaySeconds + k ×
+//! periodSeconds`) once `successThreshold` probes in a row have passed — the
+//! closed form [`ProbeSpec::detected_at`] of the core's prober — so the
+//! simulator schedules one `Ready` event at that instant instead of one
+//! event per probe. Without a readiness probe a replica is ready when its
+//! application is (the start delay is the readiness). A crashed container
+//! needs no probe: the kubelet sees its process exit at once.
+//!
+//! [`ProbeSpec::detected_at`]: orkestra_core::health::ProbeSpec::detected_at
+
+use orkestra_core::time::SimTime;
+
+use super::Simulation;
+
+impl Simulation<'_> {
+    /// When a container of service `s` started at `started`, whose
+    /// application answers from `up` on, is reported ready.
+    pub(super) fn readiness_at(&self, s: usize, started: SimTime, up: SimTime) -> SimTime {
+        match self
+            .scenario
+            .resilience
+            .probes
+            .get(s)
+            .and_then(|p| p.readiness)
+        {
+            Some(spec) => spec.detected_at(started, up, spec.success_threshold),
+            None => up,
+        }
+    }
+}
