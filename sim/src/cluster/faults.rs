@@ -35,8 +35,8 @@
 //!
 //! Links (`partition`, `link-degrade`, a zone outage's links) are applied
 //! in `cluster/topology.rs`; a node cut off from the ingress zone goes
-//! silent and is heard again through [`Simulation::go_silent`] and
-//! [`Simulation::heard_again`] here. Not simulated yet: probes (a container
+//! silent there and is heard again through [`Simulation::heard_again`]
+//! here. Not simulated yet: probes (a container
 //! crash is seen at once, as the kubelet's PLEG sees an exited container).
 
 use std::collections::BTreeMap;
@@ -187,7 +187,7 @@ impl Faults {
     /// Node `n` falls silent at `now` because of record `rec`: a new epoch
     /// (unless it already is silent, when the epoch stays) and the pass that
     /// will find it NotReady.
-    fn silence(&mut self, n: u32, rec: usize, now: SimTime) -> (u32, SimTime) {
+    pub(super) fn silence(&mut self, n: u32, rec: usize, now: SimTime) -> (u32, SimTime) {
         let i = n as usize;
         self.epoch[i] += 1;
         self.node_record[i] = rec;
@@ -386,16 +386,6 @@ impl Simulation<'_> {
             self.engine
                 .schedule(not_ready, Event::NodeNotReady { node: n, epoch });
         }
-    }
-
-    /// Node `n`'s heartbeats stop reaching the control plane now (it is
-    /// cut off): NotReady at the closed-form instant.
-    pub(super) fn go_silent(&mut self, n: u32, rec: usize) {
-        let now = self.engine.now();
-        let f = self.faults.as_mut().expect("faults");
-        let (epoch, not_ready) = f.silence(n, rec, now);
-        self.engine
-            .schedule(not_ready, Event::NodeNotReady { node: n, epoch });
     }
 
     /// Replica `r`'s container dies now: what it holds is lost.

@@ -30,13 +30,14 @@
 //! are Ready again; replicas bound to a cut-off node start only then (its
 //! kubelet never heard of them).
 
+use orkestra_core::autoscale::cluster::NodeLife;
 use orkestra_core::faults::{FailureScope, FaultKind};
 use orkestra_core::model::{NodeId, ReplicaState};
 use orkestra_core::rng::{StreamRng, names, stream};
 use orkestra_core::scenario::Scenario;
 use orkestra_core::topology::{Topology, ZoneId};
 
-use super::Simulation;
+use super::{Event, Simulation};
 
 /// What a request from the ingress zone to one zone pays now.
 #[derive(Clone, Copy, Debug, Default)]
@@ -241,6 +242,12 @@ impl Simulation<'_> {
             if f.is_down(n as u32) {
                 continue; // crashed: silent already, and heard when it recovers
             }
+            match self.node_info[n].life {
+                NodeLife::Removed => continue,
+                // Never Ready yet: it stays unready until heard (`on_node_ready`).
+                NodeLife::Booting if cut => continue,
+                _ => {}
+            }
             if cut {
                 cut_any = true;
                 self.go_silent(n as u32, rec);
@@ -249,6 +256,16 @@ impl Simulation<'_> {
             }
         }
         cut_any
+    }
+
+    /// Node `n`'s heartbeats stop reaching the control plane now (it is
+    /// cut off): NotReady at the closed-form instant, as after a crash.
+    fn go_silent(&mut self, n: u32, rec: usize) {
+        let now = self.engine.now();
+        let f = self.faults.as_mut().expect("faults");
+        let (epoch, not_ready) = f.silence(n, rec, now);
+        self.engine
+            .schedule(not_ready, Event::NodeNotReady { node: n, epoch });
     }
 
     /// Ready replica `r` of cut-off node `n` was taken out of the endpoints
