@@ -31,6 +31,8 @@ pub mod names {
     pub const FAILURES: &str = "failures";
     /// Poisson job arrivals (suffix `/<job set>`; durations `/<job set>/duration`).
     pub const JOBS: &str = "jobs";
+    /// Requests lost on a lossy link between zones (`[topology]`, `link-degrade`).
+    pub const TOPOLOGY_LOSS: &str = "topology/loss";
 }
 
 /// 64-bit FNV-1a: a stable, dependency-free hash for stream names and scenario text.

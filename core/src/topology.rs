@@ -57,6 +57,11 @@ pub struct TopologySpec {
     pub default_latency: SimDuration,
     /// Loss between distinct zones without a link.
     pub default_loss: f64,
+    /// Where requests come from and the control plane sits
+    /// (`[topology] ingressZone`; default: the zone of the first node).
+    pub ingress_zone: String,
+    /// The scenario has a `[topology]` table.
+    pub declared: bool,
 }
 
 /// What a request between two zones pays.
@@ -361,6 +366,7 @@ mod tests {
             ],
             default_latency: ms(80),
             default_loss: 0.01,
+            ..Default::default()
         };
         Topology::build(&spec, &nodes)
     }

@@ -39,6 +39,7 @@ mod faults;
 mod nodes;
 mod probes;
 mod rollout;
+mod topology;
 
 use crate::autoscaling::Pipeline;
 use crate::engine::Engine;
@@ -278,6 +279,9 @@ pub struct Simulation<'a> {
     nodes_existing: u32,
     /// Faults and self-healing, when the scenario injects faults.
     faults: Option<Box<faults::Faults>>,
+    /// Zones on the request path, when the scenario has `[topology]` or
+    /// cuts or degrades links the ingress uses.
+    net: Option<Box<topology::Net>>,
     /// Per service, its rollout (empty when no service has one).
     rollouts: Vec<Option<rollout::RolloutRt>>,
     /// Per replica id, its template (0, or 1 for `newRevision`); empty
@@ -403,6 +407,7 @@ impl<'a> Simulation<'a> {
                 || scenario.node_groups.iter().any(|g| g.template.speed != 1.0)
                 || faults::Faults::slows_nodes(scenario),
             faults: faults::Faults::new(scenario),
+            net: topology::Net::new(scenario),
             time_mask: if scenario
                 .desired
                 .services
@@ -783,6 +788,10 @@ impl<'a> Simulation<'a> {
         if status.state != ReplicaState::Starting {
             return; // deleted while starting
         }
+        if self.net.is_some() && self.net_parks(r) {
+            return; // on a cut-off node: the control plane does not hear it
+        }
+        let status = &mut self.observed.replicas[r as usize];
         status.state = ReplicaState::Ready;
         status.since = now;
         let s = status.service.0 as usize;
@@ -1008,8 +1017,11 @@ impl Simulation<'_> {
             };
             let r = svc.endpoints[i];
             let serving = &mut self.serving[r.0 as usize];
-            let gone = self.observed.replicas[r.0 as usize].state != ReplicaState::Ready
-                || self.faults.as_ref().is_some_and(|f| f.is_dead(r.0));
+            let status = &self.observed.replicas[r.0 as usize];
+            // Gone, or (with a topology) cut off or lost on the way.
+            let gone = status.state != ReplicaState::Ready
+                || self.faults.as_ref().is_some_and(|f| f.is_dead(r.0))
+                || self.net.as_mut().is_some_and(|n| n.drops(status.node));
             if !gone && serving.busy < spec.concurrency {
                 client.balancer.on_start(r);
                 self.start_service(r.0, tagged, s);
@@ -1019,8 +1031,9 @@ impl Simulation<'_> {
                     .is_some_and(|limit| serving.queue.len() >= limit)
             {
                 // Connection refused (the replica is gone; the balancer's
-                // view is stale) or 503 (its queue is full). Started and
-                // failed at once, so load counts stay paired.
+                // view is stale; or its link is cut or lost the request)
+                // or 503 (its queue is full). Started and failed at once,
+                // so load counts stay paired.
                 client.balancer.on_start(r);
                 client.balancer.on_complete(r, SimDuration::ZERO, false);
                 if attempt < spec.balancing.retries
@@ -1257,10 +1270,20 @@ impl Simulation<'_> {
         let s = self.observed.replicas[r as usize].service.0 as usize;
         let scenario = self.scenario;
         let spec = &scenario.desired.services[s];
-        let latency = SimDuration(now.0 - arrival);
-        let mut ok = spec.timeout.is_none_or(|t| latency <= t);
+        let mut latency = SimDuration(now.0 - arrival);
+        // With a topology: the round trip to the replica's zone, and a
+        // response lost on a cut link (or, in central-queue mode, a loss).
+        let mut lost = false;
+        if let Some(net) = &mut self.net {
+            let node = self.observed.replicas[r as usize].node;
+            let (round_trip, cut) = net.complete(node, self.services[s].central);
+            latency.0 += round_trip;
+            lost = cut;
+        }
+        let mut ok = !lost && spec.timeout.is_none_or(|t| latency <= t);
         // The new revision of a rollout may fail it (`errorRate`).
-        let error = !self.template.is_empty() && self.rollout_completed(s, r, latency, ok);
+        let error =
+            (!self.template.is_empty() && self.rollout_completed(s, r, latency, ok)) || lost;
         let svc = &mut self.services[s];
         if error {
             svc.metrics.failed();
@@ -1364,10 +1387,12 @@ impl Simulation<'_> {
             rows.push((scope, "ready_replicas", f64::from(svc.ready)));
         }
         if let Some(f) = &self.faults {
-            // desired − serving (ready and not dead), per service.
+            // desired − serving (ready, not dead, not cut off), per service.
+            let cut = self.cut_ready();
             for (s, spec) in self.scenario.desired.services.iter().enumerate() {
                 if spec.kind == ServiceKind::Service {
-                    let serving = self.services[s].ready.saturating_sub(f.dead_ready(s));
+                    let cut = cut.as_ref().map_or(0, |c| c[s]);
+                    let serving = self.services[s].ready.saturating_sub(f.dead_ready(s) + cut);
                     let unavailable = self.desired.services[s].replicas.saturating_sub(serving);
                     let scope = format!("service:{}", spec.name);
                     rows.push((scope, "unavailable_replicas", f64::from(unavailable)));

@@ -80,6 +80,9 @@ fn topology_probes_and_lifecycle_resolve() {
     assert_eq!(r.topology.zone_region["zb"], "eu");
     assert_eq!(r.topology.links[0].latency, SimDuration::from_millis(2));
     assert_eq!(r.topology.default_latency, SimDuration::from_millis(50));
+    // No ingressZone: the zone of the first node (a-0, pool a, zone za).
+    assert_eq!(r.topology.ingress_zone, "za");
+    assert!(r.topology.declared);
     let web = &r.probes[0];
     // Readiness: period 5, failureThreshold 2, the rest Kubernetes' defaults (timeout 1, success 1, delay 0).
     assert_eq!(
@@ -387,4 +390,58 @@ fn live_actions_are_kept_by_fault_name() {
     // Not given: the default, a kill.
     assert_eq!(live.get("faults[2]"), None);
     assert_eq!(LiveAction::default(), LiveAction::Kill);
+}
+
+#[test]
+fn ingress_zone_resolves_and_defaults() {
+    let with = BASE.replacen(
+        "defaultLatency = \"50ms\"",
+        "defaultLatency = \"50ms\"\ningressZone = \"zb\"",
+        1,
+    );
+    let s = parse(&with, "f.toml", &MemFiles::default(), &[], None).unwrap();
+    assert_eq!(s.resilience.topology.ingress_zone, "zb");
+    // Without a [topology] table: not declared, ingress still the first node's zone.
+    let start = BASE.find("[topology]").unwrap();
+    let end = BASE.find("[nodeLifecycle]").unwrap();
+    let without = format!("{}{}", &BASE[..start], &BASE[end..]);
+    let s = parse(&without, "f.toml", &MemFiles::default(), &[], None).unwrap();
+    assert!(!s.resilience.topology.declared);
+    assert_eq!(s.resilience.topology.ingress_zone, "za");
+}
+
+#[test]
+fn bad_ingress_zone_is_located() {
+    // (the line added after defaultLatency, path, words)
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "ingressZone = \"zz\"",
+            "topology.ingressZone",
+            "unknown zone 'zz'; zones: za, zb",
+        ),
+        (
+            "ingressZone = 3",
+            "topology.ingressZone",
+            "invalid type: integer `3`, expected a string",
+        ),
+        (
+            "ingresZone = \"za\"",
+            "topology.ingresZone",
+            "unknown field `ingresZone`",
+        ),
+    ];
+    for (line, path, words) in cases {
+        let text = BASE.replacen(
+            "defaultLatency = \"50ms\"",
+            &format!("defaultLatency = \"50ms\"\n{line}"),
+            1,
+        );
+        let e = parse(&text, "f.toml", &MemFiles::default(), &[], None).expect_err(path);
+        assert_eq!(e.path, *path, "{e}");
+        // Located on the added line: the one after `defaultLatency`.
+        let want = line_col(&text, text.find(line).unwrap()).0;
+        assert_eq!(e.line, want, "{e}");
+        assert!(e.message.contains(words), "{e}");
+        assert!(e.to_string().starts_with(&format!("f.toml:{want}:")), "{e}");
+    }
 }

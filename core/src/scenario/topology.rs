@@ -29,6 +29,9 @@ pub struct TopologyFile {
     /// Links between zones.
     #[serde(default)]
     pub links: Vec<Spanned<LinkFile>>,
+    /// Zone of the load balancers, clients and control plane (default: the
+    /// zone of the first node).
+    pub ingress_zone: Option<Spanned<String>>,
 }
 
 /// `[[topology.links]]`: `from = "a", to = "b", latency = "2ms", loss = 0.001`.
@@ -105,10 +108,22 @@ pub(super) fn build(
         *k += 1;
         spec.node_rack.push(rack);
     }
+    spec.ingress_zone = nodes.first().map(|n| n.zone.clone()).unwrap_or_default();
     let Some(f) = f else { return Ok(spec) };
+    spec.declared = true;
     spec.default_latency = f.default_latency.map_or(SimDuration::ZERO, |d| d.0);
     spec.default_loss = probability(&f.default_loss, "topology.defaultLoss", ctx)?;
     let zones: BTreeSet<&str> = nodes.iter().map(|n| n.zone.as_str()).collect();
+    if let Some(z) = &f.ingress_zone {
+        if !zones.contains(z.get_ref().as_str()) {
+            return Err(ctx.err(
+                z.span(),
+                "topology.ingressZone",
+                unknown_zone(z.get_ref(), &zones),
+            ));
+        }
+        spec.ingress_zone = z.get_ref().clone();
+    }
     let mut pairs = BTreeSet::new();
     for (i, l) in f.links.iter().enumerate() {
         let path = format!("topology.links[{i}]");

@@ -33,10 +33,11 @@
 //!   replicas not evicted yet are `Failed`, and the replica controller
 //!   deletes and replaces them.
 //!
-//! Not simulated yet: the `[topology]` latency/loss and `partition` /
-//! `link-degrade` (their edges are recorded and written to `events.csv`
-//! only), and probes (a container crash is seen at once, as the kubelet's
-//! PLEG sees an exited container).
+//! Links (`partition`, `link-degrade`, a zone outage's links) are applied
+//! in `cluster/topology.rs`; a node cut off from the ingress zone goes
+//! silent there and is heard again through [`Simulation::heard_again`]
+//! here. Not simulated yet: probes (a container
+//! crash is seen at once, as the kubelet's PLEG sees an exited container).
 
 use std::collections::BTreeMap;
 
@@ -58,8 +59,10 @@ pub(super) struct Faults {
     down: Vec<u32>,
     /// Per node: bumped at each crash and recovery.
     epoch: Vec<u32>,
-    /// Per node: the record of the crash that took it down.
+    /// Per node: the record of the fault that silenced it.
     node_record: Vec<usize>,
+    /// Per node: it crashed since it was last heard (it comes back empty).
+    rebooted: Vec<bool>,
     /// Per node: speed factor of a `slow-node` fault (1 otherwise).
     pub(super) node_speed: Vec<f64>,
     /// Per replica: its container is not running.
@@ -109,6 +112,7 @@ impl Faults {
             down: vec![0; nodes],
             epoch: vec![0; nodes],
             node_record: vec![0; nodes],
+            rebooted: vec![false; nodes],
             node_speed: vec![1.0; nodes],
             dead: Vec::new(),
             incarnation: Vec::new(),
@@ -146,6 +150,20 @@ impl Faults {
             .any(|f| matches!(f.kind, FaultKind::SlowNode { .. }))
     }
 
+    /// A node was added (node ids are appended to every per-node array).
+    pub(super) fn add_node(&mut self) {
+        self.down.push(0);
+        self.epoch.push(0);
+        self.node_record.push(0);
+        self.rebooted.push(false);
+        self.node_speed.push(1.0);
+    }
+
+    /// Whether node `n` is crashed.
+    pub(super) fn is_down(&self, n: u32) -> bool {
+        self.down[n as usize] > 0
+    }
+
     /// Whether replica `r`'s container is not running.
     #[inline]
     pub(super) fn is_dead(&self, r: u32) -> bool {
@@ -164,6 +182,17 @@ impl Faults {
 
     fn incarnation(&self, r: u32) -> u32 {
         self.incarnation.get(r as usize).copied().unwrap_or(0)
+    }
+
+    /// Node `n` falls silent at `now` because of record `rec`: a new epoch
+    /// (unless it already is silent, when the epoch stays) and the pass that
+    /// will find it NotReady.
+    pub(super) fn silence(&mut self, n: u32, rec: usize, now: SimTime) -> (u32, SimTime) {
+        let i = n as usize;
+        self.epoch[i] += 1;
+        self.node_record[i] = rec;
+        let last = self.lifecycle.last_heartbeat(SimTime::ZERO, now);
+        (self.epoch[i], self.lifecycle.not_ready_at(last).max(now))
     }
 
     /// Ready replicas of service `s` that are dead.
@@ -231,6 +260,8 @@ impl Simulation<'_> {
             FaultKind::NodeCrash { nodes } | FaultKind::ZoneOutage { nodes, .. } => {
                 if start {
                     self.faults.as_mut().expect("faults").awaiting.push(rec);
+                } else {
+                    self.net_fault(&fault.kind, false, rec); // a zone's links heal first
                 }
                 for &n in nodes {
                     if start {
@@ -238,6 +269,9 @@ impl Simulation<'_> {
                     } else {
                         self.recover_node(n.0);
                     }
+                }
+                if start {
+                    self.net_fault(&fault.kind, true, rec);
                 }
             }
             FaultKind::SlowNode { nodes, speed } => {
@@ -286,7 +320,11 @@ impl Simulation<'_> {
                 f.paused_until = if start { fault.end() } else { None };
                 // Deferred work runs at the end of the pause (see `defer`).
             }
-            FaultKind::Partition { .. } | FaultKind::LinkDegrade { .. } => {}
+            FaultKind::Partition { .. } | FaultKind::LinkDegrade { .. } => {
+                if self.net_fault(&fault.kind, start, rec) && start {
+                    self.faults.as_mut().expect("faults").awaiting.push(rec);
+                }
+            }
         }
     }
 
@@ -303,7 +341,7 @@ impl Simulation<'_> {
     }
 
     /// Replicas bound to `node` in any of `states`, in id order.
-    fn replicas_on(&self, node: u32, states: &[ReplicaState]) -> Vec<u32> {
+    pub(super) fn replicas_on(&self, node: u32, states: &[ReplicaState]) -> Vec<u32> {
         self.observed
             .replicas
             .iter()
@@ -326,11 +364,12 @@ impl Simulation<'_> {
         if f.down[i] > 1 {
             return;
         }
-        f.epoch[i] += 1;
-        f.node_record[i] = rec;
-        let epoch = f.epoch[i];
-        let last = f.lifecycle.last_heartbeat(SimTime::ZERO, now);
-        let not_ready = f.lifecycle.not_ready_at(last).max(now);
+        f.rebooted[i] = true;
+        // Cut off already: silent, its NotReady is on its way.
+        let notice = (!self.cut_off(n)).then(|| {
+            let f = self.faults.as_mut().expect("faults");
+            f.silence(n, rec, now)
+        });
         let doomed = self.replicas_on(
             n,
             &[
@@ -343,12 +382,14 @@ impl Simulation<'_> {
             self.kill(r, rec);
             self.finish_if_idle(r);
         }
-        self.engine
-            .schedule(not_ready, Event::NodeNotReady { node: n, epoch });
+        if let Some((epoch, not_ready)) = notice {
+            self.engine
+                .schedule(not_ready, Event::NodeNotReady { node: n, epoch });
+        }
     }
 
     /// Replica `r`'s container dies now: what it holds is lost.
-    fn kill(&mut self, r: u32, rec: usize) {
+    pub(super) fn kill(&mut self, r: u32, rec: usize) {
         let now = self.engine.now();
         let s = self.observed.replicas[r as usize].service.0 as usize;
         let ready = self.observed.replicas[r as usize].state == ReplicaState::Ready;
@@ -453,6 +494,9 @@ impl Simulation<'_> {
         self.emit_event("node-not-ready", &name, "reason=no heartbeat");
         for r in self.replicas_on(n, &[ReplicaState::Ready]) {
             self.unready(r);
+            if self.net.is_some() {
+                self.net_unready(n, r);
+            }
         }
         self.mark_dirty(false);
         self.engine.schedule(evict, Event::Evict { node: n, epoch });
@@ -466,7 +510,11 @@ impl Simulation<'_> {
             return;
         }
         let now = self.engine.now();
+        let rec = self.faults.as_ref().expect("faults").node_record[n as usize];
         for r in self.replicas_on(n, &[ReplicaState::Starting, ReplicaState::Ready]) {
+            if self.net.is_some() {
+                self.net_evict(n, r, rec);
+            }
             self.unready(r);
             let status = self.observed.replicas[r as usize];
             let node = NodeId(n);
@@ -490,10 +538,19 @@ impl Simulation<'_> {
         let f = self.faults.as_mut().expect("faults");
         let i = n as usize;
         f.down[i] -= 1;
-        if f.down[i] > 0 {
-            return;
+        if f.down[i] > 0 || self.cut_off(n) {
+            return; // still crashed, or still cut off: heard when the link heals
         }
+        self.heard_again(n);
+    }
+
+    /// Node `n`'s heartbeats arrive again: it is Ready; after a crash it
+    /// comes back empty, after a cut its running replicas are Ready again.
+    pub(super) fn heard_again(&mut self, n: u32) {
+        let f = self.faults.as_mut().expect("faults");
+        let i = n as usize;
         f.epoch[i] += 1;
+        let rebooted = std::mem::take(&mut f.rebooted[i]);
         let life_ready =
             self.node_info[i].life == orkestra_core::autoscale::cluster::NodeLife::Ready;
         if !self.observed.nodes[i].ready && life_ready {
@@ -502,11 +559,15 @@ impl Simulation<'_> {
             self.emit_event("node-ready", &name, "reason=heartbeat");
         }
         let now = self.engine.now();
-        for r in self.replicas_on(n, &[ReplicaState::Starting, ReplicaState::Ready]) {
-            self.unready(r);
-            let st = &mut self.observed.replicas[r as usize];
-            st.state = ReplicaState::Failed;
-            st.since = now;
+        if rebooted {
+            for r in self.replicas_on(n, &[ReplicaState::Starting, ReplicaState::Ready]) {
+                self.unready(r);
+                let st = &mut self.observed.replicas[r as usize];
+                st.state = ReplicaState::Failed;
+                st.since = now;
+            }
+        } else {
+            self.net_resume(n);
         }
         self.mark_dirty(true);
     }
@@ -527,6 +588,7 @@ impl Simulation<'_> {
     /// now (the node is down, or its image cannot be pulled).
     pub(super) fn hold_start(&mut self, r: u32, node: NodeId) -> bool {
         let s = self.observed.replicas[r as usize].service.0 as usize;
+        let cut = self.cut_off(node.0);
         let f = self.faults.as_mut().expect("faults");
         if let Some(x) = self.slow.get_mut(r as usize) {
             *x = (f64::from(*x) / f.node_speed[node.0 as usize]) as f32;
@@ -536,6 +598,9 @@ impl Simulation<'_> {
             f.set_dead(r, true);
             f.records[rec].containers_killed += 1;
             return true;
+        }
+        if cut {
+            return self.net_holds(r, node);
         }
         if let Some(rec) = f.image_pull[s] {
             f.set_dead(r, true);
@@ -550,7 +615,7 @@ impl Simulation<'_> {
 
     /// Starts `r`'s container: Ready after the service's start delay (and
     /// its readiness probe, if it has one).
-    fn start_container(&mut self, r: u32) {
+    pub(super) fn start_container(&mut self, r: u32) {
         let now = self.engine.now();
         let s = self.observed.replicas[r as usize].service.0 as usize;
         let delay = self.scenario.desired.services[s]
@@ -672,6 +737,7 @@ impl Simulation<'_> {
         if f.awaiting.is_empty() {
             return;
         }
+        let cut = self.cut_ready();
         let all = self
             .scenario
             .desired
@@ -680,7 +746,8 @@ impl Simulation<'_> {
             .enumerate()
             .filter(|(_, s)| s.kind == ServiceKind::Service)
             .all(|(s, _)| {
-                self.services[s].ready.saturating_sub(f.dead_ready[s])
+                let cut = cut.as_ref().map_or(0, |c| c[s]);
+                self.services[s].ready.saturating_sub(f.dead_ready[s] + cut)
                     >= self.desired.services[s].replicas
             });
         if !all {

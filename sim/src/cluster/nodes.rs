@@ -220,6 +220,12 @@ impl<'a> Simulation<'a> {
         c.now += 1;
         c.max = c.max.max(c.now);
         let id = self.observed.nodes.len() as u32;
+        if let Some(f) = &mut self.faults {
+            f.add_node();
+        }
+        if let Some(net) = &mut self.net {
+            net.add_node(&spec.zone);
+        }
         self.observed.nodes.push(NodeStatus::new(spec));
         // Not ready while it boots; the change log records it.
         self.observed.set_ready(NodeId(id), false);
@@ -254,6 +260,9 @@ impl<'a> Simulation<'a> {
             return;
         }
         self.node_info[i].life = NodeLife::Ready;
+        if self.cut_off(node) {
+            return; // booted, but unheard: Ready when its zone's link heals
+        }
         self.observed.set_ready(NodeId(node), true);
         let name = self.observed.nodes[i].spec.name.clone();
         let booted = self.engine.now() - self.node_books[i].added;

@@ -156,8 +156,12 @@ impl Simulation<'_> {
         };
         let r = rt.endpoints[i];
         rt.balancer.on_start(r);
-        if self.observed.replicas[r.0 as usize].state != ReplicaState::Ready {
-            // Gone, the list not yet updated (a discovery delay): refused.
+        let status = &self.observed.replicas[r.0 as usize];
+        if status.state != ReplicaState::Ready
+            || self.net.as_mut().is_some_and(|n| n.drops(status.node))
+        {
+            // Gone, the list not yet updated (a discovery delay), or cut
+            // off or lost on the way: refused.
             rt.balancer.on_complete(r, SimDuration::ZERO, false);
             self.services[s].metrics.failed();
             return true;
