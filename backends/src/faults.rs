@@ -136,13 +136,20 @@ enum Undo {
 
 /// The fault runner of a live run.
 pub struct Injector {
-    scenario: Arc<Scenario>,
-    hosts: Vec<Host>,
-    run: String,
-    network: String,
-    state: Arc<FaultState>,
-    handle: ScaleHandle,
-    clock: Clock,
+    /// The scenario (its fault plan, seed and duration).
+    pub scenario: Arc<Scenario>,
+    /// The hosts, as the controller has them.
+    pub hosts: Vec<Host>,
+    /// The run id (container labels).
+    pub run: String,
+    /// The run's network name.
+    pub network: String,
+    /// Switches shared with the controller (hosts down, control-plane pause).
+    pub state: Arc<FaultState>,
+    /// Replicas and `events.csv` rows, shared with the controller.
+    pub handle: ScaleHandle,
+    /// Scenario time.
+    pub clock: Clock,
 }
 
 /// The fault part of a live run's summary, once the run is over.
@@ -193,28 +200,6 @@ impl Report {
 }
 
 impl Injector {
-    /// A runner for `scenario` on `hosts`, switching `state` and reading
-    /// replicas through `handle`.
-    pub fn new(
-        scenario: Arc<Scenario>,
-        hosts: Vec<Host>,
-        run: String,
-        network: String,
-        state: Arc<FaultState>,
-        handle: ScaleHandle,
-        clock: Clock,
-    ) -> Injector {
-        Injector {
-            scenario,
-            hosts,
-            run,
-            network,
-            state,
-            handle,
-            clock,
-        }
-    }
-
     fn event(&self, kind: &'static str, subject: &str, detail: String) {
         self.handle.events.lock().expect("events").push(EventRow {
             time_s: self.clock.now().as_secs_f64(),

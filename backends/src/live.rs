@@ -342,16 +342,14 @@ async fn traffic(
     let (handle, injector) = {
         let mut c = controller.lock().await;
         c.start_clock(start);
-        let injector = (!scenario.resilience.faults.is_empty()).then(|| {
-            crate::faults::Injector::new(
-                scenario.clone(),
-                c.hosts().to_vec(),
-                crate::live::run_id(scenario),
-                c.network().to_string(),
-                c.faults.clone(),
-                c.scale_handle(),
-                clock,
-            )
+        let injector = (!scenario.resilience.faults.is_empty()).then(|| crate::faults::Injector {
+            scenario: scenario.clone(),
+            hosts: c.hosts().to_vec(),
+            run: crate::live::run_id(scenario),
+            network: c.network().to_string(),
+            state: c.faults.clone(),
+            handle: c.scale_handle(),
+            clock,
         });
         (c.scale_handle(), injector)
     };

@@ -5,50 +5,12 @@
 
 mod common;
 
-use std::io;
-
-use common::NoFiles;
-use orkestra_core::results::{Output, Summary};
-use orkestra_core::scenario::{self, Files};
-use orkestra_sim::Simulation;
-
-/// Collects `events.csv` rows.
-#[derive(Default)]
-struct Rows {
-    events: Vec<(f64, String, String, String)>,
-}
-
-impl Output for Rows {
-    fn sample(&mut self, _: f64, _: &str, _: &str, _: f64) -> io::Result<()> {
-        Ok(())
-    }
-    fn event(&mut self, t: f64, kind: &str, subject: &str, detail: &str) -> io::Result<()> {
-        self.events
-            .push((t, kind.into(), subject.into(), detail.into()));
-        Ok(())
-    }
-}
-
-impl Rows {
-    fn times(&self, kind: &str) -> Vec<f64> {
-        self.events
-            .iter()
-            .filter(|e| e.1 == kind)
-            .map(|e| e.0)
-            .collect()
-    }
-}
+use common::{NoFiles, Rows};
+use orkestra_core::results::Summary;
+use orkestra_core::scenario::Files;
 
 fn run(text: &str, overrides: &[String], seed: u64, files: &dyn Files) -> (Summary, Rows) {
-    let text =
-        scenario::apply_overrides(text, "faults.toml", overrides).unwrap_or_else(|e| panic!("{e}"));
-    let s = scenario::parse(&text, "faults.toml", files, overrides, Some(seed))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut rows = Rows::default();
-    let summary = Simulation::new(&s, &mut rows)
-        .run(&mut |_| {})
-        .expect("rows cannot fail");
-    (summary, rows)
+    common::simulate(text, "faults.toml", overrides, Some(seed), files)
 }
 
 /// Two nodes of pool `a` hold the four replicas (first-fit: two per node),

@@ -824,6 +824,33 @@ fn summary(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&fs::read(dir.join("summary.json")).unwrap()).unwrap()
 }
 
+/// `sim run SCENARIO --live --out OUT ARGS…` in `d` (light traffic of
+/// `duration` at `speed`, then `extra`); asserts it succeeded and returns
+/// the results folder.
+fn live_run(
+    d: &Path,
+    scenario: &Path,
+    out: &str,
+    duration: &str,
+    speed: &str,
+    extra: &[&str],
+) -> PathBuf {
+    let mut args: Vec<String> = ["run", scenario.to_str().unwrap(), "--live", "--out", out]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(light_spike(duration, speed));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = sim(&args_ref, d).output().unwrap();
+    assert!(
+        o.status.success(),
+        "{out}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    d.join(out)
+}
+
 #[test]
 fn a_rolling_update_of_the_short_spike_drains_and_loses_no_request() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -836,13 +863,13 @@ fn a_rolling_update_of_the_short_spike_drains_and_loses_no_request() {
     // floor(0.75) = 0: one new pod at a time, an old one drained and
     // stopped only once the new one is ready; 3 to 4 pods, never fewer
     // than 3 serving. 250m each so 4 fit on a 2-cpu host.
-    let mut args: Vec<String> = ["run", spike.to_str().unwrap(), "--live", "--out", "r"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend(light_spike("40s", "2"));
-    args.extend(
-        [
+    let out = live_run(
+        &d,
+        &spike,
+        "r",
+        "40s",
+        "2",
+        &[
             "--set",
             "services.web.requests.cpu=250m",
             "--set",
@@ -851,14 +878,8 @@ fn a_rolling_update_of_the_short_spike_drains_and_loses_no_request() {
             // the container's start, ready after 2 passes in a row.
             "--set",
             "services.web.probes={ readiness = { periodSeconds = 2, successThreshold = 2 } }",
-        ]
-        .iter()
-        .map(|s| s.to_string()),
+        ],
     );
-    let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = sim(&args_ref, &d).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let out = d.join("r");
     let s = summary(&out);
     let web = &s["services"][0];
     let r = &web["requests"];
@@ -923,20 +944,14 @@ fn chaos_killing_containers_every_few_seconds_keeps_99_percent_available() {
         + "\n[[faults]]\nkind = \"container-crash\"\nat = \"5s\"\ntarget = { service = \"web\" }\nrate = 0.1\n";
     let scenario = d.join("chaos.toml");
     fs::write(&scenario, text).unwrap();
-    let mut args: Vec<String> = ["run", scenario.to_str().unwrap(), "--live", "--out", "c"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend(light_spike("60s", "2"));
-    args.extend(
-        ["--set", "services.web.balancing={ retries = 2 }"]
-            .iter()
-            .map(|s| s.to_string()),
+    let out = live_run(
+        &d,
+        &scenario,
+        "c",
+        "60s",
+        "2",
+        &["--set", "services.web.balancing={ retries = 2 }"],
     );
-    let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = sim(&args_ref, &d).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let out = d.join("c");
     let s = summary(&out);
     let events = fs::read_to_string(out.join("events.csv")).unwrap();
     let kills = events
@@ -954,6 +969,56 @@ fn chaos_killing_containers_every_few_seconds_keeps_99_percent_available() {
     assert!(labelled(LOCAL, "networks").is_empty());
 }
 
+/// Runs spike.toml (3 replicas, 50 s at speed 1) on two hosts named like
+/// the scenario's nodes — the local engine as zone-a-0 and `second` as
+/// zone-b-0, whose hosts-file entry gets `b_extra` — with zone-b-0 crashed
+/// from 10 s for 20 s as `live = "<live>"`, and returns the results folder
+/// and its events.csv.
+///
+/// Heartbeats every 1 s, monitor passes every 1 s, grace 4 s: the last
+/// heartbeat is stamped 9 or 10 s, so NotReady comes at the first pass
+/// after 13–14 s, 4–5 s after the start (one more second for a controller
+/// tick between passes); its replicas are evicted 4 s later
+/// (tolerationSeconds) and replaced on zone-a-0. LeastAllocated
+/// (kubernetes-default) spreads the 3 replicas over both hosts.
+fn two_host_node_fault(
+    second: &SecondEngine,
+    name: &str,
+    live: &str,
+    b_extra: &str,
+) -> (PathBuf, String) {
+    let d = scratch(name);
+    let hosts = d.join("hosts.toml");
+    fs::write(
+        &hosts,
+        format!(
+            "[hosts.zone-a-0]\nendpoint = \"{LOCAL}\"\nzone = \"zone-a\"\ncpu = \"2\"\nmemory = \"4Gi\"\n\n[hosts.zone-b-0]\nendpoint = \"{}\"\nzone = \"zone-b\"\ncpu = \"2\"\nmemory = \"4Gi\"\n{b_extra}",
+            second.endpoint()
+        ),
+    )
+    .unwrap();
+    let text = fs::read_to_string(repo().join("scenarios/spike.toml")).unwrap()
+        + "\n[nodeLifecycle]\nheartbeatInterval = \"1s\"\nnodeMonitorPeriod = \"1s\"\nnodeMonitorGracePeriod = \"4s\"\ntolerationSeconds = 4\n\n[[faults]]\nkind = \"node-crash\"\nat = \"10s\"\nduration = \"20s\"\ntarget = { node = \"zone-b-0\" }\n"
+        + &format!("live = \"{live}\"\n");
+    let scenario = d.join("node.toml");
+    fs::write(&scenario, text).unwrap();
+    let out = live_run(
+        &d,
+        &scenario,
+        "n",
+        "50s",
+        "1",
+        &[
+            "--hosts",
+            hosts.to_str().unwrap(),
+            "--set",
+            "scheduler.policy=kubernetes-default",
+        ],
+    );
+    let events = fs::read_to_string(out.join("events.csv")).unwrap();
+    (out, events)
+}
+
 #[test]
 fn a_disconnected_host_turns_not_ready_and_its_replicas_move() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -961,51 +1026,9 @@ fn a_disconnected_host_turns_not_ready_and_its_replicas_move() {
         return;
     }
     let second = SecondEngine::start();
-    let d = scratch("node-crash");
-    // Hosts named like the scenario's nodes, so the fault's target is a host.
-    let hosts = d.join("hosts.toml");
-    fs::write(
-        &hosts,
-        format!(
-            "[hosts.zone-a-0]\nendpoint = \"{LOCAL}\"\nzone = \"zone-a\"\ncpu = \"2\"\nmemory = \"4Gi\"\n\n[hosts.zone-b-0]\nendpoint = \"{}\"\nzone = \"zone-b\"\ncpu = \"2\"\nmemory = \"4Gi\"\n",
-            second.endpoint()
-        ),
-    )
-    .unwrap();
-    // zone-b-0's containers are detached from the run's network at 10 s
-    // for 20 s and its heartbeats stop. Heartbeats every 1 s, monitor
-    // passes every 1 s, grace 4 s: the last heartbeat is stamped 9 or 10 s,
-    // so NotReady comes at the first pass after 13–14 s, 4–5 s after the
-    // start (one more second for a controller tick between passes); its
-    // replicas are evicted 4 s later and replaced on zone-a-0.
-    let text = fs::read_to_string(repo().join("scenarios/spike.toml")).unwrap()
-        + "\n[nodeLifecycle]\nheartbeatInterval = \"1s\"\nnodeMonitorPeriod = \"1s\"\nnodeMonitorGracePeriod = \"4s\"\ntolerationSeconds = 4\n\n[[faults]]\nkind = \"node-crash\"\nat = \"10s\"\nduration = \"20s\"\ntarget = { node = \"zone-b-0\" }\nlive = \"disconnect\"\n";
-    let scenario = d.join("node.toml");
-    fs::write(&scenario, text).unwrap();
-    let mut args: Vec<String> = [
-        "run",
-        scenario.to_str().unwrap(),
-        "--live",
-        "--hosts",
-        hosts.to_str().unwrap(),
-        "--out",
-        "n",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(light_spike("50s", "1"));
-    // LeastAllocated spreads the 3 replicas over both hosts.
-    args.extend(
-        ["--set", "scheduler.policy=kubernetes-default"]
-            .iter()
-            .map(|s| s.to_string()),
-    );
-    let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = sim(&args_ref, &d).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let out = d.join("n");
-    let events = fs::read_to_string(out.join("events.csv")).unwrap();
+    // zone-b-0's containers are detached from the run's network and its
+    // heartbeats stop (timeline at `two_host_node_fault`).
+    let (out, events) = two_host_node_fault(&second, "node-crash", "disconnect", "");
     let at = |kind: &str| -> Vec<f64> {
         events
             .lines()
@@ -1055,31 +1078,19 @@ fn a_bad_canary_is_aborted_by_analysis_before_its_next_step() {
     // fails and the rollout aborts with all traffic back on stable: the
     // weight never passes 20, the canary pods go after the abort delay
     // (10 s), and the run ends on the 3 stable replicas.
-    let mut args: Vec<String> = [
-        "run",
-        repo().join("scenarios/spike.toml").to_str().unwrap(),
-        "--live",
-        "--out",
+    let out = live_run(
+        &d,
+        &repo().join("scenarios/spike.toml"),
         "c",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(light_spike("60s", "2"));
-    args.extend(
-        [
+        "60s",
+        "2",
+        &[
             "--set",
             "services.web.requests.cpu=250m",
             "--set",
             r#"services.web.rollout={ strategy = "canary", at = "10s", steps = [{ setWeight = 20 }, { pause = { duration = "1m" } }, { setWeight = 60 }], analysis = { interval = "10s", maxErrorRate = 0.05, minRequests = 20 }, abortScaleDownDelaySeconds = 10, newRevision = { errorRate = 0.5 } }"#,
-        ]
-        .iter()
-        .map(|s| s.to_string()),
+        ],
     );
-    let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = sim(&args_ref, &d).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let out = d.join("c");
     let s = summary(&out);
     let web = &s["services"][0];
     let ro = &web["rollout"];
@@ -1107,60 +1118,23 @@ fn a_stopped_engine_is_lost_and_healed_like_a_crashed_node() {
         return;
     }
     let second = SecondEngine::start();
-    let d = scratch("stop-engine");
     // The hosts file says how to stop and start the second engine: SIGTERM
     // to the pid in its pidfile, and the same dockerd command line again.
+    // The timeline is the disconnect test's, with the engine itself stopped
+    // at 10 s and started again at 30 s; the replica's stopped container is
+    // collected once the engine answers again.
     let cmd = SecondEngine::command_line(&second.dir)
         .iter()
         .map(|a| format!("'{a}'"))
         .collect::<Vec<_>>()
         .join(" ");
-    let pidfile = second.dir.join("pid");
-    let log = second.dir.join("log");
-    let hosts = d.join("hosts.toml");
-    fs::write(
-        &hosts,
-        format!(
-            "[hosts.zone-a-0]\nendpoint = \"{LOCAL}\"\nzone = \"zone-a\"\ncpu = \"2\"\nmemory = \"4Gi\"\n\n[hosts.zone-b-0]\nendpoint = \"{}\"\nzone = \"zone-b\"\ncpu = \"2\"\nmemory = \"4Gi\"\nstop = [\"sh\", \"-c\", \"kill $(cat {})\"]\nstart = [\"sh\", \"-c\", \"{} >>{} 2>&1 &\"]\n",
-            second.endpoint(),
-            pidfile.display(),
-            cmd.replace('"', "\\\""),
-            log.display()
-        ),
-    )
-    .unwrap();
-    // The same timeline as the disconnect test (heartbeats every 1 s, grace
-    // 4 s, toleration 4 s), with the engine itself stopped at 10 s and
-    // started again at 30 s: NotReady 4–5 s after the stop, the replica on
-    // zone-b-0 evicted 4 s later and replaced on zone-a-0, its stopped
-    // container collected once the engine answers again.
-    let text = fs::read_to_string(repo().join("scenarios/spike.toml")).unwrap()
-        + "\n[nodeLifecycle]\nheartbeatInterval = \"1s\"\nnodeMonitorPeriod = \"1s\"\nnodeMonitorGracePeriod = \"4s\"\ntolerationSeconds = 4\n\n[[faults]]\nkind = \"node-crash\"\nat = \"10s\"\nduration = \"20s\"\ntarget = { node = \"zone-b-0\" }\nlive = \"stop-engine\"\n";
-    let scenario = d.join("stop.toml");
-    fs::write(&scenario, text).unwrap();
-    let mut args: Vec<String> = [
-        "run",
-        scenario.to_str().unwrap(),
-        "--live",
-        "--hosts",
-        hosts.to_str().unwrap(),
-        "--out",
-        "s",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(light_spike("50s", "1"));
-    args.extend(
-        ["--set", "scheduler.policy=kubernetes-default"]
-            .iter()
-            .map(|s| s.to_string()),
+    let control = format!(
+        "stop = [\"sh\", \"-c\", \"kill $(cat {})\"]\nstart = [\"sh\", \"-c\", \"{} >>{} 2>&1 &\"]\n",
+        second.dir.join("pid").display(),
+        cmd.replace('"', "\\\""),
+        second.dir.join("log").display()
     );
-    let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = sim(&args_ref, &d).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let out = d.join("s");
-    let events = fs::read_to_string(out.join("events.csv")).unwrap();
+    let (out, events) = two_host_node_fault(&second, "stop-engine", "stop-engine", &control);
     let kinds: Vec<&str> = events.lines().filter_map(|l| l.split(',').nth(1)).collect();
     for k in [
         "engine-stop",

@@ -4,27 +4,7 @@
 
 mod common;
 
-use std::io;
-
 use common::NoFiles;
-use orkestra_core::results::Output;
-use orkestra_core::scenario;
-use orkestra_sim::Simulation;
-
-#[derive(Default)]
-struct ReadyTimes(Vec<f64>);
-
-impl Output for ReadyTimes {
-    fn sample(&mut self, _: f64, _: &str, _: &str, _: f64) -> io::Result<()> {
-        Ok(())
-    }
-    fn event(&mut self, t: f64, kind: &str, _: &str, _: &str) -> io::Result<()> {
-        if kind == "ready" {
-            self.0.push(t);
-        }
-        Ok(())
-    }
-}
 
 /// Two replicas started at 0 (no warm start), their application up after
 /// a constant 12 s.
@@ -47,13 +27,9 @@ traffic = { model = "constant", rate = 10 }
 
 fn ready_times(extra: &str) -> Vec<f64> {
     let text = format!("{BASE}{extra}");
-    let s = scenario::parse(&text, "probes.toml", &NoFiles, &[], None)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut out = ReadyTimes::default();
-    Simulation::new(&s, &mut out)
-        .run(&mut |_| {})
-        .expect("rows cannot fail");
-    out.0
+    common::simulate(&text, "probes.toml", &[], None, &NoFiles)
+        .1
+        .times("ready")
 }
 
 #[test]

@@ -5,59 +5,14 @@
 
 mod common;
 
-use std::io;
 use std::path::Path;
 use std::process::Command;
 
-use common::NoFiles;
-use orkestra_core::results::{Output, Summary};
-use orkestra_core::scenario;
-use orkestra_sim::Simulation;
-
-/// Collects `events.csv` rows.
-#[derive(Default)]
-struct Rows {
-    events: Vec<(f64, String, String, String)>,
-}
-
-impl Output for Rows {
-    fn sample(&mut self, _: f64, _: &str, _: &str, _: f64) -> io::Result<()> {
-        Ok(())
-    }
-    fn event(&mut self, t: f64, kind: &str, subject: &str, detail: &str) -> io::Result<()> {
-        self.events
-            .push((t, kind.into(), subject.into(), detail.into()));
-        Ok(())
-    }
-}
-
-impl Rows {
-    fn times(&self, kind: &str) -> Vec<f64> {
-        self.events
-            .iter()
-            .filter(|e| e.1 == kind)
-            .map(|e| e.0)
-            .collect()
-    }
-
-    /// (time, subject) of the rows of `kind` after the start.
-    fn after_start(&self, kind: &str) -> Vec<(f64, &str)> {
-        self.events
-            .iter()
-            .filter(|e| e.1 == kind && e.0 > 0.0)
-            .map(|e| (e.0, e.2.as_str()))
-            .collect()
-    }
-}
+use common::{NoFiles, Rows};
+use orkestra_core::results::Summary;
 
 fn run(text: &str, seed: u64) -> (Summary, Rows) {
-    let s = scenario::parse(text, "topology.toml", &NoFiles, &[], Some(seed))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut rows = Rows::default();
-    let summary = Simulation::new(&s, &mut rows)
-        .run(&mut |_| {})
-        .expect("rows cannot fail");
-    (summary, rows)
+    common::simulate(text, "topology.toml", &[], Some(seed), &NoFiles)
 }
 
 /// Zone za (first, so the default ingress) has one node, zone zb two; the

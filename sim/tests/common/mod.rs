@@ -1,7 +1,11 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use std::io;
+
+use orkestra_core::results::{Output, Summary};
 use orkestra_core::scenario::{self, Files, Scenario};
+use orkestra_sim::Simulation;
 
 /// No files: the scenarios built here reference none.
 pub struct NoFiles;
@@ -61,4 +65,60 @@ pub fn erlang_c(c: u32, a: f64) -> f64 {
     }
     let c = f64::from(c);
     c * b / (c - a * (1.0 - b))
+}
+
+/// Collects `events.csv` rows.
+#[derive(Default)]
+pub struct Rows {
+    /// (time, kind, subject, detail).
+    pub events: Vec<(f64, String, String, String)>,
+}
+
+impl Output for Rows {
+    fn sample(&mut self, _: f64, _: &str, _: &str, _: f64) -> io::Result<()> {
+        Ok(())
+    }
+    fn event(&mut self, t: f64, kind: &str, subject: &str, detail: &str) -> io::Result<()> {
+        self.events
+            .push((t, kind.into(), subject.into(), detail.into()));
+        Ok(())
+    }
+}
+
+impl Rows {
+    /// Times of the rows of `kind`.
+    pub fn times(&self, kind: &str) -> Vec<f64> {
+        self.events
+            .iter()
+            .filter(|e| e.1 == kind)
+            .map(|e| e.0)
+            .collect()
+    }
+
+    /// (time, subject) of the rows of `kind` after the start.
+    pub fn after_start(&self, kind: &str) -> Vec<(f64, &str)> {
+        self.events
+            .iter()
+            .filter(|e| e.1 == kind && e.0 > 0.0)
+            .map(|e| (e.0, e.2.as_str()))
+            .collect()
+    }
+}
+
+/// Simulates scenario `text` (named `name`, with `--set` overrides and a
+/// seed) and collects its summary and `events.csv` rows.
+pub fn simulate(
+    text: &str,
+    name: &str,
+    overrides: &[String],
+    seed: Option<u64>,
+    files: &dyn Files,
+) -> (Summary, Rows) {
+    let text = scenario::apply_overrides(text, name, overrides).unwrap_or_else(|e| panic!("{e}"));
+    let s = scenario::parse(&text, name, files, overrides, seed).unwrap_or_else(|e| panic!("{e}"));
+    let mut rows = Rows::default();
+    let summary = Simulation::new(&s, &mut rows)
+        .run(&mut |_| {})
+        .expect("rows cannot fail");
+    (summary, rows)
 }
