@@ -1191,8 +1191,13 @@ impl Simulation<'_> {
     /// Runs service `s`'s autoscaler; `periodic` syncs schedule the next one.
     fn on_autoscale(&mut self, s: usize, periodic: bool) {
         let now = self.engine.now();
+        // A rollout in progress owns the pod counts: the autoscaler reads
+        // and writes its Deployment's spec.replicas, as an HPA scales a
+        // Deployment's scale subresource during a rollout.
+        let current = self
+            .rollout_base(s)
+            .unwrap_or(self.desired.services[s].replicas);
         let Some(p) = &mut self.pipeline else { return };
-        let current = self.desired.services[s].replicas;
         let input = p.input(
             now,
             s,
@@ -1213,7 +1218,9 @@ impl Simulation<'_> {
         }
         if rec.replicas != current {
             sc.actions += 1;
-            self.desired.services[s].replicas = rec.replicas;
+            if !self.rollout_rescale(s, rec.replicas) {
+                self.desired.services[s].replicas = rec.replicas;
+            }
             let name = self.scenario.desired.services[s].name.clone();
             self.emit_event(
                 "scale",

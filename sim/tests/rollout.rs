@@ -207,3 +207,55 @@ fn crash_looping_deployment_rolls_back_at_its_progress_deadline() {
     let end = replay(&rows).pop().unwrap();
     assert_eq!((end.1, end.2, end.3), (13, 13, 0), "back to 13 old pods");
 }
+
+#[test]
+fn an_autoscaler_rescales_a_rolling_update_in_progress() {
+    // rolling-update.toml with its traffic stepping from 300 to 1,500
+    // requests/s at 62 s (the rollout started at 60 s) and a CPU HPA
+    // (60% of requests, 13 to 30 replicas). 1,500/s × 50 ms = 75 busy
+    // slots over 13 replicas of 4 slots: saturated, so the HPA asks for
+    // more at its next sync — while the rollout runs. The autoscaler reads
+    // and writes the Deployment's spec.replicas (the rollout's base), so
+    // the rollout goes on over the new count and ends with every pod of
+    // the new template and as many as the HPA last asked for.
+    // Start delays of 20 s on average (8 s in the file) stretch the
+    // rollout past the HPA's first reaction (about 30 s after the step:
+    // the metrics window, then the next 15 s sync).
+    let text = ROLLING
+        .replace(
+            "startDelay = { dist = \"lognormal\", mean = \"8s\", p99 = \"25s\" }",
+            "startDelay = { dist = \"lognormal\", mean = \"20s\", p99 = \"40s\" }",
+        )
+        .replace(
+        "[services.web.traffic]\nmodel = \"constant\"\nrate = 300\n",
+        "[services.web.traffic]\nmodel = \"spike\"\nbase = 300\npeak = 1500\nstart = \"62s\"\nrampUp = \"1s\"\nhold = \"10m\"\nrampDown = \"1s\"\n\n[services.web.autoscaler]\nkind = \"hpa\"\nminReplicas = 13\nmaxReplicas = 30\nmetrics = [\n  { type = \"Resource\", resource = { name = \"cpu\", target = { type = \"Utilization\", averageUtilization = 60 } } },\n]\n",
+    );
+    assert!(text.contains("peak = 1500") && text.contains("mean = \"20s\""));
+    let (s, rows) = run(&text);
+    let r = s.services[0].rollout.as_ref().expect("rollout summary");
+    assert_eq!(r.outcome, "complete", "{r:?}");
+    let start = at(&rows, "rollout-start", "")[0];
+    let done = at(&rows, "rollout-done", "")[0];
+    let scales: Vec<(f64, u32)> = rows
+        .iter()
+        .filter(|r| r.1 == "scale")
+        .map(|r| {
+            let to = r.3.split("to=").nth(1).unwrap().split(' ').next().unwrap();
+            (r.0, to.parse().unwrap())
+        })
+        .collect();
+    assert!(
+        scales.iter().any(|&(t, _)| t > start && t < done),
+        "no scaling while the rollout ran: {scales:?} (rollout {start}–{done})"
+    );
+    let last = scales.last().unwrap().1;
+    assert!(last > 13, "{scales:?}");
+    // The end: every pod of the new template, as many as the HPA asked.
+    let end = replay(&rows).last().copied().unwrap();
+    assert_eq!(
+        (end.1, end.3),
+        (i64::from(last), i64::from(last)),
+        "{scales:?}"
+    );
+    assert_eq!(s.services[0].replicas.desired, last);
+}

@@ -150,6 +150,9 @@ impl Controller {
                     rt.driver.window.record(latency, ok);
                 }
             }
+            // The autoscaler's count is the Deployment's spec.replicas.
+            let base = self.scale.desired(s);
+            self.rollouts[s].as_mut().expect("rollout").driver.base = base;
             for _ in 0..32 {
                 let pods = self.pod_views(s);
                 let rt = self.rollouts[s].as_mut().expect("rollout");

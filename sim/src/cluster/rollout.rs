@@ -130,6 +130,38 @@ impl Simulation<'_> {
         }
     }
 
+    /// The replicas the rollout of service `s` rolls (its Deployment's
+    /// `spec.replicas`), while it runs.
+    pub(super) fn rollout_base(&self, s: usize) -> Option<u32> {
+        self.rollouts
+            .get(s)?
+            .as_ref()
+            .filter(|rt| rt.driver.active())
+            .map(|rt| rt.driver.base)
+    }
+
+    /// An autoscaler set service `s` to `replicas` while its rollout runs:
+    /// the rollout takes the new count at a sync now (true), as the
+    /// Deployment controller takes a new `spec.replicas` mid-rollout.
+    pub(super) fn rollout_rescale(&mut self, s: usize, replicas: u32) -> bool {
+        let now = self.engine.now();
+        let Some(rt) = self
+            .rollouts
+            .get_mut(s)
+            .and_then(Option::as_mut)
+            .filter(|rt| rt.driver.active())
+        else {
+            return false;
+        };
+        rt.driver.base = replicas;
+        if !rt.poke_pending {
+            rt.poke_pending = true;
+            self.engine
+                .schedule(now, Event::Rollout { service: s as u32 });
+        }
+        true
+    }
+
     /// `Event::Rollout`: start the rollout at `at`, or sync it.
     pub(super) fn on_rollout(&mut self, s: usize) {
         let now = self.engine.now();
