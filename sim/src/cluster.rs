@@ -115,7 +115,7 @@ pub enum Event {
         /// Service index.
         service: u32,
     },
-    /// Fault edges of the plan are due (`cluster/faults.rs`).
+    /// Fault edges of the plan are due (`cluster/faults/`).
     Fault,
     /// The node lifecycle controller finds crashed `node` silent for the
     /// grace period (ignored unless `epoch` is the node's current one).

@@ -23,7 +23,7 @@
 //!
 //! Heartbeats: nodes in a zone cut off from the ingress go silent like a
 //! crashed node (NotReady at the closed-form instant, eviction after
-//! `tolerationSeconds`, through `cluster/faults.rs`), but their containers
+//! `tolerationSeconds`, through `cluster/faults/`), but their containers
 //! keep running: their replicas stop being counted Ready at NotReady, and
 //! only eviction stops them (requests they still hold are lost then). When
 //! the link heals the node is Ready again and the replicas not evicted
