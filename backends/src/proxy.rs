@@ -383,11 +383,10 @@ async fn serve_client(client: TcpStream, routes: Arc<Routes>, pool: Pool, stats:
         let close = http1::wants_close(&req.headers);
         // The revision first (a split rollout), then the endpoint.
         let canary = routes.canary.as_ref().filter(|(_, split, rng)| {
-            match split.weight.load(Ordering::Relaxed) {
-                0 => false,
-                100.. => true,
-                w => rand::RngExt::random_range(&mut *rng.lock().expect("route rng"), 0..100u8) < w,
-            }
+            orkestra_core::rollout::routes_to_new(
+                split.weight.load(Ordering::Relaxed),
+                &mut *rng.lock().expect("route rng"),
+            )
         });
         let picker = canary.map_or(&routes.stable, |c| &c.0);
         let started = Instant::now();

@@ -130,10 +130,10 @@ impl Controller {
             ProbeKind::Readiness => "/readyz",
             ProbeKind::Liveness => "/healthz",
         };
-        let timeout = self.scenario.resilience.probes[self.observed.replicas[i].service.0 as usize];
+        let specs = self.scenario.resilience.probes[self.observed.replicas[i].service.0 as usize];
         let spec = match kind {
-            ProbeKind::Readiness => timeout.readiness,
-            ProbeKind::Liveness => timeout.liveness,
+            ProbeKind::Readiness => specs.readiness,
+            ProbeKind::Liveness => specs.liveness,
         }?;
         let wall = Duration::from_secs_f64(spec.timeout.as_secs_f64() / speed)
             .max(Duration::from_millis(50));

@@ -153,6 +153,18 @@ pub struct Split {
     pub wake_at: Option<SimTime>,
 }
 
+/// Whether one request goes to the new revision under a split at `weight`
+/// percent: never at 0, always at 100, else with probability weight/100
+/// drawn from the world's `policy/rollout/<service>` stream (one draw per
+/// request; none at 0 or 100). Both worlds route with it.
+pub fn routes_to_new<R: rand::Rng + ?Sized>(weight: u8, rng: &mut R) -> bool {
+    match weight {
+        0 => false,
+        100.. => true,
+        w => rand::RngExt::random_range(rng, 0..100u8) < w,
+    }
+}
+
 /// The earlier of two optional instants.
 pub(crate) fn earliest(a: Option<SimTime>, b: Option<SimTime>) -> Option<SimTime> {
     match (a, b) {

@@ -141,12 +141,7 @@ impl Simulation<'_> {
         let Some(rt) = self.rollouts[s].as_mut().filter(|rt| rt.driver.split()) else {
             return false;
         };
-        let to_new = match rt.driver.weight {
-            0 => false,
-            100.. => true,
-            w => rand::RngExt::random_range(&mut rt.route_rng, 0..100u8) < w,
-        };
-        if !to_new {
+        if !orkestra_core::rollout::routes_to_new(rt.driver.weight, &mut rt.route_rng) {
             return false;
         }
         rt.balancer.on_time(now);
