@@ -117,3 +117,42 @@ pub fn service(name: &str) -> ServiceSpec {
         rollout: None,
     }
 }
+
+/// A [`Files`](crate::scenario::Files) with no files: every read fails,
+/// naming the path. For scenarios built in tests and benchmarks that
+/// reference none.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoFiles;
+
+impl crate::scenario::Files for NoFiles {
+    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        Err(format!("{path}: no files here"))
+    }
+}
+
+/// `text` with every occurrence of `from` replaced by `to`, for fixtures
+/// made from a shipped scenario's text.
+///
+/// # Panics
+/// When `text` does not contain `from`: a fixture whose pattern drifted
+/// away would otherwise silently test the unchanged text.
+#[track_caller]
+pub fn edit(text: &str, from: &str, to: &str) -> String {
+    assert!(
+        text.contains(from),
+        "fixture edit: the text no longer contains {from:?}"
+    );
+    text.replace(from, to)
+}
+
+#[cfg(test)]
+mod edit_tests {
+    use super::*;
+
+    #[test]
+    fn edit_replaces_and_refuses_an_absent_pattern() {
+        assert_eq!(edit("a = 1\nb = 1", "= 1", "= 2"), "a = 2\nb = 2");
+        let absent = std::panic::catch_unwind(|| edit("a = 1", "c = 1", "c = 2"));
+        assert!(absent.is_err());
+    }
+}
