@@ -65,6 +65,25 @@ pub struct ProxyStats {
     pub retries: AtomicU64,
     /// Hosts ejected by outlier detection, over all clients.
     pub ejections: AtomicU64,
+    /// Central-queue mode: requests waiting at the proxy for a free slot now.
+    pub waiting: AtomicU64,
+}
+
+/// Counts one request in [`ProxyStats::waiting`] while it lives (a waiting
+/// request's future is dropped if its client goes away).
+struct Waiting<'a>(&'a AtomicU64);
+
+impl<'a> Waiting<'a> {
+    fn new(n: &'a AtomicU64) -> Self {
+        n.fetch_add(1, Ordering::Relaxed);
+        Waiting(n)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// How one endpoint list is served.
@@ -140,14 +159,6 @@ impl Picker {
         }
     }
 
-    /// The slot pool (central-queue mode).
-    fn pool(&mut self) -> &mut SlotPool<oneshot::Sender<Endpoint>> {
-        match &mut self.front {
-            Front::Central { pool, .. } => pool,
-            Front::Balanced(_) => unreachable!("balanced requests are routed"),
-        }
-    }
-
     /// A free slot for a central-queue request, or a place in the queue.
     fn take_slot(&mut self) -> Result<Endpoint, oneshot::Receiver<Endpoint>> {
         let by_id = &self.by_id;
@@ -165,14 +176,15 @@ impl Picker {
     /// A central-queue request finished on `replica`: its slot serves the
     /// oldest waiting request, or becomes free.
     fn release(&mut self, replica: ReplicaId) {
-        if self.by_id.contains_key(&replica) {
-            self.pool().release(replica);
-            let by_id = &self.by_id;
-            let Front::Central { pool, .. } = &mut self.front else {
-                unreachable!("central-queue requests take slots")
-            };
-            hand_out(pool, by_id);
+        if !self.by_id.contains_key(&replica) {
+            return;
         }
+        let by_id = &self.by_id;
+        let Front::Central { pool, .. } = &mut self.front else {
+            unreachable!("central-queue requests take slots")
+        };
+        pool.release(replica);
+        hand_out(pool, by_id);
     }
 }
 
@@ -382,7 +394,7 @@ async fn serve_client(client: TcpStream, routes: Arc<Routes>, pool: Pool, stats:
             Front::Central { .. }
         );
         let resp = if central {
-            serve_central(picker, &pool, &req).await
+            serve_central(picker, &pool, &req, &stats).await
         } else {
             serve_balanced(picker, &pool, &req, &stats).await
         };
@@ -401,14 +413,22 @@ async fn serve_client(client: TcpStream, routes: Arc<Routes>, pool: Pool, stats:
 }
 
 /// Central-queue mode: wait for a free slot, oldest request first.
-async fn serve_central(picker: &Mutex<Picker>, pool: &Pool, req: &Request) -> Response {
+async fn serve_central(
+    picker: &Mutex<Picker>,
+    pool: &Pool,
+    req: &Request,
+    stats: &ProxyStats,
+) -> Response {
     let slot = picker.lock().expect("picker lock").take_slot();
     let ep = match slot {
         Ok(ep) => ep,
-        Err(rx) => match rx.await {
-            Ok(ep) => ep,
-            Err(_) => return error_response(503, "no-endpoint"),
-        },
+        Err(rx) => {
+            let _waiting = Waiting::new(&stats.waiting);
+            match rx.await {
+                Ok(ep) => ep,
+                Err(_) => return error_response(503, "no-endpoint"),
+            }
+        }
     };
     picker.lock().expect("picker lock").begin(ep.addr);
     let result = forward(pool, ep.addr, req).await;
