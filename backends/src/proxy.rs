@@ -532,3 +532,120 @@ async fn exchange(
     }
     Ok(resp)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The proxy against plain HTTP servers on loopback (no Docker): the
+    //! core Router's retries and the SlotPool's one-request-per-slot rule,
+    //! as the proxy drives them over real TCP.
+    use std::sync::atomic::AtomicU32;
+
+    use orkestra_core::balance::Policy;
+
+    use super::*;
+
+    /// An HTTP server on 127.0.0.1 that answers 200 after `delay`, counting
+    /// requests in service at once (`busy`) and the most seen (`max`).
+    async fn server(delay: Duration, max: Arc<AtomicU32>) -> SocketAddr {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let busy = Arc::new(AtomicU32::new(0));
+        tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                let (busy, max) = (busy.clone(), max.clone());
+                tokio::spawn(async move {
+                    let (r, mut w) = conn.into_split();
+                    let mut r = BufReader::new(r);
+                    while let Ok(Some(_)) = http1::read_request(&mut r).await {
+                        let n = busy.fetch_add(1, Ordering::SeqCst) + 1;
+                        max.fetch_max(n, Ordering::SeqCst);
+                        tokio::time::sleep(delay).await;
+                        busy.fetch_sub(1, Ordering::SeqCst);
+                        let ok = Response::new(200, "ok");
+                        if http1::write_response(&mut w, &ok).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    async fn get(proxy: SocketAddr) -> u16 {
+        let mut conn = BufReader::new(TcpStream::connect(proxy).await.unwrap());
+        http1::write_request(conn.get_mut(), &Request::new("GET", "/"))
+            .await
+            .unwrap();
+        http1::read_response(&mut conn).await.unwrap().status
+    }
+
+    fn config(routing: Routing, balancing: BalancingSpec) -> ProxyConfig {
+        ProxyConfig {
+            service: "web".into(),
+            routing,
+            balancing,
+            concurrency: 1,
+            seed: 1,
+            speed: 1.0,
+        }
+    }
+
+    fn endpoints(addrs: &[SocketAddr]) -> Endpoints {
+        Arc::new(
+            addrs
+                .iter()
+                .enumerate()
+                .map(|(i, &addr)| Endpoint {
+                    replica: ReplicaId(i as u32),
+                    addr,
+                    weight: 1,
+                })
+                .collect(),
+        )
+    }
+
+    #[tokio::test]
+    async fn central_queue_gives_each_slot_one_request_at_a_time() {
+        // One replica with concurrency 1 and 8 requests at once: all are
+        // served, never two at the replica together, and none is left
+        // counted as waiting.
+        let max = Arc::new(AtomicU32::new(0));
+        let addr = server(Duration::from_millis(20), max.clone()).await;
+        let (_tx, rx) = watch::channel(endpoints(&[addr]));
+        let cfg = config(Routing::CentralQueue, BalancingSpec::default());
+        let proxy = spawn(cfg, rx, false).await.unwrap();
+        let mut clients = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            clients.spawn(get(proxy.addr));
+        }
+        while let Some(status) = clients.join_next().await {
+            assert_eq!(status.unwrap(), 200);
+        }
+        assert_eq!(max.load(Ordering::SeqCst), 1);
+        assert_eq!(proxy.stats.waiting.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn a_refused_attempt_is_retried_on_the_next_endpoint() {
+        // Round robin over [closed port, live server] with one retry: every
+        // request's first pick is the closed port (picks alternate 0, 1, 0,
+        // 1 and each request takes two), so 10 requests make 10 retries and
+        // all succeed; the default budget (10/s × 10 s) covers them.
+        let closed = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let dead = closed.local_addr().unwrap();
+        drop(closed);
+        let live = server(Duration::ZERO, Arc::default()).await;
+        let (_tx, rx) = watch::channel(endpoints(&[dead, live]));
+        let balancing = BalancingSpec {
+            retries: 1,
+            ..Default::default()
+        };
+        let cfg = config(Routing::Balanced(Policy::RoundRobin), balancing);
+        let proxy = spawn(cfg, rx, false).await.unwrap();
+        for _ in 0..10 {
+            assert_eq!(get(proxy.addr).await, 200);
+        }
+        assert_eq!(proxy.stats.retries.load(Ordering::SeqCst), 10);
+    }
+}
