@@ -121,7 +121,14 @@ fn targets(scenario: &Scenario, hosts: &[Host], kind: &FaultKind) -> Result<Vec<
             }
             Ok(h)
         }
-        _ => Ok(Vec::new()),
+        // Service-level and control-plane faults hit no host; link
+        // degradation is simulated only (refused by `check`). Listed one by
+        // one so that a new node-level kind fails to compile here.
+        FaultKind::LinkDegrade { .. }
+        | FaultKind::ContainerCrash { .. }
+        | FaultKind::OomKill { .. }
+        | FaultKind::ImagePullFailure { .. }
+        | FaultKind::ControlPlanePause => Ok(Vec::new()),
     }
 }
 

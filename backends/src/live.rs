@@ -24,7 +24,7 @@ use orkestra_core::time::SimTime;
 use tokio::sync::{Mutex as AsyncMutex, Notify, watch};
 
 use crate::autoscaling::Pipeline;
-use crate::controller::{Clock, Controller, EventRow};
+use crate::controller::{Clock, Controller, EventRow, ScaleHandle};
 use crate::hosts::{self, Host};
 use crate::loadgen::{self, LoadSpec, LoadState};
 use crate::proxy::{self, Endpoints};
@@ -312,28 +312,7 @@ async fn traffic(
     metrics: &[Arc<Mutex<ServiceMetrics>>],
     proxies: &[proxy::Running],
 ) -> Result<Summary, LiveRunError> {
-    // Warm start: wait until every service has its desired replicas ready.
-    let deadline = Instant::now() + opts.warmup_timeout;
-    loop {
-        let ready = controller.lock().await.ready_counts();
-        if ready
-            .iter()
-            .zip(&scenario.desired.services)
-            .all(|(r, s)| *r >= s.replicas)
-        {
-            break;
-        }
-        if Instant::now() > deadline {
-            return Err(LiveRunError::Other(format!(
-                "replicas not ready after {:?} (ready per service: {ready:?})",
-                opts.warmup_timeout
-            )));
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-            _ = &mut *shutdown => return Err(LiveRunError::Other("interrupted before traffic started".into())),
-        }
-    }
+    warm_start(scenario, opts, shutdown, controller).await?;
     let start = Instant::now();
     let clock = Clock {
         start,
@@ -363,33 +342,15 @@ async fn traffic(
     if let Some(p) = Pipeline::new(scenario.clone()) {
         scaling.spawn(p.run(handle.clone(), clock, states.clone(), scaling_stop.clone()));
     }
-    let mut loads = tokio::task::JoinSet::new();
-    for (i, spec) in scenario.desired.services.iter().enumerate() {
-        let load = LoadSpec {
-            model: scenario.traffic[i].clone(),
-            duration: scenario.duration,
-            speed: opts.speed,
-            target: proxies[i].addr,
-            timeout: spec.timeout.map(|t| Duration::from_nanos(t.0)),
-            rng: stream(scenario.seed, &format!("{}/{}", names::TRAFFIC, spec.name)),
-        };
-        loads.spawn(loadgen::run(
-            load,
-            start,
-            metrics[i].clone(),
-            states[i].clone(),
-        ));
-    }
+    let mut loads = spawn_loads(scenario, opts, proxies, metrics, &states, start);
     let interval = Duration::from_nanos((scenario.sample_interval.0 as f64 / opts.speed) as u64)
         .max(Duration::from_millis(10));
     let mut ticker = tokio::time::interval_at((start + interval).into(), interval);
-    let (mut cpu, mut mem) = (Integral::default(), Integral::default());
-    let mut scraped = Scraped::new(opts.speed);
-    let mut needed = vec![0.0; metrics.len()];
+    let mut tally = Tally::new(opts.speed, metrics.len());
     loop {
         tokio::select! {
             _ = ticker.tick() => {
-                sample(scenario, clock.now(), out, controller, metrics, &states, &mut cpu, &mut mem, &mut scraped, &mut needed).await?;
+                sample(scenario, clock.now(), out, controller, metrics, &states, &mut tally).await?;
             }
             r = loads.join_next() => {
                 if r.is_none() { break; }
@@ -412,20 +373,126 @@ async fn traffic(
         .transpose()
         .map_err(|e| LiveRunError::Other(format!("autoscaler task: {e}")))?;
     let end = clock.now();
-    sample(
-        scenario,
-        end,
-        out,
-        controller,
-        metrics,
-        &states,
-        &mut cpu,
-        &mut mem,
-        &mut scraped,
-        &mut needed,
-    )
-    .await?;
+    sample(scenario, end, out, controller, metrics, &states, &mut tally).await?;
     let ctl = controller.lock().await;
+    let finished = Finished {
+        end,
+        pipeline,
+        fault_report,
+    };
+    Ok(summarize(
+        scenario, &ctl, &handle, metrics, proxies, tally, finished,
+    ))
+}
+
+/// Warm start: waits until every service has its desired replicas ready.
+async fn warm_start(
+    scenario: &Scenario,
+    opts: &LiveOptions,
+    shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    controller: &Arc<AsyncMutex<Controller>>,
+) -> Result<(), LiveRunError> {
+    let deadline = Instant::now() + opts.warmup_timeout;
+    loop {
+        let ready = controller.lock().await.ready_counts();
+        if ready
+            .iter()
+            .zip(&scenario.desired.services)
+            .all(|(r, s)| *r >= s.replicas)
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(LiveRunError::Other(format!(
+                "replicas not ready after {:?} (ready per service: {ready:?})",
+                opts.warmup_timeout
+            )));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = &mut *shutdown => return Err(LiveRunError::Other("interrupted before traffic started".into())),
+        }
+    }
+}
+
+/// Starts one load generator per service, sending to its proxy from `start`.
+fn spawn_loads(
+    scenario: &Scenario,
+    opts: &LiveOptions,
+    proxies: &[proxy::Running],
+    metrics: &[Arc<Mutex<ServiceMetrics>>],
+    states: &[Arc<LoadState>],
+    start: Instant,
+) -> tokio::task::JoinSet<()> {
+    let mut loads = tokio::task::JoinSet::new();
+    for (i, spec) in scenario.desired.services.iter().enumerate() {
+        let load = LoadSpec {
+            model: scenario.traffic[i].clone(),
+            duration: scenario.duration,
+            speed: opts.speed,
+            target: proxies[i].addr,
+            timeout: spec.timeout.map(|t| Duration::from_nanos(t.0)),
+            rng: stream(scenario.seed, &format!("{}/{}", names::TRAFFIC, spec.name)),
+        };
+        loads.spawn(loadgen::run(
+            load,
+            start,
+            metrics[i].clone(),
+            states[i].clone(),
+        ));
+    }
+    loads
+}
+
+/// What the sampler accumulates over the run.
+struct Tally {
+    /// Cluster-wide cpu allocated ÷ allocatable over time.
+    cpu: Integral,
+    /// The same for memory.
+    mem: Integral,
+    /// The workloads' counters last seen.
+    scraped: Scraped,
+    /// Offered work per service, replica-seconds of scenario time.
+    needed: Vec<f64>,
+}
+
+impl Tally {
+    fn new(speed: f64, services: usize) -> Tally {
+        Tally {
+            cpu: Integral::default(),
+            mem: Integral::default(),
+            scraped: Scraped::new(speed),
+            needed: vec![0.0; services],
+        }
+    }
+}
+
+/// What the run's background tasks hand back once traffic has ended.
+struct Finished {
+    /// Scenario time of the last sample.
+    end: SimTime,
+    /// The autoscalers' pipeline, if any service had one.
+    pipeline: Option<Pipeline>,
+    /// The fault injector's report, if the scenario had faults.
+    fault_report: Option<crate::faults::Report>,
+}
+
+/// The run's summary, in the simulator's format.
+fn summarize(
+    scenario: &Scenario,
+    ctl: &Controller,
+    handle: &ScaleHandle,
+    metrics: &[Arc<Mutex<ServiceMetrics>>],
+    proxies: &[proxy::Running],
+    mut tally: Tally,
+    finished: Finished,
+) -> Summary {
+    let Finished {
+        end,
+        pipeline,
+        fault_report,
+    } = finished;
+    let needed = &tally.needed;
     let nodes = &ctl.observed().nodes;
     let secs = end.as_secs_f64().max(f64::MIN_POSITIVE);
     let zones: std::collections::BTreeSet<&str> =
@@ -475,7 +542,7 @@ async fn traffic(
         let rows = handle.events.lock().expect("events").clone();
         r.summary(scenario, &counts, &rows)
     });
-    Ok(Summary {
+    Summary {
         format: FORMAT,
         version: orkestra_core::VERSION.to_string(),
         mode: "live".to_string(),
@@ -493,8 +560,8 @@ async fn traffic(
             zones: zones.len() as u32,
             cpu_allocatable_milli: nodes.iter().map(|n| n.spec.allocatable.cpu_milli).sum(),
             memory_allocatable_bytes: nodes.iter().map(|n| n.spec.allocatable.memory_bytes).sum(),
-            cpu_allocated_mean: cpu.area(end) / secs,
-            memory_allocated_mean: mem.area(end) / secs,
+            cpu_allocated_mean: tally.cpu.area(end) / secs,
+            memory_allocated_mean: tally.mem.area(end) / secs,
             pending_at_end: ctl
                 .observed()
                 .replicas
@@ -505,10 +572,10 @@ async fn traffic(
         },
         jobs: Vec::new(),
         faults,
-    })
+    }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Writes one sample of every service and node at `now`, and adds it to `tally`.
 async fn sample(
     scenario: &Scenario,
     now: SimTime,
@@ -516,11 +583,14 @@ async fn sample(
     controller: &Arc<AsyncMutex<Controller>>,
     metrics: &[Arc<Mutex<ServiceMetrics>>],
     states: &[Arc<LoadState>],
-    cpu: &mut Integral,
-    mem: &mut Integral,
-    scraped: &mut Scraped,
-    needed: &mut [f64],
+    tally: &mut Tally,
 ) -> Result<(), LiveRunError> {
+    let Tally {
+        cpu,
+        mem,
+        scraped,
+        needed,
+    } = tally;
     let t = now.as_secs_f64();
     let io = |e: std::io::Error| LiveRunError::Other(format!("timeseries.csv: {e}"));
     let (ready, nodes, addrs) = {

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use hdrhistogram::Histogram;
 use orkestra_core::metrics::ServiceMetrics;
 use orkestra_core::rng::StreamRng;
 use orkestra_core::time::{SimDuration, SimTime};
@@ -20,7 +21,6 @@ use orkestra_workload::http1::{self, Request};
 use tokio::io::BufReader;
 use tokio::net::TcpStream;
 
-use crate::autoscaling::Window;
 use crate::proxy::PROXY_ERROR;
 
 type Pool = Arc<Mutex<Vec<BufReader<TcpStream>>>>;
@@ -39,6 +39,79 @@ pub struct LoadSpec {
     pub timeout: Option<Duration>,
     /// Arrival stream.
     pub rng: StreamRng,
+}
+
+/// The load generator's view of one service between two scrapes.
+#[derive(Debug)]
+pub struct Window {
+    started: Instant,
+    last: Instant,
+    arrivals: u64,
+    in_flight: u32,
+    area_s: f64,
+    latency: Histogram<u64>,
+}
+
+impl Default for Window {
+    fn default() -> Window {
+        let now = Instant::now();
+        Window {
+            started: now,
+            last: now,
+            arrivals: 0,
+            in_flight: 0,
+            area_s: 0.0,
+            latency: Histogram::new(3).expect("3 significant digits is valid"),
+        }
+    }
+}
+
+impl Window {
+    fn advance(&mut self, now: Instant) {
+        let dt = now.saturating_duration_since(self.last).as_secs_f64();
+        self.area_s += f64::from(self.in_flight) * dt;
+        self.last = self.last.max(now);
+    }
+
+    /// A request was sent at `now`.
+    pub fn arrived(&mut self, now: Instant) {
+        self.advance(now);
+        self.arrivals += 1;
+        self.in_flight += 1;
+    }
+
+    /// A request ended at `now`: answered successfully after `ok`, or not (`None`).
+    pub fn finished(&mut self, now: Instant, ok: Option<Duration>) {
+        self.advance(now);
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if let Some(l) = ok {
+            let _ = self
+                .latency
+                .record(u64::try_from(l.as_nanos()).unwrap_or(u64::MAX));
+        }
+    }
+
+    /// Ends the window at `now`: `[arrivals per second, mean in flight, p99
+    /// latency ms]` in milli-units (p99 `None` without completions).
+    pub fn take(&mut self, now: Instant) -> [Option<i64>; 3] {
+        self.advance(now);
+        let wall = now.saturating_duration_since(self.started).as_secs_f64();
+        let out = if wall > 0.0 {
+            [
+                Some((self.arrivals as f64 * 1000.0 / wall).round() as i64),
+                Some((self.area_s * 1000.0 / wall).round() as i64),
+                (!self.latency.is_empty())
+                    .then(|| (self.latency.value_at_quantile(0.99) / 1000) as i64),
+            ]
+        } else {
+            [None; 3]
+        };
+        self.started = now;
+        self.arrivals = 0;
+        self.area_s = 0.0;
+        self.latency.reset();
+        out
+    }
 }
 
 /// Counters shared with the sampler and the autoscalers' metrics pipeline.
@@ -149,5 +222,32 @@ async fn request(pool: &Pool, target: SocketAddr) -> Result<(), Outcome> {
                 no_endpoint: why == Some("no-endpoint"),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_is_time_weighted() {
+        let t0 = Instant::now();
+        let mut w = Window {
+            started: t0,
+            last: t0,
+            ..Window::default()
+        };
+        let ms = Duration::from_millis;
+        w.arrived(t0);
+        w.arrived(t0 + ms(500));
+        w.finished(t0 + ms(1000), Some(ms(1000)));
+        w.finished(t0 + ms(1500), None);
+        // 2 arrivals in 2 s; in flight 1 for 0.5 s, 2 for 0.5 s, 1 for 0.5 s = 2 request-seconds.
+        let v = w.take(t0 + ms(2000));
+        assert_eq!(v[0], Some(1000));
+        assert_eq!(v[1], Some(1000));
+        assert!((v[2].unwrap() - 1_000_000).abs() <= 1000, "{v:?}");
+        // The next window starts empty.
+        assert_eq!(w.take(t0 + ms(3000)), [Some(0), Some(0), None]);
     }
 }

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use orkestra_core::scenario::{self, Files, Scenario};
+use orkestra_core::scenario::{self, Scenario};
+use orkestra_core::testing::NoFiles;
 use orkestra_sim::cluster::bytes_per_replica;
 use orkestra_sim::run::load;
 use orkestra_sim::{NullOutput, Simulation, simulate};
@@ -41,13 +42,6 @@ fn repo_scenario(name: &str) -> Scenario {
         .join("scenarios")
         .join(name);
     load(&path, &[], None).unwrap_or_else(|e| panic!("{e}")).0
-}
-
-struct NoFiles;
-impl Files for NoFiles {
-    fn read(&self, p: &str) -> Result<Vec<u8>, String> {
-        Err(p.to_string())
-    }
 }
 
 /// `replicas` single-slot replicas, 100 per node, kept ~90% busy so most

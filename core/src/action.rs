@@ -5,8 +5,8 @@
 //! simulator, a Docker API call in live mode). That keeps every decision
 //! replayable and testable without either world.
 
+use crate::fit::Unschedulable;
 use crate::model::{NodeId, ReplicaId, ServiceId};
-use crate::placement::Unschedulable;
 
 /// One change a controller wants made.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -15,6 +15,7 @@ pub mod capacity;
 pub mod controller;
 pub mod dist;
 pub mod faults;
+pub mod fit;
 pub mod health;
 pub mod ids;
 pub mod jobs;

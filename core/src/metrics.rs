@@ -113,7 +113,7 @@ impl ClusterMetrics {
     }
 
     /// A placement attempt failed.
-    pub fn unschedulable(&mut self, why: &crate::placement::Unschedulable) {
+    pub fn unschedulable(&mut self, why: &crate::fit::Unschedulable) {
         self.attempts += 1;
         for reason in why.reasons.keys() {
             *self.unschedulable.entry(reason.to_string()).or_default() += 1;

@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::NoFiles;
 use orkestra_core::results::Summary;
 use orkestra_core::scenario;
+use orkestra_core::testing::NoFiles;
 use orkestra_sim::simulate;
 
 /// `replicas` single-slot replicas (exponential service, mean 1 ms) on

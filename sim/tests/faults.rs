@@ -5,9 +5,10 @@
 
 mod common;
 
-use common::{NoFiles, Rows};
+use common::Rows;
 use orkestra_core::results::Summary;
 use orkestra_core::scenario::Files;
+use orkestra_core::testing::{NoFiles, edit};
 
 fn run(text: &str, overrides: &[String], seed: u64, files: &dyn Files) -> (Summary, Rows) {
     common::simulate(text, "faults.toml", overrides, Some(seed), files)
@@ -93,7 +94,7 @@ fn a_node_back_before_not_ready_cancels_eviction_and_comes_back_empty() {
     // Crash 100 s for 30 s: back at 130 s, before NotReady (145 s). No
     // NotReady, no eviction; its two replicas are Failed at 130 s and
     // replaced (first-fit: a-0 is Ready again and first), ready at 135 s.
-    let text = NODE_CRASH.replace("duration = \"500s\"", "duration = \"30s\"");
+    let text = edit(NODE_CRASH, "duration = \"500s\"", "duration = \"30s\"");
     let (sum, rows) = run(&text, &[], 1, &NoFiles);
     assert!(rows.times("node-not-ready").is_empty());
     assert!(rows.times("evict").is_empty());
@@ -113,16 +114,17 @@ fn container_crashes_restart_after_crash_loop_back_off() {
     // One replica crashing at 1/min for the whole run: each restart comes
     // exactly the kubelet back-off after its crash (10 s, doubling while
     // crashes come within 10 min of the last raise, capped at 5 min).
-    let text = NODE_CRASH
-        .replace(
-            "[[faults]]\nkind = \"node-crash\"",
-            "[[faults]]\nkind = \"container-crash\"",
-        )
-        .replace(
-            "target = { node = \"a-0\" }",
-            "target = { service = \"web\" }\nrate = 0.0166667",
-        )
-        .replace("at = \"100s\"\nduration = \"500s\"", "at = \"0s\"");
+    let text = edit(
+        NODE_CRASH,
+        "[[faults]]\nkind = \"node-crash\"",
+        "[[faults]]\nkind = \"container-crash\"",
+    );
+    let text = edit(
+        &text,
+        "target = { node = \"a-0\" }",
+        "target = { service = \"web\" }\nrate = 0.0166667",
+    );
+    let text = edit(&text, "at = \"100s\"\nduration = \"500s\"", "at = \"0s\"");
     let (sum, rows) = run(&text, &[], 3, &NoFiles);
     let crashes: Vec<_> = rows
         .events
@@ -210,7 +212,7 @@ fn zone_outage_under_balancer_and_scheduler_presets() {
 
 /// The node crash of `NODE_CRASH` made permanent, plus `extra` faults.
 fn crash_plus(extra: &str) -> String {
-    NODE_CRASH.replace("duration = \"500s\"\n", "") + extra
+    edit(NODE_CRASH, "duration = \"500s\"\n", "") + extra
 }
 
 #[test]

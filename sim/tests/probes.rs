@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::NoFiles;
+use orkestra_core::testing::NoFiles;
 
 /// Two replicas started at 0 (no warm start), their application up after
 /// a constant 12 s.

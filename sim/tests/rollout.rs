@@ -8,9 +8,9 @@ mod common;
 
 use std::io;
 
-use common::NoFiles;
 use orkestra_core::results::{Output, Summary};
 use orkestra_core::scenario;
+use orkestra_core::testing::{NoFiles, edit};
 use orkestra_sim::Simulation;
 
 const ROLLING: &str = include_str!("../../scenarios/rolling-update.toml");
@@ -158,7 +158,8 @@ fn bad_canary_is_aborted_before_its_next_weight() {
 
 #[test]
 fn blue_green_switches_all_traffic_at_once_after_green_is_ready() {
-    let text = ROLLING.replace(
+    let text = edit(
+        ROLLING,
         "strategy = \"rollingUpdate\"\nat = \"1m\"\nmaxSurge = \"25%\"\nmaxUnavailable = \"25%\"",
         "strategy = \"blueGreen\"\nat = \"1m\"\nscaleDownDelaySeconds = 30",
     );
@@ -221,16 +222,16 @@ fn an_autoscaler_rescales_a_rolling_update_in_progress() {
     // Start delays of 20 s on average (8 s in the file) stretch the
     // rollout past the HPA's first reaction (about 30 s after the step:
     // the metrics window, then the next 15 s sync).
-    let text = ROLLING
-        .replace(
-            "startDelay = { dist = \"lognormal\", mean = \"8s\", p99 = \"25s\" }",
-            "startDelay = { dist = \"lognormal\", mean = \"20s\", p99 = \"40s\" }",
-        )
-        .replace(
+    let text = edit(
+        ROLLING,
+        "startDelay = { dist = \"lognormal\", mean = \"8s\", p99 = \"25s\" }",
+        "startDelay = { dist = \"lognormal\", mean = \"20s\", p99 = \"40s\" }",
+    );
+    let text = edit(
+        &text,
         "[services.web.traffic]\nmodel = \"constant\"\nrate = 300\n",
         "[services.web.traffic]\nmodel = \"spike\"\nbase = 300\npeak = 1500\nstart = \"62s\"\nrampUp = \"1s\"\nhold = \"10m\"\nrampDown = \"1s\"\n\n[services.web.autoscaler]\nkind = \"hpa\"\nminReplicas = 13\nmaxReplicas = 30\nmetrics = [\n  { type = \"Resource\", resource = { name = \"cpu\", target = { type = \"Utilization\", averageUtilization = 60 } } },\n]\n",
     );
-    assert!(text.contains("peak = 1500") && text.contains("mean = \"20s\""));
     let (s, rows) = run(&text);
     let r = s.services[0].rollout.as_ref().expect("rollout summary");
     assert_eq!(r.outcome, "complete", "{r:?}");

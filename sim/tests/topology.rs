@@ -8,8 +8,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{NoFiles, Rows};
+use common::Rows;
 use orkestra_core::results::Summary;
+use orkestra_core::testing::{NoFiles, edit};
 
 fn run(text: &str, seed: u64) -> (Summary, Rows) {
     common::simulate(text, "topology.toml", &[], Some(seed), &NoFiles)
@@ -81,7 +82,11 @@ fn a_request_to_another_zone_pays_the_round_trip() {
     assert_eq!(web.requests.total, base.services[0].requests.total);
     assert_eq!(web.requests.ok, web.requests.total - in_flight(&far));
     // Ingress in zb itself: the zone to itself is free → 10 ms again.
-    let text = format!("{FAR}{LINK_5MS}").replace("[topology]", "[topology]\ningressZone = \"zb\"");
+    let text = edit(
+        &format!("{FAR}{LINK_5MS}"),
+        "[topology]",
+        "[topology]\ningressZone = \"zb\"",
+    );
     let (near, _) = run(&text, 1);
     assert!((near.services[0].latency_s.mean - 0.010).abs() < 1e-12);
 }
@@ -96,7 +101,11 @@ fn in_flight(s: &Summary) -> u64 {
 fn the_timeout_includes_the_round_trip() {
     // Timeout 15 ms: 10 ms of service passes alone, but 10 + 2 × 5 = 20 ms
     // over the link does not — every completed request times out.
-    let text = FAR.replace("concurrency = 64", "concurrency = 64\ntimeout = \"15ms\"");
+    let text = edit(
+        FAR,
+        "concurrency = 64",
+        "concurrency = 64\ntimeout = \"15ms\"",
+    );
     let (alone, _) = run(&text, 1);
     assert_eq!(alone.services[0].requests.timed_out, 0);
     let (far, _) = run(&format!("{text}{LINK_5MS}"), 1);
@@ -110,20 +119,25 @@ fn loss_fails_attempts_on_both_legs_and_retries_recover_them() {
     // 1000 requests/s for 100 s ≈ 100,000 requests over a link with loss
     // 0.1 each way: an attempt is lost with p = 1 − 0.9² = 0.19. Binomial
     // sd of the share: √(0.19 × 0.81 / 100,000) ≈ 0.00124; allow ±0.006 (~5 sd).
-    let lossy = FAR.replace("rate = 100", "rate = 1000")
-        + &LINK_5MS.replace("latency = \"5ms\"", "latency = \"5ms\"\nloss = 0.1");
+    let lossy = edit(FAR, "rate = 100", "rate = 1000")
+        + &edit(
+            LINK_5MS,
+            "latency = \"5ms\"",
+            "latency = \"5ms\"\nloss = 0.1",
+        );
     let (sum, _) = run(&lossy, 1);
     let r = &sum.services[0].requests;
     let share = r.failed as f64 / r.total as f64;
     assert!((share - 0.19).abs() < 0.006, "failed share {share}");
     assert!(r.total > 95_000, "{}", r.total);
     // Loss draws from `topology/loss` only: the arrivals are the lossless run's.
-    let (lossless, _) = run(&FAR.replace("rate = 100", "rate = 1000"), 1);
+    let (lossless, _) = run(&edit(FAR, "rate = 100", "rate = 1000"), 1);
     assert_eq!(r.total, lossless.services[0].requests.total);
     // One retry with a budget that never binds (ratio 1): a request fails
     // only if both attempts are lost, p = 0.19² = 0.0361 (sd ≈ 0.00059;
     // allow ±0.003), and about 19% of requests are retried once (±0.006).
-    let retrying = lossy.replace(
+    let retrying = edit(
+        &lossy,
         "concurrency = 64",
         "concurrency = 64\nbalancing = { retries = 1, retryBudget = { retryRatio = 1.0 } }",
     );
@@ -140,7 +154,7 @@ fn link_degrade_adds_latency_and_loss_for_its_window() {
     // Degraded from 0 s to the end by +20 ms one way and loss 0.1 (the base
     // link has none): every request pays 10 + 2 × (5 + 20) = 60 ms, and
     // 1 − 0.9² = 0.19 of them are lost (±0.006 as above at 1000/s).
-    let text = FAR.replace("rate = 100", "rate = 1000")
+    let text = edit(FAR, "rate = 100", "rate = 1000")
         + LINK_5MS
         + r#"
 [[faults]]
@@ -164,7 +178,7 @@ loss = 0.1
     assert!(rows.times("node-not-ready").is_empty());
     // Without a topology table, a link-degrade alone still applies (base 0 ms):
     // 10 + 2 × 20 = 50 ms.
-    let text = text.replace(LINK_5MS, "");
+    let text = edit(&text, LINK_5MS, "");
     let (sum, _) = run(&text, 1);
     assert!((sum.services[0].latency_s.mean - 0.050).abs() < 1e-12);
 }
@@ -249,7 +263,7 @@ fn a_partition_that_heals_before_eviction_brings_the_replicas_back() {
     // Cut 100 s to 300 s: NotReady at 145 s as above, eviction would be at
     // 445 s, but far-0 is heard again at 300 s: Ready, and its two replicas
     // — still running — are Ready again then. Nothing is evicted or replaced.
-    let text = PARTITION.replace("duration = \"500s\"", "duration = \"200s\"");
+    let text = edit(PARTITION, "duration = \"500s\"", "duration = \"200s\"");
     let (sum, rows) = run(&text, 1);
     assert_eq!(rows.after_start("node-not-ready"), vec![(145.0, "far-0")]);
     assert!(rows.times("evict").is_empty());
@@ -262,7 +276,7 @@ fn a_partition_that_heals_before_eviction_brings_the_replicas_back() {
     assert_eq!(f.containers_killed, 0);
     // Cut 100 s to 130 s, before NotReady (145 s): no NotReady at all, the
     // replicas never leave; about 30 s × 10/s ÷ 2 = 150 requests fail (±50).
-    let text = PARTITION.replace("duration = \"500s\"", "duration = \"30s\"");
+    let text = edit(PARTITION, "duration = \"500s\"", "duration = \"30s\"");
     let (sum, rows) = run(&text, 1);
     assert!(rows.times("node-not-ready").is_empty());
     assert!(rows.after_start("ready").is_empty());

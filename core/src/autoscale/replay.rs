@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 
-use super::hpa::{Hpa, MetricSource, ResourceMetric};
+use super::hpa::{Hpa, HpaConfig, HpaSpec, MetricSource, ResourceMetric};
 use super::{Autoscale, PodPhase, PodSample, ScaleInput};
 use crate::scenario::InputError;
 use crate::scenario::autoscaler_from_toml;
@@ -65,40 +65,7 @@ pub fn replay(
     csv_text: &str,
     csv_file: &str,
 ) -> Result<Vec<ReplayRow>, InputError> {
-    let spec = autoscaler_from_toml(spec_text, spec_file)?;
-    let (hpa_spec, config) = match spec {
-        super::spec::AutoscalerSpec::Hpa(s, c) => (s, c),
-        _ => {
-            return Err(err(
-                spec_file,
-                1,
-                "kind",
-                "sim hpa replays kind \"hpa\" only".into(),
-            ));
-        }
-    };
-    // Which columns each metric reads: (value column, request column).
-    let columns: Vec<(String, Option<String>)> = hpa_spec
-        .metrics
-        .iter()
-        .map(|m| match &m.source {
-            MetricSource::Resource(ResourceMetric::Cpu) => {
-                ("cpu".to_string(), Some("cpu_request".to_string()))
-            }
-            MetricSource::Resource(ResourceMetric::Memory) => {
-                ("memory".to_string(), Some("memory_request".to_string()))
-            }
-            MetricSource::Pods(n) | MetricSource::Object(n) | MetricSource::External(n) => {
-                (n.clone(), None)
-            }
-        })
-        .collect();
-    let per_pod: Vec<bool> = hpa_spec
-        .metrics
-        .iter()
-        .map(|m| matches!(m.source, MetricSource::Resource(_) | MetricSource::Pods(_)))
-        .collect();
-    let mut hpa = Hpa::with_config(hpa_spec, config);
+    let (hpa_spec, config) = hpa_of(spec_text, spec_file)?;
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(csv_text.as_bytes());
@@ -106,87 +73,20 @@ pub fn replay(
         .headers()
         .map_err(|e| err(csv_file, 1, "header", e.to_string()))?
         .clone();
-    let index: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
-    let need = |name: &str| {
-        index.get(name).copied().ok_or_else(|| {
-            err(
-                csv_file,
-                1,
-                name,
-                format!(
-                    "missing column '{name}' (have: {})",
-                    headers.iter().collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })
-    };
-    let (c_time, c_replicas, c_ready) = (need("time")?, need("replicas")?, need("ready")?);
-    need("pod")?;
-    let mut metric_cols = Vec::new();
-    for (value, request) in &columns {
-        metric_cols.push((need(value)?, request.as_deref().map(need).transpose()?));
-    }
-    let (c_phase, c_started, c_ready_since) = (
-        index.get("phase").copied(),
-        index.get("started").copied(),
-        index.get("ready_since").copied(),
-    );
+    let columns = Columns::find(&headers, &hpa_spec, csv_file)?;
+    let mut hpa = Hpa::with_config(hpa_spec, config);
+    let mut sync = Gathered::new(columns.metrics.len());
     let mut rows = Vec::new();
-    let mut pods: Vec<PodSample> = Vec::new();
-    let mut values: Vec<Option<i64>> = vec![None; columns.len()];
     let mut current: Option<(f64, u32)> = None;
-    let flush = |hpa: &mut Hpa,
-                 t: f64,
-                 replicas: u32,
-                 pods: &mut Vec<PodSample>,
-                 values: &mut Vec<Option<i64>>,
-                 rows: &mut Vec<ReplayRow>| {
-        let input = ScaleInput {
-            now: at(t),
-            spec_replicas: replicas,
-            pods,
-            values,
-            metric_window: SimDuration::from_secs(30),
-        };
-        let r = hpa.recommend(&input);
-        rows.push(ReplayRow {
-            time_s: t,
-            replicas,
-            pods: pods.len(),
-            recommendation: r.replicas,
-            reason: r.reason,
-        });
-        pods.clear();
-        values.iter_mut().for_each(|v| *v = None);
-    };
     for (k, rec) in reader.records().enumerate() {
         let line = k + 2;
         let rec = rec.map_err(|e| err(csv_file, line, "row", e.to_string()))?;
-        let cell = |i: usize| rec.get(i).unwrap_or("");
-        let num = |i: usize, what: &str| -> Result<Option<f64>, InputError> {
-            let c = cell(i);
-            if c.is_empty() {
-                return Ok(None);
-            }
-            c.parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite())
-                .map(Some)
-                .ok_or_else(|| err(csv_file, line, what, format!("'{c}' is not a number")))
+        let row = Row {
+            rec: &rec,
+            line,
+            file: csv_file,
         };
-        let t = num(c_time, "time")?
-            .filter(|t| *t >= 0.0)
-            .ok_or_else(|| err(csv_file, line, "time", "needs a time ≥ 0 in seconds".into()))?;
-        let replicas = num(c_replicas, "replicas")?
-            .filter(|r| *r >= 0.0 && r.fract() == 0.0)
-            .ok_or_else(|| {
-                err(
-                    csv_file,
-                    line,
-                    "replicas",
-                    "needs a whole number ≥ 0".into(),
-                )
-            })? as u32;
+        let (t, replicas) = row.time_and_replicas(&columns)?;
         match current {
             Some((ct, _)) if t < ct => {
                 return Err(err(
@@ -196,33 +96,225 @@ pub fn replay(
                     format!("times must not decrease ({t} after {ct})"),
                 ));
             }
-            Some((ct, cr)) if t > ct => {
-                flush(&mut hpa, ct, cr, &mut pods, &mut values, &mut rows);
-            }
+            Some((ct, cr)) if t > ct => rows.push(sync.flush(&mut hpa, ct, cr)),
             _ => {}
         }
         current = Some((t, replicas));
-        let ready = match cell(c_ready) {
+        row.add_pod(&columns, t, &mut sync)?;
+    }
+    if let Some((ct, cr)) = current {
+        rows.push(sync.flush(&mut hpa, ct, cr));
+    }
+    Ok(rows)
+}
+
+/// The HPA spec and controller flags of an autoscaler table, which must be
+/// `kind = "hpa"`.
+fn hpa_of(spec_text: &str, spec_file: &str) -> Result<(HpaSpec, HpaConfig), InputError> {
+    match autoscaler_from_toml(spec_text, spec_file)? {
+        super::spec::AutoscalerSpec::Hpa(s, c) => Ok((s, c)),
+        _ => Err(err(
+            spec_file,
+            1,
+            "kind",
+            "sim hpa replays kind \"hpa\" only".into(),
+        )),
+    }
+}
+
+/// Where one metric of the spec is read.
+struct MetricColumns {
+    /// The value column's name and index.
+    name: String,
+    value: usize,
+    /// The request column's name and index (Resource metrics).
+    request: Option<(String, usize)>,
+    /// A per-pod metric (Resource, Pods) rather than one value per sync.
+    per_pod: bool,
+}
+
+/// The CSV's column indices.
+struct Columns {
+    time: usize,
+    replicas: usize,
+    ready: usize,
+    phase: Option<usize>,
+    started: Option<usize>,
+    ready_since: Option<usize>,
+    metrics: Vec<MetricColumns>,
+}
+
+impl Columns {
+    /// Finds the columns `spec` reads; a missing one is an error on line 1.
+    fn find(
+        headers: &csv::StringRecord,
+        spec: &HpaSpec,
+        csv_file: &str,
+    ) -> Result<Columns, InputError> {
+        let index: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
+        let need = |name: &str| {
+            index.get(name).copied().ok_or_else(|| {
+                err(
+                    csv_file,
+                    1,
+                    name,
+                    format!(
+                        "missing column '{name}' (have: {})",
+                        headers.iter().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })
+        };
+        let (time, replicas, ready) = (need("time")?, need("replicas")?, need("ready")?);
+        need("pod")?;
+        let mut metrics = Vec::new();
+        for m in &spec.metrics {
+            // Which columns each metric reads: value column, request column.
+            let (name, request) = match &m.source {
+                MetricSource::Resource(ResourceMetric::Cpu) => ("cpu", Some("cpu_request")),
+                MetricSource::Resource(ResourceMetric::Memory) => {
+                    ("memory", Some("memory_request"))
+                }
+                MetricSource::Pods(n) | MetricSource::Object(n) | MetricSource::External(n) => {
+                    (n.as_str(), None)
+                }
+            };
+            metrics.push(MetricColumns {
+                name: name.to_string(),
+                value: need(name)?,
+                request: match request {
+                    Some(r) => Some((r.to_string(), need(r)?)),
+                    None => None,
+                },
+                per_pod: matches!(m.source, MetricSource::Resource(_) | MetricSource::Pods(_)),
+            });
+        }
+        Ok(Columns {
+            time,
+            replicas,
+            ready,
+            phase: index.get("phase").copied(),
+            started: index.get("started").copied(),
+            ready_since: index.get("ready_since").copied(),
+            metrics,
+        })
+    }
+}
+
+/// The pods and per-sync values gathered for the sync being read.
+struct Gathered {
+    pods: Vec<PodSample>,
+    values: Vec<Option<i64>>,
+}
+
+impl Gathered {
+    fn new(metrics: usize) -> Gathered {
+        Gathered {
+            pods: Vec::new(),
+            values: vec![None; metrics],
+        }
+    }
+
+    /// Runs the HPA's sync at `t` with `replicas` over what was gathered,
+    /// and starts the next sync empty.
+    fn flush(&mut self, hpa: &mut Hpa, t: f64, replicas: u32) -> ReplayRow {
+        let input = ScaleInput {
+            now: at(t),
+            spec_replicas: replicas,
+            pods: &self.pods,
+            values: &self.values,
+            metric_window: SimDuration::from_secs(30),
+        };
+        let r = hpa.recommend(&input);
+        let row = ReplayRow {
+            time_s: t,
+            replicas,
+            pods: self.pods.len(),
+            recommendation: r.replicas,
+            reason: r.reason,
+        };
+        self.pods.clear();
+        self.values.iter_mut().for_each(|v| *v = None);
+        row
+    }
+}
+
+/// One CSV record and where it is, for its cells and their errors.
+struct Row<'r> {
+    rec: &'r csv::StringRecord,
+    line: usize,
+    file: &'r str,
+}
+
+impl Row<'_> {
+    fn cell(&self, i: usize) -> &str {
+        self.rec.get(i).unwrap_or("")
+    }
+
+    /// Column `i` as a finite number; `None` when empty.
+    fn num(&self, i: usize, what: &str) -> Result<Option<f64>, InputError> {
+        let c = self.cell(i);
+        if c.is_empty() {
+            return Ok(None);
+        }
+        c.parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .map(Some)
+            .ok_or_else(|| err(self.file, self.line, what, format!("'{c}' is not a number")))
+    }
+
+    /// The row's sync: its time and the replicas the cluster had.
+    fn time_and_replicas(&self, cols: &Columns) -> Result<(f64, u32), InputError> {
+        let t = self
+            .num(cols.time, "time")?
+            .filter(|t| *t >= 0.0)
+            .ok_or_else(|| {
+                err(
+                    self.file,
+                    self.line,
+                    "time",
+                    "needs a time ≥ 0 in seconds".into(),
+                )
+            })?;
+        let replicas = self
+            .num(cols.replicas, "replicas")?
+            .filter(|r| *r >= 0.0 && r.fract() == 0.0)
+            .ok_or_else(|| {
+                err(
+                    self.file,
+                    self.line,
+                    "replicas",
+                    "needs a whole number ≥ 0".into(),
+                )
+            })? as u32;
+        Ok((t, replicas))
+    }
+
+    /// Adds the row's pod (sampled at `t`) to `sync`, and its per-sync
+    /// values where the sync has none yet.
+    fn add_pod(&self, cols: &Columns, t: f64, sync: &mut Gathered) -> Result<(), InputError> {
+        let ready = match self.cell(cols.ready) {
             "true" | "True" | "1" => true,
             "false" | "False" | "0" => false,
             other => {
                 return Err(err(
-                    csv_file,
-                    line,
+                    self.file,
+                    self.line,
                     "ready",
                     format!("'{other}' is not true or false"),
                 ));
             }
         };
-        let phase = match c_phase.map(cell).unwrap_or("") {
+        let phase = match cols.phase.map(|i| self.cell(i)).unwrap_or("") {
             "" | "Running" => PodPhase::Running,
             "Pending" => PodPhase::Pending,
             "Failed" => PodPhase::Failed,
             "Deleting" => PodPhase::Deleting,
             other => {
                 return Err(err(
-                    csv_file,
-                    line,
+                    self.file,
+                    self.line,
                     "phase",
                     format!(
                         "unknown phase '{other}'; choose from: Running, Pending, Failed, Deleting"
@@ -230,12 +322,12 @@ pub fn replay(
                 ));
             }
         };
-        let started = match c_started {
-            Some(i) => num(i, "started")?,
+        let started = match cols.started {
+            Some(i) => self.num(i, "started")?,
             None => None,
         };
-        let ready_since = match c_ready_since {
-            Some(i) => num(i, "ready_since")?,
+        let ready_since = match cols.ready_since {
+            Some(i) => self.num(i, "ready_since")?,
             None => None,
         };
         let mut sample = PodSample {
@@ -246,30 +338,27 @@ pub fn replay(
             metric_time: at(t),
             requests: Vec::new(),
         };
-        for (m, (vc, rc)) in metric_cols.iter().enumerate() {
-            let v = num(*vc, &columns[m].0)?;
+        for (m, mc) in cols.metrics.iter().enumerate() {
+            let v = self.num(mc.value, &mc.name)?;
             // Pods and Object metrics arrive as plain numbers: store milli-units.
             let milli = |x: f64| (x * 1000.0).round() as i64;
-            if per_pod[m] {
+            if mc.per_pod {
                 sample.values.push(v.map(milli));
-                sample.requests.push(match rc {
-                    Some(i) => num(*i, columns[m].1.as_deref().unwrap_or(""))?.map_or(0, milli),
+                sample.requests.push(match &mc.request {
+                    Some((name, i)) => self.num(*i, name)?.map_or(0, milli),
                     None => 0,
                 });
             } else {
                 sample.values.push(None);
                 sample.requests.push(0);
-                if values[m].is_none() {
-                    values[m] = v.map(milli);
+                if sync.values[m].is_none() {
+                    sync.values[m] = v.map(milli);
                 }
             }
         }
-        pods.push(sample);
+        sync.pods.push(sample);
+        Ok(())
     }
-    if let Some((ct, cr)) = current {
-        flush(&mut hpa, ct, cr, &mut pods, &mut values, &mut rows);
-    }
-    Ok(rows)
 }
 
 /// The replay as a table.
@@ -345,7 +434,7 @@ metrics = [{ type = "Resource", resource = { name = "cpu", target = { type = "Ut
         .unwrap_err();
         assert_eq!((e.line, e.path.as_str()), (2, "ready"));
         let e = replay(
-            &SPEC.replace("maxReplicas = 10", "maxReplicas = 0"),
+            &crate::testing::edit(SPEC, "maxReplicas = 10", "maxReplicas = 0"),
             "hpa.toml",
             "",
             "m.csv",

@@ -15,8 +15,9 @@
 use std::collections::BTreeMap;
 
 use super::{Filter, MAX_NODE_SCORE, Score, default_normalize_score};
+use crate::fit::FilterReason;
 use crate::model::Constraints;
-use crate::placement::{ClusterView, FilterReason, Request};
+use crate::placement::{ClusterView, Request};
 
 /// Whether a node with `labels` satisfies the replica's `nodeSelector`
 /// (every label present with the same value) and its required node

@@ -15,8 +15,9 @@ use rand::Rng;
 
 use super::hard::HardFilters;
 use super::{Pick, explain_ranked};
+use crate::fit::Unschedulable;
 use crate::model::{LABEL_ZONE, NodeId, NodeStatus, ResourceName};
-use crate::placement::{ClusterView, NodeVerdict, Place, Request, Unschedulable};
+use crate::placement::{ClusterView, NodeVerdict, Place, Request};
 
 /// What decides between the instances of the chosen zone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

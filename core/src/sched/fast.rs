@@ -60,15 +60,16 @@ use rand::{Rng, RngExt};
 use shape::{LEVELS, Shape};
 use world::World;
 
+use super::default_profile::kubernetes_default_sampled;
 use super::plugins::LeastAllocated;
-use super::policies::kubernetes_default_sampled;
 use super::spread::{
     SYSTEM_DEFAULT_HOSTNAME_SKEW, SYSTEM_DEFAULT_ZONE_SKEW, normalized_score, round_half_away,
     score_for_count, topology_normalizing_weight,
 };
 use super::{Profile, Sampling};
+use crate::fit::Unschedulable;
 use crate::model::{Constraints, NodeId, Resources, ServiceId};
-use crate::placement::{ClusterView, NodeVerdict, Place, Request, Unschedulable};
+use crate::placement::{ClusterView, NodeVerdict, Place, Request};
 
 /// Request shapes cached at most.
 pub const SHAPES: usize = 32;

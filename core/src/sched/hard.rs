@@ -16,7 +16,8 @@ use super::interpod::InterPodAffinity;
 use super::plugins::NodeResourcesFit;
 use super::spread::PodTopologySpread;
 use super::taint::TaintToleration;
-use crate::placement::{ClusterView, FilterReason, Request};
+use crate::fit::FilterReason;
+use crate::placement::{ClusterView, Request};
 
 /// The hard filters, fresh, in kube-scheduler's order: untolerated
 /// `NoSchedule`/`NoExecute` taints, `nodeSelector` and required node

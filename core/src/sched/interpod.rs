@@ -26,8 +26,9 @@
 use std::collections::HashMap;
 
 use super::{Filter, MAX_NODE_SCORE, Score};
+use crate::fit::FilterReason;
 use crate::model::ServiceId;
-use crate::placement::{ClusterView, FilterReason, Request};
+use crate::placement::{ClusterView, Request};
 
 /// `InterPodAffinity`: required anti-affinity as a filter, preferred
 /// anti-affinity as a score (upstream's default weight is 2). A filter and

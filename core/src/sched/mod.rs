@@ -11,6 +11,7 @@
 //! stopped (kube-scheduler's `percentageOfNodesToScore`).
 
 pub mod affinity;
+mod default_profile;
 pub mod drf;
 pub mod ecs_spread;
 pub mod fast;
@@ -26,10 +27,9 @@ pub mod tetris;
 
 use rand::{Rng, RngExt};
 
+use crate::fit::{FilterReason, Unschedulable};
 use crate::model::{NodeId, NodeStatus, Resources};
-use crate::placement::{
-    ClusterView, FilterReason, NodeAlloc, NodeVerdict, Place, Request, Unschedulable,
-};
+use crate::placement::{ClusterView, NodeAlloc, NodeVerdict, Place, Request};
 
 /// Kubernetes' `MaxNodeScore`.
 pub const MAX_NODE_SCORE: i64 = 100;

@@ -10,8 +10,9 @@
 //! requests (`useRequested = true`).
 
 use super::{Filter, MAX_NODE_SCORE, NodeScore};
+use crate::fit::FilterReason;
 use crate::model::{NodeStatus, ResourceName, Resources};
-use crate::placement::{ClusterView, FilterReason, NodeAlloc, Request, fits};
+use crate::placement::{ClusterView, NodeAlloc, Request, fits};
 
 /// `NodeResourcesFit` as a filter: requests + allocated ≤ allocatable.
 #[derive(Clone, Copy, Debug, Default)]

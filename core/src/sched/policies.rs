@@ -22,6 +22,7 @@
 use rand::{Rng, RngExt};
 
 use super::affinity::NodeAffinity;
+pub use super::default_profile::kubernetes_default_sampled;
 use super::fast::KubeDefault;
 use super::hard::{HardFilters, hard_filters};
 use super::interpod::InterPodAffinity;
@@ -29,50 +30,15 @@ use super::plugins::{BalancedAllocation, LeastAllocated, MostAllocated, NomadFit
 use super::spread::PodTopologySpread;
 use super::taint::TaintToleration;
 use super::{Profile, Sampling};
+use crate::fit::Unschedulable;
 use crate::model::{NodeId, NodeStatus, ResourceName, Resources};
-use crate::placement::{ClusterView, NodeAlloc, Place, Request, Unschedulable};
+use crate::placement::{ClusterView, NodeAlloc, Place, Request};
 
 /// The `kubernetes-default` policy: [`kubernetes_default_sampled`] with
 /// every node filtered and scored (`percentageOfNodesToScore: 100`),
 /// answered from per-shape caches ([`KubeDefault`]), with the same totals.
 pub fn kubernetes_default() -> KubeDefault {
     KubeDefault::new()
-}
-
-/// Kubernetes' default profile (kubernetes.io "Scheduler Configuration",
-/// default plugins; `pkg/scheduler/apis/config/v1/default_plugins.go`), as
-/// far as Orkestra models the objects it reads. Filters, in upstream order:
-/// TaintToleration, NodeAffinity, NodeResourcesFit, PodTopologySpread,
-/// InterPodAffinity (the [`hard_filters`]). Scores with upstream's default
-/// weights, in upstream order: TaintToleration 3, NodeAffinity 2,
-/// NodeResourcesFit with LeastAllocated (cpu 1, memory 1) 1,
-/// PodTopologySpread 2 (the system default constraints for replicas that
-/// declare none), InterPodAffinity 2, NodeResourcesBalancedAllocation 1.
-///
-/// Not included: InterPodAffinity's pod *affinity* and anti-affinity to
-/// other services (only anti-affinity to the replica's own service is
-/// modelled), and the plugins for objects Orkestra does not model
-/// (NodeUnschedulable, NodeName, NodePorts, the volume plugins; ImageLocality
-/// scores 0 for images under its 23 MB threshold, and the workload image is
-/// a few MB).
-///
-/// `percentageOfNodesToScore` is `sampling`; with [`Sampling::All`] this is
-/// the plain per-node path, every node filtered and scored (the
-/// baseline of the scheduling benchmarks).
-pub fn kubernetes_default_sampled(sampling: Sampling) -> Profile {
-    Profile::new(
-        "kubernetes-default",
-        hard_filters(),
-        vec![
-            (Box::new(TaintToleration), 3),
-            (Box::new(NodeAffinity), 2),
-            (Box::new(LeastAllocated::default()), 1),
-            (Box::new(PodTopologySpread::default()), 2),
-            (Box::new(InterPodAffinity::default()), 2),
-            (Box::new(BalancedAllocation), 1),
-        ],
-        sampling,
-    )
 }
 
 /// GKE's `optimize-utilization` autoscaling profile: Kubernetes' default

@@ -25,10 +25,11 @@
 use std::collections::HashMap;
 
 use super::{Filter, MAX_NODE_SCORE, Score};
+use crate::fit::FilterReason;
 use crate::model::{
     Constraints, LABEL_HOSTNAME, LABEL_ZONE, NodeStatus, SpreadConstraint, WhenUnsatisfiable,
 };
-use crate::placement::{ClusterView, FilterReason, Request};
+use crate::placement::{ClusterView, Request};
 
 /// `maxSkew` of the system default hostname constraint.
 pub const SYSTEM_DEFAULT_HOSTNAME_SKEW: u32 = 3;

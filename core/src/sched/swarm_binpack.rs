@@ -9,8 +9,9 @@ use rand::Rng;
 
 use super::hard::HardFilters;
 use super::{Pick, explain_ranked};
+use crate::fit::Unschedulable;
 use crate::model::{NodeId, NodeStatus, ResourceName, Resources};
-use crate::placement::{ClusterView, NodeAlloc, NodeVerdict, Place, Request, Unschedulable};
+use crate::placement::{ClusterView, NodeAlloc, NodeVerdict, Place, Request};
 
 /// Classic Docker Swarm's `binpack` placement strategy (docs "Docker Swarm
 /// strategies", `docker/swarm` `scheduler/strategy/README.md`: binpack makes

@@ -11,8 +11,9 @@ use rand::Rng;
 
 use super::hard::HardFilters;
 use super::{Pick, explain_ranked};
+use crate::fit::Unschedulable;
 use crate::model::NodeId;
-use crate::placement::{ClusterView, NodeVerdict, Place, Request, Unschedulable};
+use crate::placement::{ClusterView, NodeVerdict, Place, Request};
 
 /// Docker Swarm mode's scheduler, as moby/swarmkit implements it in
 /// `manager/scheduler/scheduler.go` (`scheduleTaskGroup`'s `nodeLess`,

@@ -10,8 +10,9 @@
 //! tolerations gives the same numbers.
 
 use super::{Filter, MAX_NODE_SCORE, Score, default_normalize_score};
+use crate::fit::FilterReason;
 use crate::model::{Taint, TaintEffect, Toleration};
-use crate::placement::{ClusterView, FilterReason, Request};
+use crate::placement::{ClusterView, Request};
 
 /// The first `NoSchedule` or `NoExecute` taint that no toleration tolerates
 /// (upstream's `FindMatchingUntoleratedTaint` with

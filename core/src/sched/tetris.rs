@@ -11,8 +11,9 @@ use rand::Rng;
 
 use super::hard::HardFilters;
 use super::{Pick, explain_ranked};
+use crate::fit::Unschedulable;
 use crate::model::{NodeId, NodeStatus, ResourceName, Resources};
-use crate::placement::{ClusterView, NodeAlloc, NodeVerdict, Place, Request, Unschedulable};
+use crate::placement::{ClusterView, NodeAlloc, NodeVerdict, Place, Request};
 
 /// Tetris's alignment score as a placement rule (Grandl et al., SIGCOMM
 /// 2014, §3 "packing efficiency"): among the ready nodes whose free

@@ -200,6 +200,30 @@ fn draw_legend<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Draws `points` in `line`'s colour, solid or dashed, on any chart whose
+/// coordinates are `(f64, f64)` (linear or logarithmic axes).
+fn draw_line<DB, CT>(
+    chart: &mut ChartContext<'_, DB, CT>,
+    line: &Line,
+    points: Vec<(f64, f64)>,
+) -> Result<(), String>
+where
+    DB: DrawingBackend,
+    CT: CoordTranslate<From = (f64, f64)>,
+{
+    let style = ShapeStyle::from(color(line.color)).stroke_width(2);
+    if line.dashed {
+        chart
+            .draw_series(DashedLineSeries::new(points, 6, 4, style))
+            .map_err(e)?;
+    } else {
+        chart
+            .draw_series(LineSeries::new(points, style))
+            .map_err(e)?;
+    }
+    Ok(())
+}
+
 fn y_max(lines: &[Line]) -> f64 {
     let m = lines
         .iter()
@@ -303,17 +327,7 @@ impl Draw for TimeFigure {
                 chart.draw_series(lines).map_err(e)?;
             }
             for line in &panel.lines {
-                let style = ShapeStyle::from(color(line.color)).stroke_width(2);
-                let points = thin(&line.points);
-                if line.dashed {
-                    chart
-                        .draw_series(DashedLineSeries::new(points, 6, 4, style))
-                        .map_err(e)?;
-                } else {
-                    chart
-                        .draw_series(LineSeries::new(points, style))
-                        .map_err(e)?;
-                }
+                draw_line(&mut chart, line, thin(&line.points))?;
             }
         }
         let mut list = entries(self.panels.iter().flat_map(|p| &p.lines));
@@ -376,18 +390,8 @@ impl Draw for CdfFigure {
             .draw()
             .map_err(e)?;
         for line in &self.lines {
-            let style = ShapeStyle::from(color(line.color)).stroke_width(2);
-            let points: Vec<(f64, f64)> =
-                line.points.iter().copied().filter(|p| p.0 > 0.0).collect();
-            if line.dashed {
-                chart
-                    .draw_series(DashedLineSeries::new(points, 6, 4, style))
-                    .map_err(e)?;
-            } else {
-                chart
-                    .draw_series(LineSeries::new(points, style))
-                    .map_err(e)?;
-            }
+            let points = line.points.iter().copied().filter(|p| p.0 > 0.0).collect();
+            draw_line(&mut chart, line, points)?;
         }
         draw_legend(&side, &entries(self.lines.iter()))
     }

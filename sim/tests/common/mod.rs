@@ -5,16 +5,8 @@ use std::io;
 
 use orkestra_core::results::{Output, Summary};
 use orkestra_core::scenario::{self, Files, Scenario};
+use orkestra_core::testing::NoFiles;
 use orkestra_sim::Simulation;
-
-/// No files: the scenarios built here reference none.
-pub struct NoFiles;
-
-impl Files for NoFiles {
-    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
-        Err(format!("{path}: no files in this test"))
-    }
-}
 
 /// A queueing model as a scenario: `replicas` replicas of `concurrency`
 /// slots, exponential service with mean 1 ms (μ = 1000/s per slot), Poisson

@@ -2,6 +2,7 @@
 //! (`replica_calculator.go`, `horizontal.go`).
 
 use super::*;
+use crate::autoscale::{PodPhase, PodSample};
 
 const S: u64 = 1_000_000_000;
 

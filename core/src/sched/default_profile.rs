@@ -1,0 +1,48 @@
+//! Kubernetes' default scheduling profile, defined once: the plain per-node
+//! profile that the `kubernetes-default` presets expose
+//! ([`super::policies`]) and that the cached fast path ([`super::fast`])
+//! answers like and falls back to.
+
+use super::affinity::NodeAffinity;
+use super::hard::hard_filters;
+use super::interpod::InterPodAffinity;
+use super::plugins::{BalancedAllocation, LeastAllocated};
+use super::spread::PodTopologySpread;
+use super::taint::TaintToleration;
+use super::{Profile, Sampling};
+
+/// Kubernetes' default profile (kubernetes.io "Scheduler Configuration",
+/// default plugins; `pkg/scheduler/apis/config/v1/default_plugins.go`), as
+/// far as Orkestra models the objects it reads. Filters, in upstream order:
+/// TaintToleration, NodeAffinity, NodeResourcesFit, PodTopologySpread,
+/// InterPodAffinity (the [`hard_filters`]). Scores with upstream's default
+/// weights, in upstream order: TaintToleration 3, NodeAffinity 2,
+/// NodeResourcesFit with LeastAllocated (cpu 1, memory 1) 1,
+/// PodTopologySpread 2 (the system default constraints for replicas that
+/// declare none), InterPodAffinity 2, NodeResourcesBalancedAllocation 1.
+///
+/// Not included: InterPodAffinity's pod *affinity* and anti-affinity to
+/// other services (only anti-affinity to the replica's own service is
+/// modelled), and the plugins for objects Orkestra does not model
+/// (NodeUnschedulable, NodeName, NodePorts, the volume plugins; ImageLocality
+/// scores 0 for images under its 23 MB threshold, and the workload image is
+/// a few MB).
+///
+/// `percentageOfNodesToScore` is `sampling`; with [`Sampling::All`] this is
+/// the plain per-node path, every node filtered and scored (the
+/// baseline of the scheduling benchmarks).
+pub fn kubernetes_default_sampled(sampling: Sampling) -> Profile {
+    Profile::new(
+        "kubernetes-default",
+        hard_filters(),
+        vec![
+            (Box::new(TaintToleration), 3),
+            (Box::new(NodeAffinity), 2),
+            (Box::new(LeastAllocated::default()), 1),
+            (Box::new(PodTopologySpread::default()), 2),
+            (Box::new(InterPodAffinity::default()), 2),
+            (Box::new(BalancedAllocation), 1),
+        ],
+        sampling,
+    )
+}
