@@ -346,7 +346,7 @@ async fn traffic(
     let interval = Duration::from_nanos((scenario.sample_interval.0 as f64 / opts.speed) as u64)
         .max(Duration::from_millis(10));
     let mut ticker = tokio::time::interval_at((start + interval).into(), interval);
-    let mut tally = Tally::new(opts.speed, metrics.len());
+    let mut tally = Tally::new(opts.speed, proxies);
     loop {
         tokio::select! {
             _ = ticker.tick() => {
@@ -379,6 +379,10 @@ async fn traffic(
         end,
         pipeline,
         fault_report,
+        in_flight: states
+            .iter()
+            .map(|s| u64::from(s.in_flight.load(std::sync::atomic::Ordering::Relaxed)))
+            .collect(),
     };
     Ok(summarize(
         scenario, &ctl, &handle, metrics, proxies, tally, finished,
@@ -454,15 +458,19 @@ struct Tally {
     scraped: Scraped,
     /// Offered work per service, replica-seconds of scenario time.
     needed: Vec<f64>,
+    /// Each service's proxy counters (requests waiting at the proxy count
+    /// in the queue length).
+    proxies: Vec<Arc<proxy::ProxyStats>>,
 }
 
 impl Tally {
-    fn new(speed: f64, services: usize) -> Tally {
+    fn new(speed: f64, proxies: &[proxy::Running]) -> Tally {
         Tally {
             cpu: Integral::default(),
             mem: Integral::default(),
             scraped: Scraped::new(speed),
-            needed: vec![0.0; services],
+            needed: vec![0.0; proxies.len()],
+            proxies: proxies.iter().map(|p| p.stats.clone()).collect(),
         }
     }
 }
@@ -475,6 +483,9 @@ struct Finished {
     pipeline: Option<Pipeline>,
     /// The fault injector's report, if the scenario had faults.
     fault_report: Option<crate::faults::Report>,
+    /// Per service, requests sent and not answered when traffic ended
+    /// (only after an interrupted run: the load generator waits for all).
+    in_flight: Vec<u64>,
 }
 
 /// The run's summary, in the simulator's format.
@@ -491,6 +502,7 @@ fn summarize(
         end,
         pipeline,
         fault_report,
+        in_flight,
     } = finished;
     let needed = &tally.needed;
     let nodes = &ctl.observed().nodes;
@@ -506,6 +518,7 @@ fn summarize(
         .enumerate()
         .map(|(i, (s, m))| {
             let mut sum = m.lock().expect("metrics").summary(&s.name, desired[i], end);
+            sum.requests.in_flight_at_end = in_flight[i];
             sum.requests.retries = proxies[i]
                 .stats
                 .retries
@@ -590,6 +603,7 @@ async fn sample(
         mem,
         scraped,
         needed,
+        proxies,
     } = tally;
     let t = now.as_secs_f64();
     let io = |e: std::io::Error| LiveRunError::Other(format!("timeseries.csv: {e}"));
@@ -626,7 +640,12 @@ async fn sample(
             .map_err(io)?;
         // Queue length and busy time come from the workloads' own counters.
         let (queue, busy) = scraped.collect(&addrs[i]).await;
-        out.sample(t, &scope, "queue_length", queue).map_err(io)?;
+        // Central-queue mode: requests waiting at the proxy are queued too.
+        let at_proxy = proxies[i]
+            .waiting
+            .load(std::sync::atomic::Ordering::Relaxed);
+        out.sample(t, &scope, "queue_length", queue + at_proxy as f64)
+            .map_err(io)?;
         metrics[i]
             .lock()
             .expect("metrics")
