@@ -5,7 +5,7 @@ use std::io;
 
 use orkestra_core::results::{Output, Summary};
 use orkestra_core::scenario::{self, Files, Scenario};
-use orkestra_sim::Simulation;
+use orkestra_simulator::Simulation;
 
 /// No files: the scenarios built here reference none.
 pub struct NoFiles;
