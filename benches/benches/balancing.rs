@@ -70,16 +70,16 @@ fn best_of(n: usize, mut f: impl FnMut()) -> f64 {
 fn layer_on_spike(_c: &mut Criterion) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/spike.toml");
     let load = |sets: &[String]| {
-        orkestra_sim::run::load(&path, sets, None)
+        orkestra_simulator::load(&path, sets, None)
             .unwrap_or_else(|e| panic!("{e}"))
             .0
     };
     let base = load(&[]);
-    let summary = orkestra_sim::simulate(&base);
+    let summary = orkestra_simulator::simulate(&base);
     let (events, requests) = (summary.events, summary.services[0].requests.total);
     let endpoints = summary.services[0].replicas.ready_mean.round() as u32;
     let run_s = best_of(3, || {
-        black_box(orkestra_sim::simulate(&base));
+        black_box(orkestra_simulator::simulate(&base));
     });
     // The layer alone: what dispatch and completion ask of the balancer per request.
     let eps: Vec<ReplicaId> = (0..endpoints).map(ReplicaId).collect();
@@ -110,9 +110,9 @@ fn layer_on_spike(_c: &mut Criterion) {
         "weighted-round-robin",
     ] {
         let s = load(&[format!("services.web.balancer={name}")]);
-        let ev = orkestra_sim::simulate(&s).events;
+        let ev = orkestra_simulator::simulate(&s).events;
         let t = best_of(3, || {
-            black_box(orkestra_sim::simulate(&s));
+            black_box(orkestra_simulator::simulate(&s));
         });
         println!(
             "spike.toml ({name}): {:.2} M events/s = {:.3} × round-robin's",

@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use orkestra_core::scenario::{self, Scenario};
 use orkestra_core::testing::NoFiles;
-use orkestra_sim::cluster::bytes_per_replica;
-use orkestra_sim::run::load;
-use orkestra_sim::{NullOutput, Simulation, simulate};
+use orkestra_simulator::cluster::bytes_per_replica;
+use orkestra_simulator::load;
+use orkestra_simulator::{NullOutput, Simulation, simulate};
 
 /// Counts live heap bytes and their peak.
 struct Counting;

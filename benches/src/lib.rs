@@ -11,7 +11,7 @@ use std::collections::BinaryHeap;
 
 use orkestra_core::rng::{StreamRng, stream};
 use orkestra_core::time::SimTime;
-use orkestra_sim::EventQueue;
+use orkestra_simulator::EventQueue;
 use rand_distr::{Distribution, Exp1};
 
 /// Events of the minimal M/M/c model.

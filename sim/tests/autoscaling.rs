@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use orkestra_sim::cluster::simulate;
-use orkestra_sim::run::load;
+use orkestra_simulator::cluster::simulate;
+use orkestra_simulator::load;
 
 fn spike() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

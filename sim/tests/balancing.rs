@@ -7,13 +7,13 @@
 //! Sample sizes and standard errors: each test states its request count and
 //! the spread of the relative error of the mean sojourn time measured over
 //! seeds 1–5 (`spread_over_seeds`, ignored by default: `cargo test -p
-//! orkestra-sim --test balancing -- --ignored --nocapture`). Each test runs
+//! orkestra-simulator --test balancing -- --ignored --nocapture`). Each test runs
 //! seed 1: the assertion is deterministic, the sizes make it robust.
 
 mod common;
 
 use common::queueing_scenario;
-use orkestra_sim::simulate;
+use orkestra_simulator::simulate;
 
 /// Mean sojourn time (ms) of `requests` requests over `n` replicas at load `lambda`.
 fn mean_sojourn_ms(balancer: &str, n: u32, lambda: f64, requests: u64, seed: u64) -> f64 {
@@ -152,7 +152,7 @@ fn every_balancer_runs_by_name_and_load_awareness_pays() {
 }
 
 /// scenarios/balancing.toml under every balancer, seeds 1–3: the table the
-/// README quotes (`cargo test -p orkestra-sim --test balancing
+/// README quotes (`cargo test -p orkestra-simulator --test balancing
 /// stragglers -- --nocapture`).
 #[test]
 fn balancers_under_stragglers_and_a_spike_over_three_seeds() {
@@ -178,8 +178,8 @@ fn balancers_under_stragglers_and_a_spike_over_three_seeds() {
         let (mut p50, mut p99, mut p999, mut failed) = (0.0, 0.0, 0.0, 0.0);
         for seed in 1..=3u64 {
             let sets = [format!("services.api.balancer={name}")];
-            let (scenario, _) = orkestra_sim::run::load(&path, &sets, Some(seed)).unwrap();
-            let s = orkestra_sim::simulate(&scenario);
+            let (scenario, _) = orkestra_simulator::load(&path, &sets, Some(seed)).unwrap();
+            let s = orkestra_simulator::simulate(&scenario);
             let api = &s.services[0];
             p50 += api.latency_s.p50 * 1000.0 / 3.0;
             p99 += api.latency_s.p99 * 1000.0 / 3.0;

@@ -7,7 +7,7 @@ mod common;
 use orkestra_core::results::Summary;
 use orkestra_core::scenario;
 use orkestra_core::testing::NoFiles;
-use orkestra_sim::simulate;
+use orkestra_simulator::simulate;
 
 /// `replicas` single-slot replicas (exponential service, mean 1 ms) on
 /// nodes of speed `speed`, Poisson arrivals at `rate`/s for `duration`,

@@ -10,7 +10,7 @@
 mod common;
 
 use common::{erlang_c, queueing_scenario};
-use orkestra_sim::simulate;
+use orkestra_simulator::simulate;
 
 /// Random balancing over c replicas of concurrency 1 with exponential
 /// service: each replica sees a Poisson stream of λ/c (random splitting of

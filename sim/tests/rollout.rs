@@ -11,7 +11,7 @@ use std::io;
 use orkestra_core::results::{Output, Summary};
 use orkestra_core::scenario;
 use orkestra_core::testing::{NoFiles, edit};
-use orkestra_sim::Simulation;
+use orkestra_simulator::Simulation;
 
 const ROLLING: &str = include_str!("../../scenarios/rolling-update.toml");
 const CANARY: &str = include_str!("../../scenarios/bad-canary.toml");

@@ -6,7 +6,7 @@ use std::io;
 use orkestra_core::results::{Output, Summary};
 use orkestra_core::scenario::{self, Files, Scenario};
 use orkestra_core::testing::NoFiles;
-use orkestra_sim::Simulation;
+use orkestra_simulator::Simulation;
 
 /// A queueing model as a scenario: `replicas` replicas of `concurrency`
 /// slots, exponential service with mean 1 ms (μ = 1000/s per slot), Poisson

@@ -17,10 +17,11 @@ use std::path::{Path, PathBuf};
 
 use orkestra_core::results::{ServiceSummary, Summary, files};
 use orkestra_core::scenario::{InputError, SweepSpec, Vary, sweep_spec};
+use orkestra_simulator::load;
 use serde::{Deserialize, Serialize};
 
 use crate::compare::COLUMNS;
-use crate::run::{RunError, RunOptions, load, run};
+use crate::run::{RunError, RunOptions, run};
 
 /// The plan file of a sweep folder.
 pub const MANIFEST: &str = "sweep.json";
@@ -191,20 +192,15 @@ pub fn plan(opts: &SweepOptions) -> Result<(String, Vec<Vary>, Vec<PlannedRun>),
 }
 
 /// An error about a `--set` that a dimension added names the `--vary` instead.
-fn as_vary(err: RunError, vary: &[Vary]) -> RunError {
-    match err {
-        RunError::Input(mut e) => {
-            if let Some(set) = e.file.strip_prefix("--set ")
-                && let Some(v) = vary
-                    .iter()
-                    .find(|v| set.starts_with(&format!("{}=", v.path)))
-            {
-                e.file = format!("--vary {}={}", v.path, v.values.join(","));
-            }
-            RunError::Input(e)
-        }
-        e => e,
+fn as_vary(mut e: InputError, vary: &[Vary]) -> RunError {
+    if let Some(set) = e.file.strip_prefix("--set ")
+        && let Some(v) = vary
+            .iter()
+            .find(|v| set.starts_with(&format!("{}=", v.path)))
+    {
+        e.file = format!("--vary {}={}", v.path, v.values.join(","));
     }
+    RunError::Input(e)
 }
 
 /// Whether `dir` holds the finished run `r`.

@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use orkestra_core::results::{Summary, files};
 use orkestra_core::scenario::InputError;
 
-use crate::run::{RunError, RunOptions, load};
+use orkestra_simulator::load;
+
+use crate::run::{RunError, RunOptions};
 
 /// What `sim compare` was asked to do.
 #[derive(Clone, Debug, Default)]
@@ -61,7 +63,7 @@ pub(crate) enum Cell {
 impl Cell {
     fn show(&self) -> String {
         match *self {
-            Cell::Seconds(s) => crate::run::fmt_latency(s),
+            Cell::Seconds(s) => crate::summary::fmt_latency(s),
             Cell::Fraction(x) => format!("{:.1}%", x * 100.0),
             Cell::Mean(x) => format!("{x:.1}"),
             Cell::Count(n) => n.to_string(),
