@@ -805,6 +805,8 @@ fn the_scenarios_balancing_runs_in_the_live_proxy() {
         assert!(total > 100, "{out}: {r}");
         assert_eq!(r["ok"].as_u64().unwrap(), total, "{out}: {r}");
         assert_eq!(r["rejected"], 0, "{out}: {r}");
+        // The load generator waits for every answer: nothing left in flight.
+        assert_eq!(r["in_flight_at_end"], 0, "{out}: {r}");
     }
     assert!(labelled(LOCAL, "containers").is_empty());
 }
