@@ -1,0 +1,749 @@
+//! The request path: arrivals, dispatch to a replica, service, completion
+//! and timeouts, and the endpoint lists the balancers route over.
+//!
+//! Key decision: this is the hot path, so its state is flat — per service a
+//! [`ServiceRequests`], per replica a 16-byte [`Serving`] whose queue lives
+//! in the shared [`Waiting`] slab — and a request is one `u64` (its arrival
+//! time, tagged with its balancer client) carried by its events. Which
+//! balancer instance, key and retry a request gets is asked of
+//! [`balancing`]; the optional subsystems are consulted through one
+//! `Option` (faults, topology) or one emptiness test (rollouts) each.
+
+use std::collections::VecDeque;
+
+use orkestra_core::autoscale::spec::AutoscalerSpec;
+use orkestra_core::balance::Balance;
+use orkestra_core::metrics::{ServiceMetrics, SloTracker};
+use orkestra_core::model::{DesiredState, ReplicaId, ReplicaState, ServiceSpec};
+use orkestra_core::registry;
+use orkestra_core::rng::{StreamRng, names, stream};
+use orkestra_core::scenario::Scenario;
+use orkestra_core::time::{SimDuration, SimTime};
+use orkestra_core::traffic::Arrivals;
+
+mod balancing;
+
+use super::faults::Faults;
+use super::rollout::Route;
+use super::{Event, Simulation};
+use crate::waiting::{Queue, Waiting};
+use balancing::{CLIENT_SHIFT, Clients, FreeSlots, tag};
+
+/// Request-serving state of one replica (beside its `ReplicaStatus`).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Serving {
+    /// Requests in service.
+    pub(super) busy: u32,
+    /// Arrival times (ns) of waiting requests, oldest first, in [`Waiting`].
+    pub(super) queue: Queue,
+}
+
+/// The request state of one service.
+pub(super) struct ServiceRequests {
+    arrivals: Arrivals,
+    traffic_rng: StreamRng,
+    pub(super) service_rng: StreamRng,
+    /// The balancer instances, request keys and retry budgets.
+    pub(super) clients: Clients,
+    /// Ready replicas as the balancers know them, in the order they were
+    /// announced: with a discovery delay, replicas that left stay listed
+    /// until the change arrives.
+    endpoints: Vec<ReplicaId>,
+    /// Endpoint changes on their way: (due ns, replica, added).
+    discovery: VecDeque<(u64, u32, bool)>,
+    pub(super) metrics: ServiceMetrics,
+    pub(super) busy: u32,
+    pub(super) queued: u32,
+    pub(super) ready: u32,
+    /// Requests held at the activator (arrival ns) while no replica is ready;
+    /// only for services that scale to zero.
+    held: VecDeque<u64>,
+    /// Scale to zero: requests wait at the activator instead of failing.
+    activator: bool,
+    /// Central-queue mode: requests wait in `held` for a free slot.
+    central: bool,
+    /// Central-queue mode: the free request slots.
+    slots: FreeSlots,
+    /// ∫ needed replicas dt (offered work ÷ concurrency).
+    pub(super) needed_seconds: f64,
+}
+
+impl ServiceRequests {
+    /// The oldest held request that has not timed out by `now` (ns); those
+    /// that have are counted as they are met.
+    fn next_held(&mut self, now: u64, timeout: Option<SimDuration>) -> Option<u64> {
+        while let Some(a) = self.held.pop_front() {
+            if timeout.is_some_and(|t| now - a >= t.0) {
+                self.metrics.timed_out();
+                continue;
+            }
+            return Some(a);
+        }
+        None
+    }
+
+    /// Requests in flight: in service, queued at replicas, held.
+    #[inline]
+    fn in_flight(&self) -> u32 {
+        self.busy + self.queued + self.held.len() as u32
+    }
+}
+
+/// Per-replica service-time factors: stragglers and node speeds.
+pub(super) struct Factors {
+    /// Per replica id, its service-time multiplier; empty unless some
+    /// service has stragglers (then every replica has an entry).
+    slow: Vec<f32>,
+    /// `stragglers`.
+    rng: StreamRng,
+    /// Some node is faster or slower than nominal: `slow` holds every
+    /// replica's factor, divided by its node's speed at bind.
+    speeds: bool,
+}
+
+impl Factors {
+    /// Replica `id` of `spec` was created: draw whether it straggles.
+    fn created(&mut self, id: u32, spec: &ServiceSpec) {
+        if spec.stragglers.fraction > 0.0 || !self.slow.is_empty() || self.speeds {
+            // Every replica gets an entry once any service has stragglers.
+            self.slow.resize(id as usize, 1.0);
+            let st = spec.stragglers;
+            let slow =
+                st.fraction > 0.0 && rand::RngExt::random::<f64>(&mut self.rng) < st.fraction;
+            self.slow.push(if slow { st.slowdown as f32 } else { 1.0 });
+        }
+    }
+
+    /// Replica `r` was bound to a node of `speed`.
+    pub(super) fn bound(&mut self, r: u32, speed: f64) {
+        if self.speeds {
+            self.slow[r as usize] = (f64::from(self.slow[r as usize]) / speed) as f32;
+        }
+    }
+
+    /// Replica `r` runs `speed` times as fast (a slowed node at its start).
+    pub(super) fn divide(&mut self, r: u32, speed: f64) {
+        if let Some(x) = self.slow.get_mut(r as usize) {
+            *x = (f64::from(*x) / speed) as f32;
+        }
+    }
+
+    /// Replica `r`'s node went from speed `old` to `speed`.
+    pub(super) fn rescale(&mut self, r: usize, old: f64, speed: f64) {
+        if let Some(x) = self.slow.get_mut(r) {
+            *x = (f64::from(*x) * old / speed) as f32;
+        }
+    }
+
+    /// `work` as replica `r` does it.
+    #[inline]
+    fn apply(&self, r: u32, work: SimDuration) -> SimDuration {
+        match self.slow.get(r as usize) {
+            Some(&f) if f != 1.0 => SimDuration((work.0 as f64 * f64::from(f)).round() as u64),
+            _ => work,
+        }
+    }
+}
+
+/// The request path's state.
+pub(super) struct Requests {
+    pub(super) services: Vec<ServiceRequests>,
+    pub(super) serving: Vec<Serving>,
+    pub(super) waiting: Waiting,
+    /// Masks a request tag to its arrival time (all ones unless some
+    /// service has client-side balancers).
+    time_mask: u64,
+    pub(super) factors: Factors,
+}
+
+impl Requests {
+    pub(super) fn new(scenario: &Scenario) -> Requests {
+        let seed = scenario.seed;
+        let horizon = SimTime::ZERO + scenario.duration;
+        let services = scenario
+            .desired
+            .services
+            .iter()
+            .zip(&scenario.traffic)
+            .zip(scenario.autoscalers.iter().zip(&scenario.slos))
+            .map(|((s, t), (a, slo))| ServiceRequests {
+                arrivals: Arrivals::new(t.clone(), horizon),
+                traffic_rng: stream(seed, &format!("{}/{}", names::TRAFFIC, s.name)),
+                service_rng: stream(seed, &format!("{}/{}", names::SERVICE, s.name)),
+                clients: Clients::new(seed, s),
+                endpoints: Vec::new(),
+                discovery: Default::default(),
+                metrics: {
+                    let mut m = ServiceMetrics::default();
+                    m.slo = slo.map(|o| SloTracker::new(o.latency, o.percentile));
+                    m
+                },
+                busy: 0,
+                queued: 0,
+                ready: 0,
+                held: Default::default(),
+                activator: matches!(a, Some(AutoscalerSpec::Knative(_))),
+                central: s.balancer == registry::CENTRAL_QUEUE,
+                slots: FreeSlots::default(),
+                needed_seconds: 0.0,
+            })
+            .collect();
+        let clients = scenario
+            .desired
+            .services
+            .iter()
+            .any(|s| s.balancing.clients > 1);
+        Requests {
+            services,
+            serving: Vec::new(),
+            waiting: Waiting::new(),
+            time_mask: if clients {
+                (1 << CLIENT_SHIFT) - 1
+            } else {
+                u64::MAX
+            },
+            factors: Factors {
+                slow: Vec::new(),
+                rng: stream(seed, "stragglers"),
+                speeds: scenario.nodes.iter().any(|n| n.speed != 1.0)
+                    || scenario.node_groups.iter().any(|g| g.template.speed != 1.0)
+                    || Faults::slows_nodes(scenario),
+            },
+        }
+    }
+
+    /// Sizes the per-replica arrays for `replicas` replicas, and each
+    /// endpoint list for its service's desired count.
+    pub(super) fn reserve(&mut self, scenario: &Scenario, replicas: usize) {
+        self.serving.reserve_exact(replicas);
+        for (svc, spec) in self.services.iter_mut().zip(&scenario.desired.services) {
+            svc.endpoints.reserve_exact(spec.replicas as usize);
+        }
+    }
+
+    /// Replica `id` of `spec` was created.
+    pub(super) fn add_replica(&mut self, id: u32, spec: &ServiceSpec) {
+        self.serving.push(Serving::default());
+        self.factors.created(id, spec);
+    }
+
+    /// A request tag's arrival time (ns) and balancer client.
+    #[inline]
+    pub(super) fn untag(&self, tagged: u64) -> (u64, usize) {
+        let arrival = tagged & self.time_mask;
+        (arrival, ((tagged ^ arrival) >> CLIENT_SHIFT) as usize)
+    }
+
+    /// Replica `r` of service `s` dies at `now`: its queued requests and
+    /// those in service are lost (counted failed; the balancers hear of the
+    /// queued ones now). Returns (lost, of which in service).
+    pub(super) fn lose_all(&mut self, r: u32, s: usize, now: SimTime) -> (u64, u32) {
+        let mut lost = 0u64;
+        // Queued requests: lost at once.
+        while let Some(tagged) = self.waiting.pop_front(&mut self.serving[r as usize].queue) {
+            let (a, c) = self.untag(tagged);
+            let svc = &mut self.services[s];
+            svc.queued -= 1;
+            svc.metrics.failed();
+            svc.clients
+                .balancer(c)
+                .on_complete(ReplicaId(r), SimDuration(now.0 - a), false);
+            lost += 1;
+        }
+        // In service: lost now; their completion events become orphans.
+        let busy = std::mem::take(&mut self.serving[r as usize].busy);
+        let svc = &mut self.services[s];
+        svc.busy -= busy;
+        svc.metrics.busy.set(now, f64::from(svc.busy));
+        for _ in 0..busy {
+            svc.metrics.failed();
+        }
+        lost += u64::from(busy);
+        (lost, busy)
+    }
+}
+
+/// Whether traffic held at the activator should wake the autoscaler now:
+/// only while the service is scaled to zero.
+fn svc_needs_poke(desired: &DesiredState, s: usize) -> bool {
+    desired.services[s].replicas == 0
+}
+
+impl Simulation<'_> {
+    #[inline]
+    pub(super) fn schedule_next_arrival(&mut self, s: usize) {
+        let svc = &mut self.req.services[s];
+        if let Some(t) = svc.arrivals.next(&mut svc.traffic_rng) {
+            self.engine.schedule(
+                t.max(self.engine.now()),
+                Event::Arrival { service: s as u32 },
+            );
+        }
+    }
+
+    #[inline]
+    pub(super) fn on_arrival(&mut self, s: usize) {
+        self.schedule_next_arrival(s);
+        let now = self.engine.now();
+        self.req.services[s].metrics.arrival();
+        if let Some(p) = &mut self.pipeline {
+            p.arrival(s);
+        }
+        self.dispatch(s, now.0);
+    }
+
+    /// Sends a request of service `s` that arrived at `arrival` (ns) to a replica.
+    #[inline]
+    fn dispatch(&mut self, s: usize, arrival: u64) {
+        if self.req.services[s].central {
+            match self.take_slot(s) {
+                Some(r) => {
+                    self.start_service(r, arrival, s);
+                    self.load_changed(r, s);
+                }
+                None => {
+                    self.req.services[s].held.push_back(arrival);
+                    self.service_load(s);
+                }
+            }
+            return;
+        }
+        if !self.rollouts.is_empty() && self.route_to_new(s, arrival) {
+            return;
+        }
+        let now = self.engine.now();
+        let spec = &self.scenario.desired.services[s];
+        let svc = &mut self.req.services[s];
+        // Which balancer handles it: the shared one, or a client-side one at random.
+        let (c, key) = svc.clients.begin(now);
+        let tagged = tag(arrival, c);
+        let mut attempt = 0u32;
+        while let Some(i) = svc.clients.pick(c, key, attempt, &svc.endpoints) {
+            let r = svc.endpoints[i];
+            let serving = &mut self.req.serving[r.0 as usize];
+            let status = &self.observed.replicas[r.0 as usize];
+            // Gone, or (with a topology) cut off or lost on the way.
+            let gone = status.state != ReplicaState::Ready
+                || self.faults.as_ref().is_some_and(|f| f.is_dead(r.0))
+                || self.net.as_mut().is_some_and(|n| n.drops(status.node));
+            let balancer = svc.clients.balancer(c);
+            balancer.on_start(r);
+            if !gone && serving.busy < spec.concurrency {
+                self.start_service(r.0, tagged, s);
+            } else if gone
+                || spec
+                    .queue_limit
+                    .is_some_and(|limit| serving.queue.len() >= limit)
+            {
+                // Connection refused (the replica is gone; the balancer's
+                // view is stale; or its link is cut or lost the request)
+                // or 503 (its queue is full). Started and failed at once,
+                // so load counts stay paired.
+                balancer.on_complete(r, SimDuration::ZERO, false);
+                if svc
+                    .clients
+                    .may_retry(c, attempt, spec.balancing.retries, now)
+                {
+                    attempt += 1;
+                    svc.metrics.retried();
+                    continue;
+                }
+                if gone {
+                    svc.metrics.failed();
+                } else {
+                    svc.metrics.rejected(false);
+                }
+                return;
+            } else {
+                self.enqueue(r.0, s, tagged, arrival);
+            }
+            self.load_changed(r.0, s);
+            return;
+        }
+        self.no_endpoint(s, arrival);
+    }
+
+    /// A request of `s` found no endpoint at all: held at the activator
+    /// until a replica is ready (a cold start), or rejected.
+    fn no_endpoint(&mut self, s: usize, arrival: u64) {
+        let svc = &mut self.req.services[s];
+        if svc.activator {
+            svc.held.push_back(arrival);
+            self.service_load(s);
+            if svc_needs_poke(&self.desired, s) {
+                self.engine
+                    .schedule(self.engine.now(), Event::Poke { service: s as u32 });
+            }
+        } else {
+            svc.metrics.rejected(true);
+        }
+    }
+
+    /// Queues request `tagged` (arrived at `arrival`) of `s` on replica `r`,
+    /// with its timeout.
+    fn enqueue(&mut self, r: u32, s: usize, tagged: u64, arrival: u64) {
+        self.req
+            .waiting
+            .push_back(&mut self.req.serving[r as usize].queue, tagged);
+        self.req.services[s].queued += 1;
+        if let Some(t) = self.scenario.desired.services[s].timeout {
+            let now = self.engine.now();
+            self.engine.schedule(
+                SimTime(arrival + t.0).max(now),
+                Event::Timeout { replica: r },
+            );
+        }
+    }
+
+    /// Split routing: sends the request that arrived at `arrival` to the new
+    /// revision of `s`'s rollout with probability weight/100; true when it
+    /// took it.
+    fn route_to_new(&mut self, s: usize, arrival: u64) -> bool {
+        let now = self.engine.now();
+        let r = match self.rollouts.route(s, now) {
+            Route::Stable => return false,
+            Route::NoEndpoint => {
+                self.req.services[s].metrics.rejected(true);
+                return true;
+            }
+            Route::To(r) => r,
+        };
+        let spec = &self.scenario.desired.services[s];
+        let status = &self.observed.replicas[r.0 as usize];
+        if status.state != ReplicaState::Ready
+            || self.net.as_mut().is_some_and(|n| n.drops(status.node))
+        {
+            // Gone, the list not yet updated (a discovery delay), or cut
+            // off or lost on the way: refused.
+            self.rollouts.refused(s, r);
+            self.req.services[s].metrics.failed();
+            return true;
+        }
+        let serving = &self.req.serving[r.0 as usize];
+        if serving.busy < spec.concurrency {
+            self.start_service(r.0, arrival, s);
+        } else if spec
+            .queue_limit
+            .is_some_and(|limit| serving.queue.len() >= limit)
+        {
+            self.rollouts.refused(s, r);
+            self.req.services[s].metrics.rejected(false);
+            return true;
+        } else {
+            self.enqueue(r.0, s, arrival, arrival);
+        }
+        self.load_changed(r.0, s);
+        true
+    }
+
+    /// Central-queue mode: a free slot of a ready replica of `s`, if any.
+    fn take_slot(&mut self, s: usize) -> Option<u32> {
+        let concurrency = self.scenario.desired.services[s].concurrency;
+        let (observed, serving, faults) = (&self.observed, &self.req.serving, &self.faults);
+        self.req.services[s].slots.take(|r| {
+            observed.replicas[r as usize].state == ReplicaState::Ready
+                && serving[r as usize].busy < concurrency
+                && !faults.as_ref().is_some_and(|f| f.is_dead(r))
+        })
+    }
+
+    /// Puts a request (tagged with its arrival and client) into service on `r`.
+    #[inline]
+    fn start_service(&mut self, r: u32, tagged: u64, s: usize) {
+        let now = self.engine.now();
+        let (arrival, _) = self.req.untag(tagged);
+        let spec = &self.scenario.desired.services[s];
+        let svc = &mut self.req.services[s];
+        self.req.serving[r as usize].busy += 1;
+        svc.busy += 1;
+        svc.metrics.busy.set(now, f64::from(svc.busy));
+        svc.metrics.started_service(SimDuration(now.0 - arrival));
+        let mut work = spec.service_time.sample(&mut svc.service_rng);
+        work = self.req.factors.apply(r, work);
+        if !self.rollouts.is_empty() {
+            work = self.rollouts.work(s, r, work, &mut svc.service_rng);
+        }
+        self.engine.schedule(
+            now + work,
+            Event::Completion {
+                replica: r,
+                arrival: tagged,
+            },
+        );
+    }
+
+    #[inline]
+    pub(super) fn on_completion(&mut self, r: u32, tagged: u64) {
+        if self.faults.is_some() && self.orphan(r, tagged) {
+            return; // lost when its replica died
+        }
+        let now = self.engine.now();
+        let (arrival, c) = self.req.untag(tagged);
+        let s = self.observed.replicas[r as usize].service.0 as usize;
+        let scenario = self.scenario;
+        let spec = &scenario.desired.services[s];
+        let mut latency = SimDuration(now.0 - arrival);
+        // With a topology: the round trip to the replica's zone, and a
+        // response lost on a cut link (or, in central-queue mode, a loss).
+        let mut lost = false;
+        if let Some(net) = &mut self.net {
+            let node = self.observed.replicas[r as usize].node;
+            let (round_trip, cut) = net.complete(node, self.req.services[s].central);
+            latency.0 += round_trip;
+            lost = cut;
+        }
+        let mut ok = !lost && spec.timeout.is_none_or(|t| latency <= t);
+        // The new revision of a rollout may fail it (`errorRate`).
+        let error =
+            (!self.rollouts.is_empty() && self.rollouts.completed(s, r, latency, ok)) || lost;
+        let svc = &mut self.req.services[s];
+        if error {
+            svc.metrics.failed();
+            ok = false;
+        } else if ok {
+            svc.metrics.ok(latency);
+            if let Some(p) = &mut self.pipeline {
+                p.completion(s, r, latency);
+            }
+        } else {
+            svc.metrics.timed_out();
+        }
+        let b = self.balancer_of(s, c, r);
+        b.on_time(now);
+        b.on_complete(ReplicaId(r), latency, ok);
+        let svc = &mut self.req.services[s];
+        svc.busy -= 1;
+        svc.metrics.busy.set(now, f64::from(svc.busy));
+        self.req.serving[r as usize].busy -= 1;
+        if self.req.services[s].central
+            && self.observed.replicas[r as usize].state == ReplicaState::Ready
+        {
+            // The freed slot serves the oldest request waiting at the balancer.
+            let timeout = spec.timeout;
+            match self.req.services[s].next_held(now.0, timeout) {
+                Some(a) => self.start_service(r, a, s),
+                None => self.req.services[s].slots.push(r),
+            }
+            self.load_changed(r, s);
+            self.service_load(s);
+            return;
+        }
+        self.serve_next(r, s);
+    }
+
+    /// Replica `r` of `s` has a free slot: it serves its oldest live
+    /// waiting request, or goes if it is terminating and idle.
+    #[inline]
+    fn serve_next(&mut self, r: u32, s: usize) {
+        let now = self.engine.now();
+        let timeout = self.scenario.desired.services[s].timeout;
+        while let Some(tagged) = self
+            .req
+            .waiting
+            .pop_front(&mut self.req.serving[r as usize].queue)
+        {
+            let (a, c) = self.req.untag(tagged);
+            let svc = &mut self.req.services[s];
+            svc.queued -= 1;
+            if timeout.is_some_and(|t| now.0 - a >= t.0) {
+                svc.metrics.timed_out();
+                self.balancer_of(s, c, r)
+                    .on_complete(ReplicaId(r), SimDuration(now.0 - a), false);
+                continue;
+            }
+            self.start_service(r, tagged, s);
+            self.load_changed(r, s);
+            return;
+        }
+        self.load_changed(r, s);
+        self.finish_if_idle(r);
+    }
+
+    pub(super) fn on_timeout(&mut self, r: u32) {
+        let now = self.engine.now().0;
+        let s = self.observed.replicas[r as usize].service.0 as usize;
+        let Some(t) = self.scenario.desired.services[s].timeout else {
+            return;
+        };
+        while let Some(tagged) = self.req.waiting.front(&self.req.serving[r as usize].queue) {
+            let (a, c) = self.req.untag(tagged);
+            if now - a < t.0 {
+                break;
+            }
+            self.req
+                .waiting
+                .pop_front(&mut self.req.serving[r as usize].queue);
+            let svc = &mut self.req.services[s];
+            svc.queued -= 1;
+            svc.metrics.timed_out();
+            let b = self.balancer_of(s, c, r);
+            b.on_time(SimTime(now));
+            b.on_complete(ReplicaId(r), SimDuration(now - a), false);
+        }
+        self.load_changed(r, s);
+        self.finish_if_idle(r);
+    }
+
+    /// The balancer that routed requests to replica `r` of `s` from client `c`.
+    #[inline]
+    pub(super) fn balancer_of(&mut self, s: usize, c: usize, r: u32) -> &mut dyn Balance {
+        if let Some(b) = self.rollouts.split_balancer(s, r) {
+            return b;
+        }
+        self.req.services[s].clients.balancer(c)
+    }
+
+    /// Replica `r` of `s` became ready: its slots and the requests waiting
+    /// for a replica (at the balancer in central-queue mode, at the
+    /// activator after a cold start) are served, oldest first.
+    pub(super) fn serve_held(&mut self, r: u32, s: usize) {
+        let now = self.engine.now();
+        let spec = &self.scenario.desired.services[s];
+        let (concurrency, timeout) = (spec.concurrency, spec.timeout);
+        if self.req.services[s].central {
+            // Its slots join the pool; waiting requests take them, oldest first.
+            for _ in 0..concurrency {
+                self.req.services[s].slots.push(r);
+            }
+            while !self.req.services[s].held.is_empty() {
+                let Some(slot) = self.take_slot(s) else { break };
+                match self.req.services[s].next_held(now.0, timeout) {
+                    Some(a) => {
+                        self.start_service(slot, a, s);
+                        self.load_changed(slot, s);
+                    }
+                    None => {
+                        self.req.services[s].slots.push(slot);
+                        break;
+                    }
+                }
+            }
+            self.service_load(s);
+            return;
+        }
+        // Cold start over: the activator releases what it held, oldest first.
+        while let Some(a) = self.req.services[s].next_held(now.0, timeout) {
+            self.dispatch(s, a);
+        }
+        self.service_load(s);
+    }
+
+    /// Replica `r` of service `s` became ready: it joins the endpoints
+    /// (after the discovery delay) and the ready counts rise now.
+    pub(super) fn join_endpoints(&mut self, r: u32, s: usize) {
+        let now = self.engine.now();
+        let concurrency = self.scenario.desired.services[s].concurrency;
+        self.endpoint_change(s, r, true);
+        let svc = &mut self.req.services[s];
+        svc.ready += 1;
+        svc.metrics.started += 1;
+        svc.metrics.ready.set(now, f64::from(svc.ready));
+        svc.metrics
+            .slots
+            .set(now, f64::from(svc.ready * concurrency));
+    }
+
+    /// Ready replica `r` of service `s` stops being an endpoint (deleted,
+    /// or dead with its node): the balancers learn it (after the discovery
+    /// delay) and the ready counts drop now.
+    pub(super) fn leave_endpoints(&mut self, r: u32, s: usize) {
+        let now = self.engine.now();
+        let concurrency = self.scenario.desired.services[s].concurrency;
+        self.endpoint_change(s, r, false);
+        let svc = &mut self.req.services[s];
+        svc.ready -= 1;
+        svc.metrics.ready.set(now, f64::from(svc.ready));
+        svc.metrics
+            .slots
+            .set(now, f64::from(svc.ready * concurrency));
+    }
+
+    /// Replica `r` of service `s` became ready (`added`) or left: the
+    /// balancers learn it now, or after the discovery delay.
+    fn endpoint_change(&mut self, s: usize, r: u32, added: bool) {
+        let delay = self.scenario.desired.services[s].balancing.discovery_delay;
+        // Replicas ready at the start (a warm start) are known from the start.
+        if delay == SimDuration::ZERO || self.engine.now() == SimTime::ZERO {
+            self.apply_endpoint_change(s, r, added);
+            self.announce_endpoints(s);
+            return;
+        }
+        let due = self.engine.now() + delay;
+        self.req.services[s].discovery.push_back((due.0, r, added));
+        self.engine
+            .schedule(due, Event::Discover { service: s as u32 });
+    }
+
+    fn apply_endpoint_change(&mut self, s: usize, r: u32, added: bool) {
+        if !self.rollouts.is_empty() && self.rollouts.endpoint(s, r, added) {
+            return;
+        }
+        let spec = &self.scenario.desired.services[s];
+        let svc = &mut self.req.services[s];
+        if !added {
+            svc.endpoints.retain(|e| e.0 != r);
+            return;
+        }
+        if orkestra_core::balance::BalancingSpec::weighted(&spec.balancer) {
+            let node = self.observed.replicas[r as usize]
+                .node
+                .expect("a ready replica is bound");
+            let n = &self.observed.nodes[node.0 as usize].spec;
+            let w = spec
+                .balancing
+                .weights
+                .weight(spec.limits.cpu_milli, n.speed, &n.pool);
+            svc.clients.on_weight(ReplicaId(r), w);
+        }
+        svc.endpoints.push(ReplicaId(r));
+    }
+
+    fn announce_endpoints(&mut self, s: usize) {
+        let svc = &mut self.req.services[s];
+        svc.clients.on_endpoints(&svc.endpoints);
+    }
+
+    /// Endpoint changes whose propagation delay has passed reach the balancers.
+    pub(super) fn on_discover(&mut self, s: usize) {
+        let now = self.engine.now().0;
+        let mut changed = false;
+        while let Some(&(due, r, added)) = self.req.services[s].discovery.front() {
+            if due > now {
+                break;
+            }
+            self.req.services[s].discovery.pop_front();
+            self.apply_endpoint_change(s, r, added);
+            changed = true;
+        }
+        if changed {
+            self.announce_endpoints(s);
+        }
+    }
+
+    /// Tells the metrics pipeline (and the OOM model) that replica `r` of
+    /// service `s` changed load.
+    #[inline]
+    pub(super) fn load_changed(&mut self, r: u32, s: usize) {
+        let sv = self.req.serving[r as usize];
+        if let Some(f) = &self.faults {
+            f.check_oom(r, s, sv.busy + sv.queue.len(), &mut self.engine);
+        }
+        if let Some(p) = &mut self.pipeline {
+            p.replica_load(
+                self.engine.now(),
+                s,
+                r,
+                sv.busy,
+                sv.busy + sv.queue.len(),
+                self.req.services[s].in_flight(),
+            );
+        }
+    }
+
+    /// The service-wide in-flight count of `s` changed without a replica.
+    pub(super) fn service_load(&mut self, s: usize) {
+        if let Some(p) = &mut self.pipeline {
+            p.service_load(self.engine.now(), s, self.req.services[s].in_flight());
+        }
+    }
+}
