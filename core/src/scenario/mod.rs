@@ -28,6 +28,7 @@ pub use schema::*;
 
 use crate::autoscale::cluster::{NodeAutoscalerSpec, NodeGroup};
 use crate::autoscale::spec::AutoscalerSpec;
+use crate::balance::Routing;
 use crate::dist::DurationDist;
 use crate::jobs::{JobArrival, JobSet, JobSource};
 use crate::model::{
@@ -702,17 +703,14 @@ fn resolve(
                 }
             },
         };
-        let balancer = match &s.balancer {
-            Some(b) => {
-                registry::balancer(b.get_ref())
-                    .map_err(|e| ctx.err(b.span(), at("balancer"), e.to_string()))?;
-                b.get_ref().clone()
-            }
-            None => "round-robin".to_string(),
+        let routing = match &s.balancer {
+            Some(b) => registry::routing(b.get_ref())
+                .map_err(|e| ctx.err(b.span(), at("balancer"), e.to_string()))?,
+            None => Routing::default(),
         };
         let balancing = balancing::build(
             s.balancing.as_ref(),
-            &balancer,
+            routing,
             &at("balancing"),
             &pool_names,
             raw.simulation.duration.get_ref().0,
@@ -815,7 +813,7 @@ fn resolve(
             timeout,
             service_time,
             start_delay,
-            balancer,
+            routing,
             work: match s.work {
                 Some(WorkKind::Sleep) => crate::model::Work::Sleep,
                 _ => crate::model::Work::Cpu,
@@ -952,7 +950,7 @@ impl Shapes<'_> {
             timeout: None,
             service_time: DurationDist::constant(SimDuration::ZERO),
             start_delay: DurationDist::constant(SimDuration::ZERO),
-            balancer: "round-robin".to_string(),
+            routing: Routing::default(),
             work: crate::model::Work::Cpu,
             placement,
             stragglers: Default::default(),

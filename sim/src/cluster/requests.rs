@@ -12,10 +12,9 @@
 use std::collections::VecDeque;
 
 use orkestra_core::autoscale::spec::AutoscalerSpec;
-use orkestra_core::balance::Balance;
+use orkestra_core::balance::{Balance, Policy, Routing};
 use orkestra_core::metrics::{ServiceMetrics, SloTracker};
 use orkestra_core::model::{DesiredState, ReplicaId, ReplicaState, ServiceSpec};
-use orkestra_core::registry;
 use orkestra_core::rng::{StreamRng, names, stream};
 use orkestra_core::scenario::Scenario;
 use orkestra_core::time::{SimDuration, SimTime};
@@ -27,6 +26,7 @@ use super::faults::Faults;
 use super::rollout::Route;
 use super::{Event, Simulation};
 use crate::waiting::{Queue, Waiting};
+pub(super) use balancing::balancer_for;
 use balancing::{CLIENT_SHIFT, Clients, FreeSlots, tag};
 
 /// Request-serving state of one replica (beside its `ReplicaStatus`).
@@ -183,7 +183,7 @@ impl Requests {
                 ready: 0,
                 held: Default::default(),
                 activator: matches!(a, Some(AutoscalerSpec::Knative(_))),
-                central: s.balancer == registry::CENTRAL_QUEUE,
+                central: s.routing == Routing::CentralQueue,
                 slots: FreeSlots::default(),
                 needed_seconds: 0.0,
             })
@@ -684,7 +684,7 @@ impl Simulation<'_> {
             svc.endpoints.retain(|e| e.0 != r);
             return;
         }
-        if orkestra_core::balance::BalancingSpec::weighted(&spec.balancer) {
+        if spec.routing.policy().is_some_and(Policy::weighted) {
             let node = self.observed.replicas[r as usize]
                 .node
                 .expect("a ready replica is bound");

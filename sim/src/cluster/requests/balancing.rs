@@ -13,7 +13,7 @@
 //!
 //! [`Requests::untag`]: super::Requests::untag
 
-use orkestra_core::balance::{Balance, Keys, RetryBudget};
+use orkestra_core::balance::{Balance, Keys, Policy, RetryBudget};
 use orkestra_core::model::{ReplicaId, ServiceSpec};
 use orkestra_core::rng::{StreamRng, names, stream};
 use orkestra_core::time::SimTime;
@@ -28,6 +28,15 @@ pub(in crate::cluster) const CLIENT_SHIFT: u32 = 48;
 #[inline]
 pub(in crate::cluster) fn tag(arrival: u64, client: usize) -> u64 {
     arrival | ((client as u64) << CLIENT_SHIFT)
+}
+
+/// A balancer instance for `s`. Central-queue mode never asks it to pick;
+/// it only receives feedback, so round robin stands in there.
+pub(in crate::cluster) fn balancer_for(s: &ServiceSpec) -> Box<dyn Balance> {
+    s.routing
+        .policy()
+        .unwrap_or(Policy::RoundRobin)
+        .build(&s.balancing)
 }
 
 /// One balancer instance: the shared one, or one client-side balancer.
@@ -60,7 +69,7 @@ impl Clients {
                         c => format!("{}/balance/{}/client{c}", names::POLICY, s.name),
                     };
                     Client {
-                        balancer: s.balancing.build(&s.balancer).expect("validated balancer"),
+                        balancer: balancer_for(s),
                         rng: stream(seed, &name),
                         budget: (s.balancing.retries > 0)
                             .then(|| RetryBudget::new(s.balancing.retry_budget)),
