@@ -161,7 +161,8 @@ impl Simulation<'_> {
         if !f.mark_killed(r, s, st.state == ReplicaState::Ready, rec) {
             return;
         }
-        let (lost, busy) = self.req.lose_all(r, s, now);
+        let new = self.rollouts.split_router(s, r);
+        let (lost, busy) = self.req.lose_all(r, s, now, new);
         f.lost(r, rec, busy, lost, now);
         self.load_changed(r, s);
     }
@@ -180,9 +181,9 @@ impl Simulation<'_> {
         }
         let now = self.engine.now();
         let s = self.observed.replicas[r as usize].service.0 as usize;
-        let b = self.req.services[s].clients.balancer(c);
-        b.on_time(now);
-        b.on_complete(ReplicaId(r), SimDuration(now.0 - arrival), false);
+        if let Some(router) = self.router_of(s, r) {
+            router.complete(c, ReplicaId(r), SimDuration(now.0 - arrival), false, now);
+        }
         true
     }
 

@@ -68,6 +68,9 @@ impl Simulation<'_> {
             .iter()
             .zip(&mut self.req.services)
         {
+            // Requests waiting for a replica that timed out leave now, so
+            // what is counted below is still in flight.
+            svc.expire_waiting(now.0, spec.timeout);
             let scope = format!("service:{}", spec.name);
             let iv = svc.metrics.take_interval();
             svc.needed_seconds += iv.arrivals as f64 * spec.service_time.mean_secs()
@@ -77,8 +80,8 @@ impl Simulation<'_> {
             }
             rows.push((scope.clone(), "arrivals", iv.arrivals as f64));
             rows.push((scope.clone(), "completions", iv.completions as f64));
-            rows.push((scope.clone(), "in_flight", f64::from(svc.busy + svc.queued)));
-            rows.push((scope.clone(), "queue_length", f64::from(svc.queued)));
+            rows.push((scope.clone(), "in_flight", f64::from(svc.in_flight())));
+            rows.push((scope.clone(), "queue_length", f64::from(svc.queue_length())));
             if let (Some(p50), Some(p99)) = (iv.p50_s, iv.p99_s) {
                 rows.push((scope.clone(), "latency_p50_s", p50));
                 rows.push((scope.clone(), "latency_p99_s", p99));
@@ -136,6 +139,15 @@ impl Simulation<'_> {
 
     /// The run's summary at `end`.
     pub(super) fn summary(&mut self, end: SimTime) -> Summary {
+        for (spec, svc) in self
+            .scenario
+            .desired
+            .services
+            .iter()
+            .zip(&mut self.req.services)
+        {
+            svc.expire_waiting(end.0, spec.timeout);
+        }
         let mut rollouts: Vec<_> = (0..self.req.services.len())
             .map(|i| {
                 let counts = self.req.services[i].metrics.counts();
@@ -152,7 +164,8 @@ impl Simulation<'_> {
             .map(|(i, (spec, svc))| {
                 let desired = self.desired.services[i].replicas;
                 let mut sum = svc.metrics.summary(&spec.name, desired, end);
-                sum.ejections = svc.clients.ejections();
+                sum.ejections = svc.ejections();
+                sum.requests.in_flight_at_end = u64::from(svc.in_flight());
                 sum.rollout = rollouts[i].take();
                 if let Some(Some(sc)) = self.pipeline.as_ref().map(|p| &p.services[i]) {
                     sum.autoscaling = Some(AutoscalingSummary {

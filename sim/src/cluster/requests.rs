@@ -5,16 +5,17 @@
 //! [`ServiceRequests`], per replica a 16-byte [`Serving`] whose queue lives
 //! in the shared [`Waiting`] slab — and a request is one `u64` (its arrival
 //! time, tagged with its balancer client) carried by its events. Which
-//! balancer instance, key and retry a request gets is asked of
-//! [`balancing`]; the optional subsystems are consulted through one
+//! client, key, endpoint and retry a request gets is the core's `Router`'s
+//! answer, and a central queue's slots are the core's `SlotPool`
+//! ([`balancing`]); the optional subsystems are consulted through one
 //! `Option` (faults, topology) or one emptiness test (rollouts) each.
 
 use std::collections::VecDeque;
 
 use orkestra_core::autoscale::spec::AutoscalerSpec;
-use orkestra_core::balance::{Balance, Policy, Routing};
+use orkestra_core::balance::Router;
 use orkestra_core::metrics::{ServiceMetrics, SloTracker};
-use orkestra_core::model::{DesiredState, ReplicaId, ReplicaState, ServiceSpec};
+use orkestra_core::model::{DesiredState, ObservedCluster, ReplicaId, ReplicaState, ServiceSpec};
 use orkestra_core::rng::{StreamRng, names, stream};
 use orkestra_core::scenario::Scenario;
 use orkestra_core::time::{SimDuration, SimTime};
@@ -23,11 +24,9 @@ use orkestra_core::traffic::Arrivals;
 mod balancing;
 
 use super::faults::Faults;
-use super::rollout::Route;
 use super::{Event, Simulation};
 use crate::waiting::{Queue, Waiting};
-pub(super) use balancing::balancer_for;
-use balancing::{CLIENT_SHIFT, Clients, FreeSlots, tag};
+use balancing::{CLIENT_SHIFT, Front, Placed, Replicas, tag, untag};
 
 /// Request-serving state of one replica (beside its `ReplicaStatus`).
 #[derive(Clone, Copy, Debug, Default)]
@@ -43,12 +42,10 @@ pub(super) struct ServiceRequests {
     arrivals: Arrivals,
     traffic_rng: StreamRng,
     pub(super) service_rng: StreamRng,
-    /// The balancer instances, request keys and retry budgets.
-    pub(super) clients: Clients,
-    /// Ready replicas as the balancers know them, in the order they were
-    /// announced: with a discovery delay, replicas that left stay listed
-    /// until the change arrives.
-    endpoints: Vec<ReplicaId>,
+    /// How requests reach the replicas: a router over the endpoints as the
+    /// balancers know them (with a discovery delay, replicas that left stay
+    /// listed until the change arrives), or a central queue's slots.
+    front: Front,
     /// Endpoint changes on their way: (due ns, replica, added).
     discovery: VecDeque<(u64, u32, bool)>,
     pub(super) metrics: ServiceMetrics,
@@ -60,10 +57,6 @@ pub(super) struct ServiceRequests {
     held: VecDeque<u64>,
     /// Scale to zero: requests wait at the activator instead of failing.
     activator: bool,
-    /// Central-queue mode: requests wait in `held` for a free slot.
-    central: bool,
-    /// Central-queue mode: the free request slots.
-    slots: FreeSlots,
     /// ∫ needed replicas dt (offered work ÷ concurrency).
     pub(super) needed_seconds: f64,
 }
@@ -82,10 +75,87 @@ impl ServiceRequests {
         None
     }
 
-    /// Requests in flight: in service, queued at replicas, held.
+    /// Requests waiting for a replica: at the balancer (central-queue
+    /// mode) or held by the activator.
     #[inline]
-    fn in_flight(&self) -> u32 {
-        self.busy + self.queued + self.held.len() as u32
+    fn waiting(&self) -> u32 {
+        self.front.waiting() + self.held.len() as u32
+    }
+
+    /// Requests in flight: in service, queued at replicas, waiting for one.
+    #[inline]
+    pub(super) fn in_flight(&self) -> u32 {
+        self.busy + self.queued + self.waiting()
+    }
+
+    /// Requests queued at replicas or waiting for one.
+    pub(super) fn queue_length(&self) -> u32 {
+        self.queued + self.waiting()
+    }
+
+    /// Outlier ejections over the service's balancers.
+    pub(super) fn ejections(&mut self) -> u64 {
+        self.front.router().map_or(0, |r| r.ejections())
+    }
+
+    /// Drops the requests waiting for a replica whose deadline has passed
+    /// by `now` (ns), counting them timed out, so that what waits is still
+    /// in flight. Those are met lazily otherwise, when a replica is free.
+    pub(super) fn expire_waiting(&mut self, now: u64, timeout: Option<SimDuration>) {
+        let Some(t) = timeout else { return };
+        let expired = |a: u64| now - a >= t.0;
+        // Both FIFOs are in arrival order: the expired ones are in front.
+        while self.held.front().is_some_and(|&a| expired(a)) {
+            self.held.pop_front();
+            self.metrics.timed_out();
+        }
+        if let Front::Central(pool) = &mut self.front
+            && pool.waiting() > 0
+        {
+            // The pool hands out its oldest live waiter by removing it:
+            // take every waiter and let the live ones wait again, in order.
+            let mut dropped = 0;
+            let mut live = Vec::with_capacity(pool.waiting());
+            while let Some(a) = pool.next_waiter(still_waiting(now, timeout, &mut dropped)) {
+                live.push(a);
+            }
+            for a in live {
+                pool.wait(a);
+            }
+            for _ in 0..dropped {
+                self.metrics.timed_out();
+            }
+        }
+    }
+}
+
+/// Central-queue and activator waiters: a request that arrived at `a` (ns)
+/// still waits at `now` unless `timeout` passed; those that did are
+/// counted in `expired`.
+fn still_waiting(
+    now: u64,
+    timeout: Option<SimDuration>,
+    expired: &mut u32,
+) -> impl FnMut(&u64) -> bool + '_ {
+    move |&a| {
+        let gone = timeout.is_some_and(|t| now - a >= t.0);
+        *expired += u32::from(gone);
+        !gone
+    }
+}
+
+/// Central-queue mode: whether a free slot of replica `r` may serve — its
+/// replica is Ready, alive and has fewer than `concurrency` in service.
+fn slot_usable<'x>(
+    observed: &'x ObservedCluster,
+    serving: &'x [Serving],
+    faults: Option<&'x Faults>,
+    concurrency: u32,
+) -> impl Fn(ReplicaId) -> bool + 'x {
+    move |r| {
+        observed.replicas[r.0 as usize].state == ReplicaState::Ready
+            && serving[r.0 as usize].busy < concurrency
+            && !faults.is_some_and(|f| f.is_dead(r.0))
     }
 }
 
@@ -170,8 +240,7 @@ impl Requests {
                 arrivals: Arrivals::new(t.clone(), horizon),
                 traffic_rng: stream(seed, &format!("{}/{}", names::TRAFFIC, s.name)),
                 service_rng: stream(seed, &format!("{}/{}", names::SERVICE, s.name)),
-                clients: Clients::new(seed, s),
-                endpoints: Vec::new(),
+                front: Front::new(s, seed),
                 discovery: Default::default(),
                 metrics: {
                     let mut m = ServiceMetrics::default();
@@ -183,8 +252,6 @@ impl Requests {
                 ready: 0,
                 held: Default::default(),
                 activator: matches!(a, Some(AutoscalerSpec::Knative(_))),
-                central: s.routing == Routing::CentralQueue,
-                slots: FreeSlots::default(),
                 needed_seconds: 0.0,
             })
             .collect();
@@ -212,13 +279,9 @@ impl Requests {
         }
     }
 
-    /// Sizes the per-replica arrays for `replicas` replicas, and each
-    /// endpoint list for its service's desired count.
-    pub(super) fn reserve(&mut self, scenario: &Scenario, replicas: usize) {
+    /// Sizes the per-replica arrays for `replicas` replicas.
+    pub(super) fn reserve(&mut self, replicas: usize) {
         self.serving.reserve_exact(replicas);
-        for (svc, spec) in self.services.iter_mut().zip(&scenario.desired.services) {
-            svc.endpoints.reserve_exact(spec.replicas as usize);
-        }
     }
 
     /// Replica `id` of `spec` was created.
@@ -230,29 +293,36 @@ impl Requests {
     /// A request tag's arrival time (ns) and balancer client.
     #[inline]
     pub(super) fn untag(&self, tagged: u64) -> (u64, usize) {
-        let arrival = tagged & self.time_mask;
-        (arrival, ((tagged ^ arrival) >> CLIENT_SHIFT) as usize)
+        untag(self.time_mask, tagged)
     }
 
     /// Replica `r` of service `s` dies at `now`: its queued requests and
-    /// those in service are lost (counted failed; the balancers hear of the
-    /// queued ones now). Returns (lost, of which in service).
-    pub(super) fn lose_all(&mut self, r: u32, s: usize, now: SimTime) -> (u64, u32) {
+    /// those in service are lost (counted failed; the router that sent the
+    /// queued ones — `new`, a rollout's new revision's, or the service's —
+    /// hears of them now). Returns (lost, of which in service).
+    pub(super) fn lose_all(
+        &mut self,
+        r: u32,
+        s: usize,
+        now: SimTime,
+        new: Option<&mut Router>,
+    ) -> (u64, u32) {
+        let mask = self.time_mask;
+        let svc = &mut self.services[s];
+        let mut router = new.or(svc.front.router());
         let mut lost = 0u64;
         // Queued requests: lost at once.
         while let Some(tagged) = self.waiting.pop_front(&mut self.serving[r as usize].queue) {
-            let (a, c) = self.untag(tagged);
-            let svc = &mut self.services[s];
+            let (a, c) = untag(mask, tagged);
             svc.queued -= 1;
             svc.metrics.failed();
-            svc.clients
-                .balancer(c)
-                .on_complete(ReplicaId(r), SimDuration(now.0 - a), false);
+            if let Some(router) = router.as_deref_mut() {
+                router.feedback(c, ReplicaId(r), SimDuration(now.0 - a), false);
+            }
             lost += 1;
         }
         // In service: lost now; their completion events become orphans.
         let busy = std::mem::take(&mut self.serving[r as usize].busy);
-        let svc = &mut self.services[s];
         svc.busy -= busy;
         svc.metrics.busy.set(now, f64::from(svc.busy));
         for _ in 0..busy {
@@ -292,75 +362,78 @@ impl Simulation<'_> {
         self.dispatch(s, now.0);
     }
 
-    /// Sends a request of service `s` that arrived at `arrival` (ns) to a replica.
+    /// Sends a request of service `s` that arrived at `arrival` (ns) to a
+    /// replica: a central queue's free slot, or one the service's router
+    /// picks — or, in a split rollout, the new revision's.
     #[inline]
     fn dispatch(&mut self, s: usize, arrival: u64) {
-        if self.req.services[s].central {
-            match self.take_slot(s) {
-                Some(r) => {
-                    self.start_service(r, arrival, s);
-                    self.load_changed(r, s);
-                }
-                None => {
-                    self.req.services[s].held.push_back(arrival);
-                    self.service_load(s);
-                }
-            }
+        if let Front::Central(_) = self.req.services[s].front {
+            self.dispatch_central(s, arrival);
             return;
         }
-        if !self.rollouts.is_empty() && self.route_to_new(s, arrival) {
-            return;
-        }
+        let new = !self.rollouts.is_empty() && self.rollouts.takes(s);
+        self.dispatch_balanced(s, arrival, new);
+    }
+
+    /// Routes a request of `s` through the service's router, or (`new`)
+    /// its rollout's new revision's: the replica serves it, queues it, or
+    /// it fails after its retries.
+    #[inline]
+    fn dispatch_balanced(&mut self, s: usize, arrival: u64, new: bool) {
         let now = self.engine.now();
-        let spec = &self.scenario.desired.services[s];
+        let scenario = self.scenario;
+        let spec = &scenario.desired.services[s];
         let svc = &mut self.req.services[s];
-        // Which balancer handles it: the shared one, or a client-side one at random.
-        let (c, key) = svc.clients.begin(now);
-        let tagged = tag(arrival, c);
-        let mut attempt = 0u32;
-        while let Some(i) = svc.clients.pick(c, key, attempt, &svc.endpoints) {
-            let r = svc.endpoints[i];
-            let serving = &mut self.req.serving[r.0 as usize];
-            let status = &self.observed.replicas[r.0 as usize];
-            // Gone, or (with a topology) cut off or lost on the way.
-            let gone = status.state != ReplicaState::Ready
-                || self.faults.as_ref().is_some_and(|f| f.is_dead(r.0))
-                || self.net.as_mut().is_some_and(|n| n.drops(status.node));
-            let balancer = svc.clients.balancer(c);
-            balancer.on_start(r);
-            if !gone && serving.busy < spec.concurrency {
-                self.start_service(r.0, tagged, s);
-            } else if gone
-                || spec
-                    .queue_limit
-                    .is_some_and(|limit| serving.queue.len() >= limit)
-            {
-                // Connection refused (the replica is gone; the balancer's
-                // view is stale; or its link is cut or lost the request)
-                // or 503 (its queue is full). Started and failed at once,
-                // so load counts stay paired.
-                balancer.on_complete(r, SimDuration::ZERO, false);
-                if svc
-                    .clients
-                    .may_retry(c, attempt, spec.balancing.retries, now)
-                {
-                    attempt += 1;
-                    svc.metrics.retried();
-                    continue;
-                }
-                if gone {
-                    svc.metrics.failed();
-                } else {
-                    svc.metrics.rejected(false);
-                }
-                return;
-            } else {
-                self.enqueue(r.0, s, tagged, arrival);
-            }
-            self.load_changed(r.0, s);
-            return;
+        let router = if new {
+            self.rollouts.router(s)
+        } else {
+            svc.front.router()
+        };
+        let Some(router) = router else { return };
+        let mut a = router.route(now);
+        let tagged = tag(arrival, a.client);
+        let mut world = Replicas {
+            serving: &self.req.serving,
+            observed: &self.observed,
+            faults: self.faults.as_deref(),
+            net: self.net.as_deref_mut(),
+        };
+        let (placed, retries) = balancing::place(router, &mut a, now, spec, &mut world);
+        for _ in 0..retries {
+            svc.metrics.retried();
         }
-        self.no_endpoint(s, arrival);
+        match placed {
+            Placed::Start(r) => {
+                self.start_service(r, tagged, s);
+                self.load_changed(r, s);
+            }
+            Placed::Queue(r) => {
+                self.enqueue(r, s, tagged, arrival);
+                self.load_changed(r, s);
+            }
+            Placed::Failed => svc.metrics.failed(),
+            Placed::Rejected => svc.metrics.rejected(false),
+            // The new revision has no activator: no endpoint turns it away.
+            Placed::NoEndpoint if new => svc.metrics.rejected(true),
+            Placed::NoEndpoint => self.no_endpoint(s, arrival),
+        }
+    }
+
+    /// Central-queue mode: a free slot serves the request, or it waits at
+    /// the balancer for one.
+    fn dispatch_central(&mut self, s: usize, arrival: u64) {
+        match self.take_slot(s) {
+            Some(r) => {
+                self.start_service(r, arrival, s);
+                self.load_changed(r, s);
+            }
+            None => {
+                if let Front::Central(pool) = &mut self.req.services[s].front {
+                    pool.wait(arrival);
+                }
+                self.service_load(s);
+            }
+        }
     }
 
     /// A request of `s` found no endpoint at all: held at the activator
@@ -395,56 +468,19 @@ impl Simulation<'_> {
         }
     }
 
-    /// Split routing: sends the request that arrived at `arrival` to the new
-    /// revision of `s`'s rollout with probability weight/100; true when it
-    /// took it.
-    fn route_to_new(&mut self, s: usize, arrival: u64) -> bool {
-        let now = self.engine.now();
-        let r = match self.rollouts.route(s, now) {
-            Route::Stable => return false,
-            Route::NoEndpoint => {
-                self.req.services[s].metrics.rejected(true);
-                return true;
-            }
-            Route::To(r) => r,
-        };
-        let spec = &self.scenario.desired.services[s];
-        let status = &self.observed.replicas[r.0 as usize];
-        if status.state != ReplicaState::Ready
-            || self.net.as_mut().is_some_and(|n| n.drops(status.node))
-        {
-            // Gone, the list not yet updated (a discovery delay), or cut
-            // off or lost on the way: refused.
-            self.rollouts.refused(s, r);
-            self.req.services[s].metrics.failed();
-            return true;
-        }
-        let serving = &self.req.serving[r.0 as usize];
-        if serving.busy < spec.concurrency {
-            self.start_service(r.0, arrival, s);
-        } else if spec
-            .queue_limit
-            .is_some_and(|limit| serving.queue.len() >= limit)
-        {
-            self.rollouts.refused(s, r);
-            self.req.services[s].metrics.rejected(false);
-            return true;
-        } else {
-            self.enqueue(r.0, s, arrival, arrival);
-        }
-        self.load_changed(r.0, s);
-        true
-    }
-
     /// Central-queue mode: a free slot of a ready replica of `s`, if any.
     fn take_slot(&mut self, s: usize) -> Option<u32> {
         let concurrency = self.scenario.desired.services[s].concurrency;
-        let (observed, serving, faults) = (&self.observed, &self.req.serving, &self.faults);
-        self.req.services[s].slots.take(|r| {
-            observed.replicas[r as usize].state == ReplicaState::Ready
-                && serving[r as usize].busy < concurrency
-                && !faults.as_ref().is_some_and(|f| f.is_dead(r))
-        })
+        let usable = slot_usable(
+            &self.observed,
+            &self.req.serving,
+            self.faults.as_deref(),
+            concurrency,
+        );
+        match &mut self.req.services[s].front {
+            Front::Central(pool) => pool.take(usable).map(|r| r.0),
+            Front::Balanced(_) => None,
+        }
     }
 
     /// Puts a request (tagged with its arrival and client) into service on `r`.
@@ -488,7 +524,8 @@ impl Simulation<'_> {
         let mut lost = false;
         if let Some(net) = &mut self.net {
             let node = self.observed.replicas[r as usize].node;
-            let (round_trip, cut) = net.complete(node, self.req.services[s].central);
+            let central = matches!(self.req.services[s].front, Front::Central(_));
+            let (round_trip, cut) = net.complete(node, central);
             latency.0 += round_trip;
             lost = cut;
         }
@@ -508,21 +545,28 @@ impl Simulation<'_> {
         } else {
             svc.metrics.timed_out();
         }
-        let b = self.balancer_of(s, c, r);
-        b.on_time(now);
-        b.on_complete(ReplicaId(r), latency, ok);
+        if let Some(router) = self.router_of(s, r) {
+            router.complete(c, ReplicaId(r), latency, ok, now);
+        }
         let svc = &mut self.req.services[s];
         svc.busy -= 1;
         svc.metrics.busy.set(now, f64::from(svc.busy));
         self.req.serving[r as usize].busy -= 1;
-        if self.req.services[s].central
+        if let Front::Central(pool) = &mut svc.front
             && self.observed.replicas[r as usize].state == ReplicaState::Ready
         {
-            // The freed slot serves the oldest request waiting at the balancer.
-            let timeout = spec.timeout;
-            match self.req.services[s].next_held(now.0, timeout) {
-                Some(a) => self.start_service(r, a, s),
-                None => self.req.services[s].slots.push(r),
+            // The freed slot serves the oldest request waiting at the
+            // balancer, or becomes free.
+            let mut expired = 0;
+            let next = pool.reuse(
+                ReplicaId(r),
+                still_waiting(now.0, spec.timeout, &mut expired),
+            );
+            for _ in 0..expired {
+                svc.metrics.timed_out();
+            }
+            if let Some(a) = next {
+                self.start_service(r, a, s);
             }
             self.load_changed(r, s);
             self.service_load(s);
@@ -547,8 +591,9 @@ impl Simulation<'_> {
             svc.queued -= 1;
             if timeout.is_some_and(|t| now.0 - a >= t.0) {
                 svc.metrics.timed_out();
-                self.balancer_of(s, c, r)
-                    .on_complete(ReplicaId(r), SimDuration(now.0 - a), false);
+                if let Some(router) = self.router_of(s, r) {
+                    router.feedback(c, ReplicaId(r), SimDuration(now.0 - a), false);
+                }
                 continue;
             }
             self.start_service(r, tagged, s);
@@ -576,21 +621,23 @@ impl Simulation<'_> {
             let svc = &mut self.req.services[s];
             svc.queued -= 1;
             svc.metrics.timed_out();
-            let b = self.balancer_of(s, c, r);
-            b.on_time(SimTime(now));
-            b.on_complete(ReplicaId(r), SimDuration(now - a), false);
+            if let Some(router) = self.router_of(s, r) {
+                router.complete(c, ReplicaId(r), SimDuration(now - a), false, SimTime(now));
+            }
         }
         self.load_changed(r, s);
         self.finish_if_idle(r);
     }
 
-    /// The balancer that routed requests to replica `r` of `s` from client `c`.
+    /// The router that routed requests to replica `r` of `s`: its
+    /// rollout's new revision's (split routing), or the service's; none in
+    /// central-queue mode.
     #[inline]
-    pub(super) fn balancer_of(&mut self, s: usize, c: usize, r: u32) -> &mut dyn Balance {
-        if let Some(b) = self.rollouts.split_balancer(s, r) {
-            return b;
+    pub(super) fn router_of(&mut self, s: usize, r: u32) -> Option<&mut Router> {
+        if let Some(router) = self.rollouts.split_router(s, r) {
+            return Some(router);
         }
-        self.req.services[s].clients.balancer(c)
+        self.req.services[s].front.router()
     }
 
     /// Replica `r` of `s` became ready: its slots and the requests waiting
@@ -600,23 +647,28 @@ impl Simulation<'_> {
         let now = self.engine.now();
         let spec = &self.scenario.desired.services[s];
         let (concurrency, timeout) = (spec.concurrency, spec.timeout);
-        if self.req.services[s].central {
+        if let Front::Central(pool) = &mut self.req.services[s].front {
             // Its slots join the pool; waiting requests take them, oldest first.
-            for _ in 0..concurrency {
-                self.req.services[s].slots.push(r);
-            }
-            while !self.req.services[s].held.is_empty() {
-                let Some(slot) = self.take_slot(s) else { break };
-                match self.req.services[s].next_held(now.0, timeout) {
-                    Some(a) => {
-                        self.start_service(slot, a, s);
-                        self.load_changed(slot, s);
-                    }
-                    None => {
-                        self.req.services[s].slots.push(slot);
-                        break;
-                    }
+            pool.add(ReplicaId(r), concurrency);
+            loop {
+                let usable = slot_usable(
+                    &self.observed,
+                    &self.req.serving,
+                    self.faults.as_deref(),
+                    concurrency,
+                );
+                let svc = &mut self.req.services[s];
+                let Front::Central(pool) = &mut svc.front else {
+                    break;
+                };
+                let mut expired = 0;
+                let paired = pool.pair(usable, still_waiting(now.0, timeout, &mut expired));
+                for _ in 0..expired {
+                    svc.metrics.timed_out();
                 }
+                let Some((slot, a)) = paired else { break };
+                self.start_service(slot.0, a, s);
+                self.load_changed(slot.0, s);
             }
             self.service_load(s);
             return;
@@ -675,32 +727,35 @@ impl Simulation<'_> {
     }
 
     fn apply_endpoint_change(&mut self, s: usize, r: u32, added: bool) {
-        if !self.rollouts.is_empty() && self.rollouts.endpoint(s, r, added) {
-            return;
-        }
-        let spec = &self.scenario.desired.services[s];
-        let svc = &mut self.req.services[s];
-        if !added {
-            svc.endpoints.retain(|e| e.0 != r);
-            return;
-        }
-        if spec.routing.policy().is_some_and(Policy::weighted) {
-            let node = self.observed.replicas[r as usize]
+        let (spec, observed) = (&self.scenario.desired.services[s], &self.observed);
+        // Asked only by weighted policies.
+        let weight = || {
+            let node = observed.replicas[r as usize]
                 .node
                 .expect("a ready replica is bound");
-            let n = &self.observed.nodes[node.0 as usize].spec;
-            let w = spec
-                .balancing
+            let n = &observed.nodes[node.0 as usize].spec;
+            spec.balancing
                 .weights
-                .weight(spec.limits.cpu_milli, n.speed, &n.pool);
-            svc.clients.on_weight(ReplicaId(r), w);
+                .weight(spec.limits.cpu_milli, n.speed, &n.pool)
+        };
+        if !self.rollouts.is_empty() && self.rollouts.endpoint(s, r, added, weight) {
+            return;
         }
-        svc.endpoints.push(ReplicaId(r));
+        // Central-queue mode keeps no endpoint list: slots come and go.
+        let Some(router) = self.req.services[s].front.router() else {
+            return;
+        };
+        if added {
+            router.add(ReplicaId(r), weight);
+        } else {
+            router.remove(ReplicaId(r));
+        }
     }
 
     fn announce_endpoints(&mut self, s: usize) {
-        let svc = &mut self.req.services[s];
-        svc.clients.on_endpoints(&svc.endpoints);
+        if let Some(router) = self.req.services[s].front.router() {
+            router.announce();
+        }
     }
 
     /// Endpoint changes whose propagation delay has passed reach the balancers.

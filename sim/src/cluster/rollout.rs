@@ -22,8 +22,9 @@
 //!
 //! Canary and blue/green route by weight (Argo Rollouts with traffic
 //! routing): the stable revision's ready replicas are the service's usual
-//! endpoints and balancers; the new revision's are a second endpoint list
-//! with its own balancer built from the service's balancing spec. Each
+//! endpoints and router; the new revision's are a second core `Router`
+//! (streams `policy/balance/<svc>/new…`) built from the service's balancing
+//! spec, which the request path drives exactly as the service's own. Each
 //! request goes to the new revision with probability weight/100, drawn from
 //! `policy/rollout/<svc>`. A Deployment routes to both templates through the
 //! one endpoint list, as a Kubernetes Service selects both ReplicaSets.
@@ -33,8 +34,8 @@
 //! as `RevisionMetrics`; `errorRate` failures are drawn from
 //! `service/<svc>/errors`.
 
-use orkestra_core::balance::Balance;
-use orkestra_core::model::{ObservedCluster, ReplicaId, ReplicaState};
+use orkestra_core::balance::Router;
+use orkestra_core::model::{ObservedCluster, ReplicaState};
 use orkestra_core::results::RequestCounts;
 use orkestra_core::results::RolloutSummary;
 use orkestra_core::rng::{StreamRng, names, stream};
@@ -49,17 +50,13 @@ use crate::engine::Engine;
 
 mod traffic;
 
-pub(super) use traffic::Route;
-
 /// One service's rollout during a run: the core's driver plus the
 /// simulator's routing of the new revision.
 struct RolloutRt {
     driver: Driver,
-    /// Ready replicas of the new revision (split routing only).
-    endpoints: Vec<ReplicaId>,
-    /// Balances within `endpoints`.
-    balancer: Box<dyn Balance>,
-    balance_rng: StreamRng,
+    /// Routes within the new revision's ready replicas (split routing;
+    /// `None` for a central-queue service, which never splits).
+    router: Option<Router>,
     route_rng: StreamRng,
     error_rng: StreamRng,
     poke_pending: bool,
@@ -98,9 +95,10 @@ fn initial(scenario: &Scenario) -> Vec<Option<RolloutRt>> {
             let spec = s.rollout.clone()?;
             Some(RolloutRt {
                 driver: Driver::new(spec, s.replicas),
-                endpoints: Vec::new(),
-                balancer: super::requests::balancer_for(s),
-                balance_rng: stream(seed, &format!("{}/balance/{}/new", names::POLICY, s.name)),
+                router: s
+                    .routing
+                    .policy()
+                    .map(|p| Router::new(p, &s.balancing, seed, &s.name, "/new")),
                 route_rng: stream(seed, &format!("{}/rollout/{}", names::POLICY, s.name)),
                 error_rng: stream(seed, &format!("{}/{}/errors", names::SERVICE, s.name)),
                 poke_pending: false,

@@ -1,22 +1,23 @@
-//! The balancing glue of the request path: which balancer instance (the
-//! shared one, or one of the client-side balancers) handles a request, the
-//! request's key and its re-hash on retry, the retry budget — and the
-//! central queue's pool of free request slots.
+//! The request path's use of the core's routing: how a service's requests
+//! reach its replicas ([`Front`]: a [`Router`] or a central queue's
+//! [`SlotPool`]), and one attempt loop that places a request through a
+//! router — the service's own or a rollout's new revision's.
 //!
-//! Key decision: the request path (`cluster/requests.rs`) only asks this
-//! file "which client, which key" when a request starts, "which endpoint"
-//! per attempt and "may it retry" after a refused attempt; it never touches
-//! a balancer's stream or a budget itself. A request's client travels with
-//! it in its arrival time's high bits ([`tag`], [`Requests::untag`]), so a
-//! queued request remembers whose counters its completion updates without
-//! any per-request allocation.
-//!
-//! [`Requests::untag`]: super::Requests::untag
+//! Key decision: the core's [`Router`] owns the client balancers, keys,
+//! retry budget and endpoint list, and [`SlotPool`] the central queue; this
+//! file only says what an attempt found on the simulated replica (gone,
+//! free slot, full queue, queue) and turns the router's answer into what
+//! the request path does. A request's client travels with it in its
+//! arrival time's high bits ([`tag`]), so a queued request remembers whose
+//! counters its completion updates without any per-request allocation.
 
-use orkestra_core::balance::{Balance, Keys, Policy, RetryBudget};
-use orkestra_core::model::{ReplicaId, ServiceSpec};
-use orkestra_core::rng::{StreamRng, names, stream};
-use orkestra_core::time::SimTime;
+use orkestra_core::balance::{Attempt, Outcome, Router, Routing, SlotPool};
+use orkestra_core::model::{ObservedCluster, ReplicaState, ServiceSpec};
+use orkestra_core::time::{SimDuration, SimTime};
+
+use super::Serving;
+use crate::cluster::faults::Faults;
+use crate::cluster::topology::Net;
 
 /// Arrival times of requests handled by client-side balancers carry the
 /// client's index above this bit (runs with them are shorter than 2^48 ns,
@@ -30,163 +31,120 @@ pub(in crate::cluster) fn tag(arrival: u64, client: usize) -> u64 {
     arrival | ((client as u64) << CLIENT_SHIFT)
 }
 
-/// A balancer instance for `s`. Central-queue mode never asks it to pick;
-/// it only receives feedback, so round robin stands in there.
-pub(in crate::cluster) fn balancer_for(s: &ServiceSpec) -> Box<dyn Balance> {
-    s.routing
-        .policy()
-        .unwrap_or(Policy::RoundRobin)
-        .build(&s.balancing)
+/// A request tag's arrival time (ns) and client, with `mask` the run's
+/// arrival-time mask.
+#[inline]
+pub(in crate::cluster) fn untag(mask: u64, tagged: u64) -> (u64, usize) {
+    let arrival = tagged & mask;
+    (arrival, ((tagged ^ arrival) >> CLIENT_SHIFT) as usize)
 }
 
-/// One balancer instance: the shared one, or one client-side balancer.
-struct Client {
-    balancer: Box<dyn Balance>,
-    rng: StreamRng,
-    /// Retry budget, when the service retries.
-    budget: Option<RetryBudget>,
+/// How a service's requests reach its replicas.
+pub(in crate::cluster) enum Front {
+    /// A balancer (or one per client) picks a replica for each request.
+    Balanced(Router),
+    /// Requests (their arrival times) wait at the balancer for a free slot.
+    Central(SlotPool<u64>),
 }
 
-/// A service's balancer instances (one unless client-side balancing), how
-/// a request picks one, and request keys.
-pub(in crate::cluster) struct Clients {
-    clients: Vec<Client>,
-    /// Picks the client of each request (client-side balancing only).
-    client_rng: StreamRng,
-    /// Request keys (hashing balancers with a key distribution).
-    keys: Option<(Keys, StreamRng)>,
-}
-
-impl Clients {
-    /// The balancers of service `s` in a run with `seed`.
-    pub(in crate::cluster) fn new(seed: u64, s: &ServiceSpec) -> Clients {
-        Clients {
-            clients: (0..s.balancing.clients.max(1))
-                .map(|c| {
-                    // Client 0 keeps the shared balancer's stream name.
-                    let name = match c {
-                        0 => format!("{}/balance/{}", names::POLICY, s.name),
-                        c => format!("{}/balance/{}/client{c}", names::POLICY, s.name),
-                    };
-                    Client {
-                        balancer: balancer_for(s),
-                        rng: stream(seed, &name),
-                        budget: (s.balancing.retries > 0)
-                            .then(|| RetryBudget::new(s.balancing.retry_budget)),
-                    }
-                })
-                .collect(),
-            client_rng: stream(
-                seed,
-                &format!("{}/balance/{}/clients", names::POLICY, s.name),
-            ),
-            keys: s.balancing.keys.map(|k| {
-                let name = format!("{}/balance/{}/keys", names::POLICY, s.name);
-                (Keys::new(k), stream(seed, &name))
-            }),
-        }
-    }
-
-    /// A request starts at `now`: the client that handles it (a client-side
-    /// one at random) and its key; the client's balancer sees the time and
-    /// its retry budget the request.
-    #[inline]
-    pub(in crate::cluster) fn begin(&mut self, now: SimTime) -> (usize, Option<u64>) {
-        let c = if self.clients.len() > 1 {
-            rand::RngExt::random_range(&mut self.client_rng, 0..self.clients.len())
-        } else {
-            0
-        };
-        let key = self.keys.as_mut().map(|(k, rng)| k.next(rng));
-        let client = &mut self.clients[c];
-        client.balancer.on_time(now);
-        if let Some(b) = &mut client.budget {
-            b.deposit(now);
-        }
-        (c, key)
-    }
-
-    /// Attempt `attempt` (0 first) of a request with `key` on client `c`:
-    /// the index in `endpoints` of the replica its balancer picks.
-    #[inline]
-    pub(in crate::cluster) fn pick(
-        &mut self,
-        c: usize,
-        key: Option<u64>,
-        attempt: u32,
-        endpoints: &[ReplicaId],
-    ) -> Option<usize> {
-        // A retry of a keyed request rehashes (Envoy's hash balancers
-        // try another host on retry).
-        let k = key.map(|k| k.wrapping_add(u64::from(attempt) * 0x9e37_79b9_7f4a_7c15));
-        let client = &mut self.clients[c];
-        client.balancer.pick_keyed(endpoints, k, &mut client.rng)
-    }
-
-    /// After refused attempt `attempt` on client `c`: whether the request
-    /// is retried (`retries` allows it and the budget pays for it).
-    #[inline]
-    pub(in crate::cluster) fn may_retry(
-        &mut self,
-        c: usize,
-        attempt: u32,
-        retries: u32,
-        now: SimTime,
-    ) -> bool {
-        attempt < retries
-            && self.clients[c]
-                .budget
-                .as_mut()
-                .is_some_and(|b| b.try_withdraw(now))
-    }
-
-    /// Client `c`'s balancer.
-    #[inline]
-    pub(in crate::cluster) fn balancer(&mut self, c: usize) -> &mut dyn Balance {
-        self.clients[c].balancer.as_mut()
-    }
-
-    /// Every balancer learns the endpoint list.
-    pub(in crate::cluster) fn on_endpoints(&mut self, endpoints: &[ReplicaId]) {
-        for c in &mut self.clients {
-            c.balancer.on_endpoints(endpoints);
-        }
-    }
-
-    /// Every balancer learns replica `r`'s weight.
-    pub(in crate::cluster) fn on_weight(&mut self, r: ReplicaId, weight: u32) {
-        for c in &mut self.clients {
-            c.balancer.on_weight(r, weight);
-        }
-    }
-
-    /// Outlier ejections over every balancer.
-    pub(in crate::cluster) fn ejections(&self) -> u64 {
-        self.clients.iter().map(|c| c.balancer.ejections()).sum()
-    }
-}
-
-/// Central-queue mode: one entry per free request slot (replica id);
-/// entries of replicas that left are dropped when met.
-#[derive(Default)]
-pub(in crate::cluster) struct FreeSlots(Vec<u32>);
-
-impl FreeSlots {
-    /// A slot of replica `r` is free.
-    #[inline]
-    pub(in crate::cluster) fn push(&mut self, r: u32) {
-        self.0.push(r);
-    }
-
-    /// The most recently freed slot whose replica is still `usable`;
-    /// slots of replicas that are not are dropped on the way.
-    #[inline]
-    pub(in crate::cluster) fn take(&mut self, usable: impl Fn(u32) -> bool) -> Option<u32> {
-        while let Some(r) = self.0.pop() {
-            if usable(r) {
-                return Some(r);
+impl Front {
+    /// The front of service `s` in a run with `seed`.
+    pub(in crate::cluster) fn new(s: &ServiceSpec, seed: u64) -> Front {
+        match s.routing {
+            Routing::Balanced(p) => {
+                Front::Balanced(Router::new(p, &s.balancing, seed, &s.name, ""))
             }
+            Routing::CentralQueue => Front::Central(SlotPool::new()),
         }
-        None
     }
+
+    /// The router, unless central-queue mode.
+    #[inline]
+    pub(in crate::cluster) fn router(&mut self) -> Option<&mut Router> {
+        match self {
+            Front::Balanced(r) => Some(r),
+            Front::Central(_) => None,
+        }
+    }
+
+    /// Requests waiting at the balancer (central-queue mode), including
+    /// any that timed out and have not been met yet.
+    #[inline]
+    pub(in crate::cluster) fn waiting(&self) -> u32 {
+        match self {
+            Front::Balanced(_) => 0,
+            Front::Central(pool) => pool.waiting() as u32,
+        }
+    }
+}
+
+/// What the replicas look like to an attempt.
+pub(in crate::cluster) struct Replicas<'w> {
+    pub(in crate::cluster) serving: &'w [Serving],
+    pub(in crate::cluster) observed: &'w ObservedCluster,
+    pub(in crate::cluster) faults: Option<&'w Faults>,
+    pub(in crate::cluster) net: Option<&'w mut Net>,
+}
+
+/// Where a request ended up.
+pub(in crate::cluster) enum Placed {
+    /// The router has no endpoint at all.
+    NoEndpoint,
+    /// A free slot of this replica serves it.
+    Start(u32),
+    /// It waits in this replica's queue.
+    Queue(u32),
+    /// Its last attempt found the replica gone (refused, cut off, lost).
+    Failed,
+    /// Its last attempt found the replica's queue full (503).
+    Rejected,
+}
+
+/// Places request attempt `a` at `now` through `router` on the replicas
+/// of `spec`: picks, and retries refused or rejected attempts within the
+/// router's budget. Returns where it ended up and how many retries it took.
+#[inline]
+pub(in crate::cluster) fn place(
+    router: &mut Router,
+    a: &mut Attempt,
+    now: SimTime,
+    spec: &ServiceSpec,
+    world: &mut Replicas,
+) -> (Placed, u32) {
+    let mut retries = 0;
+    while let Some(r) = router.pick(a, now) {
+        let serving = &world.serving[r.0 as usize];
+        let status = &world.observed.replicas[r.0 as usize];
+        // Gone, or (with a topology) cut off or lost on the way.
+        let gone = status.state != ReplicaState::Ready
+            || world.faults.is_some_and(|f| f.is_dead(r.0))
+            || world.net.as_mut().is_some_and(|n| n.drops(status.node));
+        if !gone && serving.busy < spec.concurrency {
+            return (Placed::Start(r.0), retries);
+        }
+        if !gone
+            && spec
+                .queue_limit
+                .is_none_or(|limit| serving.queue.len() < limit)
+        {
+            return (Placed::Queue(r.0), retries);
+        }
+        // Connection refused (the replica is gone; the balancer's view is
+        // stale; or its link is cut or lost the request) or 503 (its queue
+        // is full). Started and failed at once, so load counts stay paired.
+        router.feedback(a.client, r, SimDuration::ZERO, false);
+        if router.outcome(a, true, now) == Outcome::Retry {
+            retries += 1;
+            continue;
+        }
+        return (
+            if gone {
+                Placed::Failed
+            } else {
+                Placed::Rejected
+            },
+            retries,
+        );
+    }
+    (Placed::NoEndpoint, retries)
 }

@@ -7,24 +7,14 @@
 //! blue/green) is Argo Rollouts' traffic-routing model: each request goes to
 //! the new revision with probability weight/100 (stream
 //! `policy/rollout/<svc>`), then to a replica of that revision chosen by its
-//! own balancer.
+//! own router, through the same attempt loop as the service's requests.
 
-use orkestra_core::balance::Balance;
+use orkestra_core::balance::Router;
 use orkestra_core::model::ReplicaId;
 use orkestra_core::rng::StreamRng;
 use orkestra_core::time::{SimDuration, SimTime};
 
 use super::{NEW, Rollouts};
-
-/// Where split routing sends a request.
-pub(in crate::cluster) enum Route {
-    /// To the stable revision: the service's own balancers.
-    Stable,
-    /// To the new revision, which has no endpoint.
-    NoEndpoint,
-    /// To this replica of the new revision (its balancer saw it start).
-    To(ReplicaId),
-}
 
 impl Rollouts {
     /// A replica of service `s` was created (ids are appended): it gets
@@ -120,63 +110,61 @@ impl Rollouts {
         error
     }
 
-    /// The new revision's balancer, when it routed requests to replica `r`
+    /// The new revision's router, when it routed requests to replica `r`
     /// of `s` (split routing).
     #[inline]
-    pub(in crate::cluster) fn split_balancer(
-        &mut self,
-        s: usize,
-        r: u32,
-    ) -> Option<&mut dyn Balance> {
+    pub(in crate::cluster) fn split_router(&mut self, s: usize, r: u32) -> Option<&mut Router> {
         if self.is_new(r)
             && let Some(rt) = self.services[s].as_mut()
             && rt.driver.split()
         {
-            return Some(rt.balancer.as_mut());
+            return rt.router.as_mut();
         }
         None
     }
 
     /// Split routing: a new-revision replica's endpoint change goes to the
-    /// new revision's list (true), not the service's.
-    pub(in crate::cluster) fn endpoint(&mut self, s: usize, r: u32, added: bool) -> bool {
+    /// new revision's router (true, announced at once), not the service's;
+    /// `weight` is its weight, asked only by weighted policies.
+    pub(in crate::cluster) fn endpoint(
+        &mut self,
+        s: usize,
+        r: u32,
+        added: bool,
+        weight: impl FnOnce() -> u32,
+    ) -> bool {
         if !self.is_new(r) {
             return false;
         }
-        let Some(rt) = self.services[s].as_mut().filter(|rt| rt.driver.split()) else {
+        let Some(router) = self.services[s]
+            .as_mut()
+            .filter(|rt| rt.driver.split())
+            .and_then(|rt| rt.router.as_mut())
+        else {
             return false;
         };
         if added {
-            rt.endpoints.push(ReplicaId(r));
+            router.add(ReplicaId(r), weight);
         } else {
-            rt.endpoints.retain(|e| e.0 != r);
+            router.remove(ReplicaId(r));
         }
-        rt.balancer.on_endpoints(&rt.endpoints);
+        router.announce();
         true
     }
 
-    /// Split routing at `now`: the new revision takes a request of `s`
-    /// with probability weight/100, then its balancer picks a replica.
-    pub(in crate::cluster) fn route(&mut self, s: usize, now: SimTime) -> Route {
+    /// Split routing: whether the new revision takes a request of `s`
+    /// (with probability weight/100).
+    #[inline]
+    pub(in crate::cluster) fn takes(&mut self, s: usize) -> bool {
         let Some(rt) = self.services[s].as_mut().filter(|rt| rt.driver.split()) else {
-            return Route::Stable;
+            return false;
         };
-        if !orkestra_core::rollout::routes_to_new(rt.driver.weight, &mut rt.route_rng) {
-            return Route::Stable;
-        }
-        rt.balancer.on_time(now);
-        let Some(i) = rt.balancer.pick(&rt.endpoints, &mut rt.balance_rng) else {
-            return Route::NoEndpoint;
-        };
-        let r = rt.endpoints[i];
-        rt.balancer.on_start(r);
-        Route::To(r)
+        orkestra_core::rollout::routes_to_new(rt.driver.weight, &mut rt.route_rng)
     }
 
-    /// A request routed to new-revision replica `r` of `s` was refused there.
-    pub(in crate::cluster) fn refused(&mut self, s: usize, r: ReplicaId) {
-        if let Some(rt) = self.services[s].as_mut() {
-            rt.balancer.on_complete(r, SimDuration::ZERO, false);
-        }
+    /// The new revision's router of `s`.
+    #[inline]
+    pub(in crate::cluster) fn router(&mut self, s: usize) -> Option<&mut Router> {
+        self.services[s].as_mut()?.router.as_mut()
     }
 }
