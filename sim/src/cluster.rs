@@ -16,8 +16,9 @@
 //!
 //! Layout: this file holds the [`Simulation`], its construction, the event
 //! loop and the one `match` over [`Event`]. The handlers live in two paths:
-//! `cluster/requests.rs` (arrival, dispatch, service, completion, endpoints;
-//! the balancing glue in `requests/balancing.rs`) and `cluster/control.rs`
+//! `cluster/requests.rs` (arrival, dispatch, service, completion; the use of
+//! the core's `Router` and `SlotPool` in `requests/balancing.rs`, service
+//! discovery in `requests/endpoints.rs`) and `cluster/control.rs`
 //! (reconcile, scheduling, replica lifecycle, jobs, autoscaling, node
 //! autoscaling, rollouts), with `cluster/healing.rs` applying faults and cut
 //! links. Each optional subsystem — faults, topology, node autoscaling,
