@@ -15,7 +15,7 @@
 use hdrhistogram::Histogram;
 use orkestra_core::autoscale::hpa::MetricSpec;
 use orkestra_core::autoscale::spec::{pod_sample, service_value};
-use orkestra_core::autoscale::{Autoscale, PodSample, ScaleInput};
+use orkestra_core::autoscale::{Autoscale, PodSample, Recommendation, ScaleInput};
 use orkestra_core::model::{ReplicaState, ReplicaStatus, ServiceSpec};
 use orkestra_core::time::{SimDuration, SimTime};
 
@@ -77,6 +77,10 @@ pub struct Pipeline {
     /// Scrape interval.
     pub resolution: SimDuration,
     last_scrape: SimTime,
+    /// The autoscaler input's pods, reused across syncs.
+    pods: Vec<PodSample>,
+    /// The autoscaler input's service-level values, reused across syncs.
+    values: Vec<Option<i64>>,
 }
 
 impl Pipeline {
@@ -105,6 +109,8 @@ impl Pipeline {
             usage: Vec::new(),
             resolution,
             last_scrape: SimTime::ZERO,
+            pods: Vec::new(),
+            values: Vec::new(),
         }
     }
 
@@ -219,10 +225,48 @@ impl Pipeline {
         self.last_scrape = now;
     }
 
+    /// Syncs `service`'s autoscaler at `now`, its target at `spec_replicas`
+    /// (`replicas`: every replica by id; `spec`: the service): its
+    /// recommendation and its sync period, `None` for a service without
+    /// one. A recommendation other than `spec_replicas` counts as an action.
+    pub fn sync(
+        &mut self,
+        now: SimTime,
+        service: usize,
+        spec_replicas: u32,
+        replicas: &[ReplicaStatus],
+        spec: &ServiceSpec,
+    ) -> Option<(Recommendation, SimDuration)> {
+        let (mut pods, mut values) = (
+            std::mem::take(&mut self.pods),
+            std::mem::take(&mut self.values),
+        );
+        let out = {
+            let input = self.input(
+                now,
+                service,
+                spec_replicas,
+                replicas,
+                spec,
+                &mut pods,
+                &mut values,
+            );
+            self.services[service].as_mut().map(|sc| {
+                let rec = sc.scaler.recommend(&input);
+                if rec.replicas != spec_replicas {
+                    sc.actions += 1;
+                }
+                (rec, sc.scaler.sync_period())
+            })
+        };
+        (self.pods, self.values) = (pods, values);
+        out
+    }
+
     #[allow(clippy::too_many_arguments)]
     /// The autoscaler input of `service` at `now`: its replicas as the API
     /// shows them, with the last scrape's values.
-    pub fn input<'a>(
+    fn input<'a>(
         &mut self,
         now: SimTime,
         service: usize,

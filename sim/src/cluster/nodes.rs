@@ -15,18 +15,21 @@
 //! [`ObservedCluster::set_ready`]: orkestra_core::model::ObservedCluster::set_ready
 
 use orkestra_core::autoscale::cluster::{NodeAction, NodeAutoscale, NodeInfo, NodeLife, ScanInput};
+use orkestra_core::capacity::Capacity;
 use orkestra_core::metrics::Integral;
-use orkestra_core::model::{NodeId, NodeStatus, ReplicaState, ServiceKind};
+use orkestra_core::model::{DesiredState, NodeId, NodeStatus, ObservedCluster};
 use orkestra_core::results::{NodeAutoscalingSummary, NodeGroupSummary};
 use orkestra_core::rng::{StreamRng, names, stream};
 use orkestra_core::scenario::Scenario;
 use orkestra_core::time::SimTime;
 
-use super::{Event, Simulation};
+use super::Event;
+use super::output::Recorder;
+use crate::engine::Engine;
 
 /// When a node existed and what it costs.
 #[derive(Clone, Debug)]
-pub(super) struct NodeBook {
+struct NodeBook {
     added: SimTime,
     removed: Option<SimTime>,
     cost_per_hour: f64,
@@ -37,11 +40,9 @@ pub(super) struct NodeBook {
 }
 
 /// The node autoscaler of a run and what it did.
-pub(super) struct NodeScaler {
+struct NodeScaler {
     scaler: Box<dyn NodeAutoscale>,
     rng: StreamRng,
-    /// Per group: the index of its next node's name.
-    next_index: Vec<u32>,
     scale_ups: u64,
     nodes_added: u64,
     scale_downs: u64,
@@ -61,36 +62,53 @@ struct GroupCount {
     removed: u64,
 }
 
-/// The per-node arrays for the scenario's initial nodes, and the node
-/// autoscaler if the scenario has one.
-pub(super) fn initial(scenario: &Scenario) -> (Vec<NodeInfo>, Vec<NodeBook>, Option<NodeScaler>) {
-    let group_of = |pool: &str| {
-        scenario
-            .node_groups
+/// The nodes of a run beside their observed status: lifecycle, books,
+/// capacity accounting and the node autoscaler.
+pub(super) struct Nodes {
+    /// Per node: its group and lifecycle (what the node autoscaler reads).
+    info: Vec<NodeInfo>,
+    /// Per node: when it existed, its cost, why it drains.
+    books: Vec<NodeBook>,
+    /// The node autoscaler, when the scenario has one.
+    scaler: Option<NodeScaler>,
+    /// Per group: the index of its next node's name.
+    next_index: Vec<u32>,
+    /// Nodes not removed.
+    pub(super) existing: u32,
+    /// Allocation and stranding over every node.
+    pub(super) capacity: Capacity,
+}
+
+impl Nodes {
+    /// The scenario's initial nodes (`nodes`, their observed status), and
+    /// the node autoscaler if the scenario has one.
+    pub(super) fn new(scenario: &Scenario, nodes: &[NodeStatus]) -> Nodes {
+        let group_of = |pool: &str| {
+            scenario
+                .node_groups
+                .iter()
+                .position(|g| g.name == pool)
+                .map(|g| g as u32)
+        };
+        let info: Vec<NodeInfo> = scenario
+            .nodes
             .iter()
-            .position(|g| g.name == pool)
-            .map(|g| g as u32)
-    };
-    let info: Vec<NodeInfo> = scenario
-        .nodes
-        .iter()
-        .map(|n| NodeInfo {
-            group: group_of(&n.pool),
-            life: NodeLife::Ready,
-        })
-        .collect();
-    let books = scenario
-        .nodes
-        .iter()
-        .map(|n| NodeBook {
-            added: SimTime::ZERO,
-            removed: None,
-            cost_per_hour: scenario.pool_costs.get(&n.pool).copied().unwrap_or(0.0),
-            reason: String::new(),
-            replaces: None,
-        })
-        .collect();
-    let scaler = scenario.node_autoscaler.as_ref().map(|spec| {
+            .map(|n| NodeInfo {
+                group: group_of(&n.pool),
+                life: NodeLife::Ready,
+            })
+            .collect();
+        let books = scenario
+            .nodes
+            .iter()
+            .map(|n| NodeBook {
+                added: SimTime::ZERO,
+                removed: None,
+                cost_per_hour: scenario.pool_costs.get(&n.pool).copied().unwrap_or(0.0),
+                reason: String::new(),
+                replaces: None,
+            })
+            .collect();
         let mut groups = vec![GroupCount::default(); scenario.node_groups.len()];
         for n in &info {
             if let Some(g) = n.group {
@@ -100,270 +118,275 @@ pub(super) fn initial(scenario: &Scenario) -> (Vec<NodeInfo>, Vec<NodeBook>, Opt
                 c.max += 1;
             }
         }
-        let mut nodes_t = Integral::default();
-        nodes_t.set(SimTime::ZERO, info.len() as f64);
-        NodeScaler {
-            scaler: spec.build(),
-            rng: stream(scenario.seed, &format!("{}/node-autoscaler", names::POLICY)),
-            next_index: groups.iter().map(|c| c.initial).collect(),
-            scale_ups: 0,
-            nodes_added: 0,
-            scale_downs: 0,
-            replacements: 0,
-            nodes_removed: 0,
-            nodes_t,
-            groups,
+        let next_index = groups.iter().map(|c| c.initial).collect();
+        let scaler = scenario.node_autoscaler.as_ref().map(|spec| {
+            let mut nodes_t = Integral::default();
+            nodes_t.set(SimTime::ZERO, info.len() as f64);
+            NodeScaler {
+                scaler: spec.build(),
+                rng: stream(scenario.seed, &format!("{}/node-autoscaler", names::POLICY)),
+                scale_ups: 0,
+                nodes_added: 0,
+                scale_downs: 0,
+                replacements: 0,
+                nodes_removed: 0,
+                nodes_t,
+                groups,
+            }
+        });
+        Nodes {
+            existing: info.len() as u32,
+            capacity: Capacity::new(nodes, scenario.desired.services.iter().map(|s| s.requests)),
+            info,
+            books,
+            scaler,
+            next_index,
         }
-    });
-    (info, books, scaler)
-}
-
-impl NodeScaler {
-    /// When the first scan is due.
-    pub(super) fn first_scan(&self) -> SimTime {
-        SimTime::ZERO + self.scaler.scan_interval()
     }
-}
 
-impl<'a> Simulation<'a> {
-    /// The node autoscaler's periodic scan: applies its actions.
-    pub(super) fn on_node_scan(&mut self) {
-        // The scheduler acts on every change at this instant first, so a node
-        // that just became ready is not seen empty before its replicas land.
-        if self.reconcile_pending {
-            self.reconcile_pending = false;
-            self.reconcile(false);
+    /// Schedules the node autoscaler's first scan, if there is one.
+    pub(super) fn schedule_first_scan(&self, engine: &mut Engine<Event>) {
+        if let Some(ns) = &self.scaler {
+            engine.schedule(SimTime::ZERO + ns.scaler.scan_interval(), Event::NodeScan);
         }
-        let now = self.engine.now();
-        let Some(ns) = &mut self.node_scaler else {
-            return;
+    }
+
+    /// Node `n`'s lifecycle.
+    pub(super) fn life(&self, n: u32) -> NodeLife {
+        self.info[n as usize].life
+    }
+
+    /// The nodes that exist (not removed), in id order.
+    pub(super) fn existing_nodes<'x>(
+        &'x self,
+        observed: &'x ObservedCluster,
+    ) -> impl Iterator<Item = &'x NodeStatus> {
+        observed
+            .nodes
+            .iter()
+            .zip(&self.info)
+            .filter(|(_, i)| i.life != NodeLife::Removed)
+            .map(|(n, _)| n)
+    }
+
+    /// The node autoscaler's periodic scan at `now`: its actions (none
+    /// without one), and its next scan scheduled.
+    pub(super) fn scan(
+        &mut self,
+        now: SimTime,
+        scenario: &Scenario,
+        observed: &ObservedCluster,
+        desired: &DesiredState,
+        engine: &mut Engine<Event>,
+    ) -> Vec<NodeAction> {
+        let Some(ns) = &mut self.scaler else {
+            return Vec::new();
         };
         let input = ScanInput {
             now,
-            groups: &self.scenario.node_groups,
-            nodes: &self.node_info,
-            observed: &self.observed,
-            desired: &self.desired,
+            groups: &scenario.node_groups,
+            nodes: &self.info,
+            observed,
+            desired,
         };
         let actions = ns.scaler.scan(&input, &mut ns.rng);
         let next = now + ns.scaler.scan_interval();
-        self.engine.schedule(next, Event::NodeScan);
-        for a in actions {
-            match a {
-                NodeAction::ScaleUp {
-                    group,
-                    count,
-                    reason,
-                    ..
-                } => {
-                    if let Some(ns) = &mut self.node_scaler {
-                        ns.scale_ups += 1;
-                    }
-                    for _ in 0..count {
-                        self.add_node(group, &reason);
-                    }
-                }
-                NodeAction::Remove { node, reason } => {
-                    self.count_scale_down(false);
-                    self.drain_node(node.0, &reason);
-                }
-                NodeAction::Replace {
-                    node,
-                    group,
-                    reason,
-                } => {
-                    self.count_scale_down(true);
-                    let old = node.0;
-                    let name = self.observed.nodes[old as usize].spec.name.clone();
-                    let new = self.add_node(group, &format!("replaces {name}"));
-                    self.node_books[new as usize].replaces = Some(old);
-                    self.cordon(old, &reason);
-                    let group_name = self.group_name(old);
-                    let new_name = self.observed.nodes[new as usize].spec.name.clone();
-                    self.emit_event(
-                        "node-drain",
-                        &name,
-                        &format!(
-                            "group={group_name} reason={reason}; cordoned until {new_name} is ready"
-                        ),
-                    );
-                }
-            }
+        engine.schedule(next, Event::NodeScan);
+        actions
+    }
+
+    /// The node autoscaler decided a scale-up.
+    pub(super) fn count_scale_up(&mut self) {
+        if let Some(ns) = &mut self.scaler {
+            ns.scale_ups += 1;
         }
     }
 
-    fn count_scale_down(&mut self, replace: bool) {
-        if let Some(ns) = &mut self.node_scaler {
+    /// The node autoscaler decided a removal, or a replacement.
+    pub(super) fn count_scale_down(&mut self, replace: bool) {
+        if let Some(ns) = &mut self.scaler {
             ns.scale_downs += 1;
             ns.replacements += u64::from(replace);
         }
     }
 
-    fn group_name(&self, node: u32) -> &str {
-        match self.node_info[node as usize].group {
-            Some(g) => &self.scenario.node_groups[g as usize].name,
-            None => &self.observed.nodes[node as usize].spec.pool,
+    /// The group of `node` (its pool, for a node outside the groups).
+    pub(super) fn group_name<'x>(
+        &self,
+        node: u32,
+        scenario: &'x Scenario,
+        observed: &'x ObservedCluster,
+    ) -> &'x str {
+        match self.info[node as usize].group {
+            Some(g) => &scenario.node_groups[g as usize].name,
+            None => &observed.nodes[node as usize].spec.pool,
         }
     }
 
-    /// Adds a booting node to group `g`; returns its id.
-    fn add_node(&mut self, g: u32, reason: &str) -> u32 {
-        let now = self.engine.now();
-        let scenario: &'a Scenario = self.scenario;
+    /// Adds a booting node to group `g` at `now` (not ready while it
+    /// boots; the change log records it); returns its id.
+    pub(super) fn add(
+        &mut self,
+        g: u32,
+        now: SimTime,
+        scenario: &Scenario,
+        observed: &mut ObservedCluster,
+    ) -> u32 {
         let group = &scenario.node_groups[g as usize];
-        let ns = self.node_scaler.as_mut().expect("a node autoscaler");
-        let spec = group.node_spec(ns.next_index[g as usize]);
-        ns.next_index[g as usize] += 1;
-        ns.nodes_added += 1;
-        let c = &mut ns.groups[g as usize];
-        c.added += 1;
-        c.now += 1;
-        c.max = c.max.max(c.now);
-        let id = self.observed.nodes.len() as u32;
-        if let Some(f) = &mut self.faults {
-            f.add_node();
+        let spec = group.node_spec(self.next_index[g as usize]);
+        self.next_index[g as usize] += 1;
+        if let Some(ns) = &mut self.scaler {
+            ns.nodes_added += 1;
+            let c = &mut ns.groups[g as usize];
+            c.added += 1;
+            c.now += 1;
+            c.max = c.max.max(c.now);
         }
-        if let Some(net) = &mut self.net {
-            net.add_node(&spec.zone);
-        }
-        self.observed.nodes.push(NodeStatus::new(spec));
-        // Not ready while it boots; the change log records it.
-        self.observed.set_ready(NodeId(id), false);
-        self.node_info.push(NodeInfo {
+        let id = observed.nodes.len() as u32;
+        observed.nodes.push(NodeStatus::new(spec));
+        observed.set_ready(NodeId(id), false);
+        self.info.push(NodeInfo {
             group: Some(g),
             life: NodeLife::Booting,
         });
-        self.node_books.push(NodeBook {
+        self.books.push(NodeBook {
             added: now,
             removed: None,
             cost_per_hour: group.cost_per_hour,
             reason: String::new(),
             replaces: None,
         });
-        self.nodes_existing += 1;
-        ns.nodes_t.set(now, f64::from(self.nodes_existing));
+        self.existing += 1;
+        if let Some(ns) = &mut self.scaler {
+            ns.nodes_t.set(now, f64::from(self.existing));
+        }
         self.capacity
-            .add_node(now, id as usize, &self.observed.nodes[id as usize]);
-        let boot = group.boot_delay;
-        let node_name = self.observed.nodes[id as usize].spec.name.clone();
-        let detail = format!("group={} reason={reason}", group.name);
-        self.emit_event("node-add", &node_name, &detail);
-        self.engine
-            .schedule(now + boot, Event::NodeReady { node: id });
+            .add_node(now, id as usize, &observed.nodes[id as usize]);
         id
     }
 
-    /// A booting node finished booting: it accepts replicas.
-    pub(super) fn on_node_ready(&mut self, node: u32) {
+    /// Node `new` replaces `old`: `old` is drained once `new` is ready.
+    pub(super) fn set_replaces(&mut self, new: u32, old: u32) {
+        self.books[new as usize].replaces = Some(old);
+    }
+
+    /// Booting `node` finished booting: whether it was booting.
+    pub(super) fn booted(&mut self, node: u32) -> bool {
         let i = node as usize;
-        if self.node_info[i].life != NodeLife::Booting {
-            return;
+        if self.info[i].life != NodeLife::Booting {
+            return false;
         }
-        self.node_info[i].life = NodeLife::Ready;
-        if self.cut_off(node) {
-            return; // booted, but unheard: Ready when its zone's link heals
-        }
-        self.observed.set_ready(NodeId(node), true);
-        let name = self.observed.nodes[i].spec.name.clone();
-        let booted = self.engine.now() - self.node_books[i].added;
-        let detail = format!("group={} reason=booted in {booted}", self.group_name(node));
-        self.emit_event("node-ready", &name, &detail);
-        self.mark_dirty(false);
-        if let Some(old) = self.node_books[i].replaces {
-            let reason = format!("replaced by {name}");
-            self.drain_node(old, &reason);
-        }
+        self.info[i].life = NodeLife::Ready;
+        true
+    }
+
+    /// The `node-ready` row's detail of booted `node`, and the node it replaces.
+    pub(super) fn ready_detail(
+        &self,
+        node: u32,
+        now: SimTime,
+        scenario: &Scenario,
+        observed: &ObservedCluster,
+    ) -> (String, Option<u32>) {
+        let b = &self.books[node as usize];
+        let booted = now - b.added;
+        let group = self.group_name(node, scenario, observed);
+        (
+            format!("group={group} reason=booted in {booted}"),
+            b.replaces,
+        )
     }
 
     /// Marks `node` draining and not ready (no new replicas), keeping `reason`.
-    fn cordon(&mut self, node: u32, reason: &str) {
+    pub(super) fn cordon(&mut self, node: u32, reason: &str, observed: &mut ObservedCluster) {
         let i = node as usize;
-        self.node_info[i].life = NodeLife::Draining;
-        if self.observed.nodes[i].ready {
-            self.observed.set_ready(NodeId(node), false);
+        self.info[i].life = NodeLife::Draining;
+        if observed.nodes[i].ready {
+            observed.set_ready(NodeId(node), false);
         }
-        self.node_books[i].reason = reason.to_string();
+        self.books[i].reason = reason.to_string();
     }
 
-    /// Cordons `node` (if not yet) and deletes its replicas; it is removed
-    /// once empty.
-    fn drain_node(&mut self, node: u32, reason: &str) {
-        let i = node as usize;
-        match self.node_info[i].life {
-            NodeLife::Removed => return,
+    /// `node` drains for `reason`: cordoned (with its `node-drain` row) if
+    /// not yet; false when it is removed already.
+    pub(super) fn drain(
+        &mut self,
+        node: u32,
+        reason: &str,
+        now: SimTime,
+        scenario: &Scenario,
+        observed: &mut ObservedCluster,
+        rec: &mut Recorder,
+    ) -> bool {
+        match self.info[node as usize].life {
+            NodeLife::Removed => return false,
             NodeLife::Draining => {}
             _ => {
-                self.cordon(node, reason);
-                let name = self.observed.nodes[i].spec.name.clone();
-                let detail = format!("group={} reason={reason}", self.group_name(node));
-                self.emit_event("node-drain", &name, &detail);
+                self.cordon(node, reason, observed);
+                let name = &observed.nodes[node as usize].spec.name;
+                let group = self.group_name(node, scenario, observed);
+                rec.event(
+                    now,
+                    "node-drain",
+                    name,
+                    &format!("group={group} reason={reason}"),
+                );
             }
         }
-        let doomed: Vec<u32> = self
-            .observed
-            .replicas
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| {
-                r.node == Some(NodeId(node))
-                    && matches!(r.state, ReplicaState::Starting | ReplicaState::Ready)
-                    && self.scenario.desired.services[r.service.0 as usize].kind
-                        == ServiceKind::Service
-            })
-            .map(|(k, _)| k as u32)
-            .collect();
-        for r in doomed {
-            self.delete(r);
-        }
-        self.mark_dirty(true);
-        self.node_left(node);
+        true
     }
 
-    /// A replica left `node`: a draining node that is now empty goes.
-    pub(super) fn node_left(&mut self, node: u32) {
+    /// A replica left `node` at `now`: a draining node that is now empty goes.
+    pub(super) fn left(
+        &mut self,
+        node: u32,
+        now: SimTime,
+        scenario: &Scenario,
+        observed: &mut ObservedCluster,
+        rec: &mut Recorder,
+    ) {
         let i = node as usize;
-        if self.node_info[i].life != NodeLife::Draining || self.observed.nodes[i].replicas > 0 {
+        if self.info[i].life != NodeLife::Draining || observed.nodes[i].replicas > 0 {
             return;
         }
         // A node cordoned for a replacement that is not ready yet is kept.
         let waiting = self
-            .node_books
+            .books
             .iter()
-            .zip(&self.node_info)
+            .zip(&self.info)
             .any(|(b, n)| b.replaces == Some(node) && n.life == NodeLife::Booting);
         if waiting {
             return;
         }
-        let now = self.engine.now();
-        self.node_info[i].life = NodeLife::Removed;
-        self.node_books[i].removed = Some(now);
-        self.observed.set_ready(NodeId(node), false);
-        self.capacity.remove_node(now, i, &self.observed.nodes[i]);
-        self.nodes_existing -= 1;
-        let group = self.node_info[i].group;
-        if let Some(ns) = &mut self.node_scaler {
+        self.info[i].life = NodeLife::Removed;
+        self.books[i].removed = Some(now);
+        observed.set_ready(NodeId(node), false);
+        self.capacity.remove_node(now, i, &observed.nodes[i]);
+        self.existing -= 1;
+        let group = self.info[i].group;
+        if let Some(ns) = &mut self.scaler {
             ns.nodes_removed += 1;
-            ns.nodes_t.set(now, f64::from(self.nodes_existing));
+            ns.nodes_t.set(now, f64::from(self.existing));
             if let Some(g) = group {
                 let c = &mut ns.groups[g as usize];
                 c.now -= 1;
                 c.removed += 1;
             }
         }
-        let name = self.observed.nodes[i].spec.name.clone();
         let detail = format!(
             "group={} reason={}",
-            self.group_name(node),
-            self.node_books[i].reason
+            self.group_name(node, scenario, observed),
+            self.books[i].reason
         );
-        self.emit_event("node-remove", &name, &detail);
+        rec.event(now, "node-remove", &observed.nodes[i].spec.name, &detail);
     }
 
     /// Σ node-hours and cost over every node, and the node autoscaler's
     /// summary, at `end`.
-    pub(super) fn node_summary(
+    pub(super) fn summary(
         &mut self,
         end: SimTime,
+        scenario: &Scenario,
     ) -> (f64, f64, Option<NodeAutoscalingSummary>) {
         let hours = |b: &NodeBook| {
             b.removed
@@ -373,9 +396,9 @@ impl<'a> Simulation<'a> {
                 / 3600.0
         };
         let (mut node_hours, mut cost) = (0.0, 0.0);
-        let groups = &self.scenario.node_groups;
+        let groups = &scenario.node_groups;
         let mut per_group = vec![(0.0f64, 0.0f64); groups.len()];
-        for (b, n) in self.node_books.iter().zip(&self.node_info) {
+        for (b, n) in self.books.iter().zip(&self.info) {
             let h = hours(b);
             node_hours += h;
             cost += h * b.cost_per_hour;
@@ -384,7 +407,7 @@ impl<'a> Simulation<'a> {
                 per_group[g as usize].1 += h * b.cost_per_hour;
             }
         }
-        let Some(ns) = &mut self.node_scaler else {
+        let Some(ns) = &mut self.scaler else {
             return (node_hours, cost, None);
         };
         let nodes_mean = ns.nodes_t.area(end) / end.as_secs_f64().max(f64::MIN_POSITIVE);

@@ -12,23 +12,19 @@
 //!
 //! [`ProbeSpec::detected_at`]: orkestra_core::health::ProbeSpec::detected_at
 
+use orkestra_core::scenario::Scenario;
 use orkestra_core::time::SimTime;
 
-use super::Simulation;
-
-impl Simulation<'_> {
-    /// When a container of service `s` started at `started`, whose
-    /// application answers from `up` on, is reported ready.
-    pub(super) fn readiness_at(&self, s: usize, started: SimTime, up: SimTime) -> SimTime {
-        match self
-            .scenario
-            .resilience
-            .probes
-            .get(s)
-            .and_then(|p| p.readiness)
-        {
-            Some(spec) => spec.detected_at(started, up, spec.success_threshold),
-            None => up,
-        }
+/// When a container of service `s` of `scenario` started at `started`,
+/// whose application answers from `up` on, is reported ready.
+pub(super) fn readiness_at(
+    scenario: &Scenario,
+    s: usize,
+    started: SimTime,
+    up: SimTime,
+) -> SimTime {
+    match scenario.resilience.probes.get(s).and_then(|p| p.readiness) {
+        Some(spec) => spec.detected_at(started, up, spec.success_threshold),
+        None => up,
     }
 }

@@ -22,8 +22,9 @@
 //!
 //! Canary and blue/green route by weight (Argo Rollouts with traffic
 //! routing): the stable revision's ready replicas are the service's usual
-//! endpoints and balancers; the new revision's are a second endpoint list
-//! with its own balancer built from the service's balancing spec. Each
+//! endpoints and router; the new revision's are a second core `Router`
+//! (streams `policy/balance/<svc>/new…`) built from the service's balancing
+//! spec, which the request path drives exactly as the service's own. Each
 //! request goes to the new revision with probability weight/100, drawn from
 //! `policy/rollout/<svc>`. A Deployment routes to both templates through the
 //! one endpoint list, as a Kubernetes Service selects both ReplicaSets.
@@ -33,30 +34,29 @@
 //! as `RevisionMetrics`; `errorRate` failures are drawn from
 //! `service/<svc>/errors`.
 
-use orkestra_core::balance::Balance;
-use orkestra_core::model::{ReplicaId, ReplicaState, ServiceId};
+use orkestra_core::balance::Router;
+use orkestra_core::model::{ObservedCluster, ReplicaState};
 use orkestra_core::results::RequestCounts;
 use orkestra_core::results::RolloutSummary;
 use orkestra_core::rng::{StreamRng, names, stream};
 use orkestra_core::rollout::TemplateId;
 use orkestra_core::rollout::deployment::PodView;
-use orkestra_core::rollout::driver::{self, Driver, NEW};
+use orkestra_core::rollout::driver::{self, Driver, NEW, Row};
 use orkestra_core::scenario::Scenario;
 use orkestra_core::time::SimTime;
 
-use super::{Event, Simulation};
+use super::Event;
+use crate::engine::Engine;
 
 mod traffic;
 
 /// One service's rollout during a run: the core's driver plus the
 /// simulator's routing of the new revision.
-pub(super) struct RolloutRt {
+struct RolloutRt {
     driver: Driver,
-    /// Ready replicas of the new revision (split routing only).
-    endpoints: Vec<ReplicaId>,
-    /// Balances within `endpoints`.
-    pub(super) balancer: Box<dyn Balance>,
-    balance_rng: StreamRng,
+    /// Routes within the new revision's ready replicas (split routing;
+    /// `None` for a central-queue service, which never splits).
+    router: Option<Router>,
     route_rng: StreamRng,
     error_rng: StreamRng,
     poke_pending: bool,
@@ -67,8 +67,17 @@ pub(super) struct RolloutRt {
     counts_at_end: Option<RequestCounts>,
 }
 
+/// The rollouts of a run, and the template of each replica.
+pub(super) struct Rollouts {
+    /// Per service, its rollout; empty when no service has one.
+    services: Vec<Option<RolloutRt>>,
+    /// Per replica id, its template (0, or 1 for `newRevision`); empty
+    /// when no service has a rollout.
+    template: Vec<u8>,
+}
+
 /// Per service, its rollout; empty when no service has one.
-pub(super) fn initial(scenario: &Scenario) -> Vec<Option<RolloutRt>> {
+fn initial(scenario: &Scenario) -> Vec<Option<RolloutRt>> {
     if scenario
         .desired
         .services
@@ -86,9 +95,10 @@ pub(super) fn initial(scenario: &Scenario) -> Vec<Option<RolloutRt>> {
             let spec = s.rollout.clone()?;
             Some(RolloutRt {
                 driver: Driver::new(spec, s.replicas),
-                endpoints: Vec::new(),
-                balancer: super::balancer_for(s),
-                balance_rng: stream(seed, &format!("{}/balance/{}/new", names::POLICY, s.name)),
+                router: s
+                    .routing
+                    .policy()
+                    .map(|p| Router::new(p, &s.balancing, seed, &s.name, "/new")),
                 route_rng: stream(seed, &format!("{}/rollout/{}", names::POLICY, s.name)),
                 error_rng: stream(seed, &format!("{}/{}/errors", names::SERVICE, s.name)),
                 poke_pending: false,
@@ -101,39 +111,47 @@ pub(super) fn initial(scenario: &Scenario) -> Vec<Option<RolloutRt>> {
         .collect()
 }
 
-impl Simulation<'_> {
-    /// Schedules each rollout's start.
-    pub(super) fn schedule_rollouts(&mut self) {
-        let starts: Vec<(usize, SimTime)> = self
-            .rollouts
-            .iter()
-            .enumerate()
-            .filter_map(|(s, rt)| rt.as_ref().map(|rt| (s, SimTime::ZERO + rt.driver.spec.at)))
-            .collect();
-        for (s, at) in starts {
-            self.engine
-                .schedule(at, Event::Rollout { service: s as u32 });
+impl Rollouts {
+    pub(super) fn new(scenario: &Scenario) -> Rollouts {
+        Rollouts {
+            services: initial(scenario),
+            template: Vec::new(),
         }
     }
 
-    /// A pod of replica `r`'s service changed: sync its rollout at this instant.
-    pub(super) fn rollout_pod_changed(&mut self, r: u32) {
-        let s = self.observed.replicas[r as usize].service.0 as usize;
-        let now = self.engine.now();
-        if let Some(rt) = self.rollouts.get_mut(s).and_then(Option::as_mut)
+    /// No service has a rollout (every hook is then skipped by its caller).
+    #[inline]
+    pub(super) fn is_empty(&self) -> bool {
+        self.services.is_empty()
+    }
+
+    /// Schedules each rollout's start.
+    pub(super) fn schedule_starts(&self, engine: &mut Engine<Event>) {
+        for (s, rt) in self.services.iter().enumerate() {
+            if let Some(rt) = rt {
+                engine.schedule(
+                    SimTime::ZERO + rt.driver.spec.at,
+                    Event::Rollout { service: s as u32 },
+                );
+            }
+        }
+    }
+
+    /// A pod of service `s` changed: sync its rollout at this instant.
+    pub(super) fn pod_changed(&mut self, s: usize, engine: &mut Engine<Event>) {
+        if let Some(rt) = self.services.get_mut(s).and_then(Option::as_mut)
             && rt.driver.active()
             && !rt.poke_pending
         {
             rt.poke_pending = true;
-            self.engine
-                .schedule(now, Event::Rollout { service: s as u32 });
+            engine.schedule(engine.now(), Event::Rollout { service: s as u32 });
         }
     }
 
     /// The replicas the rollout of service `s` rolls (its Deployment's
     /// `spec.replicas`), while it runs.
-    pub(super) fn rollout_base(&self, s: usize) -> Option<u32> {
-        self.rollouts
+    pub(super) fn base(&self, s: usize) -> Option<u32> {
+        self.services
             .get(s)?
             .as_ref()
             .filter(|rt| rt.driver.active())
@@ -143,10 +161,9 @@ impl Simulation<'_> {
     /// An autoscaler set service `s` to `replicas` while its rollout runs:
     /// the rollout takes the new count at a sync now (true), as the
     /// Deployment controller takes a new `spec.replicas` mid-rollout.
-    pub(super) fn rollout_rescale(&mut self, s: usize, replicas: u32) -> bool {
-        let now = self.engine.now();
+    pub(super) fn rescale(&mut self, s: usize, replicas: u32, engine: &mut Engine<Event>) -> bool {
         let Some(rt) = self
-            .rollouts
+            .services
             .get_mut(s)
             .and_then(Option::as_mut)
             .filter(|rt| rt.driver.active())
@@ -156,64 +173,78 @@ impl Simulation<'_> {
         rt.driver.base = replicas;
         if !rt.poke_pending {
             rt.poke_pending = true;
-            self.engine
-                .schedule(now, Event::Rollout { service: s as u32 });
+            engine.schedule(engine.now(), Event::Rollout { service: s as u32 });
         }
         true
     }
 
-    /// `Event::Rollout`: start the rollout at `at`, or sync it.
-    pub(super) fn on_rollout(&mut self, s: usize) {
-        let now = self.engine.now();
-        let pods = self.pod_views(s);
-        let base = self.desired.services[s].replicas;
-        let counts = self.services[s].metrics.counts();
-        let Some(rt) = self.rollouts[s].as_mut() else {
-            return;
-        };
+    /// `Event::Rollout` begins: the rollout of `s` starts at `now` (with
+    /// `base` replicas, its request counts so far `counts`) unless it has;
+    /// the rows to write, or `None` when there is nothing to sync.
+    pub(super) fn begin_sync(
+        &mut self,
+        s: usize,
+        now: SimTime,
+        base: u32,
+        counts: RequestCounts,
+        observed: &ObservedCluster,
+    ) -> Option<Vec<Row>> {
+        let pods = self.pod_views(s, observed);
+        let rt = self.services[s].as_mut()?;
         rt.poke_pending = false;
         if rt.driver.finished_at.is_some() {
-            return;
+            return None;
         }
         let mut rows = Vec::new();
         if !rt.driver.started() {
             rt.counts_at_start = counts;
             rows.push(rt.driver.start(base, &pods, now));
         }
-        // Sync, apply, and sync again while the answer changes counts.
-        for _ in 0..32 {
-            let pods = self.pod_views(s);
-            let rt = self.rollouts[s].as_mut().expect("rollout");
-            let (changed, wake) = rt.driver.sync_once(&pods, now, &mut rows);
-            for (kind, detail) in rows.drain(..) {
-                self.emit_rollout(s, kind, &detail);
-            }
-            if !changed {
-                if let Some(at) = wake.filter(|&at| at > now) {
-                    self.engine
-                        .schedule(at, Event::Rollout { service: s as u32 });
-                }
-                break;
-            }
-            self.scale_templates(s);
-        }
-        let pods = self.pod_views(s);
-        let counts = self.services[s].metrics.counts();
-        let rt = self.rollouts[s].as_mut().expect("rollout");
-        if let Some((kind, detail)) = rt.driver.check_done(&pods, now) {
-            rt.counts_at_end = Some(counts);
-            self.emit_rollout(s, kind, &detail);
+        Some(rows)
+    }
+
+    /// One controller sync of `s`'s rollout: (pods wanted changed, wake at);
+    /// its rows go to `rows`.
+    pub(super) fn sync_once(
+        &mut self,
+        s: usize,
+        now: SimTime,
+        observed: &ObservedCluster,
+        rows: &mut Vec<Row>,
+    ) -> (bool, Option<SimTime>) {
+        let pods = self.pod_views(s, observed);
+        match self.services[s].as_mut() {
+            Some(rt) => rt.driver.sync_once(&pods, now, rows),
+            None => (false, None),
         }
     }
 
-    fn emit_rollout(&mut self, s: usize, kind: &str, detail: &str) {
-        let name = self.scenario.desired.services[s].name.clone();
-        self.emit_event(kind, &name, detail);
+    /// The pods of each template the rollout of `s` wants.
+    pub(super) fn want(&self, s: usize) -> [u32; 2] {
+        self.services[s]
+            .as_ref()
+            .map_or([0, 0], |rt| rt.driver.want)
+    }
+
+    /// The rollout of `s` may have ended at `now` (its request counts so
+    /// far `counts`): its row if it did.
+    pub(super) fn check_done(
+        &mut self,
+        s: usize,
+        now: SimTime,
+        observed: &ObservedCluster,
+        counts: RequestCounts,
+    ) -> Option<Row> {
+        let pods = self.pod_views(s, observed);
+        let rt = self.services[s].as_mut()?;
+        let row = rt.driver.check_done(&pods, now)?;
+        rt.counts_at_end = Some(counts);
+        Some(row)
     }
 
     /// The service's pods that are not terminating, with their templates.
-    fn pod_views(&self, s: usize) -> Vec<PodView> {
-        self.observed
+    fn pod_views(&self, s: usize, observed: &ObservedCluster) -> Vec<PodView> {
+        observed
             .replicas
             .iter()
             .enumerate()
@@ -225,51 +256,41 @@ impl Simulation<'_> {
             .collect()
     }
 
-    /// Creates or deletes pods of each template to the wanted counts.
-    fn scale_templates(&mut self, s: usize) {
-        let want = self.rollouts[s].as_ref().expect("rollout").driver.want;
-        for (t, &want) in want.iter().enumerate() {
-            let mut have: Vec<(u32, ReplicaState, SimTime)> = self
-                .observed
-                .replicas
-                .iter()
-                .enumerate()
-                .filter(|&(i, r)| {
-                    r.service.0 as usize == s
-                        && r.state.is_active()
-                        && self.template[i] as usize == t
-                })
-                .map(|(i, r)| (i as u32, r.state, r.since))
-                .collect();
-            let want = want as usize;
-            if have.len() < want {
-                for _ in have.len()..want {
-                    let id = self.create(ServiceId(s as u32), &format!("template={t}"));
-                    self.template[id as usize] = t as u8;
-                }
-            } else if have.len() > want {
-                // Least useful first, as `reconcile_replicas`.
-                have.sort_by(|a, b| a.1.cmp(&b.1).then(b.2.cmp(&a.2)).then(b.0.cmp(&a.0)));
-                for &(id, _, _) in &have[..have.len() - want] {
-                    self.delete(id);
-                }
-            }
-        }
-        self.desired.services[s].replicas = want[0] + want[1];
-        self.mark_dirty(false);
+    /// Service `s`'s pods of template `t` that are not terminating: (id,
+    /// state, since).
+    pub(super) fn pods_of(
+        &self,
+        s: usize,
+        t: usize,
+        observed: &ObservedCluster,
+    ) -> Vec<(u32, ReplicaState, SimTime)> {
+        observed
+            .replicas
+            .iter()
+            .enumerate()
+            .filter(|&(i, r)| {
+                r.service.0 as usize == s && r.state.is_active() && self.template[i] as usize == t
+            })
+            .map(|(i, r)| (i as u32, r.state, r.since))
+            .collect()
     }
 
-    /// The summary of service `s`'s rollout, if it has one.
-    pub(super) fn rollout_summary(&self, s: usize, end: SimTime) -> Option<RolloutSummary> {
-        let rt = self.rollouts.get(s)?.as_ref()?;
-        let b = rt
-            .counts_at_end
-            .unwrap_or_else(|| self.services[s].metrics.counts());
+    /// The summary of service `s`'s rollout, if it has one (`counts`: the
+    /// service's request counts now).
+    pub(super) fn summary(
+        &self,
+        s: usize,
+        end: SimTime,
+        observed: &ObservedCluster,
+        counts: RequestCounts,
+    ) -> Option<RolloutSummary> {
+        let rt = self.services.get(s)?.as_ref()?;
+        let b = rt.counts_at_end.unwrap_or(counts);
         let restarts = rt
             .crashed
             .iter()
             .map(|&(r, first)| {
-                let st = &self.observed.replicas[r as usize];
+                let st = &observed.replicas[r as usize];
                 let until = if st.state.is_active() { end } else { st.since };
                 driver::restarts(first, until)
             })

@@ -28,16 +28,17 @@
 //! only eviction stops them (requests they still hold are lost then). When
 //! the link heals the node is Ready again and the replicas not evicted
 //! are Ready again; replicas bound to a cut-off node start only then (its
-//! kubelet never heard of them).
+//! kubelet never heard of them). [`Net`] keeps the links and the replicas
+//! they hold back; `cluster/healing.rs` applies what a cut or a heal does
+//! to the nodes.
 
-use orkestra_core::autoscale::cluster::NodeLife;
 use orkestra_core::faults::{FailureScope, FaultKind};
-use orkestra_core::model::{NodeId, ReplicaState};
+use orkestra_core::model::{NodeId, ObservedCluster, ReplicaState};
 use orkestra_core::rng::{StreamRng, names, stream};
 use orkestra_core::scenario::Scenario;
 use orkestra_core::topology::{Topology, ZoneId};
 
-use super::{Event, Simulation};
+use super::faults::Faults;
 
 /// What a request from the ingress zone to one zone pays now.
 #[derive(Clone, Copy, Debug, Default)]
@@ -176,29 +177,18 @@ impl Net {
             .filter_map(|n| self.topology.zone_id(n))
             .collect()
     }
-}
-
-impl Simulation<'_> {
-    /// Whether node `n` is cut off from the ingress zone.
-    pub(super) fn cut_off(&self, n: u32) -> bool {
-        self.net.as_ref().is_some_and(|net| net.cut_off(n))
-    }
 
     /// Applies a fault edge to the links (`partition`, `link-degrade`, and a
-    /// `zone-outage`'s links); nodes whose zone was cut off from the ingress
-    /// go silent, nodes whose zone is reachable again are heard again.
-    /// Returns whether some zone was cut off.
-    pub(super) fn net_fault(&mut self, kind: &FaultKind, start: bool, rec: usize) -> bool {
-        let Some(net) = self.net.as_mut() else {
-            return false;
-        };
+    /// `zone-outage`'s links): the zones whose cut changed (none for other
+    /// kinds of fault).
+    pub(super) fn apply(&mut self, kind: &FaultKind, start: bool) -> Vec<(u16, bool)> {
         match kind {
             FaultKind::Partition { a, b } => {
-                let (a, b) = (net.zones(a), net.zones(b));
+                let (a, b) = (self.zones(a), self.zones(b));
                 if start {
-                    net.topology.partition(&a, &b);
+                    self.topology.partition(&a, &b);
                 } else {
-                    net.topology.heal(&a, &b);
+                    self.topology.heal(&a, &b);
                 }
             }
             FaultKind::LinkDegrade {
@@ -207,144 +197,110 @@ impl Simulation<'_> {
                 latency,
                 loss,
             } => {
-                let (a, b) = (net.zones(a), net.zones(b));
+                let (a, b) = (self.zones(a), self.zones(b));
                 if start {
-                    net.topology.degrade(&a, &b, *latency, *loss);
+                    self.topology.degrade(&a, &b, *latency, *loss);
                 } else {
-                    net.topology.restore(&a, &b);
+                    self.topology.restore(&a, &b);
                 }
             }
             FaultKind::ZoneOutage { zone, .. } => {
-                let z = net.zones(std::slice::from_ref(zone));
-                let others: Vec<ZoneId> = (0..net.topology.zones().len() as u16)
+                let z = self.zones(std::slice::from_ref(zone));
+                let others: Vec<ZoneId> = (0..self.topology.zones().len() as u16)
                     .map(ZoneId)
                     .filter(|o| !z.contains(o))
                     .collect();
                 if start {
-                    net.topology.partition(&z, &others);
+                    self.topology.partition(&z, &others);
                 } else {
-                    net.topology.heal(&z, &others);
+                    self.topology.heal(&z, &others);
                 }
             }
-            _ => return false,
+            _ => return Vec::new(),
         }
-        let changed = net.refresh();
-        if changed.is_empty() {
-            return false;
-        }
-        let mut cut_any = false;
-        for n in 0..net.node_zone.len() {
-            let net = self.net.as_ref().expect("net");
-            let Some(&(_, cut)) = changed.iter().find(|(z, _)| *z == net.node_zone[n]) else {
-                continue;
-            };
-            let f = self.faults.as_ref().expect("link faults come with faults");
-            if f.is_down(n as u32) {
-                continue; // crashed: silent already, and heard when it recovers
-            }
-            match self.node_info[n].life {
-                NodeLife::Removed => continue,
-                // Never Ready yet: it stays unready until heard (`on_node_ready`).
-                NodeLife::Booting if cut => continue,
-                _ => {}
-            }
-            if cut {
-                cut_any = true;
-                self.go_silent(n as u32, rec);
-            } else {
-                self.heard_again(n as u32);
-            }
-        }
-        cut_any
+        self.refresh()
     }
 
-    /// Node `n`'s heartbeats stop reaching the control plane now (it is
-    /// cut off): NotReady at the closed-form instant, as after a crash.
-    fn go_silent(&mut self, n: u32, rec: usize) {
-        let now = self.engine.now();
-        let f = self.faults.as_mut().expect("faults");
-        let (epoch, not_ready) = f.silence(n, rec, now);
-        self.engine
-            .schedule(not_ready, Event::NodeNotReady { node: n, epoch });
+    /// The nodes in zones of `changed` (from [`Net::apply`]), in id order,
+    /// each with whether its zone is now cut off.
+    pub(super) fn nodes_in(&self, changed: &[(u16, bool)]) -> Vec<(u32, bool)> {
+        self.node_zone
+            .iter()
+            .enumerate()
+            .filter_map(|(n, z)| {
+                let &(_, cut) = changed.iter().find(|(c, _)| c == z)?;
+                Some((n as u32, cut))
+            })
+            .collect()
     }
 
-    /// Ready replica `r` of cut-off node `n` was taken out of the endpoints
-    /// at NotReady: its container still runs.
-    pub(super) fn net_unready(&mut self, n: u32, r: u32) {
-        let dead = self.faults.as_ref().is_some_and(|f| f.is_dead(r));
+    /// Ready replica `r` of node `n` was taken out of the endpoints at
+    /// NotReady: if its container still runs (not `dead`) behind a cut
+    /// link, it is Ready again once the link heals.
+    pub(super) fn not_ready(&mut self, n: u32, r: u32, dead: bool) {
         if !dead && self.cut_off(n) {
-            self.net.as_mut().expect("net").unreached.push(r);
+            self.unreached.push(r);
         }
     }
 
-    /// Replica `r` passed its readiness check on a cut-off node: the
-    /// control plane does not hear it; it is Ready once the link heals.
-    pub(super) fn net_parks(&mut self, r: u32) -> bool {
-        let node = self.observed.replicas[r as usize].node;
+    /// Replica `r` on `node` passed its readiness check: if the node is cut
+    /// off, the control plane does not hear it (true); it is Ready once
+    /// the link heals.
+    pub(super) fn park(&mut self, r: u32, node: Option<NodeId>) -> bool {
         if !node.is_some_and(|n| self.cut_off(n.0)) {
             return false;
         }
-        self.net.as_mut().expect("net").unreached.push(r);
+        self.unreached.push(r);
         true
     }
 
-    /// Replica `r` is bound to cut-off `node`: it starts when the link heals.
-    pub(super) fn net_holds(&mut self, r: u32, node: NodeId) -> bool {
-        if !self.cut_off(node.0) {
+    /// Replica `r` is bound to a cut-off node: it starts when the link heals.
+    pub(super) fn hold(&mut self, r: u32) {
+        self.held.push(r);
+    }
+
+    /// Replica `r` of NotReady node `n` is evicted: whether its container
+    /// must be killed now (`n` is cut off, not crashed, and `r` started).
+    pub(super) fn evict(&mut self, n: u32, r: u32) -> bool {
+        if !self.cut_off(n) {
             return false;
         }
-        self.net.as_mut().expect("net").held.push(r);
+        if let Some(k) = self.held.iter().position(|&h| h == r) {
+            self.held.swap_remove(k);
+            return false; // never started
+        }
+        self.unreached.retain(|&u| u != r);
         true
     }
 
-    /// Replica `r` of NotReady node `n` is evicted: if `n` is cut off (not
-    /// crashed), its container stops now, with the requests it still holds.
-    pub(super) fn net_evict(&mut self, n: u32, r: u32, rec: usize) {
-        if !self.cut_off(n) {
-            return;
-        }
-        let net = self.net.as_mut().expect("net");
-        if let Some(k) = net.held.iter().position(|&h| h == r) {
-            net.held.swap_remove(k);
-            return; // never started
-        }
-        net.unreached.retain(|&u| u != r);
-        self.kill(r, rec);
+    /// Node `n`, cut off but not crashed, is heard again: (its replicas
+    /// bound meanwhile, to start; its replicas the control plane took out,
+    /// to be Ready again).
+    pub(super) fn resume(&mut self, n: u32, observed: &ObservedCluster) -> (Vec<u32>, Vec<u32>) {
+        let on = |r: &u32| observed.replicas[*r as usize].node == Some(NodeId(n));
+        let (held, rest): (Vec<u32>, Vec<u32>) = self.held.iter().partition(|r| on(r));
+        self.held = rest;
+        let (unreached, rest): (Vec<u32>, Vec<u32>) = self.unreached.iter().partition(|r| on(r));
+        self.unreached = rest;
+        (held, unreached)
     }
 
-    /// Node `n`, cut off but not crashed, is heard again: its replicas the
-    /// control plane took out are Ready again, those bound meanwhile start.
-    pub(super) fn net_resume(&mut self, n: u32) {
-        let Some(net) = self.net.as_mut() else { return };
-        let on = |r: &u32, obs: &orkestra_core::model::ObservedCluster| {
-            obs.replicas[*r as usize].node == Some(NodeId(n))
-        };
-        let (held, rest): (Vec<u32>, Vec<u32>) =
-            net.held.iter().partition(|r| on(r, &self.observed));
-        net.held = rest;
-        let (unreached, rest): (Vec<u32>, Vec<u32>) =
-            net.unreached.iter().partition(|r| on(r, &self.observed));
-        net.unreached = rest;
-        for r in unreached {
-            self.on_ready(r); // no-op unless still Starting and alive
+    /// Per service (of `services`), Ready replicas on cut-off nodes that
+    /// are alive (they serve nothing); `None` when no zone is cut off.
+    pub(super) fn cut_ready(
+        &self,
+        observed: &ObservedCluster,
+        faults: Option<&Faults>,
+        services: usize,
+    ) -> Option<Vec<u32>> {
+        if !self.any_cut {
+            return None;
         }
-        for r in held {
-            if self.observed.replicas[r as usize].state == ReplicaState::Starting {
-                self.start_container(r);
-            }
-        }
-    }
-
-    /// Per service, Ready replicas on cut-off nodes that are alive (they
-    /// serve nothing); `None` when no zone is cut off.
-    pub(super) fn cut_ready(&self) -> Option<Vec<u32>> {
-        let net = self.net.as_ref().filter(|n| n.any_cut)?;
-        let mut out = vec![0; self.services.len()];
-        let f = self.faults.as_ref();
-        for (r, st) in self.observed.replicas.iter().enumerate() {
+        let mut out = vec![0; services];
+        for (r, st) in observed.replicas.iter().enumerate() {
             if st.state == ReplicaState::Ready
-                && st.node.is_some_and(|n| net.cut_off(n.0))
-                && !f.is_some_and(|f| f.is_dead(r as u32))
+                && st.node.is_some_and(|n| self.cut_off(n.0))
+                && !faults.is_some_and(|f| f.is_dead(r as u32))
             {
                 out[st.service.0 as usize] += 1;
             }

@@ -33,28 +33,33 @@
 //!   replicas not evicted yet are `Failed`, and the replica controller
 //!   deletes and replaces them.
 //!
-//! Links (`partition`, `link-degrade`, a zone outage's links) are applied
-//! in `cluster/topology.rs`; a node cut off from the ingress zone goes
-//! silent there and is heard again through [`Simulation::heard_again`]
-//! here. Not simulated yet: probes (a container
-//! crash is seen at once, as the kubelet's PLEG sees an exited container).
-//! Readiness probes gate starting containers (`cluster/probes.rs`).
-//! Containers' own faults — crashes, OOM kills, image pulls, restarts —
-//! are in [`containers`].
+//! This file holds the fault state, [`Faults`], and its transitions; the
+//! handlers that apply them to the world — replicas killed, endpoints left,
+//! nodes NotReady, evictions — are in `cluster/healing.rs`. Links
+//! (`partition`, `link-degrade`, a zone outage's links) are applied in
+//! `cluster/topology.rs`; a node cut off from the ingress zone goes silent
+//! and is heard again through the same handlers. Not simulated yet: probes
+//! (a container crash is seen at once, as the kubelet's PLEG sees an exited
+//! container). Readiness probes gate starting containers
+//! (`cluster/probes.rs`). Containers' own faults — crashes, OOM kills,
+//! image pulls, restarts — are in [`containers`].
 
 use std::collections::BTreeMap;
 
 use orkestra_core::faults::{Edge, FaultEvent, FaultKind, FaultPlan, MemoryModel};
 use orkestra_core::health::{CrashLoopBackOff, NodeLifecycleConfig};
-use orkestra_core::model::{NodeId, ReplicaId, ReplicaState, ServiceKind};
+use orkestra_core::model::{ObservedCluster, ReplicaState, ServiceId};
 use orkestra_core::results::{FaultRecord, FaultsSummary, Summary};
 use orkestra_core::rng::{StreamRng, names, stream};
 use orkestra_core::scenario::Scenario;
-use orkestra_core::time::{SimDuration, SimTime};
+use orkestra_core::time::SimTime;
 
-use super::{Event, Simulation};
+use super::Event;
+use crate::engine::Engine;
 
 mod containers;
+
+pub(super) use containers::Held;
 
 /// The fault state of a run with faults.
 pub(super) struct Faults {
@@ -69,7 +74,7 @@ pub(super) struct Faults {
     /// Per node: it crashed since it was last heard (it comes back empty).
     rebooted: Vec<bool>,
     /// Per node: speed factor of a `slow-node` fault (1 otherwise).
-    pub(super) node_speed: Vec<f64>,
+    node_speed: Vec<f64>,
     /// Per replica: its container is not running.
     dead: Vec<bool>,
     /// Per replica: bumped at each container death.
@@ -209,423 +214,212 @@ impl Faults {
     pub(super) fn paused(&self, now: SimTime) -> Option<SimTime> {
         self.paused_until.filter(|&t| now < t)
     }
-}
 
-impl Simulation<'_> {
-    /// Schedules the first fault edge (called once at the start).
-    pub(super) fn schedule_faults(&mut self) {
-        if let Some(at) = self.faults.as_ref().and_then(|f| f.plan.peek_at()) {
-            self.engine
-                .schedule(at.max(self.engine.now()), Event::Fault);
+    /// Schedules the next fault edge, if any.
+    pub(super) fn schedule_next(&self, engine: &mut Engine<Event>) {
+        if let Some(at) = self.plan.peek_at() {
+            engine.schedule(at.max(engine.now()), Event::Fault);
         }
     }
 
-    /// Applies every fault edge due now and schedules the next.
-    pub(super) fn on_fault(&mut self) {
-        let now = self.engine.now();
-        loop {
-            let f = self.faults.as_mut().expect("fault events need faults");
-            if f.plan.peek_at().is_none_or(|t| t > now) {
-                break;
-            }
-            let ev = f.plan.next().expect("peeked");
-            self.apply_fault(ev);
+    /// The next fault edge, if it is due by `now`.
+    pub(super) fn next_due(&mut self, now: SimTime) -> Option<FaultEvent> {
+        if self.plan.peek_at().is_none_or(|t| t > now) {
+            return None;
         }
-        self.schedule_faults();
-        self.check_recovered();
+        self.plan.next()
     }
 
-    fn apply_fault(&mut self, ev: FaultEvent) {
-        let now = self.engine.now();
-        let fault = ev.fault;
-        let f = self.faults.as_mut().expect("faults");
-        let rec = match ev.edge {
+    /// The record of fault edge `ev` at `now`: a new one at a start, the
+    /// start's at an end.
+    pub(super) fn record_of(&mut self, ev: &FaultEvent, now: SimTime) -> usize {
+        let fault = &ev.fault;
+        match ev.edge {
             Edge::Start => {
-                f.records.push(FaultRecord {
+                self.records.push(FaultRecord {
                     name: fault.name.clone(),
                     kind: fault.kind.as_str().to_string(),
                     start_s: now.as_secs_f64(),
                     end_s: fault.end().map(|e| e.as_secs_f64()),
                     ..Default::default()
                 });
-                f.records.len() - 1
+                self.records.len() - 1
             }
             Edge::End => {
                 let start = fault.at.as_secs_f64();
-                f.records
+                self.records
                     .iter()
                     .rposition(|r| r.name == fault.name && r.start_s == start)
                     .unwrap_or(0) // unused: only starts write records
             }
-        };
-        let start = ev.edge == Edge::Start;
-        let kind = if start { "fault-start" } else { "fault-end" };
-        self.emit_event(kind, &fault.name, fault.kind.as_str());
-        match &fault.kind {
-            FaultKind::NodeCrash { nodes } | FaultKind::ZoneOutage { nodes, .. } => {
-                if start {
-                    self.faults.as_mut().expect("faults").awaiting.push(rec);
-                } else {
-                    self.net_fault(&fault.kind, false, rec); // a zone's links heal first
-                }
-                for &n in nodes {
-                    if start {
-                        self.crash_node(n.0, rec);
-                    } else {
-                        self.recover_node(n.0);
-                    }
-                }
-                if start {
-                    self.net_fault(&fault.kind, true, rec);
-                }
-            }
-            FaultKind::SlowNode { nodes, speed } => {
-                for &n in nodes {
-                    self.slow_node(n.0, if start { *speed } else { 1.0 });
-                }
-            }
-            FaultKind::ContainerCrash { service, rate } => {
-                let s = service.0 as usize;
-                self.faults.as_mut().expect("faults").crash_rate[s] = start.then_some((*rate, rec));
-                if start {
-                    let ready: Vec<u32> = self
-                        .observed
-                        .replicas_of(*service)
-                        .filter(|(_, st)| st.state == ReplicaState::Ready)
-                        .map(|(id, _)| id.0)
-                        .collect();
-                    for r in ready {
-                        self.draw_crash(r, s);
-                    }
-                }
-            }
-            FaultKind::OomKill { service, memory } => {
-                self.faults.as_mut().expect("faults").oom[service.0 as usize] =
-                    start.then_some((*memory, rec));
-            }
-            FaultKind::ImagePullFailure { service } => {
-                let f = self.faults.as_mut().expect("faults");
-                f.image_pull[service.0 as usize] = start.then_some(rec);
-                if !start {
-                    let (waiting, rest): (Vec<u32>, Vec<u32>) = f
-                        .blocked
-                        .iter()
-                        .partition(|&&r| self.observed.replicas[r as usize].service == *service);
-                    f.blocked = rest;
-                    for r in waiting {
-                        if self.observed.replicas[r as usize].state == ReplicaState::Starting {
-                            self.faults.as_mut().expect("faults").set_dead(r, false);
-                            self.start_container(r);
-                        }
-                    }
-                }
-            }
-            FaultKind::ControlPlanePause => {
-                let f = self.faults.as_mut().expect("faults");
-                f.paused_until = if start { fault.end() } else { None };
-                // Deferred work runs at the end of the pause (see `defer`).
-            }
-            FaultKind::Partition { .. } | FaultKind::LinkDegrade { .. } => {
-                if self.net_fault(&fault.kind, start, rec) && start {
-                    self.faults.as_mut().expect("faults").awaiting.push(rec);
-                }
-            }
         }
     }
 
-    /// During a control-plane pause, moves `ev` to the pause's end and says so.
-    pub(super) fn defer(&mut self, ev: Event) -> bool {
-        let now = self.engine.now();
-        match self.faults.as_ref().and_then(|f| f.paused(now)) {
-            Some(t) => {
-                self.engine.schedule(t, ev);
-                true
-            }
-            None => false,
+    /// Record `rec` gets its recovery time once every service serves again.
+    pub(super) fn await_recovery(&mut self, rec: usize) {
+        self.awaiting.push(rec);
+    }
+
+    /// Some record waits for its recovery time.
+    pub(super) fn awaiting_recovery(&self) -> bool {
+        !self.awaiting.is_empty()
+    }
+
+    /// Every service serves its desired replicas again at `now` (s): the
+    /// records waiting for it get their recovery time.
+    pub(super) fn recovered(&mut self, now: f64) {
+        for rec in std::mem::take(&mut self.awaiting) {
+            let r = &mut self.records[rec];
+            r.time_to_recover_s = Some(now - r.start_s);
         }
     }
 
-    /// Replicas bound to `node` in any of `states`, in id order.
-    pub(super) fn replicas_on(&self, node: u32, states: &[ReplicaState]) -> Vec<u32> {
-        self.observed
-            .replicas
+    /// A `container-crash` fault on service `s` starts (its rate and
+    /// record) or ends.
+    pub(super) fn set_crash_rate(&mut self, s: usize, crash: Option<(f64, usize)>) {
+        self.crash_rate[s] = crash;
+    }
+
+    /// An `oom-kill` fault on service `s` starts (its memory model and
+    /// record) or ends.
+    pub(super) fn set_oom(&mut self, s: usize, oom: Option<(MemoryModel, usize)>) {
+        self.oom[s] = oom;
+    }
+
+    /// An `image-pull-failure` on service `s` starts (its record) or ends.
+    pub(super) fn set_image_pull(&mut self, s: usize, rec: Option<usize>) {
+        self.image_pull[s] = rec;
+    }
+
+    /// The image-pull failure of `service` ended: its blocked replicas
+    /// that are still starting are alive again, returned to be started.
+    pub(super) fn unblock(&mut self, service: ServiceId, observed: &ObservedCluster) -> Vec<u32> {
+        let (waiting, rest): (Vec<u32>, Vec<u32>) = self
+            .blocked
             .iter()
-            .enumerate()
-            .filter(|(_, r)| {
-                r.node == Some(NodeId(node))
-                    && states.contains(&r.state)
-                    && self.scenario.desired.services[r.service.0 as usize].kind
-                        == ServiceKind::Service
-            })
-            .map(|(k, _)| k as u32)
-            .collect()
+            .partition(|&&r| observed.replicas[r as usize].service == service);
+        self.blocked = rest;
+        let starting: Vec<u32> = waiting
+            .into_iter()
+            .filter(|&r| observed.replicas[r as usize].state == ReplicaState::Starting)
+            .collect();
+        for &r in &starting {
+            self.set_dead(r, false);
+        }
+        starting
     }
 
-    fn crash_node(&mut self, n: u32, rec: usize) {
-        let now = self.engine.now();
-        let f = self.faults.as_mut().expect("faults");
+    /// A `control-plane-pause` starts (until its end) or ends (`None`).
+    pub(super) fn set_paused(&mut self, until: Option<SimTime>) {
+        self.paused_until = until;
+    }
+
+    /// Node `n` crashes: false when it was down already (an overlapping
+    /// crash only counts).
+    pub(super) fn crash(&mut self, n: u32) -> bool {
         let i = n as usize;
-        f.down[i] += 1;
-        if f.down[i] > 1 {
-            return;
+        self.down[i] += 1;
+        if self.down[i] > 1 {
+            return false;
         }
-        f.rebooted[i] = true;
-        // Cut off already: silent, its NotReady is on its way.
-        let notice = (!self.cut_off(n)).then(|| {
-            let f = self.faults.as_mut().expect("faults");
-            f.silence(n, rec, now)
-        });
-        let doomed = self.replicas_on(
-            n,
-            &[
-                ReplicaState::Starting,
-                ReplicaState::Ready,
-                ReplicaState::Terminating,
-            ],
-        );
-        for r in doomed {
-            self.kill(r, rec);
-            self.finish_if_idle(r);
-        }
-        if let Some((epoch, not_ready)) = notice {
-            self.engine
-                .schedule(not_ready, Event::NodeNotReady { node: n, epoch });
-        }
+        self.rebooted[i] = true;
+        true
     }
 
-    /// Replica `r`'s container dies now: what it holds is lost.
-    pub(super) fn kill(&mut self, r: u32, rec: usize) {
-        let now = self.engine.now();
-        let s = self.observed.replicas[r as usize].service.0 as usize;
-        let ready = self.observed.replicas[r as usize].state == ReplicaState::Ready;
-        let f = self.faults.as_mut().expect("faults");
-        if f.is_dead(r) {
-            return;
+    /// A crash holding node `n` ends: whether no other holds it down.
+    pub(super) fn recover(&mut self, n: u32) -> bool {
+        let i = n as usize;
+        self.down[i] -= 1;
+        self.down[i] == 0
+    }
+
+    /// Node `n`'s heartbeats arrive again: a new epoch; whether it crashed
+    /// since it was last heard (then it comes back empty).
+    pub(super) fn heard(&mut self, n: u32) -> bool {
+        let i = n as usize;
+        self.epoch[i] += 1;
+        std::mem::take(&mut self.rebooted[i])
+    }
+
+    /// Whether `epoch` is node `n`'s current crash epoch.
+    pub(super) fn epoch_is(&self, n: u32, epoch: u32) -> bool {
+        self.epoch[n as usize] == epoch
+    }
+
+    /// The record of the fault that silenced node `n`.
+    pub(super) fn node_record(&self, n: u32) -> usize {
+        self.node_record[n as usize]
+    }
+
+    /// The node lifecycle controller finds silent node `n` NotReady at
+    /// `now`: its record's detection time; the instant of its eviction.
+    pub(super) fn detected(&mut self, n: u32, now: SimTime) -> SimTime {
+        let rec = &mut self.records[self.node_record[n as usize]];
+        let detect = now.as_secs_f64() - rec.start_s;
+        if rec.time_to_detect_s.is_none() {
+            rec.time_to_detect_s = Some(detect);
         }
-        f.set_dead(r, true);
-        f.incarnation[r as usize] += 1;
-        f.killed_by.insert(r, rec);
+        now + self.lifecycle.toleration
+    }
+
+    /// Node `n` runs at `speed` (a `slow-node` fault's edge): its speed before.
+    pub(super) fn set_node_speed(&mut self, n: u32, speed: f64) -> f64 {
+        std::mem::replace(&mut self.node_speed[n as usize], speed)
+    }
+
+    /// Node `n`'s speed factor (1 unless a `slow-node` fault holds it).
+    pub(super) fn node_speed(&self, n: u32) -> f64 {
+        self.node_speed[n as usize]
+    }
+
+    /// Replica `r` of service `s` (counted ready if `ready`) dies because
+    /// of record `rec`: false when it was dead already.
+    pub(super) fn mark_killed(&mut self, r: u32, s: usize, ready: bool, rec: usize) -> bool {
+        if self.is_dead(r) {
+            return false;
+        }
+        self.set_dead(r, true);
+        self.incarnation[r as usize] += 1;
+        self.killed_by.insert(r, rec);
         if ready {
-            f.dead_ready[s] += 1;
+            self.dead_ready[s] += 1;
         }
-        let mut lost = 0u64;
-        // Queued requests: lost at once.
-        while let Some(tagged) = self.waiting.pop_front(&mut self.serving[r as usize].queue) {
-            let (a, c) = self.untag(tagged);
-            let svc = &mut self.services[s];
-            svc.queued -= 1;
-            svc.metrics.failed();
-            svc.clients[c]
-                .balancer
-                .on_complete(ReplicaId(r), SimDuration(now.0 - a), false);
-            lost += 1;
-        }
-        // In service: lost now; their completion events become orphans.
-        let busy = std::mem::take(&mut self.serving[r as usize].busy);
-        let svc = &mut self.services[s];
-        svc.busy -= busy;
-        svc.metrics.busy.set(now, f64::from(svc.busy));
-        for _ in 0..busy {
-            svc.metrics.failed();
-        }
-        lost += u64::from(busy);
-        let f = self.faults.as_mut().expect("faults");
-        let o = &mut f.orphans[r as usize];
+        true
+    }
+
+    /// Replica `r`, killed at `now` by record `rec`, lost `lost` requests,
+    /// `busy` of them in service (their completion events become orphans).
+    pub(super) fn lost(&mut self, r: u32, rec: usize, busy: u32, lost: u64, now: SimTime) {
+        let o = &mut self.orphans[r as usize];
         *o = (o.0 + busy, now.0);
-        let record = &mut f.records[rec];
+        let record = &mut self.records[rec];
         record.lost_requests += lost;
         record.containers_killed += 1;
-        self.load_changed(r, s);
     }
 
-    /// A completion on `r` of a request lost at its death: tell the
-    /// balancer it failed and drop it. Called on every completion while the
-    /// run has faults.
-    pub(super) fn orphan(&mut self, r: u32, tagged: u64) -> bool {
-        let (arrival, c) = self.untag(tagged);
-        let f = self.faults.as_mut().expect("faults");
-        let Some(o) = f.orphans.get_mut(r as usize) else {
+    /// A completion on `r` of a request that arrived at `arrival` (ns):
+    /// whether it was lost at its replica's death (then it is dropped).
+    pub(super) fn take_orphan(&mut self, r: u32, arrival: u64) -> bool {
+        let Some(o) = self.orphans.get_mut(r as usize) else {
             return false;
         };
         if o.0 == 0 || arrival > o.1 {
             return false;
         }
         o.0 -= 1;
-        let now = self.engine.now();
-        let s = self.observed.replicas[r as usize].service.0 as usize;
-        let b = &mut self.services[s].clients[c].balancer;
-        b.on_time(now);
-        b.on_complete(ReplicaId(r), SimDuration(now.0 - arrival), false);
         true
     }
 
-    /// Takes ready replica `r` out of the endpoints (it still exists).
-    fn unready(&mut self, r: u32) {
-        let now = self.engine.now();
-        let st = self.observed.replicas[r as usize];
-        if st.state != ReplicaState::Ready {
-            return;
-        }
-        let s = st.service.0 as usize;
-        self.leave_endpoints(r, s);
-        let f = self.faults.as_mut().expect("faults");
-        if f.is_dead(r) {
-            f.dead_ready[s] -= 1;
-        }
-        let st = &mut self.observed.replicas[r as usize];
-        st.state = ReplicaState::Starting;
-        st.since = now;
-    }
-
-    /// The node lifecycle controller marks crashed node `n` NotReady.
-    pub(super) fn on_node_not_ready(&mut self, n: u32, epoch: u32) {
-        if self.faults.as_ref().expect("faults").epoch[n as usize] != epoch
-            || self.defer(Event::NodeNotReady { node: n, epoch })
-        {
-            return;
-        }
-        let now = self.engine.now();
-        let f = self.faults.as_mut().expect("faults");
-        let rec = &mut f.records[f.node_record[n as usize]];
-        let detect = now.as_secs_f64() - rec.start_s;
-        if rec.time_to_detect_s.is_none() {
-            rec.time_to_detect_s = Some(detect);
-        }
-        let evict = now + f.lifecycle.toleration;
-        if self.observed.nodes[n as usize].ready {
-            self.observed.set_ready(NodeId(n), false);
-        }
-        let name = self.observed.nodes[n as usize].spec.name.clone();
-        self.emit_event("node-not-ready", &name, "reason=no heartbeat");
-        for r in self.replicas_on(n, &[ReplicaState::Ready]) {
-            self.unready(r);
-            if self.net.is_some() {
-                self.net_unready(n, r);
-            }
-        }
-        self.mark_dirty(false);
-        self.engine.schedule(evict, Event::Evict { node: n, epoch });
-    }
-
-    /// Taint-based eviction of NotReady node `n`'s replicas.
-    pub(super) fn on_evict(&mut self, n: u32, epoch: u32) {
-        if self.faults.as_ref().expect("faults").epoch[n as usize] != epoch
-            || self.defer(Event::Evict { node: n, epoch })
-        {
-            return;
-        }
-        let now = self.engine.now();
-        let rec = self.faults.as_ref().expect("faults").node_record[n as usize];
-        for r in self.replicas_on(n, &[ReplicaState::Starting, ReplicaState::Ready]) {
-            if self.net.is_some() {
-                self.net_evict(n, r, rec);
-            }
-            self.unready(r);
-            let status = self.observed.replicas[r as usize];
-            let node = NodeId(n);
-            let requests = self.scenario.desired.services[status.service.0 as usize].requests;
-            self.observed.unbind(node, status.service, requests);
-            self.allocation_changed(node, requests, false);
-            let st = &mut self.observed.replicas[r as usize];
-            st.state = ReplicaState::Terminated;
-            st.since = now;
-            let name = self.replica_name(r);
-            let node_name = self.observed.nodes[n as usize].spec.name.clone();
-            self.emit_event("evict", &name, &format!("node={node_name}"));
-            self.node_left(n);
-        }
-        self.mark_dirty(true);
-    }
-
-    /// The crash holding node `n` ends: heartbeats resume, it is Ready and
-    /// comes back empty.
-    fn recover_node(&mut self, n: u32) {
-        let f = self.faults.as_mut().expect("faults");
-        let i = n as usize;
-        f.down[i] -= 1;
-        if f.down[i] > 0 || self.cut_off(n) {
-            return; // still crashed, or still cut off: heard when the link heals
-        }
-        self.heard_again(n);
-    }
-
-    /// Node `n`'s heartbeats arrive again: it is Ready; after a crash it
-    /// comes back empty, after a cut its running replicas are Ready again.
-    pub(super) fn heard_again(&mut self, n: u32) {
-        let f = self.faults.as_mut().expect("faults");
-        let i = n as usize;
-        f.epoch[i] += 1;
-        let rebooted = std::mem::take(&mut f.rebooted[i]);
-        let life_ready =
-            self.node_info[i].life == orkestra_core::autoscale::cluster::NodeLife::Ready;
-        if !self.observed.nodes[i].ready && life_ready {
-            self.observed.set_ready(NodeId(n), true);
-            let name = self.observed.nodes[i].spec.name.clone();
-            self.emit_event("node-ready", &name, "reason=heartbeat");
-        }
-        let now = self.engine.now();
-        if rebooted {
-            for r in self.replicas_on(n, &[ReplicaState::Starting, ReplicaState::Ready]) {
-                self.unready(r);
-                let st = &mut self.observed.replicas[r as usize];
-                st.state = ReplicaState::Failed;
-                st.since = now;
-            }
-        } else {
-            self.net_resume(n);
-        }
-        self.mark_dirty(true);
-    }
-
-    fn slow_node(&mut self, n: u32, speed: f64) {
-        let f = self.faults.as_mut().expect("faults");
-        let old = std::mem::replace(&mut f.node_speed[n as usize], speed);
-        for (r, st) in self.observed.replicas.iter().enumerate() {
-            if st.node == Some(NodeId(n))
-                && let Some(x) = self.slow.get_mut(r)
-            {
-                *x = (f64::from(*x) * old / speed) as f32;
-            }
-        }
-    }
-
-    /// Node faults whose services are all back at their desired number of
-    /// serving replicas get their recovery time.
-    fn check_recovered(&mut self) {
-        let Some(f) = self.faults.as_ref() else {
-            return;
-        };
-        if f.awaiting.is_empty() {
-            return;
-        }
-        let cut = self.cut_ready();
-        let all = self
-            .scenario
-            .desired
-            .services
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.kind == ServiceKind::Service)
-            .all(|(s, _)| {
-                let cut = cut.as_ref().map_or(0, |c| c[s]);
-                self.services[s].ready.saturating_sub(f.dead_ready[s] + cut)
-                    >= self.desired.services[s].replicas
-            });
-        if !all {
-            return;
-        }
-        let now = self.engine.now().as_secs_f64();
-        let f = self.faults.as_mut().expect("faults");
-        for rec in std::mem::take(&mut f.awaiting) {
-            let r = &mut f.records[rec];
-            r.time_to_recover_s = Some(now - r.start_s);
+    /// Ready replica `r` of service `s` stops being counted ready.
+    pub(super) fn unready(&mut self, r: u32, s: usize) {
+        if self.is_dead(r) {
+            self.dead_ready[s] -= 1;
         }
     }
 
     /// The `faults` section of the summary.
-    pub(super) fn faults_summary(&self, summary: &Summary) -> Option<FaultsSummary> {
-        let f = self.faults.as_ref()?;
-        Some(FaultsSummary {
+    pub(super) fn summary(&self, summary: &Summary) -> FaultsSummary {
+        FaultsSummary {
             availability: summary
                 .services
                 .iter()
@@ -639,7 +433,7 @@ impl Simulation<'_> {
                     lost: s.requests.failed,
                 })
                 .collect(),
-            faults: f.records.clone(),
-        })
+            faults: self.records.clone(),
+        }
     }
 }

@@ -1,0 +1,559 @@
+//! The control path: the replica controller and the scheduler run on the
+//! observation, replicas are created, bound, started, made ready, deleted
+//! and finished; job pods, the autoscalers, the node autoscaler and
+//! rollouts act through the same steps.
+//!
+//! Key decision: every change that the controllers must see marks the run
+//! dirty, and one `Reconcile` event at that instant runs the core's
+//! `reconcile_replicas` (when a service replica changed) and the scheduling
+//! queue, then applies their actions — the same functions the live backend
+//! calls on observations from Docker. The subsystems decide (the node
+//! autoscaler's scan in [`Nodes`](super::nodes::Nodes), a rollout's counts
+//! in [`Rollouts`](super::rollout::Rollouts), an autoscaler's
+//! recommendation in the metrics pipeline); the handlers here apply what
+//! they decided to the world.
+
+use std::collections::BTreeMap;
+
+use orkestra_core::action::Action;
+use orkestra_core::autoscale::cluster::NodeAction;
+use orkestra_core::controller::reconcile_replicas;
+use orkestra_core::metrics::ClusterMetrics;
+use orkestra_core::model::{
+    NodeId, ReplicaId, ReplicaState, ReplicaStatus, Resources, ServiceId, ServiceKind,
+};
+use orkestra_core::placement::Place;
+use orkestra_core::queue::SchedulingQueue;
+use orkestra_core::registry;
+use orkestra_core::rng::{StreamRng, names, stream};
+use orkestra_core::scenario::Scenario;
+
+use super::{Event, Simulation, probes};
+
+/// The controllers' and the scheduler's state.
+pub(super) struct Control {
+    placer: Box<dyn Place>,
+    policy_rng: StreamRng,
+    startup_rng: StreamRng,
+    queue: SchedulingQueue,
+    /// A `Reconcile` event is scheduled at this instant.
+    pub(super) reconcile_pending: bool,
+    /// A service replica changed: the replica controller must look again.
+    pub(super) services_dirty: bool,
+    /// The reason last written for each unschedulable replica.
+    unschedulable: BTreeMap<u32, String>,
+    /// Replicas not yet bound.
+    pub(super) pending: u32,
+    pub(super) metrics: ClusterMetrics,
+}
+
+impl Control {
+    pub(super) fn new(scenario: &Scenario) -> Control {
+        let seed = scenario.seed;
+        Control {
+            placer: registry::placer(&scenario.placement).expect("validated placement"),
+            policy_rng: stream(seed, &format!("{}/placement", names::POLICY)),
+            startup_rng: stream(seed, names::STARTUP),
+            queue: SchedulingQueue::new(),
+            reconcile_pending: false,
+            services_dirty: true,
+            unschedulable: BTreeMap::new(),
+            pending: 0,
+            metrics: ClusterMetrics::default(),
+        }
+    }
+}
+
+impl<'a> Simulation<'a> {
+    /// Runs the replica controller (when a service replica changed) and the
+    /// scheduling queue, and applies their actions.
+    pub(super) fn reconcile(&mut self, warm: bool) {
+        let now = self.engine.now();
+        if std::mem::take(&mut self.ctl.services_dirty) {
+            let actions = reconcile_replicas(&self.desired, &self.observed, now);
+            for a in actions {
+                match a {
+                    Action::Create { service } => {
+                        self.create(service, "");
+                    }
+                    Action::Delete { replica } => self.delete(replica.0),
+                    _ => {}
+                }
+            }
+        }
+        let binds = self.ctl.queue.schedule(
+            self.scenario.queue,
+            &self.desired,
+            &self.observed,
+            self.ctl.placer.as_mut(),
+            &mut self.ctl.policy_rng,
+        );
+        for a in binds {
+            match a {
+                Action::Bind { replica, node } => self.bind(replica.0, node, warm),
+                Action::Unschedulable { replica, why } => {
+                    self.ctl.metrics.unschedulable(&why);
+                    let why = why.to_string();
+                    if self.ctl.unschedulable.get(&replica.0) != Some(&why) {
+                        let name = self.replica_name(replica.0);
+                        self.emit_event("unschedulable", &name, &why);
+                        self.ctl.unschedulable.insert(replica.0, why);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Creates a pending replica of `service` and queues it.
+    fn create(&mut self, service: ServiceId, detail: &str) -> u32 {
+        let now = self.engine.now();
+        let id = self.observed.replicas.len() as u32;
+        self.observed.replicas.push(ReplicaStatus {
+            service,
+            node: None,
+            state: ReplicaState::Pending,
+            since: now,
+        });
+        let spec = &self.scenario.desired.services[service.0 as usize];
+        self.rollouts.created(service.0 as usize);
+        self.req.add_replica(id, spec);
+        self.ctl.queue.push(ReplicaId(id), spec.placement.priority);
+        let name = self.replica_name(id);
+        self.emit_event("create", &name, detail);
+        self.ctl.pending += 1;
+        id
+    }
+
+    /// Node `node`'s allocation changed by `requests` (added or removed):
+    /// keep the cluster's capacity accounting without walking every node.
+    pub(super) fn allocation_changed(&mut self, node: NodeId, requests: Resources, added: bool) {
+        let now = self.engine.now();
+        let i = node.0 as usize;
+        self.nodes
+            .capacity
+            .node_changed(now, i, &self.observed.nodes[i], requests, added);
+    }
+
+    fn bind(&mut self, r: u32, node: NodeId, warm: bool) {
+        let now = self.engine.now();
+        let scenario = self.scenario;
+        let status = &mut self.observed.replicas[r as usize];
+        let spec = &scenario.desired.services[status.service.0 as usize];
+        let pending = now.saturating_since(status.since);
+        self.ctl.metrics.bound(pending);
+        self.ctl.pending -= 1;
+        let job = spec.kind == ServiceKind::Job;
+        status.node = Some(node);
+        status.state = if job {
+            ReplicaState::Ready
+        } else {
+            ReplicaState::Starting
+        };
+        status.since = now;
+        let (service, requests) = (status.service, spec.requests);
+        let speed = self.observed.nodes[node.0 as usize].spec.speed;
+        self.req.factors.bound(r, speed);
+        self.observed.bind(node, service, requests);
+        let node_name = self.observed.nodes[node.0 as usize].spec.name.clone();
+        self.ctl.unschedulable.remove(&r);
+        self.allocation_changed(node, requests, true);
+        let name = self.replica_name(r);
+        self.emit_event("bind", &name, &format!("node={node_name}"));
+        if job {
+            // A job pod runs its duration from its bind.
+            let d = self.jobs.bound(service, r, pending);
+            self.engine.schedule(now + d, Event::JobDone { replica: r });
+            return;
+        }
+        if self.faults.is_some() && self.hold_start(r, node) {
+            return;
+        }
+        if !self.rollouts.is_empty() && !self.rollouts.starts(r, service.0 as usize, now) {
+            let name = self.replica_name(r);
+            self.emit_event("crash-loop", &name, "newRevision.crashOnStart");
+            return;
+        }
+        if warm {
+            self.on_ready(r);
+        } else {
+            self.start_container(r);
+        }
+    }
+
+    /// Starts `r`'s container: Ready after the service's start delay (and
+    /// its readiness probe, if it has one).
+    pub(super) fn start_container(&mut self, r: u32) {
+        let now = self.engine.now();
+        let s = self.observed.replicas[r as usize].service.0 as usize;
+        let delay = self.scenario.desired.services[s]
+            .start_delay
+            .sample(&mut self.ctl.startup_rng);
+        let at = probes::readiness_at(self.scenario, s, now, now + delay);
+        self.engine.schedule(at, Event::Ready { replica: r });
+    }
+
+    /// Starting replica `r` passes its readiness check: it becomes an
+    /// endpoint and serves.
+    pub(super) fn on_ready(&mut self, r: u32) {
+        let now = self.engine.now();
+        if self.faults.as_ref().is_some_and(|f| f.is_dead(r)) {
+            return; // its node crashed, or its image cannot be pulled
+        }
+        let status = &self.observed.replicas[r as usize];
+        if status.state != ReplicaState::Starting {
+            return; // deleted while starting
+        }
+        if let Some(net) = &mut self.net
+            && net.park(r, status.node)
+        {
+            return; // on a cut-off node: the control plane does not hear it
+        }
+        let status = &mut self.observed.replicas[r as usize];
+        status.state = ReplicaState::Ready;
+        status.since = now;
+        let s = status.service.0 as usize;
+        self.join_endpoints(r, s);
+        let name = self.replica_name(r);
+        self.emit_event("ready", &name, "");
+        if self.faults.is_some() {
+            self.faults_on_ready(r);
+        }
+        self.rollouts.pod_changed(s, &mut self.engine);
+        self.serve_held(r, s);
+    }
+
+    /// Begins removing a replica: no new requests; it goes once idle.
+    fn delete(&mut self, r: u32) {
+        let now = self.engine.now();
+        let status = self.observed.replicas[r as usize];
+        let s = status.service.0 as usize;
+        if status.state == ReplicaState::Ready {
+            self.leave_endpoints(r, s);
+        }
+        if status.state == ReplicaState::Pending {
+            self.ctl.pending -= 1;
+            let priority = self.scenario.desired.services[s].placement.priority;
+            self.ctl
+                .queue
+                .remove(ReplicaId(r), status.service, priority);
+        }
+        let name = self.replica_name(r);
+        self.emit_event("delete", &name, status.state.as_str());
+        self.observed.replicas[r as usize].state = ReplicaState::Terminating;
+        self.observed.replicas[r as usize].since = now;
+        self.finish_if_idle(r);
+    }
+
+    /// A terminating replica with nothing in service or queued goes: it
+    /// leaves its node.
+    pub(super) fn finish_if_idle(&mut self, r: u32) {
+        let status = self.observed.replicas[r as usize];
+        if status.state != ReplicaState::Terminating {
+            return;
+        }
+        let serving = self.req.serving[r as usize];
+        if serving.busy > 0 || !serving.queue.is_empty() {
+            return;
+        }
+        let now = self.engine.now();
+        if let Some(node) = status.node {
+            let spec = &self.scenario.desired.services[status.service.0 as usize];
+            let (service, requests) = (status.service, spec.requests);
+            self.observed.unbind(node, service, requests);
+            self.allocation_changed(node, requests, false);
+        }
+        let st = &mut self.observed.replicas[r as usize];
+        st.state = ReplicaState::Terminated;
+        st.since = now;
+        let name = self.replica_name(r);
+        self.emit_event("terminated", &name, "");
+        self.rollouts
+            .pod_changed(status.service.0 as usize, &mut self.engine);
+        if let Some(node) = status.node {
+            self.node_left(node.0);
+        }
+        self.mark_dirty(true);
+    }
+
+    /// Replicas of services bound to `node` in any of `states`, in id order.
+    pub(super) fn replicas_on(&self, node: u32, states: &[ReplicaState]) -> Vec<u32> {
+        self.observed
+            .replicas
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                r.node == Some(NodeId(node))
+                    && states.contains(&r.state)
+                    && self.scenario.desired.services[r.service.0 as usize].kind
+                        == ServiceKind::Service
+            })
+            .map(|(k, _)| k as u32)
+            .collect()
+    }
+
+    /// A replica left `node`: a draining node that is now empty goes.
+    pub(super) fn node_left(&mut self, node: u32) {
+        let now = self.engine.now();
+        self.nodes
+            .left(node, now, self.scenario, &mut self.observed, &mut self.rec);
+    }
+
+    /// A job arrives: its pods are created pending and queued.
+    pub(super) fn on_job_arrival(&mut self, k: usize) {
+        let Some(job) = self.jobs.take_next(k) else {
+            return;
+        };
+        let detail = format!("job={}", job.name);
+        for _ in 0..job.count {
+            let id = self.create(job.shape, &detail);
+            self.jobs.pod_created(id, job.duration);
+        }
+        self.jobs.arrived(k, job.count);
+        self.mark_dirty(false);
+        self.jobs.schedule_next(k, self.scenario, &mut self.engine);
+    }
+
+    /// A job pod has run its duration: it leaves and frees its node.
+    pub(super) fn on_job_done(&mut self, r: u32) {
+        let now = self.engine.now();
+        let status = self.observed.replicas[r as usize];
+        let node = status.node.expect("a running job pod is bound");
+        let requests = self.scenario.desired.services[status.service.0 as usize].requests;
+        self.observed.unbind(node, status.service, requests);
+        self.allocation_changed(node, requests, false);
+        let st = &mut self.observed.replicas[r as usize];
+        st.state = ReplicaState::Terminated;
+        st.since = now;
+        self.jobs.completed(status.service);
+        let name = self.replica_name(r);
+        self.emit_event("completed", &name, "");
+        self.node_left(node.0);
+        self.mark_dirty(false);
+    }
+
+    /// Scrapes every replica's metrics.
+    pub(super) fn on_scrape(&mut self) {
+        let now = self.engine.now();
+        if let Some(p) = &mut self.pipeline {
+            p.scrape(
+                now,
+                &self.observed.replicas,
+                &self.scenario.desired.services,
+            );
+            let next = now + p.resolution;
+            self.engine.schedule(next, Event::Scrape);
+        }
+    }
+
+    /// Runs service `s`'s autoscaler; `periodic` syncs schedule the next one.
+    pub(super) fn on_autoscale(&mut self, s: usize, periodic: bool) {
+        let now = self.engine.now();
+        // A rollout in progress owns the pod counts: the autoscaler reads
+        // and writes its Deployment's spec.replicas, as an HPA scales a
+        // Deployment's scale subresource during a rollout.
+        let current = self
+            .rollouts
+            .base(s)
+            .unwrap_or(self.desired.services[s].replicas);
+        let Some(p) = &mut self.pipeline else { return };
+        let scenario: &'a Scenario = self.scenario;
+        let spec = &scenario.desired.services[s];
+        let Some((rec, period)) = p.sync(now, s, current, &self.observed.replicas, spec) else {
+            return;
+        };
+        if periodic {
+            self.engine
+                .schedule(now + period, Event::Autoscale { service: s as u32 });
+        }
+        if rec.replicas != current {
+            if !self.rollouts.rescale(s, rec.replicas, &mut self.engine) {
+                self.desired.services[s].replicas = rec.replicas;
+            }
+            let detail = format!("from={current} to={} reason={}", rec.replicas, rec.reason);
+            self.emit_event("scale", &spec.name, &detail);
+            self.mark_dirty(true);
+        }
+    }
+
+    /// The node autoscaler's periodic scan: applies its actions.
+    pub(super) fn on_node_scan(&mut self) {
+        // The scheduler acts on every change at this instant first, so a node
+        // that just became ready is not seen empty before its replicas land.
+        if self.ctl.reconcile_pending {
+            self.ctl.reconcile_pending = false;
+            self.reconcile(false);
+        }
+        let now = self.engine.now();
+        let actions = self.nodes.scan(
+            now,
+            self.scenario,
+            &self.observed,
+            &self.desired,
+            &mut self.engine,
+        );
+        for a in actions {
+            match a {
+                NodeAction::ScaleUp {
+                    group,
+                    count,
+                    reason,
+                    ..
+                } => {
+                    self.nodes.count_scale_up();
+                    for _ in 0..count {
+                        self.add_node(group, &reason);
+                    }
+                }
+                NodeAction::Remove { node, reason } => {
+                    self.nodes.count_scale_down(false);
+                    self.drain_node(node.0, &reason);
+                }
+                NodeAction::Replace {
+                    node,
+                    group,
+                    reason,
+                } => {
+                    self.nodes.count_scale_down(true);
+                    let old = node.0;
+                    let name = self.observed.nodes[old as usize].spec.name.clone();
+                    let new = self.add_node(group, &format!("replaces {name}"));
+                    self.nodes.set_replaces(new, old);
+                    self.nodes.cordon(old, &reason, &mut self.observed);
+                    let group_name = self.nodes.group_name(old, self.scenario, &self.observed);
+                    let new_name = &self.observed.nodes[new as usize].spec.name;
+                    let detail = format!(
+                        "group={group_name} reason={reason}; cordoned until {new_name} is ready"
+                    );
+                    self.rec.event(now, "node-drain", &name, &detail);
+                }
+            }
+        }
+    }
+
+    /// Adds a booting node to group `g`; returns its id.
+    fn add_node(&mut self, g: u32, reason: &str) -> u32 {
+        let now = self.engine.now();
+        let scenario: &'a Scenario = self.scenario;
+        let id = self.nodes.add(g, now, scenario, &mut self.observed);
+        let spec = &self.observed.nodes[id as usize].spec;
+        if let Some(f) = &mut self.faults {
+            f.add_node();
+        }
+        if let Some(net) = &mut self.net {
+            net.add_node(&spec.zone);
+        }
+        let group = &scenario.node_groups[g as usize];
+        let detail = format!("group={} reason={reason}", group.name);
+        self.rec.event(now, "node-add", &spec.name, &detail);
+        self.engine
+            .schedule(now + group.boot_delay, Event::NodeReady { node: id });
+        id
+    }
+
+    /// A booting node finished booting: it accepts replicas.
+    pub(super) fn on_node_ready(&mut self, node: u32) {
+        if !self.nodes.booted(node) {
+            return;
+        }
+        if self.cut_off(node) {
+            return; // booted, but unheard: Ready when its zone's link heals
+        }
+        let now = self.engine.now();
+        self.observed.set_ready(NodeId(node), true);
+        let name = self.observed.nodes[node as usize].spec.name.clone();
+        let (detail, replaces) = self
+            .nodes
+            .ready_detail(node, now, self.scenario, &self.observed);
+        self.emit_event("node-ready", &name, &detail);
+        self.mark_dirty(false);
+        if let Some(old) = replaces {
+            let reason = format!("replaced by {name}");
+            self.drain_node(old, &reason);
+        }
+    }
+
+    /// Cordons `node` (if not yet) and deletes its replicas; it is removed
+    /// once empty.
+    fn drain_node(&mut self, node: u32, reason: &str) {
+        let now = self.engine.now();
+        let drains = self.nodes.drain(
+            node,
+            reason,
+            now,
+            self.scenario,
+            &mut self.observed,
+            &mut self.rec,
+        );
+        if !drains {
+            return;
+        }
+        for r in self.replicas_on(node, &[ReplicaState::Starting, ReplicaState::Ready]) {
+            self.delete(r);
+        }
+        self.mark_dirty(true);
+        self.node_left(node);
+    }
+
+    /// `Event::Rollout`: start the rollout of `s` at `at`, or sync it.
+    pub(super) fn on_rollout(&mut self, s: usize) {
+        let now = self.engine.now();
+        let base = self.desired.services[s].replicas;
+        let counts = self.req.services[s].metrics.counts();
+        let Some(mut rows) = self
+            .rollouts
+            .begin_sync(s, now, base, counts, &self.observed)
+        else {
+            return;
+        };
+        // Sync, apply, and sync again while the answer changes counts.
+        for _ in 0..32 {
+            let (changed, wake) = self.rollouts.sync_once(s, now, &self.observed, &mut rows);
+            for (kind, detail) in rows.drain(..) {
+                self.emit_rollout(s, kind, &detail);
+            }
+            if !changed {
+                if let Some(at) = wake.filter(|&at| at > now) {
+                    self.engine
+                        .schedule(at, Event::Rollout { service: s as u32 });
+                }
+                break;
+            }
+            self.scale_templates(s);
+        }
+        let counts = self.req.services[s].metrics.counts();
+        if let Some((kind, detail)) = self.rollouts.check_done(s, now, &self.observed, counts) {
+            self.emit_rollout(s, kind, &detail);
+        }
+    }
+
+    fn emit_rollout(&mut self, s: usize, kind: &str, detail: &str) {
+        let now = self.engine.now();
+        let name = &self.scenario.desired.services[s].name;
+        self.rec.event(now, kind, name, detail);
+    }
+
+    /// Creates or deletes pods of each template of `s` to the counts its
+    /// rollout wants.
+    fn scale_templates(&mut self, s: usize) {
+        let want = self.rollouts.want(s);
+        for (t, &want) in want.iter().enumerate() {
+            let mut have = self.rollouts.pods_of(s, t, &self.observed);
+            let want = want as usize;
+            if have.len() < want {
+                for _ in have.len()..want {
+                    let id = self.create(ServiceId(s as u32), &format!("template={t}"));
+                    self.rollouts.set_template(id, t as u8);
+                }
+            } else if have.len() > want {
+                // Least useful first, as `reconcile_replicas`.
+                have.sort_by(|a, b| a.1.cmp(&b.1).then(b.2.cmp(&a.2)).then(b.0.cmp(&a.0)));
+                for &(id, _, _) in &have[..have.len() - want] {
+                    self.delete(id);
+                }
+            }
+        }
+        self.desired.services[s].replicas = want[0] + want[1];
+        self.mark_dirty(false);
+    }
+}
