@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use orkestra_core::results::{Output, Summary};
 use orkestra_core::scenario::{self, Files, Scenario};
 use orkestra_core::testing::NoFiles;
-use orkestra_sim::{Simulation, simulate};
+use orkestra_simulator::{Simulation, simulate};
 
 fn scenarios() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
