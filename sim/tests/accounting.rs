@@ -174,3 +174,23 @@ fn the_activator_holds_requests_that_the_timeseries_and_summary_count() {
     assert!(most > 0.0, "queue_length never above 0: {queue:?}");
     assert!(r.in_flight_at_end > 0, "{r:?}");
 }
+
+#[test]
+fn held_requests_wait_for_the_balancers_to_learn_of_the_first_replica() {
+    // With a discovery delay the first replica after a cold start is ready
+    // before the balancers know it: the activator holds its requests until
+    // the endpoint change arrives (this run never finished before: the
+    // released requests found no endpoint and were held again, forever).
+    let text = orkestra_core::testing::edit(
+        KNATIVE,
+        "startDelay = \"2s\"\n",
+        "startDelay = \"2s\"\nbalancing = { discoveryDelay = \"300ms\" }\n",
+    );
+    let scenario = scenario::parse(&text, "knative.toml", &NoFiles, &[], None).expect("valid");
+    let (summary, _) = queue_lengths(&scenario, "fn");
+    assert_accounted("knative with discovery delay", &summary);
+    let r = &summary.services[0].requests;
+    // 20 req/s for 60 s and 40 req/s from 240 s: thousands served.
+    assert!(r.ok > 1000, "{r:?}");
+    assert_eq!(r.rejected_no_endpoint, 0, "{r:?}");
+}

@@ -675,11 +675,23 @@ impl Simulation<'_> {
             self.service_load(s);
             return;
         }
-        // Cold start over: the activator releases what it held, oldest first.
-        while let Some(a) = self.req.services[s].next_held(now.0, timeout) {
+        self.release_held(s);
+        self.service_load(s);
+    }
+
+    /// Cold start over: the activator releases what it held, oldest first.
+    /// Each request is released once per call: one that finds no endpoint
+    /// the balancers know yet (a discovery delay) is held again, and
+    /// released by the endpoint change that reaches them.
+    pub(super) fn release_held(&mut self, s: usize) {
+        let now = self.engine.now().0;
+        let timeout = self.scenario.desired.services[s].timeout;
+        for _ in 0..self.req.services[s].held.len() {
+            let Some(a) = self.req.services[s].next_held(now, timeout) else {
+                break;
+            };
             self.dispatch(s, a);
         }
-        self.service_load(s);
     }
 
     /// Tells the metrics pipeline (and the OOM model) that replica `r` of

@@ -106,6 +106,12 @@ impl Simulation<'_> {
         }
         if changed {
             self.announce_endpoints(s);
+            if !self.req.services[s].held.is_empty() {
+                // Requests the activator held while the balancers knew no
+                // endpoint go now.
+                self.release_held(s);
+                self.service_load(s);
+            }
         }
     }
 }
