@@ -85,6 +85,18 @@ impl<W> SlotPool<W> {
         None
     }
 
+    /// Drops waiters from the front while `gone` says so (for a world
+    /// whose waiters leave in the order they came, as with one timeout:
+    /// those are all in front); returns how many.
+    pub fn drop_front_while(&mut self, mut gone: impl FnMut(&W) -> bool) -> usize {
+        let mut n = 0;
+        while self.waiting.front().is_some_and(&mut gone) {
+            self.waiting.pop_front();
+            n += 1;
+        }
+        n
+    }
+
     /// A usable free slot and the oldest live waiter, together; when there
     /// is a slot but no live waiter, the slot stays free.
     #[inline]
@@ -142,6 +154,7 @@ mod tests {
             pool.wait(arrival);
         }
         assert_eq!(pool.pair(|_| true, |_| true), None, "no slot yet");
+        assert_eq!(pool.drop_front_while(|a| *a < 5), 0);
         pool.add(ReplicaId(0), 2);
         // 10 timed out: 20 takes the first slot.
         let mut expired = 0;
@@ -155,8 +168,11 @@ mod tests {
         assert_eq!(expired, 1);
         // A finishing request's slot goes straight to 30.
         assert_eq!(pool.reuse(ReplicaId(0), |_| true), Some(30));
-        // 40 left too: the slot of the pair stays free, as does the reused one.
-        assert_eq!(pool.pair(|_| true, |a| *a != 40), None);
+        pool.wait(50);
+        assert_eq!(pool.drop_front_while(|a| *a <= 40), 1, "40 goes, 50 stays");
+        assert_eq!(pool.waiting(), 1);
+        // 50 left too: the slot of the pair stays free, as does the reused one.
+        assert_eq!(pool.pair(|_| true, |a| *a != 50), None);
         assert_eq!(pool.waiting(), 0);
         assert_eq!(pool.reuse(ReplicaId(0), |_| true), None);
         assert_eq!(pool.take(|_| true), Some(ReplicaId(0)));

@@ -111,20 +111,8 @@ impl ServiceRequests {
             self.held.pop_front();
             self.metrics.timed_out();
         }
-        if let Front::Central(pool) = &mut self.front
-            && pool.waiting() > 0
-        {
-            // The pool hands out its oldest live waiter by removing it:
-            // take every waiter and let the live ones wait again, in order.
-            let mut dropped = 0;
-            let mut live = Vec::with_capacity(pool.waiting());
-            while let Some(a) = pool.next_waiter(still_waiting(now, timeout, &mut dropped)) {
-                live.push(a);
-            }
-            for a in live {
-                pool.wait(a);
-            }
-            for _ in 0..dropped {
+        if let Front::Central(pool) = &mut self.front {
+            for _ in 0..pool.drop_front_while(|&a| expired(a)) {
                 self.metrics.timed_out();
             }
         }
