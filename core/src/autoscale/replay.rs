@@ -345,7 +345,7 @@ metrics = [{ type = "Resource", resource = { name = "cpu", target = { type = "Ut
         .unwrap_err();
         assert_eq!((e.line, e.path.as_str()), (2, "ready"));
         let e = replay(
-            &SPEC.replace("maxReplicas = 10", "maxReplicas = 0"),
+            &crate::testing::edit(SPEC, "maxReplicas = 10", "maxReplicas = 0"),
             "hpa.toml",
             "",
             "m.csv",

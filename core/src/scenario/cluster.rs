@@ -298,6 +298,7 @@ mod tests {
     use super::super::tests::MemFiles;
     use super::super::{InputError, Scenario, parse};
     use super::*;
+    use crate::testing::edit;
 
     const GOOD: &str = r#"
 name = "ca"
@@ -375,7 +376,8 @@ rate = 10
         assert_eq!(c.scan_interval, SimDuration::from_secs(10));
         assert_eq!(c.scale_down_unneeded_time, SimDuration::from_secs(600));
         // Karpenter with its own fields.
-        let k = load(&GOOD.replace(
+        let k = load(&edit(
+            GOOD,
             "kind = \"cluster-autoscaler\"\nexpander = \"least-waste\"\nscaleDownUtilizationThreshold = 0.6",
             "kind = \"karpenter\"\nconsolidationPolicy = \"WhenEmpty\"\nconsolidateAfter = \"30s\"",
         ))
@@ -460,14 +462,14 @@ rate = 10
         for (from, to, want) in cases {
             assert_eq!(error_with(from, to), want, "{from} → {to}");
         }
-        let static_only = GOOD
-            .replace("min = 1\nmax = 5\n", "")
-            .replace("bootDelay = \"90s\"\n", "");
+        let static_only = edit(GOOD, "min = 1\nmax = 5\n", "");
+        let static_only = edit(&static_only, "bootDelay = \"90s\"\n", "");
         assert_eq!(
             load(&static_only).unwrap_err().to_string(),
             "s.toml:21:1: clusterAutoscaler: no node group to scale: give at least one pool 'max' (and 'min', 'bootDelay', 'costPerHour')"
         );
-        let zero = GOOD.replace(
+        let zero = edit(
+            GOOD,
             "expander = \"least-waste\"",
             "expander = \"least-waste\"\nscanInterval = \"0s\"",
         );
