@@ -147,7 +147,7 @@ pub async fn run(
         let (tx, rx) = watch::channel::<Endpoints>(Arc::new(Vec::new()));
         let config = proxy::ProxyConfig {
             service: spec.name.clone(),
-            policy: spec.balancer.clone(),
+            routing: spec.routing,
             balancing: spec.balancing.clone(),
             concurrency: spec.concurrency,
             seed: scenario.seed,

@@ -3,19 +3,19 @@
 //! Key decision: the proxy holds no policy. Its endpoint set is whatever the
 //! reconciler publishes (ready containers, at ports published on their
 //! host's address — never bridge IPs), and each request's endpoint is
-//! chosen by the same `Balance` struct the simulator drives, fed back with
-//! `on_start`/`on_complete`. Connections to endpoints are pooled and kept
-//! alive, so the proxy adds little latency.
+//! chosen by the same core [`Router`] the simulator drives (clients, keys,
+//! retry budget, outlier feedback), or in central-queue mode handed out by
+//! the same [`SlotPool`]; the proxy only moves bytes. Connections to
+//! endpoints are pooled and kept alive, so the proxy adds little latency.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use orkestra_core::balance::{Balance, BalancingSpec, Keys, RetryBudget};
+use orkestra_core::balance::{BalancingSpec, Outcome, Router, Routing, SlotPool};
 use orkestra_core::model::ReplicaId;
-use orkestra_core::registry::CENTRAL_QUEUE;
 use orkestra_core::rng::{StreamRng, names, stream};
 use orkestra_core::time::{SimDuration, SimTime};
 use orkestra_workload::http1::{self, Request, Response};
@@ -45,8 +45,8 @@ pub const PROXY_ERROR: &str = "x-orkestra-proxy";
 pub struct ProxyConfig {
     /// Service name (names the random streams, as in the simulator).
     pub service: String,
-    /// Balancer name.
-    pub policy: String,
+    /// The balancing policy, or central-queue mode.
+    pub routing: Routing,
     /// `[services.NAME.balancing]`.
     pub balancing: BalancingSpec,
     /// Requests one replica serves at once (central-queue slots).
@@ -65,34 +65,44 @@ pub struct ProxyStats {
     pub retries: AtomicU64,
     /// Hosts ejected by outlier detection, over all clients.
     pub ejections: AtomicU64,
+    /// Central-queue mode: requests waiting at the proxy for a free slot now.
+    pub waiting: AtomicU64,
 }
 
-/// One balancer instance with its random stream and retry budget.
-struct Client {
-    balancer: Box<dyn Balance>,
-    rng: StreamRng,
-    budget: Option<RetryBudget>,
+/// Counts one request in [`ProxyStats::waiting`] while it lives (a waiting
+/// request's future is dropped if its client goes away).
+struct Waiting<'a>(&'a AtomicU64);
+
+impl<'a> Waiting<'a> {
+    fn new(n: &'a AtomicU64) -> Self {
+        n.fetch_add(1, Ordering::Relaxed);
+        Waiting(n)
+    }
 }
 
-/// Central-queue mode: free request slots and requests waiting for one.
-#[derive(Default)]
-struct Central {
-    /// One entry per free slot (replica); stale entries are dropped when met.
-    free: Vec<ReplicaId>,
-    /// Replicas whose slots were added.
-    known: HashSet<ReplicaId>,
-    waiting: VecDeque<oneshot::Sender<Endpoint>>,
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// How one endpoint list is served.
+enum Front {
+    /// A router picks per request.
+    Balanced(Router),
+    /// Requests wait for a free slot.
+    Central {
+        pool: SlotPool<oneshot::Sender<Endpoint>>,
+        /// Replicas whose slots were added.
+        known: HashSet<ReplicaId>,
+        /// Slots per replica.
+        concurrency: u32,
+    },
 }
 
 struct Picker {
-    clients: Vec<Client>,
-    client_rng: StreamRng,
-    keys: Option<(Keys, StreamRng)>,
-    retries: u32,
-    ids: Vec<ReplicaId>,
-    endpoints: Endpoints,
+    front: Front,
     by_id: HashMap<ReplicaId, Endpoint>,
-    central: Option<(Central, u32)>,
     /// The balancers' clock (`on_time`): wall time since the proxy started,
     /// the same clock its latencies are measured on.
     started: Instant,
@@ -122,61 +132,69 @@ impl Picker {
 
     /// Installs a new endpoint list (after the discovery delay).
     fn set_endpoints(&mut self, eps: Endpoints) {
-        self.ids = eps.iter().map(|e| e.replica).collect();
         self.by_id = eps.iter().map(|e| (e.replica, *e)).collect();
-        for c in &mut self.clients {
-            for e in eps.iter() {
-                c.balancer.on_weight(e.replica, e.weight);
-            }
-            c.balancer.on_endpoints(&self.ids);
-        }
-        self.endpoints = eps;
-        if let Some((central, concurrency)) = &mut self.central {
-            central.known.retain(|r| self.by_id.contains_key(r));
-            for e in self.endpoints.iter() {
-                if central.known.insert(e.replica) {
-                    for _ in 0..*concurrency {
-                        central.free.push(e.replica);
+        match &mut self.front {
+            Front::Balanced(router) => router.replace(eps.iter().map(|e| (e.replica, e.weight))),
+            Front::Central {
+                pool,
+                known,
+                concurrency,
+            } => {
+                known.retain(|r| self.by_id.contains_key(r));
+                for e in eps.iter() {
+                    if known.insert(e.replica) {
+                        pool.add(e.replica, *concurrency);
                     }
                 }
+                hand_out(pool, &self.by_id);
             }
-            hand_out(central, &self.by_id);
+        }
+    }
+
+    /// The router (balanced mode).
+    fn router(&mut self) -> &mut Router {
+        match &mut self.front {
+            Front::Balanced(router) => router,
+            Front::Central { .. } => unreachable!("central-queue requests take slots"),
         }
     }
 
     /// A free slot for a central-queue request, or a place in the queue.
     fn take_slot(&mut self) -> Result<Endpoint, oneshot::Receiver<Endpoint>> {
-        let (central, _) = self.central.as_mut().expect("central-queue mode");
-        while let Some(r) = central.free.pop() {
-            if let Some(e) = self.by_id.get(&r) {
-                return Ok(*e);
-            }
+        let by_id = &self.by_id;
+        let Front::Central { pool, .. } = &mut self.front else {
+            unreachable!("central-queue requests take slots")
+        };
+        if let Some(r) = pool.take(|r| by_id.contains_key(&r)) {
+            return Ok(by_id[&r]);
         }
         let (tx, rx) = oneshot::channel();
-        central.waiting.push_back(tx);
+        pool.wait(tx);
         Err(rx)
     }
 
     /// A central-queue request finished on `replica`: its slot serves the
     /// oldest waiting request, or becomes free.
     fn release(&mut self, replica: ReplicaId) {
-        let (central, _) = self.central.as_mut().expect("central-queue mode");
-        if self.by_id.contains_key(&replica) {
-            central.free.push(replica);
-            hand_out(central, &self.by_id);
+        if !self.by_id.contains_key(&replica) {
+            return;
         }
+        let by_id = &self.by_id;
+        let Front::Central { pool, .. } = &mut self.front else {
+            unreachable!("central-queue requests take slots")
+        };
+        pool.release(replica);
+        hand_out(pool, by_id);
     }
 }
 
-/// Gives free slots to waiting requests, oldest first.
-fn hand_out(central: &mut Central, by_id: &HashMap<ReplicaId, Endpoint>) {
-    while !central.waiting.is_empty() {
-        let Some(r) = central.free.pop() else { return };
-        let Some(e) = by_id.get(&r) else { continue };
-        let tx = central.waiting.pop_front().expect("not empty");
-        if let Err(e) = tx.send(*e) {
-            // The waiter gave up (its client went away): keep the slot.
-            central.free.push(e.replica);
+/// Gives free slots to waiting requests, oldest first; a waiter whose
+/// client went away is skipped and its slot stays free.
+fn hand_out(pool: &mut SlotPool<oneshot::Sender<Endpoint>>, by_id: &HashMap<ReplicaId, Endpoint>) {
+    while let Some((r, tx)) = pool.pair(|r| by_id.contains_key(&r), |tx| !tx.is_closed()) {
+        if tx.send(by_id[&r]).is_err() {
+            // It gave up between the check and the send: keep the slot.
+            pool.release(r);
         }
     }
 }
@@ -254,39 +272,20 @@ fn picker(
     mut endpoints: watch::Receiver<Endpoints>,
 ) -> Arc<Mutex<Picker>> {
     let b = &config.balancing;
-    let svc = &config.service;
-    let clients = (0..b.clients.max(1))
-        .map(|c| {
-            // The same stream names as the simulator's clients.
-            let name = match c {
-                0 => format!("{}/balance/{svc}{tag}", names::POLICY),
-                c => format!("{}/balance/{svc}{tag}/client{c}", names::POLICY),
-            };
-            Client {
-                balancer: b
-                    .build(&config.policy)
-                    .expect("the scenario loader validated the balancer"),
-                rng: stream(config.seed, &name),
-                budget: (b.retries > 0).then(|| RetryBudget::new(b.retry_budget)),
-            }
-        })
-        .collect();
+    let front = match config.routing {
+        // The same stream names as the simulator's routers.
+        Routing::Balanced(policy) => {
+            Front::Balanced(Router::new(policy, b, config.seed, &config.service, tag))
+        }
+        Routing::CentralQueue => Front::Central {
+            pool: SlotPool::new(),
+            known: HashSet::new(),
+            concurrency: config.concurrency.max(1),
+        },
+    };
     let mut picker = Picker {
-        clients,
-        client_rng: stream(
-            config.seed,
-            &format!("{}/balance/{svc}{tag}/clients", names::POLICY),
-        ),
-        keys: b.keys.map(|k| {
-            let name = format!("{}/balance/{svc}{tag}/keys", names::POLICY);
-            (Keys::new(k), stream(config.seed, &name))
-        }),
-        retries: b.retries,
-        ids: Vec::new(),
-        endpoints: Arc::new(Vec::new()),
+        front,
         by_id: HashMap::new(),
-        central: (config.policy == CENTRAL_QUEUE)
-            .then(|| (Central::default(), config.concurrency.max(1))),
         started: Instant::now(),
         in_flight: HashMap::new(),
     };
@@ -390,9 +389,12 @@ async fn serve_client(client: TcpStream, routes: Arc<Routes>, pool: Pool, stats:
         });
         let picker = canary.map_or(&routes.stable, |c| &c.0);
         let started = Instant::now();
-        let central = picker.lock().expect("picker lock").central.is_some();
+        let central = matches!(
+            picker.lock().expect("picker lock").front,
+            Front::Central { .. }
+        );
         let resp = if central {
-            serve_central(picker, &pool, &req).await
+            serve_central(picker, &pool, &req, &stats).await
         } else {
             serve_balanced(picker, &pool, &req, &stats).await
         };
@@ -411,14 +413,22 @@ async fn serve_client(client: TcpStream, routes: Arc<Routes>, pool: Pool, stats:
 }
 
 /// Central-queue mode: wait for a free slot, oldest request first.
-async fn serve_central(picker: &Mutex<Picker>, pool: &Pool, req: &Request) -> Response {
+async fn serve_central(
+    picker: &Mutex<Picker>,
+    pool: &Pool,
+    req: &Request,
+    stats: &ProxyStats,
+) -> Response {
     let slot = picker.lock().expect("picker lock").take_slot();
     let ep = match slot {
         Ok(ep) => ep,
-        Err(rx) => match rx.await {
-            Ok(ep) => ep,
-            Err(_) => return error_response(503, "no-endpoint"),
-        },
+        Err(rx) => {
+            let _waiting = Waiting::new(&stats.waiting);
+            match rx.await {
+                Ok(ep) => ep,
+                Err(_) => return error_response(503, "no-endpoint"),
+            }
+        }
     };
     picker.lock().expect("picker lock").begin(ep.addr);
     let result = forward(pool, ep.addr, req).await;
@@ -437,43 +447,16 @@ async fn serve_balanced(
     req: &Request,
     stats: &ProxyStats,
 ) -> Response {
-    let (c, key) = {
+    let mut attempt = {
         let mut p = picker.lock().expect("picker lock");
-        let n = p.clients.len();
-        let c = if n > 1 {
-            rand::RngExt::random_range(&mut p.client_rng, 0..n)
-        } else {
-            0
-        };
-        let key = p.keys.as_mut().map(|(k, rng)| k.next(rng));
         let now = p.now();
-        if let Some(b) = &mut p.clients[c].budget {
-            b.deposit(now);
-        }
-        (c, key)
+        p.router().route(now)
     };
-    let mut attempt = 0u32;
     loop {
         let chosen = {
             let mut p = picker.lock().expect("picker lock");
             let now = p.now();
-            let Picker {
-                clients,
-                ids,
-                endpoints,
-                ..
-            } = &mut *p;
-            let client = &mut clients[c];
-            client.balancer.on_time(now);
-            let k = key.map(|k| k.wrapping_add(u64::from(attempt) * 0x9e37_79b9_7f4a_7c15));
-            let e = client
-                .balancer
-                .pick_keyed(ids, k, &mut client.rng)
-                .map(|i| {
-                    let e = endpoints[i];
-                    client.balancer.on_start(e.replica);
-                    e
-                });
+            let e = p.router().pick(&attempt, now).map(|r| p.by_id[&r]);
             if let Some(e) = e {
                 p.begin(e.addr);
             }
@@ -490,26 +473,19 @@ async fn serve_balanced(
             let mut p = picker.lock().expect("picker lock");
             p.end(ep.addr);
             let now = p.now();
-            let retries = p.retries;
-            let client = &mut p.clients[c];
-            client.balancer.on_time(now);
-            client.balancer.on_complete(ep.replica, latency, ok);
+            let router = p.router();
+            router.complete(attempt.client, ep.replica, latency, ok, now);
             if !ok {
-                let ejections = p.clients.iter().map(|c| c.balancer.ejections()).sum();
-                stats.ejections.store(ejections, Ordering::Relaxed);
+                stats.ejections.store(router.ejections(), Ordering::Relaxed);
             }
-            let client = &mut p.clients[c];
             // Refused (the endpoint is gone) or 503 (its queue is full) may be retried.
             let retriable = match &result {
                 Err(_) => true,
                 Ok(r) => r.status == 503,
             };
-            retriable
-                && attempt < retries
-                && client.budget.as_mut().is_some_and(|b| b.try_withdraw(now))
+            !ok && router.outcome(&mut attempt, retriable, now) == Outcome::Retry
         };
         if retry {
-            attempt += 1;
             stats.retries.fetch_add(1, Ordering::Relaxed);
             continue;
         }
@@ -555,4 +531,121 @@ async fn exchange(
             .push(conn);
     }
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The proxy against plain HTTP servers on loopback (no Docker): the
+    //! core Router's retries and the SlotPool's one-request-per-slot rule,
+    //! as the proxy drives them over real TCP.
+    use std::sync::atomic::AtomicU32;
+
+    use orkestra_core::balance::Policy;
+
+    use super::*;
+
+    /// An HTTP server on 127.0.0.1 that answers 200 after `delay`, counting
+    /// requests in service at once (`busy`) and the most seen (`max`).
+    async fn server(delay: Duration, max: Arc<AtomicU32>) -> SocketAddr {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let busy = Arc::new(AtomicU32::new(0));
+        tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                let (busy, max) = (busy.clone(), max.clone());
+                tokio::spawn(async move {
+                    let (r, mut w) = conn.into_split();
+                    let mut r = BufReader::new(r);
+                    while let Ok(Some(_)) = http1::read_request(&mut r).await {
+                        let n = busy.fetch_add(1, Ordering::SeqCst) + 1;
+                        max.fetch_max(n, Ordering::SeqCst);
+                        tokio::time::sleep(delay).await;
+                        busy.fetch_sub(1, Ordering::SeqCst);
+                        let ok = Response::new(200, "ok");
+                        if http1::write_response(&mut w, &ok).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    async fn get(proxy: SocketAddr) -> u16 {
+        let mut conn = BufReader::new(TcpStream::connect(proxy).await.unwrap());
+        http1::write_request(conn.get_mut(), &Request::new("GET", "/"))
+            .await
+            .unwrap();
+        http1::read_response(&mut conn).await.unwrap().status
+    }
+
+    fn config(routing: Routing, balancing: BalancingSpec) -> ProxyConfig {
+        ProxyConfig {
+            service: "web".into(),
+            routing,
+            balancing,
+            concurrency: 1,
+            seed: 1,
+            speed: 1.0,
+        }
+    }
+
+    fn endpoints(addrs: &[SocketAddr]) -> Endpoints {
+        Arc::new(
+            addrs
+                .iter()
+                .enumerate()
+                .map(|(i, &addr)| Endpoint {
+                    replica: ReplicaId(i as u32),
+                    addr,
+                    weight: 1,
+                })
+                .collect(),
+        )
+    }
+
+    #[tokio::test]
+    async fn central_queue_gives_each_slot_one_request_at_a_time() {
+        // One replica with concurrency 1 and 8 requests at once: all are
+        // served, never two at the replica together, and none is left
+        // counted as waiting.
+        let max = Arc::new(AtomicU32::new(0));
+        let addr = server(Duration::from_millis(20), max.clone()).await;
+        let (_tx, rx) = watch::channel(endpoints(&[addr]));
+        let cfg = config(Routing::CentralQueue, BalancingSpec::default());
+        let proxy = spawn(cfg, rx, false).await.unwrap();
+        let mut clients = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            clients.spawn(get(proxy.addr));
+        }
+        while let Some(status) = clients.join_next().await {
+            assert_eq!(status.unwrap(), 200);
+        }
+        assert_eq!(max.load(Ordering::SeqCst), 1);
+        assert_eq!(proxy.stats.waiting.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn a_refused_attempt_is_retried_on_the_next_endpoint() {
+        // Round robin over [closed port, live server] with one retry: every
+        // request's first pick is the closed port (picks alternate 0, 1, 0,
+        // 1 and each request takes two), so 10 requests make 10 retries and
+        // all succeed; the default budget (10/s × 10 s) covers them.
+        let closed = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let dead = closed.local_addr().unwrap();
+        drop(closed);
+        let live = server(Duration::ZERO, Arc::default()).await;
+        let (_tx, rx) = watch::channel(endpoints(&[dead, live]));
+        let balancing = BalancingSpec {
+            retries: 1,
+            ..Default::default()
+        };
+        let cfg = config(Routing::Balanced(Policy::RoundRobin), balancing);
+        let proxy = spawn(cfg, rx, false).await.unwrap();
+        for _ in 0..10 {
+            assert_eq!(get(proxy.addr).await, 200);
+        }
+        assert_eq!(proxy.stats.retries.load(Ordering::SeqCst), 10);
+    }
 }

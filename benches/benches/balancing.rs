@@ -9,9 +9,8 @@
 //!
 //! And the balancing layer's share of a whole run: spike.toml end to end
 //! (its round-robin balancer), beside the same number of requests pushed
-//! through the layer's calls alone (`on_time`, `pick`, `on_start`,
-//! `on_time`, `on_complete` on a balancer with the run's mean endpoint
-//! count), and spike.toml under other balancers, each as a ratio of events/s
+//! through the layer's calls alone (the core `Router`'s `route`, `pick`
+//! and `complete` with the run's mean endpoint count), and spike.toml under other balancers, each as a ratio of events/s
 //! against the round-robin run measured in the same process.
 
 use std::hint::black_box;
@@ -19,6 +18,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use orkestra_core::balance::{Policy, Router};
 use orkestra_core::model::ReplicaId;
 use orkestra_core::registry::BALANCERS;
 use orkestra_core::rng::stream;
@@ -32,10 +32,14 @@ fn pick(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(1));
     g.sample_size(30);
     for e in BALANCERS {
+        // Central-queue mode has no policy that picks.
+        let Some(policy) = e.routing.policy() else {
+            continue;
+        };
         for n in [10u32, 100, 1000] {
             let mut rng = stream(2, "bench-balance");
             let eps: Vec<ReplicaId> = (0..n).map(ReplicaId).collect();
-            let mut b = (e.make)();
+            let mut b = policy.fresh();
             b.on_endpoints(&eps);
             b.on_time(SimTime(1_000_000_000));
             for &r in &eps {
@@ -80,19 +84,16 @@ fn layer_on_spike(_c: &mut Criterion) {
     // The layer alone: what dispatch and completion ask of the balancer per request.
     let eps: Vec<ReplicaId> = (0..endpoints).map(ReplicaId).collect();
     let layer_s = best_of(3, || {
-        let mut b = orkestra_core::balance::BalancingSpec::default()
-            .build("round-robin")
-            .unwrap();
-        let mut rng = stream(1, "layer");
-        b.on_endpoints(&eps);
+        let spec = orkestra_core::balance::BalancingSpec::default();
+        let mut router = Router::new(Policy::RoundRobin, &spec, 1, "layer", "");
+        router.replace(eps.iter().map(|&r| (r, 1)));
         for i in 0..requests {
-            b.on_time(SimTime(i * 1000));
-            let k = b.pick(black_box(&eps), &mut rng).unwrap();
-            b.on_start(eps[k]);
-            b.on_time(SimTime(i * 1000 + 500));
-            b.on_complete(eps[k], SimDuration(500), true);
+            let now = SimTime(i * 1000);
+            let a = router.route(now);
+            let r = router.pick(black_box(&a), now).unwrap();
+            router.complete(a.client, r, SimDuration(500), true, SimTime(i * 1000 + 500));
         }
-        black_box(&b);
+        black_box(&router);
     });
     println!(
         "spike.toml (round-robin): {events} events in {run_s:.3} s = {:.2} M events/s; \

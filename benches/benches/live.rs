@@ -173,7 +173,7 @@ async fn main() {
     }]));
     let config = proxy::ProxyConfig {
         service: "web".into(),
-        policy: "round-robin".into(),
+        routing: Default::default(),
         balancing: Default::default(),
         concurrency: 1,
         seed: 1,

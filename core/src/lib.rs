@@ -16,6 +16,7 @@ pub mod controller;
 pub mod dist;
 pub mod faults;
 pub mod health;
+pub mod ids;
 pub mod jobs;
 pub mod metrics;
 pub mod model;

@@ -12,17 +12,7 @@ use std::ops::{Add, AddAssign, SubAssign};
 use crate::dist::DurationDist;
 use crate::time::{SimDuration, SimTime};
 
-/// Index of a node in [`ObservedCluster::nodes`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct NodeId(pub u32);
-
-/// Index of a service in the desired state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ServiceId(pub u32);
-
-/// Index of a replica in [`ObservedCluster::replicas`]; never reused within a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ReplicaId(pub u32);
+pub use crate::ids::{NodeId, ReplicaId, ServiceId};
 
 /// An amount of each schedulable resource, in exact integer units.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -439,8 +429,9 @@ pub struct ServiceSpec {
     pub service_time: DurationDist,
     /// From bind to ready: image pull + container start + readiness.
     pub start_delay: DurationDist,
-    /// Name of the balancing policy in front of the replicas.
-    pub balancer: String,
+    /// How requests reach the replicas: a balancing policy, or central-queue
+    /// mode (the scenario's `balancer` name, resolved).
+    pub routing: crate::balance::Routing,
     /// What the live workload does per request.
     pub work: Work,
     /// Scheduling constraints and priority.

@@ -7,10 +7,7 @@
 
 use std::fmt;
 
-use crate::balance::{
-    Balance, Jsq, LeastRequest, Maglev, P2c, Random, RingHash, RoundRobin, SmoothWeighted,
-    peak_ewma,
-};
+use crate::balance::{Policy, Routing};
 use crate::model::ResourceName;
 use crate::placement::{FirstFit, Place};
 use crate::sched::ecs_spread::EcsSpread;
@@ -29,84 +26,69 @@ pub struct Entry<T: ?Sized> {
     pub make: fn() -> Box<T>,
 }
 
-/// Balancing policies.
-pub const BALANCERS: &[Entry<dyn Balance>] = &[
-    Entry {
-        name: "round-robin",
-        about: "each ready replica in turn (Envoy ROUND_ROBIN, kube-proxy ipvs rr)",
-        make: || Box::new(RoundRobin::default()),
-    },
-    Entry {
-        name: "random",
-        about: "uniformly random ready replica (Envoy RANDOM)",
-        make: || Box::new(Random),
-    },
-    Entry {
-        name: "least-request",
-        about: "fewest outstanding requests over all endpoints, ties at random (Envoy LEAST_REQUEST with every host a choice, NGINX least_conn)",
-        make: || Box::new(LeastRequest::default()),
-    },
-    Entry {
-        name: "p2c",
-        about: "power of two choices on outstanding requests: the less loaded of two distinct random endpoints (Mitzenmacher 2001; Envoy LEAST_REQUEST, tower p2c)",
-        make: || Box::new(P2c::default()),
-    },
-    Entry {
-        name: "peak-ewma",
-        about: "P2C on peak-EWMA latency × (outstanding + 1), decay 10 s (Finagle/Linkerd, tower PeakEwma)",
-        make: || Box::new(peak_ewma::balancer()),
-    },
-    Entry {
-        name: "jsq",
-        about: "join the shortest queue: full scan for the fewest outstanding requests, ties at random (Winston 1977)",
-        make: || Box::new(Jsq::default()),
-    },
-    Entry {
-        name: "weighted-round-robin",
-        about: "nginx smooth weighted round robin (equal weights unless configured)",
-        make: || Box::new(SmoothWeighted::new()),
-    },
-    Entry {
-        name: "ring-hash",
-        about: "consistent hashing on a ring of virtual nodes (Karger et al. 1997; Envoy RING_HASH, minimum ring 1024)",
-        make: || Box::new(RingHash::new()),
-    },
-    Entry {
-        name: "maglev",
-        about: "Maglev lookup table of 65537 slots (Eisenbud et al., NSDI 2016; Envoy MAGLEV)",
-        make: || Box::new(Maglev::default()),
-    },
-    Entry {
-        name: CENTRAL_QUEUE,
-        about: "requests wait at the balancer until a replica has a free slot, oldest first (HAProxy maxconn + queue); simulator only for now",
-        make: || Box::new(CentralQueue::default()),
-    },
-];
-
-/// Central-queue mode's registry entry. The world keeps the queue and hands
-/// requests to free slots itself; this only names the mode, and picks round
-/// robin if a world that does not queue ever asks it.
-#[derive(Debug, Default)]
-pub struct CentralQueue(RoundRobin);
-
-impl Balance for CentralQueue {
-    fn name(&self) -> &'static str {
-        CENTRAL_QUEUE
-    }
-
-    fn pick(
-        &mut self,
-        endpoints: &[crate::model::ReplicaId],
-        rng: &mut dyn rand::Rng,
-    ) -> Option<usize> {
-        self.0.pick(endpoints, rng)
-    }
+/// A balancing mode by name.
+pub struct BalancerEntry {
+    /// The name used in scenarios.
+    pub name: &'static str,
+    /// What it does and where it comes from.
+    pub about: &'static str,
+    /// What the name resolves to.
+    pub routing: Routing,
 }
 
-/// The balancer name of central-queue mode: the world keeps one FIFO per
-/// service and hands its oldest request to the next free slot, so the
-/// registry's `Balance` is never asked to choose.
-pub const CENTRAL_QUEUE: &str = "central-queue";
+/// Balancing policies, and central-queue mode.
+pub const BALANCERS: &[BalancerEntry] = &[
+    BalancerEntry {
+        name: "round-robin",
+        about: "each ready replica in turn (Envoy ROUND_ROBIN, kube-proxy ipvs rr)",
+        routing: Routing::Balanced(Policy::RoundRobin),
+    },
+    BalancerEntry {
+        name: "random",
+        about: "uniformly random ready replica (Envoy RANDOM)",
+        routing: Routing::Balanced(Policy::Random),
+    },
+    BalancerEntry {
+        name: "least-request",
+        about: "fewest outstanding requests over all endpoints, ties at random (Envoy LEAST_REQUEST with every host a choice, NGINX least_conn)",
+        routing: Routing::Balanced(Policy::LeastRequest),
+    },
+    BalancerEntry {
+        name: "p2c",
+        about: "power of two choices on outstanding requests: the less loaded of two distinct random endpoints (Mitzenmacher 2001; Envoy LEAST_REQUEST, tower p2c)",
+        routing: Routing::Balanced(Policy::P2c),
+    },
+    BalancerEntry {
+        name: "peak-ewma",
+        about: "P2C on peak-EWMA latency × (outstanding + 1), decay 10 s (Finagle/Linkerd, tower PeakEwma)",
+        routing: Routing::Balanced(Policy::PeakEwma),
+    },
+    BalancerEntry {
+        name: "jsq",
+        about: "join the shortest queue: full scan for the fewest outstanding requests, ties at random (Winston 1977)",
+        routing: Routing::Balanced(Policy::Jsq),
+    },
+    BalancerEntry {
+        name: "weighted-round-robin",
+        about: "nginx smooth weighted round robin (equal weights unless configured)",
+        routing: Routing::Balanced(Policy::WeightedRoundRobin),
+    },
+    BalancerEntry {
+        name: "ring-hash",
+        about: "consistent hashing on a ring of virtual nodes (Karger et al. 1997; Envoy RING_HASH, minimum ring 1024)",
+        routing: Routing::Balanced(Policy::RingHash),
+    },
+    BalancerEntry {
+        name: "maglev",
+        about: "Maglev lookup table of 65537 slots (Eisenbud et al., NSDI 2016; Envoy MAGLEV)",
+        routing: Routing::Balanced(Policy::Maglev),
+    },
+    BalancerEntry {
+        name: "central-queue",
+        about: "requests wait at the balancer until a replica has a free slot, oldest first (HAProxy maxconn + queue)",
+        routing: Routing::CentralQueue,
+    },
+];
 
 /// Placement policies and presets.
 pub const PLACERS: &[Entry<dyn Place>] = &[
@@ -236,9 +218,16 @@ fn lookup<T: ?Sized>(
     }
 }
 
-/// A new balancer called `name`.
-pub fn balancer(name: &str) -> Result<Box<dyn Balance>, UnknownPolicy> {
-    lookup("balancer", BALANCERS, name)
+/// The balancing mode called `name`.
+pub fn routing(name: &str) -> Result<Routing, UnknownPolicy> {
+    match BALANCERS.iter().find(|e| e.name == name) {
+        Some(e) => Ok(e.routing),
+        None => Err(UnknownPolicy {
+            kind: "balancer",
+            name: name.to_string(),
+            choices: BALANCERS.iter().map(|e| e.name).collect(),
+        }),
+    }
 }
 
 /// A new placement policy called `name`.
@@ -279,7 +268,10 @@ mod tests {
     #[test]
     fn every_entry_builds_what_its_name_says() {
         for e in BALANCERS {
-            assert_eq!((e.make)().name(), e.name);
+            assert_eq!(e.routing.name(), e.name);
+            if let Some(p) = e.routing.policy() {
+                assert_eq!(p.fresh().name(), e.name);
+            }
         }
         for e in PLACERS {
             assert_eq!((e.make)().name(), e.name);
@@ -302,12 +294,20 @@ mod tests {
             }
         }
         check(PLACERS);
-        check(BALANCERS);
+        let mut seen = std::collections::BTreeSet::new();
+        for e in BALANCERS {
+            assert!(seen.insert(e.name), "'{}' is registered twice", e.name);
+            assert!(
+                !e.about.trim().is_empty() && !e.about.contains('\n'),
+                "{}",
+                e.name
+            );
+        }
     }
 
     #[test]
     fn typos_get_the_choices_and_a_suggestion() {
-        let err = balancer("round-robbin").err().unwrap();
+        let err = routing("round-robbin").err().unwrap();
         assert_eq!(
             err.to_string(),
             "unknown balancer 'round-robbin' (did you mean 'round-robin'?); choose from: round-robin, random, least-request, p2c, peak-ewma, jsq, weighted-round-robin, ring-hash, maglev, central-queue"

@@ -54,6 +54,20 @@ pub struct RequestCounts {
     /// Retry attempts made (each retry of a request counts once).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub retries: u64,
+    /// Arrived but without an outcome when the run ended: in service,
+    /// queued at a replica, waiting at the balancer (central-queue mode) or
+    /// held by the activator. `ok + rejected + timed_out + failed +
+    /// in_flight_at_end = total`.
+    #[serde(default)]
+    pub in_flight_at_end: u64,
+}
+
+impl RequestCounts {
+    /// Requests with an outcome, plus those still in flight: equals
+    /// `total` when every request is accounted for.
+    pub fn accounted(&self) -> u64 {
+        self.ok + self.rejected + self.timed_out + self.failed + self.in_flight_at_end
+    }
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -109,7 +109,7 @@ pub fn service(name: &str) -> ServiceSpec {
         timeout: None,
         service_time: DurationDist::exponential(SimDuration::from_millis(10)).expect("valid"),
         start_delay: DurationDist::constant(SimDuration::ZERO),
-        balancer: "round-robin".to_string(),
+        routing: crate::balance::Routing::default(),
         work: crate::model::Work::Cpu,
         placement: Default::default(),
         stragglers: Default::default(),

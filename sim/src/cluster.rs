@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io;
 
 use orkestra_core::action::Action;
-use orkestra_core::balance::{Balance, Keys, RetryBudget};
+use orkestra_core::balance::{Balance, Keys, Policy, RetryBudget, Routing};
 use orkestra_core::capacity::Capacity;
 use orkestra_core::controller::reconcile_replicas;
 use orkestra_core::jobs::{Job, JobStream};
@@ -160,6 +160,15 @@ pub enum Event {
 /// as the scenario loader checks), so a queued request remembers whose
 /// counters its completion updates without any per-request allocation.
 const CLIENT_SHIFT: u32 = 48;
+
+/// A balancer instance for `s`. Central-queue mode never asks it to pick;
+/// it only receives feedback, so round robin stands in there.
+pub(crate) fn balancer_for(s: &orkestra_core::model::ServiceSpec) -> Box<dyn Balance> {
+    s.routing
+        .policy()
+        .unwrap_or(Policy::RoundRobin)
+        .build(&s.balancing)
+}
 
 /// One balancer instance: the shared one, or one client-side balancer.
 struct Client {
@@ -324,7 +333,7 @@ impl<'a> Simulation<'a> {
                             c => format!("{}/balance/{}/client{c}", names::POLICY, s.name),
                         };
                         Client {
-                            balancer: s.balancing.build(&s.balancer).expect("validated balancer"),
+                            balancer: balancer_for(s),
                             rng: stream(seed, &name),
                             budget: (s.balancing.retries > 0)
                                 .then(|| RetryBudget::new(s.balancing.retry_budget)),
@@ -351,7 +360,7 @@ impl<'a> Simulation<'a> {
                 ready: 0,
                 held: Default::default(),
                 activator: matches!(a, Some(AutoscalerSpec::Knative(_))),
-                central: s.balancer == registry::CENTRAL_QUEUE,
+                central: s.routing == Routing::CentralQueue,
                 slots: Vec::new(),
                 needed_seconds: 0.0,
             })
@@ -1102,7 +1111,7 @@ impl Simulation<'_> {
             svc.endpoints.retain(|e| e.0 != r);
             return;
         }
-        if orkestra_core::balance::BalancingSpec::weighted(&spec.balancer) {
+        if spec.routing.policy().is_some_and(Policy::weighted) {
             let node = self.observed.replicas[r as usize]
                 .node
                 .expect("a ready replica is bound");

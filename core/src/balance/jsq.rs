@@ -9,7 +9,7 @@
 
 use rand::Rng;
 
-use crate::model::ReplicaId;
+use crate::ids::ReplicaId;
 use crate::time::SimDuration;
 
 use super::{Balance, LeastRequest};

@@ -8,7 +8,7 @@
 
 use rand::{Rng, RngExt};
 
-use crate::model::ReplicaId;
+use crate::ids::ReplicaId;
 use crate::time::SimDuration;
 
 use super::{Balance, Outstanding};

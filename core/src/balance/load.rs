@@ -5,7 +5,7 @@
 //! measure (outstanding requests, peak EWMA). State lives in dense vectors
 //! indexed by [`ReplicaId`], so it follows replicas through endpoint churn.
 
-use crate::model::ReplicaId;
+use crate::ids::ReplicaId;
 use crate::time::{SimDuration, SimTime};
 
 use super::slot;

@@ -18,12 +18,15 @@
 //! distribution (`keys`: uniform or Zipf); without one they hash a random
 //! key, as Envoy does for a request without one. Around the policies:
 //! `outlier` (Envoy outlier ejection, a decorator over any policy), `retry`
-//! (Linkerd/Finagle retry budgets) and `spec` (a service's balancing
-//! configuration and the constructor every world calls).
+//! (Linkerd/Finagle retry budgets), `spec` (a service's balancing
+//! configuration), `policy` (the typed [`Routing`] a scenario's balancer
+//! name resolves to, and the constructor), `router` (the per-request glue
+//! both worlds drive: clients, keys, retries, endpoint list) and `slots`
+//! (central-queue mode's free slots and waiting requests).
 
 use rand::{Rng, RngExt};
 
-use crate::model::ReplicaId;
+use crate::ids::ReplicaId;
 use crate::time::{SimDuration, SimTime};
 
 pub mod jsq;
@@ -34,8 +37,11 @@ pub mod maglev;
 pub mod outlier;
 pub mod p2c;
 pub mod peak_ewma;
+pub mod policy;
 pub mod retry;
 pub mod ring_hash;
+pub mod router;
+pub mod slots;
 pub mod spec;
 pub mod wrr;
 
@@ -47,8 +53,11 @@ pub use maglev::Maglev;
 pub use outlier::{Ejecting, OutlierSpec};
 pub use p2c::P2c;
 pub use peak_ewma::PeakEwma;
+pub use policy::{Policy, Routing};
 pub use retry::{RetryBudget, RetryBudgetSpec};
 pub use ring_hash::RingHash;
+pub use router::{Attempt, Outcome, Router};
+pub use slots::SlotPool;
 pub use spec::{BalancingSpec, Weights};
 pub use wrr::SmoothWeighted;
 

@@ -19,7 +19,7 @@
 
 use rand::Rng;
 
-use crate::model::ReplicaId;
+use crate::ids::ReplicaId;
 use crate::time::{SimDuration, SimTime};
 
 use super::Balance;

@@ -10,7 +10,7 @@
 
 use rand::{Rng, RngExt};
 
-use crate::model::ReplicaId;
+use crate::ids::ReplicaId;
 use crate::time::{SimDuration, SimTime};
 
 use super::{Balance, Load, Outstanding};

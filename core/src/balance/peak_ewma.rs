@@ -13,7 +13,7 @@
 //! replica that fails fast (a rejection reports zero latency) does not look
 //! attractive — tower would record the zero; we deliberately do not.
 
-use crate::model::ReplicaId;
+use crate::ids::ReplicaId;
 use crate::time::{SimDuration, SimTime};
 
 use super::{Load, Outstanding, P2c, slot};

@@ -14,7 +14,7 @@
 
 use rand::{Rng, RngExt};
 
-use crate::model::ReplicaId;
+use crate::ids::ReplicaId;
 
 use super::{Balance, mix64};
 

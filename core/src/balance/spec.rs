@@ -1,5 +1,4 @@
-//! A service's balancing configuration beyond the policy name, and the one
-//! constructor both worlds call.
+//! A service's balancing configuration beyond the policy name.
 //!
 //! Key decision: everything around the policy — its parameters (`choices`,
 //! weights, keys), the topology (one shared balancer or `clients`
@@ -11,10 +10,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::registry::{self, UnknownPolicy};
 use crate::time::SimDuration;
 
-use super::{Balance, Ejecting, KeyDist, OutlierSpec, P2c, RetryBudgetSpec, peak_ewma};
+use super::{KeyDist, OutlierSpec, RetryBudgetSpec};
 
 /// Where `weighted-round-robin` weights come from.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -82,35 +80,9 @@ impl Default for BalancingSpec {
     }
 }
 
-impl BalancingSpec {
-    /// Builds one balancer instance of policy `name` with these settings.
-    pub fn build(&self, name: &str) -> Result<Box<dyn Balance>, UnknownPolicy> {
-        let inner: Box<dyn Balance> = match (name, self.choices) {
-            ("p2c", Some(d)) => Box::new(P2c::new(d)),
-            ("peak-ewma", Some(d)) => Box::new(P2c::with_load(
-                peak_ewma::PeakEwma::default(),
-                d,
-                "peak-ewma",
-            )),
-            _ => registry::balancer(name)?,
-        };
-        Ok(match self.outlier {
-            Some(o) => Box::new(Ejecting::new(inner, o)),
-            None => inner,
-        })
-    }
-
-    /// Whether weights matter for policy `name`.
-    pub fn weighted(name: &str) -> bool {
-        name == "weighted-round-robin"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ReplicaId;
-    use crate::rng::stream;
 
     #[test]
     fn cpu_weights_scale_with_node_speed_and_pool_weights_default_to_one() {
@@ -120,26 +92,5 @@ mod tests {
         let w = Weights::ByPool(BTreeMap::from([("fast".into(), 3)]));
         assert_eq!(w.weight(500, 1.0, "fast"), 3);
         assert_eq!(w.weight(500, 1.0, "slow"), 1);
-    }
-
-    #[test]
-    fn choices_reach_p2c_and_outlier_detection_wraps_any_policy() {
-        let spec = BalancingSpec {
-            choices: Some(3),
-            outlier: Some(OutlierSpec::default()),
-            ..Default::default()
-        };
-        let mut b = spec.build("p2c").unwrap();
-        assert_eq!(b.name(), "p2c");
-        // With d = 3 of 3 endpoints, every pick is the global minimum:
-        // load 2 on 0 and 1, 0 on 2 → always 2.
-        let eps = [ReplicaId(0), ReplicaId(1), ReplicaId(2)];
-        b.on_endpoints(&eps);
-        for r in [0, 0, 1, 1] {
-            b.on_start(ReplicaId(r));
-        }
-        let mut rng = stream(5, "t");
-        assert!((0..50).all(|_| b.pick(&eps, &mut rng) == Some(2)));
-        assert!(spec.build("no-such").is_err());
     }
 }

@@ -13,7 +13,7 @@
 
 use rand::Rng;
 
-use crate::model::ReplicaId;
+use crate::ids::ReplicaId;
 
 use super::Balance;
 

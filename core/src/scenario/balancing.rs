@@ -17,8 +17,9 @@ use toml::Spanned;
 
 use super::schema::Dur;
 use super::{Ctx, InputError};
-use crate::balance::{BalancingSpec, KeyDist, OutlierSpec, RetryBudgetSpec, Weights};
-use crate::registry::CENTRAL_QUEUE;
+use crate::balance::{
+    BalancingSpec, KeyDist, OutlierSpec, Policy, RetryBudgetSpec, Routing, Weights,
+};
 use crate::time::SimDuration;
 
 /// Arrival times ride in the low 48 bits of a request tag when a service
@@ -97,16 +98,18 @@ pub struct KeysFile {
     pub exponent: Option<f64>,
 }
 
-/// Validates a service's `balancing` table for `policy` (`at` is the
+/// Validates a service's `balancing` table for `routing` (`at` is the
 /// table's path, `pools` the pool names, `duration` the run's length).
 pub(crate) fn build(
     file: Option<&Spanned<BalancingFile>>,
-    policy: &str,
+    routing: Routing,
     at: &str,
     pools: &BTreeSet<String>,
     duration: SimDuration,
     ctx: &Ctx,
 ) -> Result<BalancingSpec, InputError> {
+    let policy = routing.name();
+    let is = |f: fn(Policy) -> bool| routing.policy().is_some_and(f);
     let mut spec = BalancingSpec::default();
     let Some(file) = file else { return Ok(spec) };
     let f = file.get_ref();
@@ -114,7 +117,7 @@ pub(crate) fn build(
     let err =
         |span: std::ops::Range<usize>, name: &str, msg: String| ctx.err(span, field(name), msg);
     if let Some(c) = &f.choices {
-        if policy != "p2c" && policy != "peak-ewma" {
+        if !is(Policy::has_choices) {
             return Err(err(
                 c.span(),
                 "choices",
@@ -131,7 +134,7 @@ pub(crate) fn build(
         spec.choices = Some(*c.get_ref() as usize);
     }
     if let Some(w) = &f.weights {
-        if !BalancingSpec::weighted(policy) {
+        if !is(Policy::weighted) {
             return Err(err(
                 w.span(),
                 "weights",
@@ -171,7 +174,7 @@ pub(crate) fn build(
             }
         };
     }
-    let central = policy == CENTRAL_QUEUE;
+    let central = routing == Routing::CentralQueue;
     if let Some(c) = &f.clients {
         if !(1..=10_000).contains(c.get_ref()) {
             return Err(err(
@@ -307,7 +310,7 @@ pub(crate) fn build(
         });
     }
     if let Some(k) = &f.keys {
-        if policy != "ring-hash" && policy != "maglev" {
+        if !is(Policy::hashes_keys) {
             return Err(err(
                 k.span(),
                 "keys",

@@ -18,6 +18,7 @@ use super::schema::{
     Cpu, Gpu, JobArrivalFile, JobTraceFile, JobsFile, Memory, Rate, ResourcesFile, TraceFormat,
 };
 use super::{Ctx, Files, InputError, LABEL_GPU_MODEL, alibaba, dist, traces};
+use crate::balance::Routing;
 use crate::dist::DurationDist;
 use crate::jobs::{JobArrival, JobSet, JobSource};
 use crate::model::{
@@ -89,7 +90,7 @@ impl Shapes<'_> {
             timeout: None,
             service_time: DurationDist::constant(SimDuration::ZERO),
             start_delay: DurationDist::constant(SimDuration::ZERO),
-            balancer: "round-robin".to_string(),
+            routing: Routing::default(),
             work: crate::model::Work::Cpu,
             placement,
             stragglers: Default::default(),

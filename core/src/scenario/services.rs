@@ -18,6 +18,7 @@ use super::{
     Ctx, Files, InputError, Slo, autoscaler, balancing, constraints, dist, health, rollout, traces,
 };
 use crate::autoscale::spec::AutoscalerSpec;
+use crate::balance::Routing;
 use crate::dist::DurationDist;
 use crate::health::Probes;
 use crate::model::{Resources, ServiceKind, ServiceSpec, Stragglers, Work};
@@ -110,10 +111,10 @@ fn service(
         None => DurationDist::constant(SimDuration::ZERO),
         Some(sd) => dist::dist_or_duration(sd, &at("startDelay"), ctx, files, hash)?,
     };
-    let balancer = balancer(s, &at("balancer"), ctx)?;
+    let routing = routing(s, &at("balancer"), ctx)?;
     let balancing = balancing::build(
         s.balancing.as_ref(),
-        &balancer,
+        routing,
         &at("balancing"),
         around.pools,
         around.duration,
@@ -146,7 +147,7 @@ fn service(
         timeout,
         service_time,
         start_delay,
-        balancer,
+        routing,
         work: match s.work {
             Some(WorkKind::Sleep) => Work::Sleep,
             _ => Work::Cpu,
@@ -226,14 +227,13 @@ fn requests_and_limits(
     Ok((requests, limits))
 }
 
-/// `balancer`: a registered policy (default `round-robin`).
-fn balancer(s: &ServiceFile, path: &str, ctx: &Ctx<'_>) -> Result<String, InputError> {
+/// `balancer`: a registered policy or central-queue mode (default `round-robin`).
+fn routing(s: &ServiceFile, path: &str, ctx: &Ctx<'_>) -> Result<Routing, InputError> {
     match &s.balancer {
         Some(b) => {
-            registry::balancer(b.get_ref()).map_err(|e| ctx.err(b.span(), path, e.to_string()))?;
-            Ok(b.get_ref().clone())
+            registry::routing(b.get_ref()).map_err(|e| ctx.err(b.span(), path, e.to_string()))
         }
-        None => Ok("round-robin".to_string()),
+        None => Ok(Routing::default()),
     }
 }
 

@@ -87,7 +87,7 @@ pub(super) fn initial(scenario: &Scenario) -> Vec<Option<RolloutRt>> {
             Some(RolloutRt {
                 driver: Driver::new(spec, s.replicas),
                 endpoints: Vec::new(),
-                balancer: s.balancing.build(&s.balancer).expect("validated balancer"),
+                balancer: super::balancer_for(s),
                 balance_rng: stream(seed, &format!("{}/balance/{}/new", names::POLICY, s.name)),
                 route_rng: stream(seed, &format!("{}/rollout/{}", names::POLICY, s.name)),
                 error_rng: stream(seed, &format!("{}/{}/errors", names::SERVICE, s.name)),
