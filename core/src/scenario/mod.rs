@@ -6,6 +6,13 @@
 //! The loader does no I/O itself: files it references (traces, samples) are
 //! read through the [`Files`] trait the caller supplies, so the same loader
 //! serves the simulator, the live backend and tests with in-memory files.
+//!
+//! Map: [`parse`] deserialises into `schema.rs`'s types, then `resolve`
+//! runs the sections in order — `simulation.rs` (name, `[simulation]`,
+//! `[scheduler]`), `pools.rs` (nodes, node groups), `services.rs`,
+//! `jobs.rs`, `fit.rs` (the initial placement), `resilience.rs` (topology,
+//! faults, probes) — each calling the files of its sub-tables; checks
+//! several tables share are in `fields.rs`.
 
 mod alibaba;
 mod autoscaler;

@@ -122,7 +122,7 @@ pub struct NewRevisionFile {
     pub error_rate: Option<Spanned<f64>>,
     /// Service time multiplier (> 0).
     pub slowdown: Option<Spanned<f64>>,
-    /// Its own service time (mod.rs builds it like the service's).
+    /// Its own service time (services.rs builds it like the service's).
     pub service_time: Option<Spanned<super::schema::DistFile>>,
 }
 
