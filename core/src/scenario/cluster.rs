@@ -14,8 +14,9 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::fields::{at_least_one, check_fields, positive_duration};
 use super::schema::{Dur, PoolFile};
-use super::{Ctx, InputError, check_fields};
+use super::{Ctx, InputError};
 use crate::autoscale::cluster::{
     ClusterAutoscalerConfig, ConsolidationPolicy, Expander, KarpenterConfig, NodeAutoscalerSpec,
     NodeGroup,
@@ -110,17 +111,7 @@ pub(super) fn build(
         ("consolidationPolicy", c.consolidation_policy.is_some()),
         ("consolidateAfter", c.consolidate_after.is_some()),
     ];
-    let scan_interval = match &c.scan_interval {
-        Some(d) if d.get_ref().0 == SimDuration::ZERO => {
-            return Err(ctx.err(
-                d.span(),
-                format!("{path}.scanInterval"),
-                "must be greater than zero",
-            ));
-        }
-        Some(d) => Some(d.get_ref().0),
-        None => None,
-    };
+    let scan_interval = positive_duration(&c.scan_interval, "clusterAutoscaler.scanInterval", ctx)?;
     match c.kind {
         NodeAutoscalerKind::ClusterAutoscaler => {
             check_fields(
@@ -170,15 +161,13 @@ pub(super) fn build(
             if let Some(d) = c.scale_down_delay_after_add {
                 cfg.scale_down_delay_after_add = d.0;
             }
-            if let Some(n) = &c.max_empty_bulk_delete {
-                if *n.get_ref() == 0 {
-                    return Err(ctx.err(
-                        n.span(),
-                        format!("{path}.maxEmptyBulkDelete"),
-                        "must be at least 1",
-                    ));
-                }
-                cfg.max_empty_bulk_delete = *n.get_ref();
+            let bulk = at_least_one(
+                &c.max_empty_bulk_delete,
+                "clusterAutoscaler.maxEmptyBulkDelete",
+                ctx,
+            )?;
+            if let Some(n) = bulk {
+                cfg.max_empty_bulk_delete = n;
             }
             cfg.max_nodes_total = c.max_nodes_total.unwrap_or(0);
             Ok(NodeAutoscalerSpec::ClusterAutoscaler(cfg))
@@ -298,6 +287,7 @@ mod tests {
     use super::super::tests::MemFiles;
     use super::super::{InputError, Scenario, parse};
     use super::*;
+    use crate::testing::edit;
 
     const GOOD: &str = r#"
 name = "ca"
@@ -375,7 +365,8 @@ rate = 10
         assert_eq!(c.scan_interval, SimDuration::from_secs(10));
         assert_eq!(c.scale_down_unneeded_time, SimDuration::from_secs(600));
         // Karpenter with its own fields.
-        let k = load(&GOOD.replace(
+        let k = load(&edit(
+            GOOD,
             "kind = \"cluster-autoscaler\"\nexpander = \"least-waste\"\nscaleDownUtilizationThreshold = 0.6",
             "kind = \"karpenter\"\nconsolidationPolicy = \"WhenEmpty\"\nconsolidateAfter = \"30s\"",
         ))
@@ -460,14 +451,14 @@ rate = 10
         for (from, to, want) in cases {
             assert_eq!(error_with(from, to), want, "{from} → {to}");
         }
-        let static_only = GOOD
-            .replace("min = 1\nmax = 5\n", "")
-            .replace("bootDelay = \"90s\"\n", "");
+        let static_only = edit(GOOD, "min = 1\nmax = 5\n", "");
+        let static_only = edit(&static_only, "bootDelay = \"90s\"\n", "");
         assert_eq!(
             load(&static_only).unwrap_err().to_string(),
             "s.toml:21:1: clusterAutoscaler: no node group to scale: give at least one pool 'max' (and 'min', 'bootDelay', 'costPerHour')"
         );
-        let zero = GOOD.replace(
+        let zero = edit(
+            GOOD,
             "expander = \"least-waste\"",
             "expander = \"least-waste\"\nscanInterval = \"0s\"",
         );

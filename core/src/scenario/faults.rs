@@ -18,9 +18,10 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::fields::{check_fields, probability};
 use super::schema::{Dur, Memory, NonNegative, Positive, Rate};
 use super::topology::unknown_zone;
-use super::{Ctx, InputError, check_fields};
+use super::{Ctx, InputError};
 use crate::faults::{Fault, FaultKind, FaultsSpec, LiveAction, MemoryModel};
 use crate::model::{NodeId, NodeSpec, ServiceId, ServiceSpec};
 use crate::time::{SimDuration, SimTime};
@@ -171,6 +172,7 @@ pub(super) fn build(
     Ok(spec)
 }
 
+/// One `[[faults]]` entry: its kind's fields, its window, its target.
 fn fault(
     i: usize,
     f: &Spanned<FaultFile>,
@@ -178,9 +180,7 @@ fn fault(
     ctx: &Ctx<'_>,
 ) -> Result<Fault, InputError> {
     let path = format!("faults[{i}]");
-    let at_field = |field: &str| format!("{path}.{field}");
     let (span, g) = (f.span(), f.get_ref());
-    let kind_name = format!("kind = \"{}\"", kind_str(g.kind));
     let given = [
         ("target", g.target.is_some()),
         ("selector", g.selector.is_some()),
@@ -194,7 +194,30 @@ fn fault(
         ("memoryPerRequest", g.memory_per_request.is_some()),
         ("live", g.live.is_some()),
     ];
-    let (needed, optional, need): (&[&str], &[&str], Need) = match g.kind {
+    let (needed, optional, need) = fields_of(g.kind);
+    let kind_name = format!("kind = \"{}\"", kind_str(g.kind));
+    check_fields(
+        &given,
+        needed,
+        optional,
+        &kind_name,
+        span.clone(),
+        &path,
+        ctx,
+    )?;
+    let (at, duration) = window(g, span.clone(), &path, w, ctx)?;
+    let kind = resolve_kind(g, need, span, &path, w, ctx)?;
+    Ok(Fault {
+        name: path,
+        at,
+        duration,
+        kind,
+    })
+}
+
+/// The fields a kind needs and may have, and what it targets.
+fn fields_of(kind: FaultKindFile) -> (&'static [&'static str], &'static [&'static str], Need) {
+    match kind {
         FaultKindFile::NodeCrash => (&[], &["target", "selector", "live"], Need::Nodes),
         FaultKindFile::SlowNode => (&["speed"], &["target", "selector"], Need::Nodes),
         FaultKindFile::ZoneOutage => (&["target"], &["live"], Need::Zone),
@@ -208,18 +231,20 @@ fn fault(
         ),
         FaultKindFile::ImagePullFailure => (&["target"], &[], Need::Service),
         FaultKindFile::ControlPlanePause => (&[], &[], Need::None),
-    };
-    check_fields(
-        &given,
-        needed,
-        optional,
-        &kind_name,
-        span.clone(),
-        &path,
-        ctx,
-    )?;
+    }
+}
 
-    // The window.
+/// The window: `at` before the end of the run, then `duration` or
+/// `until` (neither: to the end of the run, which a control-plane pause
+/// may not do).
+fn window(
+    g: &FaultFile,
+    span: Range<usize>,
+    path: &str,
+    w: &World<'_>,
+    ctx: &Ctx<'_>,
+) -> Result<(SimTime, Option<SimDuration>), InputError> {
+    let at_field = |field: &str| format!("{path}.{field}");
     let at = SimTime::ZERO + g.at.get_ref().0;
     if at >= SimTime::ZERO + w.duration {
         return Err(ctx.err(
@@ -268,115 +293,144 @@ fn fault(
         }
         (None, None) => None,
     };
+    Ok((at, duration))
+}
 
-    // The target.
+/// What the fault does, to the target it names.
+fn resolve_kind(
+    g: &FaultFile,
+    need: Need,
+    span: Range<usize>,
+    path: &str,
+    w: &World<'_>,
+    ctx: &Ctx<'_>,
+) -> Result<FaultKind, InputError> {
     let nodes = match need {
-        Need::Nodes => target_nodes(g, span.clone(), &path, w, ctx)?,
+        Need::Nodes => target_nodes(g, span, path, w, ctx)?,
         _ => Vec::new(),
     };
     let service = match need {
-        Need::Service => Some(target_service(g, &path, w, ctx)?),
+        Need::Service => Some(target_service(g, path, w, ctx)?),
         _ => None,
     };
-    let kind = match g.kind {
+    Ok(match g.kind {
         FaultKindFile::NodeCrash => FaultKind::NodeCrash { nodes },
-        FaultKindFile::SlowNode => {
-            let s = g.speed.as_ref().expect("checked");
-            if s.get_ref().0 > 1.0 {
-                return Err(ctx.err(
-                    s.span(),
-                    at_field("speed"),
-                    format!(
-                        "a slow node's speed factor is at most 1 (got {})",
-                        s.get_ref().0
-                    ),
-                ));
-            }
-            FaultKind::SlowNode {
-                nodes,
-                speed: s.get_ref().0,
-            }
-        }
-        FaultKindFile::ZoneOutage => {
-            let (zone, span) = one_target(g, "zone", &path, ctx)?;
-            if !w.zones().contains(zone.as_str()) {
-                return Err(ctx.err(
-                    span,
-                    at_field("target.zone"),
-                    unknown_zone(&zone, &w.zones()),
-                ));
-            }
-            let nodes = w.select(|_, n| n.zone == zone);
-            FaultKind::ZoneOutage { zone, nodes }
-        }
-        FaultKindFile::Partition | FaultKindFile::LinkDegrade => {
-            let a = zone_list(g.from.as_ref().expect("checked"), &at_field("from"), w, ctx)?;
-            let b = zone_list(g.to.as_ref().expect("checked"), &at_field("to"), w, ctx)?;
-            if let Some(z) = a.iter().find(|z| b.contains(z)) {
-                let to = g.to.as_ref().expect("checked");
-                return Err(ctx.err(
-                    to.span(),
-                    at_field("to"),
-                    format!("zone '{z}' is on both sides"),
-                ));
-            }
-            if g.kind == FaultKindFile::Partition {
-                FaultKind::Partition { a, b }
-            } else {
-                let loss = match &g.loss {
-                    Some(l) if l.get_ref().0 > 1.0 => {
-                        return Err(ctx.err(
-                            l.span(),
-                            at_field("loss"),
-                            format!("a probability must be at most 1 (got {})", l.get_ref().0),
-                        ));
-                    }
-                    Some(l) => l.get_ref().0,
-                    None => 0.0,
-                };
-                let latency = g.latency.map_or(SimDuration::ZERO, |d| d.0);
-                FaultKind::LinkDegrade {
-                    a,
-                    b,
-                    latency,
-                    loss,
-                }
-            }
-        }
+        FaultKindFile::SlowNode => slow_node(g, nodes, path, ctx)?,
+        FaultKindFile::ZoneOutage => zone_outage(g, path, w, ctx)?,
+        FaultKindFile::Partition | FaultKindFile::LinkDegrade => link_fault(g, path, w, ctx)?,
         FaultKindFile::ContainerCrash => FaultKind::ContainerCrash {
             service: service.expect("service target"),
             rate: g.rate.expect("checked").0,
         },
-        FaultKindFile::OomKill => {
-            let service = service.expect("service target");
-            let limit = w.services[service.0 as usize].limits.memory_bytes;
-            if limit == 0 {
-                let t = g.target.as_ref().expect("checked");
-                return Err(ctx.err(
-                    t.span(),
-                    at_field("target.service"),
-                    "an oom-kill needs a service with a memory limit (limits.memory)",
-                ));
-            }
-            FaultKind::OomKill {
-                service,
-                memory: MemoryModel {
-                    base: g.memory_base.expect("checked").0,
-                    per_request: g.memory_per_request.expect("checked").0,
-                    limit,
-                },
-            }
-        }
+        FaultKindFile::OomKill => oom_kill(g, service.expect("service target"), path, w, ctx)?,
         FaultKindFile::ImagePullFailure => FaultKind::ImagePullFailure {
             service: service.expect("service target"),
         },
         FaultKindFile::ControlPlanePause => FaultKind::ControlPlanePause,
-    };
-    Ok(Fault {
-        name: path,
-        at,
-        duration,
-        kind,
+    })
+}
+
+/// `slow-node`: a speed factor at most 1.
+fn slow_node(
+    g: &FaultFile,
+    nodes: Vec<NodeId>,
+    path: &str,
+    ctx: &Ctx<'_>,
+) -> Result<FaultKind, InputError> {
+    let s = g.speed.as_ref().expect("checked");
+    if s.get_ref().0 > 1.0 {
+        return Err(ctx.err(
+            s.span(),
+            format!("{path}.speed"),
+            format!(
+                "a slow node's speed factor is at most 1 (got {})",
+                s.get_ref().0
+            ),
+        ));
+    }
+    Ok(FaultKind::SlowNode {
+        nodes,
+        speed: s.get_ref().0,
+    })
+}
+
+/// `zone-outage`: a known zone and every node in it.
+fn zone_outage(
+    g: &FaultFile,
+    path: &str,
+    w: &World<'_>,
+    ctx: &Ctx<'_>,
+) -> Result<FaultKind, InputError> {
+    let (zone, span) = one_target(g, "zone", path, ctx)?;
+    if !w.zones().contains(zone.as_str()) {
+        return Err(ctx.err(
+            span,
+            format!("{path}.target.zone"),
+            unknown_zone(&zone, &w.zones()),
+        ));
+    }
+    let nodes = w.select(|_, n| n.zone == zone);
+    Ok(FaultKind::ZoneOutage { zone, nodes })
+}
+
+/// `partition` or `link-degrade`: two disjoint sets of known zones; a
+/// degrade's latency and loss probability.
+fn link_fault(
+    g: &FaultFile,
+    path: &str,
+    w: &World<'_>,
+    ctx: &Ctx<'_>,
+) -> Result<FaultKind, InputError> {
+    let to = g.to.as_ref().expect("checked");
+    let a = zone_list(
+        g.from.as_ref().expect("checked"),
+        &format!("{path}.from"),
+        w,
+        ctx,
+    )?;
+    let b = zone_list(to, &format!("{path}.to"), w, ctx)?;
+    if let Some(z) = a.iter().find(|z| b.contains(z)) {
+        return Err(ctx.err(
+            to.span(),
+            format!("{path}.to"),
+            format!("zone '{z}' is on both sides"),
+        ));
+    }
+    if g.kind == FaultKindFile::Partition {
+        return Ok(FaultKind::Partition { a, b });
+    }
+    Ok(FaultKind::LinkDegrade {
+        a,
+        b,
+        latency: g.latency.map_or(SimDuration::ZERO, |d| d.0),
+        loss: probability(&g.loss, &format!("{path}.loss"), ctx)?,
+    })
+}
+
+/// `oom-kill`: a service with a memory limit, and its memory model.
+fn oom_kill(
+    g: &FaultFile,
+    service: ServiceId,
+    path: &str,
+    w: &World<'_>,
+    ctx: &Ctx<'_>,
+) -> Result<FaultKind, InputError> {
+    let limit = w.services[service.0 as usize].limits.memory_bytes;
+    if limit == 0 {
+        let t = g.target.as_ref().expect("checked");
+        return Err(ctx.err(
+            t.span(),
+            format!("{path}.target.service"),
+            "an oom-kill needs a service with a memory limit (limits.memory)",
+        ));
+    }
+    Ok(FaultKind::OomKill {
+        service,
+        memory: MemoryModel {
+            base: g.memory_base.expect("checked").0,
+            per_request: g.memory_per_request.expect("checked").0,
+            limit,
+        },
     })
 }
 

@@ -6,6 +6,8 @@ use super::*;
 use crate::faults::{FailureScope, FaultKind};
 use crate::health::ProbeSpec;
 use crate::model::NodeId;
+use crate::testing::edit;
+use crate::time::SimTime;
 
 const BASE: &str = r#"
 name = "faulty"
@@ -394,10 +396,10 @@ fn live_actions_are_kept_by_fault_name() {
 
 #[test]
 fn ingress_zone_resolves_and_defaults() {
-    let with = BASE.replacen(
+    let with = edit(
+        BASE,
         "defaultLatency = \"50ms\"",
         "defaultLatency = \"50ms\"\ningressZone = \"zb\"",
-        1,
     );
     let s = parse(&with, "f.toml", &MemFiles::default(), &[], None).unwrap();
     assert_eq!(s.resilience.topology.ingress_zone, "zb");
@@ -431,10 +433,10 @@ fn bad_ingress_zone_is_located() {
         ),
     ];
     for (line, path, words) in cases {
-        let text = BASE.replacen(
+        let text = edit(
+            BASE,
             "defaultLatency = \"50ms\"",
             &format!("defaultLatency = \"50ms\"\n{line}"),
-            1,
         );
         let e = parse(&text, "f.toml", &MemFiles::default(), &[], None).expect_err(path);
         assert_eq!(e.path, *path, "{e}");

@@ -11,6 +11,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::fields::positive_duration;
 use super::schema::Dur;
 use super::{Ctx, InputError};
 use crate::health::{NodeLifecycleConfig, ProbeSpec, Probes};
@@ -145,14 +146,9 @@ pub(super) fn node_lifecycle(
     let Some(f) = f else {
         return Ok(c);
     };
-    let positive = |d: &Option<Spanned<Dur>>, field: &str, default: SimDuration| match d {
-        Some(d) if d.get_ref().0 == SimDuration::ZERO => Err(ctx.err(
-            d.span(),
-            format!("nodeLifecycle.{field}"),
-            "must be greater than zero",
-        )),
-        Some(d) => Ok(d.get_ref().0),
-        None => Ok(default),
+    let positive = |d: &Option<Spanned<Dur>>, field: &str, default: SimDuration| {
+        let path = format!("nodeLifecycle.{field}");
+        Ok::<_, InputError>(positive_duration(d, &path, ctx)?.unwrap_or(default))
     };
     c.heartbeat_interval = positive(
         &f.heartbeat_interval,

@@ -19,6 +19,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::fields::foreign_field;
 use super::schema::Dur;
 use super::{Ctx, InputError};
 use crate::rollout::bluegreen::BlueGreenSpec;
@@ -121,7 +122,7 @@ pub struct NewRevisionFile {
     pub error_rate: Option<Spanned<f64>>,
     /// Service time multiplier (> 0).
     pub slowdown: Option<Spanned<f64>>,
-    /// Its own service time (mod.rs builds it like the service's).
+    /// Its own service time (services.rs builds it like the service's).
     pub service_time: Option<Spanned<super::schema::DistFile>>,
 }
 
@@ -238,6 +239,45 @@ pub(crate) fn build(
     let e =
         |span: Range<usize>, field: &str, msg: String| ctx.err(span, format!("{p}.{field}"), msg);
     let strategy = f.strategy.get_ref().as_str();
+    check_strategy(r, &e)?;
+    let deadline = seconds(
+        &f.progress_deadline_seconds,
+        "progressDeadlineSeconds",
+        600,
+        &e,
+    )?;
+    let abort_on_deadline = f
+        .progress_deadline_abort
+        .as_ref()
+        .is_some_and(|b| *b.get_ref());
+    let abort_delay = match seconds(
+        &f.abort_scale_down_delay_seconds,
+        "abortScaleDownDelaySeconds",
+        30,
+        &e,
+    )? {
+        SimDuration::ZERO => None,
+        d => Some(d),
+    };
+    let strategy = match strategy {
+        "rollingUpdate" | "recreate" => deployment(r, deadline, abort_on_deadline, &e)?,
+        "canary" => canary(r, deadline, abort_on_deadline, abort_delay, &e)?,
+        _ => blue_green(f, abort_delay, &e)?,
+    };
+    Ok(RolloutSpec {
+        at: f.at.get_ref().0,
+        strategy,
+        new_revision: new_revision(f.new_revision.as_ref(), &e)?,
+    })
+}
+
+/// A known `strategy`, and no field of another strategy.
+fn check_strategy(
+    r: &Spanned<RolloutFile>,
+    e: &impl Fn(Range<usize>, &str, String) -> InputError,
+) -> Result<(), InputError> {
+    let f = r.get_ref();
+    let strategy = f.strategy.get_ref().as_str();
     const STRATEGIES: [&str; 4] = ["rollingUpdate", "recreate", "canary", "blueGreen"];
     if !STRATEGIES.contains(&strategy) {
         return Err(e(
@@ -250,6 +290,7 @@ pub(crate) fn build(
         ));
     }
     let deployment: &[&str] = &["rollingUpdate", "recreate"];
+    let progressing: &[&str] = &["rollingUpdate", "recreate", "canary"];
     let foreign: &[(&str, bool, &[&str])] = &[
         ("maxSurge", f.max_surge.is_some(), &["rollingUpdate"]),
         (
@@ -266,12 +307,12 @@ pub(crate) fn build(
         (
             "progressDeadlineSeconds",
             f.progress_deadline_seconds.is_some(),
-            &["rollingUpdate", "recreate", "canary"],
+            progressing,
         ),
         (
             "progressDeadlineAbort",
             f.progress_deadline_abort.is_some(),
-            &["rollingUpdate", "recreate", "canary"],
+            progressing,
         ),
         ("steps", f.steps.is_some(), &["canary"]),
         ("analysis", f.analysis.is_some(), &["canary"]),
@@ -306,221 +347,229 @@ pub(crate) fn build(
             &["blueGreen"],
         ),
     ];
-    for (field, set, owners) in foreign {
-        if *set && !owners.contains(&strategy) {
+    match foreign_field(foreign, strategy) {
+        Some((field, owners)) => Err(e(
+            r.span(),
+            field,
+            format!("does not apply to strategy '{strategy}' (only to {owners})"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `rollingUpdate` or `recreate`: a Deployment's strategy, history limit,
+/// `minReadySeconds` and the progress deadline that must exceed it.
+fn deployment(
+    r: &Spanned<RolloutFile>,
+    deadline: SimDuration,
+    abort_on_deadline: bool,
+    e: &impl Fn(Range<usize>, &str, String) -> InputError,
+) -> Result<RolloutStrategy, InputError> {
+    let f = r.get_ref();
+    let strategy = if f.strategy.get_ref() == "recreate" {
+        Strategy::Recreate
+    } else {
+        rolling_update(r, e)?
+    };
+    let limit = match &f.revision_history_limit {
+        Some(n) if *n.get_ref() < 0 || *n.get_ref() > i64::from(u32::MAX) => {
             return Err(e(
-                r.span(),
-                field,
-                format!(
-                    "does not apply to strategy '{strategy}' (only to {})",
-                    owners.join(", ")
-                ),
+                n.span(),
+                "revisionHistoryLimit",
+                format!("must not be negative (got {})", n.get_ref()),
             ));
         }
-    }
-    let deadline = seconds(
-        &f.progress_deadline_seconds,
-        "progressDeadlineSeconds",
-        600,
-        &e,
-    )?;
-    let abort_on_deadline = f
-        .progress_deadline_abort
-        .as_ref()
-        .is_some_and(|b| *b.get_ref());
-    let abort_delay = match seconds(
-        &f.abort_scale_down_delay_seconds,
-        "abortScaleDownDelaySeconds",
-        30,
-        &e,
-    )? {
-        SimDuration::ZERO => None,
-        d => Some(d),
+        Some(n) => *n.get_ref() as u32,
+        None => 10,
     };
-    let strategy = match strategy {
-        "rollingUpdate" | "recreate" => {
-            let strategy = if strategy == "recreate" {
-                Strategy::Recreate
-            } else {
-                let surge = match &f.max_surge {
-                    Some(v) => int_or_percent(v, "maxSurge", &e)?,
-                    None => IntOrPercent::Percent(25),
-                };
-                let unavailable = match &f.max_unavailable {
-                    Some(v) => int_or_percent(v, "maxUnavailable", &e)?,
-                    None => IntOrPercent::Percent(25),
-                };
-                let span = || f.max_unavailable.as_ref().map_or(r.span(), |v| v.span());
-                if let IntOrPercent::Percent(p) = unavailable
-                    && p > 100
-                {
-                    return Err(e(
-                        span(),
-                        "maxUnavailable",
-                        format!("must not be greater than 100% (got {p}%)"),
-                    ));
-                }
-                let zero = |v: IntOrPercent| {
-                    matches!(v, IntOrPercent::Count(0) | IntOrPercent::Percent(0))
-                };
-                if zero(surge) && zero(unavailable) {
-                    return Err(e(
-                        span(),
-                        "maxUnavailable",
-                        "may not be 0 when maxSurge is 0".into(),
-                    ));
-                }
-                Strategy::RollingUpdate {
-                    max_surge: surge,
-                    max_unavailable: unavailable,
-                }
-            };
-            let limit = match &f.revision_history_limit {
-                Some(n) if *n.get_ref() < 0 || *n.get_ref() > i64::from(u32::MAX) => {
-                    return Err(e(
-                        n.span(),
-                        "revisionHistoryLimit",
-                        format!("must not be negative (got {})", n.get_ref()),
-                    ));
-                }
-                Some(n) => *n.get_ref() as u32,
-                None => 10,
-            };
-            let min_ready = seconds(&f.min_ready_seconds, "minReadySeconds", 0, &e)?;
-            // Kubernetes: progressDeadlineSeconds must be greater than minReadySeconds.
-            if f.progress_deadline_seconds.is_some() && deadline <= min_ready {
-                let span = f
-                    .progress_deadline_seconds
-                    .as_ref()
-                    .map_or(r.span(), |s| s.span());
-                return Err(e(
-                    span,
-                    "progressDeadlineSeconds",
-                    "must be greater than minReadySeconds".into(),
-                ));
-            }
-            RolloutStrategy::Deployment(DeploymentConfig {
-                strategy,
-                min_ready,
-                progress_deadline: Some(deadline),
-                revision_history_limit: limit,
-                progress_deadline_abort: abort_on_deadline,
-            })
-        }
-        "canary" => {
-            let Some(steps) = &f.steps else {
-                return Err(e(r.span(), "steps", "a canary needs steps".into()));
-            };
-            let mut out = Vec::new();
-            for (k, s) in steps.get_ref().iter().enumerate() {
-                let sf = s.get_ref();
-                let at = |name: &str| format!("steps[{k}]{name}");
-                let given = [
-                    sf.set_weight.is_some(),
-                    sf.pause.is_some(),
-                    sf.analysis.is_some(),
-                ];
-                if given.iter().filter(|g| **g).count() != 1 {
-                    return Err(e(
-                        s.span(),
-                        &at(""),
-                        "needs exactly one of setWeight, pause, analysis".into(),
-                    ));
-                }
-                out.push(match (sf.set_weight, &sf.pause) {
-                    (Some(w), _) if !(0..=100).contains(&w) => {
-                        return Err(e(
-                            s.span(),
-                            &at(".setWeight"),
-                            format!("must be between 0 and 100 (got {w})"),
-                        ));
-                    }
-                    (Some(w), _) => CanaryStep::SetWeight(w as u8),
-                    (None, Some(pause)) => CanaryStep::Pause(pause.duration.as_ref().map(|d| d.0)),
-                    (None, None) => CanaryStep::Analysis,
-                });
-            }
-            let analysis = match &f.analysis {
-                Some(a) => Some(analysis(a, "analysis", &e)?),
-                None => None,
-            };
-            if analysis.is_none() && out.contains(&CanaryStep::Analysis) {
-                return Err(e(
-                    steps.span(),
-                    "analysis",
-                    "analysis steps need an analysis table with thresholds".into(),
-                ));
-            }
-            RolloutStrategy::Canary(CanarySpec {
-                steps: out,
-                analysis,
-                abort_scale_down_delay: abort_delay,
-                progress_deadline: deadline,
-                progress_deadline_abort: abort_on_deadline,
-            })
-        }
-        _ => {
-            let pre = match &f.pre_promotion_analysis {
-                Some(a) => Some(analysis(a, "prePromotionAnalysis", &e)?),
-                None => None,
-            };
-            let post = match &f.post_promotion_analysis {
-                Some(a) => Some(analysis(a, "postPromotionAnalysis", &e)?),
-                None => None,
-            };
-            RolloutStrategy::BlueGreen(BlueGreenSpec {
-                auto_promotion: f
-                    .auto_promotion_enabled
-                    .as_ref()
-                    .is_none_or(|b| *b.get_ref()),
-                auto_promotion_after: seconds(
-                    &f.auto_promotion_seconds,
-                    "autoPromotionSeconds",
-                    0,
-                    &e,
-                )?,
-                scale_down_delay: seconds(
-                    &f.scale_down_delay_seconds,
-                    "scaleDownDelaySeconds",
-                    30,
-                    &e,
-                )?,
-                abort_scale_down_delay: abort_delay,
-                pre_promotion_analysis: pre,
-                post_promotion_analysis: post,
-            })
-        }
-    };
-    let mut new_revision = NewRevision::default();
-    if let Some(n) = &f.new_revision {
-        let nf = n.get_ref();
-        new_revision.crash_on_start = nf.crash_on_start.unwrap_or(false);
-        if let Some(r) = &nf.error_rate {
-            let x = *r.get_ref();
-            if !(0.0..=1.0).contains(&x) {
-                return Err(e(
-                    r.span(),
-                    "newRevision.errorRate",
-                    format!("must be between 0 and 1 (got {x})"),
-                ));
-            }
-            new_revision.error_rate = x;
-        }
-        if let Some(s) = &nf.slowdown {
-            let x = *s.get_ref();
-            if !(x.is_finite() && x > 0.0) {
-                return Err(e(
-                    s.span(),
-                    "newRevision.slowdown",
-                    format!("must be greater than zero (got {x})"),
-                ));
-            }
-            new_revision.slowdown = x;
-        }
+    let min_ready = seconds(&f.min_ready_seconds, "minReadySeconds", 0, e)?;
+    // Kubernetes: progressDeadlineSeconds must be greater than minReadySeconds.
+    if let Some(s) = &f.progress_deadline_seconds
+        && deadline <= min_ready
+    {
+        return Err(e(
+            s.span(),
+            "progressDeadlineSeconds",
+            "must be greater than minReadySeconds".into(),
+        ));
     }
-    Ok(RolloutSpec {
-        at: f.at.get_ref().0,
+    Ok(RolloutStrategy::Deployment(DeploymentConfig {
         strategy,
-        new_revision,
+        min_ready,
+        progress_deadline: Some(deadline),
+        revision_history_limit: limit,
+        progress_deadline_abort: abort_on_deadline,
+    }))
+}
+
+/// `maxSurge` and `maxUnavailable` (default 25% each): unavailable at
+/// most 100%, and not both zero.
+fn rolling_update(
+    r: &Spanned<RolloutFile>,
+    e: &impl Fn(Range<usize>, &str, String) -> InputError,
+) -> Result<Strategy, InputError> {
+    let f = r.get_ref();
+    let surge = match &f.max_surge {
+        Some(v) => int_or_percent(v, "maxSurge", e)?,
+        None => IntOrPercent::Percent(25),
+    };
+    let unavailable = match &f.max_unavailable {
+        Some(v) => int_or_percent(v, "maxUnavailable", e)?,
+        None => IntOrPercent::Percent(25),
+    };
+    let span = || f.max_unavailable.as_ref().map_or(r.span(), |v| v.span());
+    if let IntOrPercent::Percent(p) = unavailable
+        && p > 100
+    {
+        return Err(e(
+            span(),
+            "maxUnavailable",
+            format!("must not be greater than 100% (got {p}%)"),
+        ));
+    }
+    let zero = |v: IntOrPercent| matches!(v, IntOrPercent::Count(0) | IntOrPercent::Percent(0));
+    if zero(surge) && zero(unavailable) {
+        return Err(e(
+            span(),
+            "maxUnavailable",
+            "may not be 0 when maxSurge is 0".into(),
+        ));
+    }
+    Ok(Strategy::RollingUpdate {
+        max_surge: surge,
+        max_unavailable: unavailable,
     })
+}
+
+/// `canary`: its steps, and the analysis that `analysis` steps need.
+fn canary(
+    r: &Spanned<RolloutFile>,
+    deadline: SimDuration,
+    abort_on_deadline: bool,
+    abort_delay: Option<SimDuration>,
+    e: &impl Fn(Range<usize>, &str, String) -> InputError,
+) -> Result<RolloutStrategy, InputError> {
+    let f = r.get_ref();
+    let Some(steps) = &f.steps else {
+        return Err(e(r.span(), "steps", "a canary needs steps".into()));
+    };
+    let out = steps
+        .get_ref()
+        .iter()
+        .enumerate()
+        .map(|(k, s)| canary_step(k, s, e))
+        .collect::<Result<Vec<_>, _>>()?;
+    let analysis = match &f.analysis {
+        Some(a) => Some(analysis(a, "analysis", e)?),
+        None => None,
+    };
+    if analysis.is_none() && out.contains(&CanaryStep::Analysis) {
+        return Err(e(
+            steps.span(),
+            "analysis",
+            "analysis steps need an analysis table with thresholds".into(),
+        ));
+    }
+    Ok(RolloutStrategy::Canary(CanarySpec {
+        steps: out,
+        analysis,
+        abort_scale_down_delay: abort_delay,
+        progress_deadline: deadline,
+        progress_deadline_abort: abort_on_deadline,
+    }))
+}
+
+/// `steps[k]`: exactly one of `setWeight` (0..=100), `pause`, `analysis`.
+fn canary_step(
+    k: usize,
+    s: &Spanned<StepFile>,
+    e: &impl Fn(Range<usize>, &str, String) -> InputError,
+) -> Result<CanaryStep, InputError> {
+    let sf = s.get_ref();
+    let at = |name: &str| format!("steps[{k}]{name}");
+    let given = [
+        sf.set_weight.is_some(),
+        sf.pause.is_some(),
+        sf.analysis.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() != 1 {
+        return Err(e(
+            s.span(),
+            &at(""),
+            "needs exactly one of setWeight, pause, analysis".into(),
+        ));
+    }
+    match (sf.set_weight, &sf.pause) {
+        (Some(w), _) if !(0..=100).contains(&w) => Err(e(
+            s.span(),
+            &at(".setWeight"),
+            format!("must be between 0 and 100 (got {w})"),
+        )),
+        (Some(w), _) => Ok(CanaryStep::SetWeight(w as u8)),
+        (None, Some(pause)) => Ok(CanaryStep::Pause(pause.duration.as_ref().map(|d| d.0))),
+        (None, None) => Ok(CanaryStep::Analysis),
+    }
+}
+
+/// `blueGreen`: promotion, scale-down delays and the analyses around the switch.
+fn blue_green(
+    f: &RolloutFile,
+    abort_delay: Option<SimDuration>,
+    e: &impl Fn(Range<usize>, &str, String) -> InputError,
+) -> Result<RolloutStrategy, InputError> {
+    let pre = match &f.pre_promotion_analysis {
+        Some(a) => Some(analysis(a, "prePromotionAnalysis", e)?),
+        None => None,
+    };
+    let post = match &f.post_promotion_analysis {
+        Some(a) => Some(analysis(a, "postPromotionAnalysis", e)?),
+        None => None,
+    };
+    Ok(RolloutStrategy::BlueGreen(BlueGreenSpec {
+        auto_promotion: f
+            .auto_promotion_enabled
+            .as_ref()
+            .is_none_or(|b| *b.get_ref()),
+        auto_promotion_after: seconds(&f.auto_promotion_seconds, "autoPromotionSeconds", 0, e)?,
+        scale_down_delay: seconds(&f.scale_down_delay_seconds, "scaleDownDelaySeconds", 30, e)?,
+        abort_scale_down_delay: abort_delay,
+        pre_promotion_analysis: pre,
+        post_promotion_analysis: post,
+    }))
+}
+
+/// `newRevision`: an error rate in [0, 1] and a positive slowdown.
+fn new_revision(
+    n: Option<&Spanned<NewRevisionFile>>,
+    e: &impl Fn(Range<usize>, &str, String) -> InputError,
+) -> Result<NewRevision, InputError> {
+    let mut new_revision = NewRevision::default();
+    let Some(n) = n else {
+        return Ok(new_revision);
+    };
+    let nf = n.get_ref();
+    new_revision.crash_on_start = nf.crash_on_start.unwrap_or(false);
+    if let Some(r) = &nf.error_rate {
+        let x = *r.get_ref();
+        if !(0.0..=1.0).contains(&x) {
+            return Err(e(
+                r.span(),
+                "newRevision.errorRate",
+                format!("must be between 0 and 1 (got {x})"),
+            ));
+        }
+        new_revision.error_rate = x;
+    }
+    if let Some(s) = &nf.slowdown {
+        let x = *s.get_ref();
+        if !(x.is_finite() && x > 0.0) {
+            return Err(e(
+                s.span(),
+                "newRevision.slowdown",
+                format!("must be greater than zero (got {x})"),
+            ));
+        }
+        new_revision.slowdown = x;
+    }
+    Ok(new_revision)
 }

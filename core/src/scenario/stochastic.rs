@@ -15,8 +15,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::faults::World;
+use super::fields::{check_fields, key_span};
 use super::schema::{Dur, NonNegative, Positive};
-use super::{Ctx, InputError, check_fields, key_span};
+use super::{Ctx, InputError};
 use crate::dist::DurationDist;
 use crate::faults::{FailureProcess, FailureScope, Lifetime};
 use crate::model::NodeId;

@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::model::Resources;
+use crate::testing::edit;
 
 /// In-memory files for tests.
 #[derive(Default)]
@@ -79,7 +81,7 @@ fn a_good_scenario_resolves() {
 
 #[test]
 fn limits_become_requests_when_requests_are_absent() {
-    let s = load_str(&GOOD.replace("requests = {", "limits = {")).unwrap();
+    let s = load_str(&edit(GOOD, "requests = {", "limits = {")).unwrap();
     assert_eq!(
         s.desired.services[0].requests,
         Resources::new(500, 512 << 20)
@@ -176,7 +178,7 @@ fn every_bad_input_names_file_line_column_and_field() {
 
 #[test]
 fn names_must_be_dns_labels() {
-    let err = load_str(&GOOD.replace("services.web", "services.Web")).unwrap_err();
+    let err = load_str(&edit(GOOD, "services.web", "services.Web")).unwrap_err();
     assert_eq!(
         err.to_string(),
         "s.toml:14:2: services.Web: 'Web' is not a valid name: use lower-case letters, digits and '-', starting and ending with a letter or digit (at most 63)"
@@ -185,7 +187,8 @@ fn names_must_be_dns_labels() {
 
 #[test]
 fn missing_and_malformed_trace_files_are_reported() {
-    let trace = GOOD.replace(
+    let trace = edit(
+        GOOD,
         "model = \"spike\"\nbase = 10\npeak = 100\nstart = \"2s\"\nrampUp = \"1s\"\nhold = \"3s\"\nrampDown = \"1s\"",
         "model = \"trace\"\nfile = \"rates.csv\"",
     );
@@ -340,10 +343,10 @@ fn bad_autoscaler_specs_name_the_field() {
 fn the_scheduler_queue_is_priority_unless_drf_is_asked_for() {
     assert_eq!(load_str(GOOD).unwrap().queue, QueueOrder::Priority);
     let with = |q: &str| {
-        GOOD.replacen(
+        edit(
+            GOOD,
             "[pools.a]",
             &format!("[scheduler]\nqueue = {q}\n\n[pools.a]"),
-            1,
         )
     };
     assert_eq!(load_str(&with("\"drf\"")).unwrap().queue, QueueOrder::Drf);
@@ -882,7 +885,7 @@ fn trace_pools_and_trace_jobs_resolve() {
         ["G2"]
     );
     // A bad row is located in the trace file, with the field that named it.
-    let bad = PODS.replace("p2,4000,1024,8", "p2,4000,1O24,8");
+    let bad = edit(PODS, "p2,4000,1024,8", "p2,4000,1O24,8");
     let e = parse(TRACE_JOBS, "s.toml", &trace_files(&bad), &[], None).unwrap_err();
     assert_eq!(
         e.to_string(),
@@ -899,7 +902,8 @@ fn trace_pools_and_trace_jobs_resolve() {
         "{e}"
     );
     // An unknown format names the ones there are.
-    let unknown = TRACE_JOBS.replace(
+    let unknown = edit(
+        TRACE_JOBS,
         "format = \"alibaba-openb\", start",
         "format = \"openb\", start",
     );
@@ -910,7 +914,7 @@ fn trace_pools_and_trace_jobs_resolve() {
         "{e}"
     );
     // A window that takes nothing says what was skipped.
-    let empty = TRACE_JOBS.replace("start = \"100s\"", "start = \"100h\"");
+    let empty = edit(TRACE_JOBS, "start = \"100s\"", "start = \"100h\"");
     let e = parse(&empty, "s.toml", &trace_files(PODS), &[], None).unwrap_err();
     assert!(e.to_string().contains("no pod of 'pods.csv' was taken (6 rows: 1 without deletion time, 0 with a non-positive duration, 0 in other phases, 5 outside the window)"), "{e}");
 }
@@ -971,12 +975,12 @@ fn balancing_settings_are_checked_against_the_policy() {
 
 #[test]
 fn balancing_settings_and_pool_speed_resolve() {
-    let text = GOOD.replacen(
+    let text = edit(
+        GOOD,
         "startDelay = \"2s\"",
         "startDelay = \"2s\"\nbalancer = \"p2c\"\nbalancing = { choices = 3, clients = 4, discoveryDelay = \"2s\", retries = 2, outlierDetection = { consecutive5xx = 3 } }",
-        1,
-    )
-    .replacen("count = 2\n", "count = 2\nspeed = 1.5\n", 1);
+    );
+    let text = edit(&text, "count = 2\n", "count = 2\nspeed = 1.5\n");
     let s = load_str(&text).unwrap();
     let b = &s.desired.services[0].balancing;
     assert_eq!(b.choices, Some(3));
@@ -990,7 +994,7 @@ fn balancing_settings_and_pool_speed_resolve() {
         SimDuration::from_secs(30)
     );
     assert_eq!(s.nodes[0].speed, 1.5);
-    let e = load_str(&GOOD.replacen("count = 2\n", "count = 2\nspeed = 0\n", 1)).unwrap_err();
+    let e = load_str(&edit(GOOD, "count = 2\n", "count = 2\nspeed = 0\n")).unwrap_err();
     assert!(e.to_string().contains("pools.a.speed"), "{e}");
 }
 
@@ -1211,7 +1215,7 @@ fn bad_rollout_specs_name_the_field() {
         assert!(e.line > 0 && e.column > 0, "{to}: located: {e}");
     }
     // Unknown fields are rejected by name.
-    let text = format!("{GOOD}{CANARY}").replacen("crashOnStart", "crashOnStrat", 1);
+    let text = edit(&format!("{GOOD}{CANARY}"), "crashOnStart", "crashOnStrat");
     let e = load_str(&text).expect_err("typo");
     assert!(e.to_string().contains("crashOnStrat"), "{e}");
 }

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::fields::{at_least_one, probability};
 use super::schema::{Dur, NonNegative, PoolFile};
 use super::{Ctx, InputError};
 use crate::model::NodeSpec;
@@ -48,22 +49,6 @@ pub struct LinkFile {
     pub loss: Option<Spanned<NonNegative>>,
 }
 
-fn probability(
-    v: &Option<Spanned<NonNegative>>,
-    path: &str,
-    ctx: &Ctx<'_>,
-) -> Result<f64, InputError> {
-    match v {
-        Some(p) if p.get_ref().0 > 1.0 => Err(ctx.err(
-            p.span(),
-            path,
-            format!("a probability must be at most 1 (got {})", p.get_ref().0),
-        )),
-        Some(p) => Ok(p.get_ref().0),
-        None => Ok(0.0),
-    }
-}
-
 /// Builds the topology of `nodes` (built from `pools` in name order).
 pub(super) fn build(
     f: &Option<TopologyFile>,
@@ -75,15 +60,7 @@ pub(super) fn build(
     let mut region_of: BTreeMap<String, (String, String)> = BTreeMap::new();
     for (pname, pool) in pools {
         let zone = pool.zone.clone().unwrap_or_else(|| pname.clone());
-        if let Some(r) = &pool.racks
-            && *r.get_ref() == 0
-        {
-            return Err(ctx.err(
-                r.span(),
-                format!("pools.{pname}.racks"),
-                "must be at least 1",
-            ));
-        }
+        at_least_one(&pool.racks, &format!("pools.{pname}.racks"), ctx)?;
         let Some(region) = &pool.region else { continue };
         if let Some((other, by)) = region_of.get(&zone)
             && other != region.get_ref()

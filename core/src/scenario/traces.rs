@@ -9,12 +9,12 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use super::{
-    Ctx, Files, InputError, Interpolate, TrafficFile, TrafficKind, check_fields, line_col,
-};
+use super::fields::check_fields;
+use super::{Ctx, Files, InputError, Interpolate, TrafficFile, TrafficKind, line_col};
 use crate::time::SimDuration;
 use crate::traffic::RateModel;
 
+/// A service's `traffic` table (at `path`, written at `span`) → its rate model.
 pub(crate) fn build_traffic(
     t: &TrafficFile,
     span: Range<usize>,
@@ -45,150 +45,153 @@ pub(crate) fn build_traffic(
         ("rateScale", t.rate_scale.is_some()),
         ("skip", t.skip.is_some()),
     ];
-    let secs = |d: Option<super::Dur>| d.map_or(0.0, |d| d.0.as_secs_f64());
-    let fail = |m: String| ctx.err(span.clone(), path, m);
+    let (needed, optional, kind): (&[&str], &[&str], &str) = match t.model {
+        TrafficKind::Constant => (&["rate"], &[], "model = \"constant\""),
+        TrafficKind::Spike => (
+            &["base", "peak", "start", "rampUp", "hold", "rampDown"],
+            &[],
+            "model = \"spike\"",
+        ),
+        TrafficKind::Diurnal => (
+            &["mean", "amplitude", "period"],
+            &["peakAt"],
+            "model = \"diurnal\"",
+        ),
+        TrafficKind::Points => (&["points"], &["interpolate"], "model = \"points\""),
+        TrafficKind::Trace => (
+            &["file"],
+            &[
+                "timeColumn",
+                "rateColumn",
+                "countInterval",
+                "timeScale",
+                "rateScale",
+                "skip",
+                "interpolate",
+            ],
+            "model = \"trace\"",
+        ),
+    };
+    check_fields(&given, needed, optional, kind, span.clone(), path, ctx)?;
     match t.model {
-        TrafficKind::Constant => {
-            check_fields(
-                &given,
-                &["rate"],
-                &[],
-                "model = \"constant\"",
-                span.clone(),
-                path,
-                ctx,
-            )?;
-            Ok(RateModel::Constant(t.rate.expect("checked").0))
-        }
-        TrafficKind::Spike => {
-            check_fields(
-                &given,
-                &["base", "peak", "start", "rampUp", "hold", "rampDown"],
-                &[],
-                "model = \"spike\"",
-                span.clone(),
-                path,
-                ctx,
-            )?;
-            Ok(RateModel::spike(
-                t.base.expect("checked").0,
-                t.peak.expect("checked").0,
-                secs(t.start),
-                secs(t.ramp_up),
-                secs(t.hold),
-                secs(t.ramp_down),
-            ))
-        }
-        TrafficKind::Diurnal => {
-            check_fields(
-                &given,
-                &["mean", "amplitude", "period"],
-                &["peakAt"],
-                "model = \"diurnal\"",
-                span.clone(),
-                path,
-                ctx,
-            )?;
-            let mean = t.mean.expect("checked").0;
-            let amplitude = t.amplitude.expect("checked").0;
-            if amplitude > mean {
-                return Err(fail(format!(
-                    "amplitude {amplitude} exceeds mean {mean}: the rate would go negative"
-                )));
-            }
-            let period_s = secs(t.period);
-            if period_s <= 0.0 {
-                return Err(fail("period must be greater than zero".into()));
-            }
-            Ok(RateModel::Diurnal {
-                mean,
-                amplitude,
-                period_s,
-                peak_at_s: secs(t.peak_at),
-            })
-        }
-        TrafficKind::Points => {
-            check_fields(
-                &given,
-                &["points"],
-                &["interpolate"],
-                "model = \"points\"",
-                span.clone(),
-                path,
-                ctx,
-            )?;
-            let pts = t.points.as_ref().expect("checked");
-            let mut points = Vec::with_capacity(pts.len());
-            for (i, p) in pts.iter().enumerate() {
-                let at = p.at.0.as_secs_f64();
-                if let Some(&(prev, _)) = points.last()
-                    && at <= prev
-                {
-                    return Err(ctx.err(
-                        span.clone(),
-                        format!("{path}.points[{i}].at"),
-                        format!("times must increase: {at}s is not after {prev}s"),
-                    ));
-                }
-                points.push((at, p.rate.0));
-            }
-            if points.iter().all(|p| p.1 <= 0.0) {
-                return Err(fail(
-                    "every rate is zero: the service would get no traffic".into(),
-                ));
-            }
-            Ok(RateModel::Piecewise {
-                points,
-                step: t.interpolate == Some(Interpolate::Step),
-            })
-        }
-        TrafficKind::Trace => {
-            check_fields(
-                &given,
-                &["file"],
-                &[
-                    "timeColumn",
-                    "rateColumn",
-                    "countInterval",
-                    "timeScale",
-                    "rateScale",
-                    "skip",
-                    "interpolate",
-                ],
-                "model = \"trace\"",
-                span.clone(),
-                path,
-                ctx,
-            )?;
-            let opts = TraceOptions {
-                time_column: t.time_column.as_deref().unwrap_or("time"),
-                rate_column: t.rate_column.as_deref().unwrap_or("rate"),
-                count_interval_s: t.count_interval.map(|d| d.0.as_secs_f64()),
-                time_scale: t.time_scale.map_or(1.0, |x| x.0),
-                rate_scale: t.rate_scale.map_or(1.0, |x| x.0),
-                skip_s: secs(t.skip),
-            };
-            if opts.count_interval_s == Some(0.0) {
-                return Err(ctx.err(
-                    span.clone(),
-                    format!("{path}.countInterval"),
-                    "must be greater than zero",
-                ));
-            }
-            let file = t.file.as_ref().expect("checked");
-            let bytes = read_file(file, &format!("{path}.file"), ctx, files, hash)?;
-            let points = parse_rate_trace(
-                &bytes,
-                &files.display(file.get_ref()),
-                &opts,
-                &format!("{path}.file"),
-            )?;
-            Ok(RateModel::Piecewise {
-                points,
-                step: t.interpolate != Some(Interpolate::Linear),
-            })
-        }
+        TrafficKind::Constant => Ok(RateModel::Constant(t.rate.expect("checked").0)),
+        TrafficKind::Spike => Ok(RateModel::spike(
+            t.base.expect("checked").0,
+            t.peak.expect("checked").0,
+            secs(t.start),
+            secs(t.ramp_up),
+            secs(t.hold),
+            secs(t.ramp_down),
+        )),
+        TrafficKind::Diurnal => diurnal(t, span, path, ctx),
+        TrafficKind::Points => points(t, span, path, ctx),
+        TrafficKind::Trace => trace(t, span, path, ctx, files, hash),
     }
+}
+
+/// Seconds of an optional duration (0 when left out).
+fn secs(d: Option<super::Dur>) -> f64 {
+    d.map_or(0.0, |d| d.0.as_secs_f64())
+}
+
+/// `diurnal`: an amplitude at most the mean, a period greater than zero.
+fn diurnal(
+    t: &TrafficFile,
+    span: Range<usize>,
+    path: &str,
+    ctx: &Ctx<'_>,
+) -> Result<RateModel, InputError> {
+    let fail = |m: String| ctx.err(span.clone(), path, m);
+    let mean = t.mean.expect("checked").0;
+    let amplitude = t.amplitude.expect("checked").0;
+    if amplitude > mean {
+        return Err(fail(format!(
+            "amplitude {amplitude} exceeds mean {mean}: the rate would go negative"
+        )));
+    }
+    let period_s = secs(t.period);
+    if period_s <= 0.0 {
+        return Err(fail("period must be greater than zero".into()));
+    }
+    Ok(RateModel::Diurnal {
+        mean,
+        amplitude,
+        period_s,
+        peak_at_s: secs(t.peak_at),
+    })
+}
+
+/// `points`: increasing times, not every rate zero.
+fn points(
+    t: &TrafficFile,
+    span: Range<usize>,
+    path: &str,
+    ctx: &Ctx<'_>,
+) -> Result<RateModel, InputError> {
+    let pts = t.points.as_ref().expect("checked");
+    let mut points = Vec::with_capacity(pts.len());
+    for (i, p) in pts.iter().enumerate() {
+        let at = p.at.0.as_secs_f64();
+        if let Some(&(prev, _)) = points.last()
+            && at <= prev
+        {
+            return Err(ctx.err(
+                span.clone(),
+                format!("{path}.points[{i}].at"),
+                format!("times must increase: {at}s is not after {prev}s"),
+            ));
+        }
+        points.push((at, p.rate.0));
+    }
+    if points.iter().all(|p| p.1 <= 0.0) {
+        return Err(ctx.err(
+            span,
+            path,
+            "every rate is zero: the service would get no traffic",
+        ));
+    }
+    Ok(RateModel::Piecewise {
+        points,
+        step: t.interpolate == Some(Interpolate::Step),
+    })
+}
+
+/// `trace`: the rates of a CSV file, read through `files`.
+fn trace(
+    t: &TrafficFile,
+    span: Range<usize>,
+    path: &str,
+    ctx: &Ctx<'_>,
+    files: &dyn Files,
+    hash: &mut Vec<u8>,
+) -> Result<RateModel, InputError> {
+    let opts = TraceOptions {
+        time_column: t.time_column.as_deref().unwrap_or("time"),
+        rate_column: t.rate_column.as_deref().unwrap_or("rate"),
+        count_interval_s: t.count_interval.map(|d| d.0.as_secs_f64()),
+        time_scale: t.time_scale.map_or(1.0, |x| x.0),
+        rate_scale: t.rate_scale.map_or(1.0, |x| x.0),
+        skip_s: secs(t.skip),
+    };
+    if opts.count_interval_s == Some(0.0) {
+        return Err(ctx.err(
+            span,
+            format!("{path}.countInterval"),
+            "must be greater than zero",
+        ));
+    }
+    let file = t.file.as_ref().expect("checked");
+    let bytes = read_file(file, &format!("{path}.file"), ctx, files, hash)?;
+    let points = parse_rate_trace(
+        &bytes,
+        &files.display(file.get_ref()),
+        &opts,
+        &format!("{path}.file"),
+    )?;
+    Ok(RateModel::Piecewise {
+        points,
+        step: t.interpolate != Some(Interpolate::Linear),
+    })
 }
 
 pub(super) fn read_file(

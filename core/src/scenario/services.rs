@@ -1,0 +1,321 @@
+//! `[services.NAME]` → [`ServiceSpec`]s with their traffic, autoscaler,
+//! latency objective and probes, in service name order.
+//!
+//! Key decision: one small function per field, called in the order the
+//! checks have always run, so the first mistake in a file is the one
+//! reported; the sections with tables of their own (traffic, autoscaler,
+//! balancing, rollout, probes, constraints) have their own files.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use toml::Spanned;
+
+use super::autoscaler::SloFile;
+use super::fields::{at_least_one, check_dns_label, key_span, resources};
+use super::schema::{ServiceFile, StragglersFile, WorkKind};
+use super::{
+    Ctx, Files, InputError, Slo, autoscaler, balancing, constraints, dist, health, rollout, traces,
+};
+use crate::autoscale::spec::AutoscalerSpec;
+use crate::balance::Routing;
+use crate::dist::DurationDist;
+use crate::health::Probes;
+use crate::model::{Resources, ServiceKind, ServiceSpec, Stragglers, Work};
+use crate::quantity::{format_bytes, format_cpu_millis};
+use crate::registry;
+use crate::rollout::RolloutSpec;
+use crate::time::SimDuration;
+use crate::traffic::RateModel;
+
+/// The services and what comes with each, in the same (name) order.
+#[derive(Default)]
+pub(super) struct Services {
+    pub specs: Vec<ServiceSpec>,
+    pub traffic: Vec<RateModel>,
+    /// Where each service's `replicas` is written, for placement errors.
+    pub replica_spans: Vec<Range<usize>>,
+    pub autoscalers: Vec<Option<AutoscalerSpec>>,
+    pub slos: Vec<Option<Slo>>,
+    pub probes: Vec<Probes>,
+}
+
+/// What a service's fields are checked against: the pools (balancing
+/// weights) and the run's length (client-side balancers).
+pub(super) struct Around<'a> {
+    pub pools: &'a BTreeSet<String>,
+    pub duration: SimDuration,
+}
+
+/// Resolves every service.
+pub(super) fn resolve(
+    services: &BTreeMap<String, ServiceFile>,
+    around: &Around<'_>,
+    ctx: &Ctx<'_>,
+    files: &dyn Files,
+    hash: &mut Vec<u8>,
+) -> Result<Services, InputError> {
+    let mut out = Services::default();
+    for (sname, s) in services {
+        let probes = health::probes(&s.probes, sname, ctx)?;
+        check_dns_label(sname).map_err(|m| {
+            ctx.err(
+                key_span(ctx.text, "services", sname),
+                format!("services.{sname}"),
+                m,
+            )
+        })?;
+        let r = service(sname, s, around, ctx, files, hash)?;
+        out.specs.push(r.spec);
+        out.traffic.push(r.traffic);
+        out.replica_spans.push(s.replicas.span());
+        out.autoscalers.push(r.autoscaler);
+        out.slos.push(r.slo);
+        out.probes.push(probes);
+    }
+    Ok(out)
+}
+
+/// One service, resolved.
+struct Resolved {
+    spec: ServiceSpec,
+    traffic: RateModel,
+    autoscaler: Option<AutoscalerSpec>,
+    slo: Option<Slo>,
+}
+
+/// A service's fields after its name and probes.
+fn service(
+    sname: &str,
+    s: &ServiceFile,
+    around: &Around<'_>,
+    ctx: &Ctx<'_>,
+    files: &dyn Files,
+    hash: &mut Vec<u8>,
+) -> Result<Resolved, InputError> {
+    let path = format!("services.{sname}");
+    let at = |field: &str| format!("{path}.{field}");
+    let placement = constraints::constraints(s, &path, ctx)?;
+    let concurrency = at_least_one(&s.concurrency, &at("concurrency"), ctx)?.unwrap_or(1);
+    let timeout = timeout(s, &at("timeout"), ctx)?;
+    let (requests, limits) = requests_and_limits(s, &path, ctx)?;
+    let service_time = dist::build_dist(
+        s.service_time.get_ref(),
+        s.service_time.span(),
+        &at("serviceTime"),
+        ctx,
+        files,
+        hash,
+    )?;
+    let start_delay = match &s.start_delay {
+        None => DurationDist::constant(SimDuration::ZERO),
+        Some(sd) => dist::dist_or_duration(sd, &at("startDelay"), ctx, files, hash)?,
+    };
+    let routing = routing(s, &at("balancer"), ctx)?;
+    let balancing = balancing::build(
+        s.balancing.as_ref(),
+        routing,
+        &at("balancing"),
+        around.pools,
+        around.duration,
+        ctx,
+    )?;
+    let traffic = traces::build_traffic(
+        s.traffic.get_ref(),
+        s.traffic.span(),
+        &at("traffic"),
+        ctx,
+        files,
+        hash,
+    )?;
+    let start_mean = SimDuration::from_secs_f64(start_delay.mean_secs());
+    let autoscaler = match &s.autoscaler {
+        Some(a) => Some(autoscaler::build(a, &path, start_mean, ctx)?),
+        None => None,
+    };
+    let slo = slo(&s.slo, &path, ctx)?;
+    let stragglers = stragglers(s.stragglers.as_ref(), &path, ctx)?;
+    let rollout = rollout(s.rollout.as_ref(), &path, ctx, files, hash)?;
+    let spec = ServiceSpec {
+        name: sname.to_string(),
+        kind: ServiceKind::Service,
+        replicas: *s.replicas.get_ref(),
+        requests,
+        limits,
+        concurrency,
+        queue_limit: s.queue_limit,
+        timeout,
+        service_time,
+        start_delay,
+        routing,
+        work: match s.work {
+            Some(WorkKind::Sleep) => Work::Sleep,
+            _ => Work::Cpu,
+        },
+        placement,
+        stragglers,
+        balancing,
+        rollout,
+    };
+    Ok(Resolved {
+        spec,
+        traffic,
+        autoscaler,
+        slo,
+    })
+}
+
+/// `timeout`: greater than zero when given (absent: none).
+fn timeout(s: &ServiceFile, path: &str, ctx: &Ctx<'_>) -> Result<Option<SimDuration>, InputError> {
+    match &s.timeout {
+        Some(t) if t.get_ref().0.0 == 0 => Err(ctx.err(
+            t.span(),
+            path,
+            "must be greater than zero (leave it out for no timeout)",
+        )),
+        Some(t) => Ok(Some(t.get_ref().0)),
+        None => Ok(None),
+    }
+}
+
+/// `requests` and `limits`; as in Kubernetes, a resource with a limit and
+/// no request gets the limit as its request, and no request may exceed
+/// its limit.
+fn requests_and_limits(
+    s: &ServiceFile,
+    path: &str,
+    ctx: &Ctx<'_>,
+) -> Result<(Resources, Resources), InputError> {
+    let limits = resources(s.limits);
+    let requests = match s.requests {
+        Some(r) => Resources::new(
+            r.cpu.map_or(limits.cpu_milli, |c| c.0),
+            r.memory.map_or(limits.memory_bytes, |m| m.0),
+        )
+        .with_gpu(r.gpu.map_or(limits.gpu_milli, |g| g.0)),
+        None => limits,
+    };
+    let over = |resource: &str, request: u64, limit: u64, show: fn(u64) -> String| {
+        if limit > 0 && request > limit {
+            Err(ctx.err(
+                s.replicas.span(),
+                format!("{path}.requests.{resource}"),
+                format!("request {} exceeds limit {}", show(request), show(limit)),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    over(
+        "cpu",
+        requests.cpu_milli,
+        limits.cpu_milli,
+        format_cpu_millis,
+    )?;
+    over(
+        "gpu",
+        requests.gpu_milli,
+        limits.gpu_milli,
+        format_cpu_millis,
+    )?;
+    over(
+        "memory",
+        requests.memory_bytes,
+        limits.memory_bytes,
+        format_bytes,
+    )?;
+    Ok((requests, limits))
+}
+
+/// `balancer`: a registered policy or central-queue mode (default `round-robin`).
+fn routing(s: &ServiceFile, path: &str, ctx: &Ctx<'_>) -> Result<Routing, InputError> {
+    match &s.balancer {
+        Some(b) => {
+            registry::routing(b.get_ref()).map_err(|e| ctx.err(b.span(), path, e.to_string()))
+        }
+        None => Ok(Routing::default()),
+    }
+}
+
+/// `slo`: a latency greater than zero and a percentile below 100 (default 99).
+fn slo(f: &Option<SloFile>, path: &str, ctx: &Ctx<'_>) -> Result<Option<Slo>, InputError> {
+    let Some(f) = f else { return Ok(None) };
+    let latency = f.latency.get_ref().0;
+    if latency == SimDuration::ZERO {
+        return Err(ctx.err(
+            f.latency.span(),
+            format!("{path}.slo.latency"),
+            "must be greater than zero",
+        ));
+    }
+    let percentile = match &f.percentile {
+        Some(p) if p.get_ref().0 >= 100.0 => {
+            return Err(ctx.err(
+                p.span(),
+                format!("{path}.slo.percentile"),
+                "must be below 100",
+            ));
+        }
+        Some(p) => p.get_ref().0,
+        None => 99.0,
+    };
+    Ok(Some(Slo {
+        latency,
+        percentile,
+    }))
+}
+
+/// `stragglers`: a fraction below 1 slowed down by at least 1.
+fn stragglers(
+    f: Option<&Spanned<StragglersFile>>,
+    path: &str,
+    ctx: &Ctx<'_>,
+) -> Result<Stragglers, InputError> {
+    let Some(f) = f else {
+        return Ok(Stragglers::default());
+    };
+    let g = f.get_ref();
+    if g.fraction.0 >= 1.0 {
+        return Err(ctx.err(
+            f.span(),
+            format!("{path}.stragglers.fraction"),
+            format!("must be below 1 (got {})", g.fraction.0),
+        ));
+    }
+    if g.slowdown.0 < 1.0 {
+        return Err(ctx.err(
+            f.span(),
+            format!("{path}.stragglers.slowdown"),
+            format!("must be at least 1 (got {})", g.slowdown.0),
+        ));
+    }
+    Ok(Stragglers {
+        fraction: g.fraction.0,
+        slowdown: g.slowdown.0,
+    })
+}
+
+/// `rollout`, with the new revision's own service time when it has one.
+fn rollout(
+    r: Option<&Spanned<rollout::RolloutFile>>,
+    path: &str,
+    ctx: &Ctx<'_>,
+    files: &dyn Files,
+    hash: &mut Vec<u8>,
+) -> Result<Option<RolloutSpec>, InputError> {
+    let Some(r) = r else { return Ok(None) };
+    let mut spec = rollout::build(r, path, ctx)?;
+    if let Some(n) = &r.get_ref().new_revision
+        && let Some(st) = &n.get_ref().service_time
+    {
+        spec.new_revision.service_time = Some(dist::build_dist(
+            st.get_ref(),
+            st.span(),
+            &format!("{path}.rollout.newRevision.serviceTime"),
+            ctx,
+            files,
+            hash,
+        )?);
+    }
+    Ok(Some(spec))
+}
