@@ -28,7 +28,7 @@ pub struct Resources {
     pub gpu_milli: u64,
 }
 
-/// The resources [`Resources::fits_within`] compares, for messages.
+/// The resources fit checks compare, by name (for messages and for policies that weigh one resource).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ResourceName {
     /// CPU.

@@ -1,7 +1,7 @@
 //! Would a node's replicas fit elsewhere: node utilization, the replicas a
 //! removal moves, and the drain simulation both node autoscalers share.
 //!
-//! Key decision: [`DrainSim`] places each replica of a node to be removed
+//! Key decision: `DrainSim` places each replica of a node to be removed
 //! on the first other ready node that passes the core's hard filters,
 //! against a scratch copy of every node's allocation that keeps the moves
 //! of the nodes already chosen for removal in the same scan (upstream
