@@ -321,7 +321,7 @@ impl<'a> Simulation<'a> {
             .map(|s| s.replicas as usize)
             .sum();
         self.observed.replicas.reserve_exact(desired);
-        self.req.reserve(desired);
+        self.req.reserve(desired, &self.scenario.desired.services);
         // Initial state: converge the desired state at time zero.
         self.reconcile(self.scenario.warm_start);
         for s in 0..self.req.services.len() {

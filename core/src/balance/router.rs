@@ -110,6 +110,12 @@ impl Router {
         &self.endpoints
     }
 
+    /// Room for `n` more endpoints without growing (a world that knows
+    /// how many replicas will be ready sizes the list once).
+    pub fn reserve(&mut self, n: usize) {
+        self.endpoints.reserve_exact(n);
+    }
+
     /// `r` joins the endpoints with `weight()` (asked only of weighted
     /// policies); the balancers learn it at the next [`Router::announce`].
     pub fn add(&mut self, r: ReplicaId, weight: impl FnOnce() -> u32) {

@@ -269,9 +269,15 @@ impl Requests {
         }
     }
 
-    /// Sizes the per-replica arrays for `replicas` replicas.
-    pub(super) fn reserve(&mut self, replicas: usize) {
+    /// Sizes the per-replica arrays for `replicas` replicas, and each
+    /// router's endpoint list for its service's desired count.
+    pub(super) fn reserve(&mut self, replicas: usize, services: &[ServiceSpec]) {
         self.serving.reserve_exact(replicas);
+        for (svc, spec) in self.services.iter_mut().zip(services) {
+            if let Some(router) = svc.front.router() {
+                router.reserve(spec.replicas as usize);
+            }
+        }
     }
 
     /// Replica `id` of `spec` was created.
