@@ -27,6 +27,7 @@ use orkestra_core::queue::SchedulingQueue;
 use orkestra_core::registry;
 use orkestra_core::rng::{StreamRng, names, stream};
 use orkestra_core::scenario::Scenario;
+use orkestra_core::time::SimTime;
 
 use super::{Event, Simulation, probes};
 
@@ -314,17 +315,24 @@ impl<'a> Simulation<'a> {
         self.jobs.schedule_next(k, self.scenario, &mut self.engine);
     }
 
-    /// A job pod has run its duration: it leaves and frees its node.
-    pub(super) fn on_job_done(&mut self, r: u32) {
-        let now = self.engine.now();
+    /// Bound replica `r` is gone from `node` at `now`: its requests leave
+    /// the node's allocation and it is Terminated.
+    pub(super) fn terminate_bound(&mut self, r: u32, node: NodeId, now: SimTime) {
         let status = self.observed.replicas[r as usize];
-        let node = status.node.expect("a running job pod is bound");
         let requests = self.scenario.desired.services[status.service.0 as usize].requests;
         self.observed.unbind(node, status.service, requests);
         self.allocation_changed(node, requests, false);
         let st = &mut self.observed.replicas[r as usize];
         st.state = ReplicaState::Terminated;
         st.since = now;
+    }
+
+    /// A job pod has run its duration: it leaves and frees its node.
+    pub(super) fn on_job_done(&mut self, r: u32) {
+        let now = self.engine.now();
+        let status = self.observed.replicas[r as usize];
+        let node = status.node.expect("a running job pod is bound");
+        self.terminate_bound(r, node, now);
         self.jobs.completed(status.service);
         let name = self.replica_name(r);
         self.emit_event("completed", &name, "");

@@ -251,14 +251,7 @@ impl Simulation<'_> {
                 self.kill(r, rec);
             }
             self.unready(r);
-            let status = self.observed.replicas[r as usize];
-            let node = NodeId(n);
-            let requests = self.scenario.desired.services[status.service.0 as usize].requests;
-            self.observed.unbind(node, status.service, requests);
-            self.allocation_changed(node, requests, false);
-            let st = &mut self.observed.replicas[r as usize];
-            st.state = ReplicaState::Terminated;
-            st.since = now;
+            self.terminate_bound(r, NodeId(n), now);
             let name = self.replica_name(r);
             let node_name = self.observed.nodes[n as usize].spec.name.clone();
             self.emit_event("evict", &name, &format!("node={node_name}"));
