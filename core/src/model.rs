@@ -443,6 +443,30 @@ pub struct ServiceSpec {
     pub balancing: crate::balance::BalancingSpec,
     /// A new revision and how it is rolled out (`None`: one revision).
     pub rollout: Option<crate::rollout::RolloutSpec>,
+    /// The pod template's metadata: namespace, labels, annotations.
+    pub meta: PodMeta,
+}
+
+/// A pod template's `metadata`: what selectors, budgets and the node
+/// autoscalers' eviction rules look at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodMeta {
+    /// `metadata.namespace` (`default` unless given).
+    pub namespace: String,
+    /// `metadata.labels`.
+    pub labels: crate::labels::Labels,
+    /// `metadata.annotations` (e.g. `cluster-autoscaler.kubernetes.io/safe-to-evict`).
+    pub annotations: crate::labels::Labels,
+}
+
+impl Default for PodMeta {
+    fn default() -> PodMeta {
+        PodMeta {
+            namespace: "default".to_string(),
+            labels: Default::default(),
+            annotations: Default::default(),
+        }
+    }
 }
 
 /// Where a replica is in its life.

@@ -115,6 +115,7 @@ pub fn service(name: &str) -> ServiceSpec {
         stragglers: Default::default(),
         balancing: Default::default(),
         rollout: None,
+        meta: Default::default(),
     }
 }
 

@@ -96,6 +96,7 @@ impl Shapes<'_> {
             stragglers: Default::default(),
             balancing: Default::default(),
             rollout: None,
+            meta: Default::default(),
         });
         self.known.insert(key, id);
         self.ids.push(id);

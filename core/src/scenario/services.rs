@@ -156,6 +156,7 @@ fn service(
         stragglers,
         balancing,
         rollout,
+        meta: Default::default(),
     };
     Ok(Resolved {
         spec,
