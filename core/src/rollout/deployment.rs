@@ -182,9 +182,11 @@ pub enum RollbackError {
     NoPreviousRevision,
 }
 
-/// `ResolveFenceposts`: (surge, unavailable) for `desired` replicas; surge
-/// rounds up, unavailable rounds down, and when both resolve to zero
-/// unavailable becomes 1 "on the theory that surge might not work due to quota".
+/// `ResolveFenceposts` (`pkg/controller/deployment/util/deployment_util.go`):
+/// (surge, unavailable) for `desired` replicas; surge rounds up,
+/// unavailable rounds down, and when both resolve to zero unavailable
+/// becomes 1 "on the theory that surge might not work due to quota". A nil
+/// field upstream is `intstr` 0 (`ValueOrDefault`): pass `Count(0)`.
 pub fn resolve_fenceposts(
     max_surge: IntOrPercent,
     max_unavailable: IntOrPercent,
@@ -199,7 +201,7 @@ pub fn resolve_fenceposts(
     }
 }
 
-/// `MaxSurge`: 0 for Recreate.
+/// `MaxSurge` (`deployment_util.go`): the resolved surge, 0 for Recreate.
 pub fn max_surge(config: &DeploymentConfig, replicas: u32) -> u32 {
     match config.strategy {
         Strategy::RollingUpdate {
@@ -210,7 +212,8 @@ pub fn max_surge(config: &DeploymentConfig, replicas: u32) -> u32 {
     }
 }
 
-/// `MaxUnavailable`: 0 for Recreate or zero replicas, at most `replicas`.
+/// `MaxUnavailable` (`deployment_util.go`): the resolved unavailable count,
+/// at most `replicas`; 0 for Recreate or zero replicas.
 pub fn max_unavailable(config: &DeploymentConfig, replicas: u32) -> u32 {
     match config.strategy {
         Strategy::RollingUpdate {
@@ -220,6 +223,104 @@ pub fn max_unavailable(config: &DeploymentConfig, replicas: u32) -> u32 {
             .1
             .min(replicas),
         _ => 0,
+    }
+}
+
+/// `MinAvailable` (`deployment_util.go`): `replicas − MaxUnavailable`, the
+/// pods that must stay available during a rolling update; 0 for Recreate.
+pub fn min_available(config: &DeploymentConfig, replicas: u32) -> u32 {
+    match config.strategy {
+        Strategy::RollingUpdate { .. } => replicas - max_unavailable(config, replicas),
+        Strategy::Recreate => 0,
+    }
+}
+
+/// `GetReplicaCountForReplicaSets` (`deployment_util.go`): the pods the
+/// ReplicaSets want in all (their `spec.replicas`).
+pub fn get_replica_count_for_replica_sets(replica_sets: &[ReplicaSet]) -> u32 {
+    replica_sets.iter().map(|r| r.replicas).sum()
+}
+
+/// `NewRSNewReplicas` (`deployment_util.go`): the replicas the new
+/// ReplicaSet should have now. RollingUpdate scales it up by at most what
+/// keeps all ReplicaSets within `replicas + maxSurge` and never above
+/// `replicas`; Recreate jumps to `replicas`.
+pub fn new_rs_new_replicas(
+    config: &DeploymentConfig,
+    replicas: u32,
+    all: &[ReplicaSet],
+    new: &ReplicaSet,
+) -> u32 {
+    match config.strategy {
+        Strategy::RollingUpdate {
+            max_surge: surge, ..
+        } => {
+            // Upstream scales maxSurge alone here (rounding up), without
+            // the fencepost rule; the two agree whenever surge > 0.
+            let max_total = u64::from(replicas) + u64::from(surge.scaled(replicas, true));
+            let current = all.iter().map(|r| u64::from(r.replicas)).sum::<u64>();
+            if current >= max_total {
+                return new.replicas;
+            }
+            let up = (max_total - current).min(u64::from(replicas.saturating_sub(new.replicas)));
+            new.replicas + up as u32
+        }
+        Strategy::Recreate => replicas,
+    }
+}
+
+/// `DeploymentComplete` (`deployment_util.go`): every desired pod is
+/// updated and available and no old pod is left. (Upstream also asks
+/// `observedGeneration ≥ generation`; a sync here always observes the
+/// current spec.)
+pub fn deployment_complete(replicas: u32, status: &DeploymentStatus) -> bool {
+    status.updated_replicas == replicas
+        && status.replicas == replicas
+        && status.available_replicas == replicas
+}
+
+/// `DeploymentProgressing` (`deployment_util.go`): from `old` to `new`, more
+/// updated pods, fewer old pods, more ready pods or more available pods.
+pub fn deployment_progressing(old: &DeploymentStatus, new: &DeploymentStatus) -> bool {
+    let old_old = i64::from(old.replicas) - i64::from(old.updated_replicas);
+    let new_old = i64::from(new.replicas) - i64::from(new.updated_replicas);
+    new.updated_replicas > old.updated_replicas
+        || new_old < old_old
+        || new.ready_replicas > old.ready_replicas
+        || new.available_replicas > old.available_replicas
+}
+
+/// `progressDeadlineSeconds` that upstream reads as "no deadline"
+/// (`HasProgressDeadline`: nil or `math.MaxInt32`).
+pub const NO_PROGRESS_DEADLINE_SECS: u64 = i32::MAX as u64;
+
+/// `HasProgressDeadline` (`deployment_util.go`).
+pub fn has_progress_deadline(config: &DeploymentConfig) -> bool {
+    config
+        .progress_deadline
+        .is_some_and(|d| d != SimDuration::from_secs(NO_PROGRESS_DEADLINE_SECS))
+}
+
+/// `DeploymentTimedOut` (`deployment_util.go`): the Progressing condition
+/// of `status` has not been updated for longer than
+/// `progressDeadlineSeconds` at `now` (strictly: `from + deadline` is
+/// before `now`). A complete rollout never times out; one already marked
+/// `ProgressDeadlineExceeded` stays timed out.
+pub fn deployment_timed_out(
+    config: &DeploymentConfig,
+    status: &DeploymentStatus,
+    now: SimTime,
+) -> bool {
+    if !has_progress_deadline(config) {
+        return false;
+    }
+    match status.progressing {
+        Progress::NewReplicaSetAvailable => false,
+        Progress::ProgressDeadlineExceeded => true,
+        _ => {
+            let deadline = config.progress_deadline.expect("has a deadline");
+            status.last_progress + deadline < now
+        }
     }
 }
 
@@ -423,11 +524,14 @@ fn rolling(
         return scale(d, out, new_ix, replicas);
     }
     if new_replicas < replicas {
-        // NewRSNewReplicas: up to replicas + maxSurge pods in all.
-        let max_total = u64::from(replicas) + u64::from(max_surge(&d.config, replicas));
-        if total < max_total {
-            let up = (max_total - total).min(u64::from(replicas - new_replicas)) as u32;
-            scale(d, out, new_ix, new_replicas + up);
+        let n = new_rs_new_replicas(
+            &d.config,
+            replicas,
+            &d.replica_sets,
+            &d.replica_sets[new_ix],
+        );
+        if n != new_replicas {
+            scale(d, out, new_ix, n);
             return;
         }
     }
@@ -436,7 +540,7 @@ fn rolling(
     if old_pods == 0 {
         return;
     }
-    let min_available = i64::from(replicas) - i64::from(max_unavailable(&d.config, replicas));
+    let min_available = i64::from(min_available(&d.config, replicas));
     let new_unavailable = i64::from(new_replicas) - i64::from(c[new_ix].available);
     let max_scaled_down = total as i64 - min_available - new_unavailable;
     if max_scaled_down <= 0 {
@@ -490,13 +594,8 @@ fn sync_status(d: &mut Deployment, c: &[Counts], new_ix: usize, now: SimTime, ou
     s.updated_replicas = c[new_ix].pods;
     s.ready_replicas = c.iter().map(|c| c.ready).sum();
     s.available_replicas = c.iter().map(|c| c.available).sum();
-    let complete = s.updated_replicas == d.replicas
-        && s.replicas == d.replicas
-        && s.available_replicas == d.replicas;
-    let progressing = s.updated_replicas > old.updated_replicas
-        || s.replicas - s.updated_replicas < old.replicas - old.updated_replicas
-        || s.ready_replicas > old.ready_replicas
-        || s.available_replicas > old.available_replicas;
+    let complete = deployment_complete(d.replicas, s);
+    let progressing = deployment_progressing(&old, s);
     if complete {
         if s.progressing != Progress::NewReplicaSetAvailable {
             s.last_progress = now;
@@ -511,12 +610,15 @@ fn sync_status(d: &mut Deployment, c: &[Counts], new_ix: usize, now: SimTime, ou
     if !complete
         && s.progressing != Progress::ProgressDeadlineExceeded
         && let Some(deadline) = d.config.progress_deadline
+        && has_progress_deadline(&d.config)
     {
-        let at = s.last_progress + deadline;
-        if at < now {
+        if deployment_timed_out(&d.config, s, now) {
             s.progressing = Progress::ProgressDeadlineExceeded;
         } else {
-            out.wake_at = earliest(out.wake_at, Some(at + SimDuration(1)));
+            out.wake_at = earliest(
+                out.wake_at,
+                Some(s.last_progress + deadline + SimDuration(1)),
+            );
         }
     }
 }

@@ -199,3 +199,6 @@ mod tests {
 
 #[cfg(test)]
 mod deployment_tests;
+
+#[cfg(test)]
+mod deployment_util_tests;
