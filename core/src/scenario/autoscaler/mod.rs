@@ -550,3 +550,6 @@ fn knative(t: &Table<'_, '_>, metrics: Vec<MetricSpec>) -> Result<AutoscalerSpec
     )?;
     Ok(AutoscalerSpec::Knative(s))
 }
+
+#[cfg(test)]
+mod tests;
