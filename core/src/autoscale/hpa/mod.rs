@@ -440,3 +440,7 @@ impl Autoscale for Hpa {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod upstream_horizontal_tests;
+#[cfg(test)]
+mod upstream_replica_calculator_tests;

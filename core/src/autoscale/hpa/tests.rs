@@ -377,3 +377,77 @@ fn bad_specs_name_the_field() {
     );
     assert!(cpu(50, 1, 10).validate().is_ok());
 }
+
+/// The same spec without `behavior`: the controller's no-behavior path.
+fn cpu_no_behavior(target: i32, min: u32, max: u32) -> HpaSpec {
+    HpaSpec {
+        behavior: None,
+        ..cpu(target, min, max)
+    }
+}
+
+#[test]
+fn no_behavior_path_limits_each_sync_to_twice_the_count() {
+    // Demand for 100 replicas; each sync may reach max(2 · current, 4)
+    // (calculateScaleUpLimit), with no memory of earlier scale-ups.
+    let mut hpa = Hpa::new(cpu_no_behavior(50, 1, 100));
+    let run = |hpa: &mut Hpa, now: u64, n: u32| {
+        let pods: Vec<PodSample> = (0..n).map(|_| pod(Some(10_000), 1000)).collect();
+        hpa.sync(&input(t(now), n, &pods))
+    };
+    // t=0, 1 replica: max(2, 4) = 4 (the default behavior allows 5: max(1 + 4, 2)).
+    let s = run(&mut hpa, 0, 1);
+    assert_eq!(s.desired_replicas, 4);
+    assert_eq!(
+        s.conditions.scaling_limited,
+        Some(Condition {
+            status: true,
+            reason: ConditionReason::ScaleUpLimit
+        })
+    );
+    // Utilization 10000·100/1000 = 1000%.
+    assert_eq!(s.metrics[0].as_ref().unwrap().utilization, Some(1000));
+    // t=10, within the 15 s the default behavior would count: still 2 · 4 = 8.
+    assert_eq!(run(&mut hpa, 10, 4).desired_replicas, 8);
+    assert_eq!(run(&mut hpa, 25, 8).desired_replicas, 16);
+    // 2 · 64 = 128 > maxReplicas 100: TooManyReplicas.
+    let s = run(&mut hpa, 40, 64);
+    assert_eq!(s.desired_replicas, 100);
+    assert_eq!(
+        s.conditions.scaling_limited.map(|c| c.reason),
+        Some(ConditionReason::TooManyReplicas)
+    );
+    // No scale events are stored without behavior (storeScaleEvent returns).
+    assert!(hpa.history().scale_up_events.is_empty());
+}
+
+#[test]
+fn no_behavior_path_holds_the_initial_count_for_the_downscale_window() {
+    let mut hpa = Hpa::new(cpu_no_behavior(50, 1, 100));
+    let run = |hpa: &mut Hpa, now: u64| {
+        let pods: Vec<PodSample> = (0..10).map(|_| pod(Some(100), 1000)).collect();
+        hpa.sync(&input(t(now), 10, &pods))
+    };
+    // t=0: 10% → proposal ⌈0.2 · 10⌉ = 2, but recordInitialRecommendation stored the
+    // current 10 at t=0 → stabilised 10, AbleToScale ScaleDownStabilized.
+    let s = run(&mut hpa, 0);
+    assert_eq!(s.desired_replicas, 10);
+    assert_eq!(
+        s.conditions.able_to_scale.map(|c| c.reason),
+        Some(ConditionReason::ScaleDownStabilized)
+    );
+    // t=300: the t=0 sample is exactly 5 min old, not Before(now − 5 min) → still counts.
+    assert_eq!(run(&mut hpa, 300).desired_replicas, 10);
+    // t=315: it is older → every sample in the window is 2 → no scale-down rate limit → 2.
+    let s = run(&mut hpa, 315);
+    assert_eq!(s.desired_replicas, 2);
+    assert_eq!(
+        s.conditions.able_to_scale.map(|c| c.reason),
+        Some(ConditionReason::SucceededRescale)
+    );
+    // The same with behavior: the window excludes a sample exactly its length old,
+    // so the default behavior already drops at t=300 (−100% per 15 s allows it).
+    let mut with = Hpa::new(cpu(50, 1, 100));
+    assert_eq!(run(&mut with, 0).desired_replicas, 10);
+    assert_eq!(run(&mut with, 300).desired_replicas, 2);
+}
