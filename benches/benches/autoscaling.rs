@@ -10,7 +10,7 @@ use orkestra_core::autoscale::cluster::{
     NodeLife, ScanInput,
 };
 use orkestra_core::autoscale::hpa::{
-    Hpa, HpaSpec, MetricSource, MetricSpec, MetricTarget, ResourceMetric, ScalingRules,
+    Hpa, HpaBehavior, HpaSpec, MetricSource, MetricSpec, MetricTarget, ResourceMetric,
 };
 use orkestra_core::autoscale::{Autoscale, PodPhase, PodSample, ScaleInput};
 use orkestra_core::model::{
@@ -164,8 +164,7 @@ fn hpa(c: &mut Criterion) {
             source: MetricSource::Resource(ResourceMetric::Cpu),
             target: MetricTarget::Utilization(60),
         }],
-        scale_up: ScalingRules::default_up(),
-        scale_down: ScalingRules::default_down(),
+        behavior: Some(HpaBehavior::default()),
     };
     let mut rng = stream(3, "bench-hpa");
     let pods: Vec<PodSample> = (0..100)

@@ -18,8 +18,10 @@
 
 use std::collections::HashMap;
 
-use super::hpa::{Hpa, HpaConfig, HpaSpec, MetricSource, ResourceMetric};
-use super::{Autoscale, PodPhase, PodSample, ScaleInput};
+use super::hpa::{
+    ConditionReason, Hpa, HpaConfig, HpaSpec, MetricSource, ResourceMetric, status_line,
+};
+use super::{PodPhase, PodSample, ScaleInput};
 use crate::scenario::InputError;
 use crate::scenario::autoscaler_from_toml;
 use crate::time::{SimDuration, SimTime};
@@ -35,7 +37,16 @@ pub struct ReplayRow {
     pub pods: usize,
     /// The recommendation.
     pub recommendation: u32,
-    /// Why.
+    /// The current utilization (percent of requests) of the first
+    /// Utilization metric that could be computed.
+    pub utilization: Option<i32>,
+    /// The ScalingLimited reason when the condition is True (a limit
+    /// changed the count), e.g. `ScaleUpLimit`, `TooFewReplicas`.
+    pub limited: Option<ConditionReason>,
+    /// The AbleToScale reason after the sync (`SucceededRescale`,
+    /// `ScaleDownStabilized`, …).
+    pub able_to_scale: Option<ConditionReason>,
+    /// Why, with each metric's measurement and the conditions.
     pub reason: String,
 }
 
@@ -225,13 +236,17 @@ impl Gathered {
             values: &self.values,
             metric_window: SimDuration::from_secs(30),
         };
-        let r = hpa.recommend(&input);
+        let status = hpa.sync(&input);
+        let c = status.conditions;
         let row = ReplayRow {
             time_s: t,
             replicas,
             pods: self.pods.len(),
-            recommendation: r.replicas,
-            reason: r.reason,
+            recommendation: status.desired_replicas,
+            utilization: status.metrics.iter().flatten().find_map(|m| m.utilization),
+            limited: c.scaling_limited.filter(|l| l.status).map(|l| l.reason),
+            able_to_scale: c.able_to_scale.map(|a| a.reason),
+            reason: status_line(&status),
         };
         self.pods.clear();
         self.values.iter_mut().for_each(|v| *v = None);
@@ -367,14 +382,23 @@ pub fn render(rows: &[ReplayRow]) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "{:>9}  {:>8}  {:>4}  {:>11}  reason",
-        "time_s", "replicas", "pods", "recommended"
+        "{:>9}  {:>8}  {:>4}  {:>11}  {:>5}  {:<19}  {:<16}  reason",
+        "time_s", "replicas", "pods", "recommended", "util%", "able_to_scale", "limited"
     );
+    let name = |c: Option<ConditionReason>| c.map_or("-", ConditionReason::as_str);
     for r in rows {
+        let util = r.utilization.map_or("-".to_string(), |u| u.to_string());
         let _ = writeln!(
             o,
-            "{:>9.1}  {:>8}  {:>4}  {:>11}  {}",
-            r.time_s, r.replicas, r.pods, r.recommendation, r.reason
+            "{:>9.1}  {:>8}  {:>4}  {:>11}  {:>5}  {:<19}  {:<16}  {}",
+            r.time_s,
+            r.replicas,
+            r.pods,
+            r.recommendation,
+            util,
+            name(r.able_to_scale),
+            name(r.limited),
+            r.reason
         );
     }
     o
@@ -393,7 +417,7 @@ metrics = [{ type = "Resource", resource = { name = "cpu", target = { type = "Ut
 
     #[test]
     fn replays_syncs_in_order_with_history() {
-        // t=0: 2 pods at 900m of 1000m → 90% → 1.8 → ⌈3.6⌉ = 4 (limit max(2+4, 2·2) = 6).
+        // t=0: 2 pods at 900m of 1000m → 90% → 1.8 → ⌈3.6⌉ = 4 (no behavior: limit max(2·2, 4) = 4).
         // t=15: 4 pods at 100m → 10% → 0.2 → ⌈0.8⌉ = 1, but the 300 s window holds the 4 → 4.
         let csv = "time,replicas,pod,ready,cpu,cpu_request\n\
                    0,2,a,true,900,1000\n0,2,b,true,900,1000\n\
@@ -404,7 +428,22 @@ metrics = [{ type = "Resource", resource = { name = "cpu", target = { type = "Ut
             .map(|r| (r.replicas, r.recommendation))
             .collect();
         assert_eq!(got, vec![(2, 4), (4, 4)]);
-        assert!(render(&rows).contains("recommended"));
+        // Utilization 1800·100/2000 = 90%, then 400·100/4000 = 10%; the second sync is held
+        // by the window (no behavior: the no-behavior path's 5 min downscale stabilisation).
+        let util: Vec<Option<i32>> = rows.iter().map(|r| r.utilization).collect();
+        assert_eq!(util, vec![Some(90), Some(10)]);
+        assert_eq!(
+            rows[0].able_to_scale,
+            Some(ConditionReason::SucceededRescale)
+        );
+        assert_eq!(rows[0].limited, None);
+        assert_eq!(
+            rows[1].able_to_scale,
+            Some(ConditionReason::ScaleDownStabilized)
+        );
+        let text = render(&rows);
+        assert!(text.contains("recommended"), "{text}");
+        assert!(text.contains("ScaleDownStabilized"), "{text}");
     }
 
     #[test]

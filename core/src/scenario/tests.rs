@@ -279,13 +279,14 @@ fn an_hpa_manifest_reads_as_kubernetes_spells_it() {
     );
     // "25" → 25 000 milli-units.
     assert_eq!(h.metrics[1].target, MetricTarget::AverageValue(25_000));
+    let b = h.behavior.as_ref().expect("behavior given");
     assert_eq!(
-        h.scale_down.stabilization_window,
+        b.scale_down.stabilization_window,
         SimDuration::from_secs(60)
     );
-    assert_eq!(h.scale_down.policies[0].kind, PolicyKind::Percent);
+    assert_eq!(b.scale_down.policies[0].kind, PolicyKind::Percent);
     // scaleUp left out keeps the Kubernetes defaults: Pods 4 and Percent 100 per 15 s.
-    assert_eq!(h.scale_up.policies.len(), 2);
+    assert_eq!(b.scale_up.policies.len(), 2);
     let slo = s.slos[0].unwrap();
     assert_eq!(
         (slo.latency, slo.percentile),

@@ -124,7 +124,10 @@ impl ScalingRules {
         }
     }
 
-    /// Upstream default for scale down: 300 s stabilisation; −100% per 15 s.
+    /// Upstream default for scale down: −100% per 15 s; the stabilisation
+    /// window upstream leaves unset (`defaultHPAScaleDownRules`) and the
+    /// controller fills from `--horizontal-pod-autoscaler-downscale-stabilization`
+    /// (`maybeInitScaleDownStabilizationWindow`), here its default 300 s.
     pub fn default_down() -> ScalingRules {
         ScalingRules {
             stabilization_window: SimDuration::from_secs(300),
@@ -139,6 +142,28 @@ impl ScalingRules {
     }
 }
 
+/// `spec.behavior` (`HorizontalPodAutoscalerBehavior`) with both
+/// directions filled in as the API server's defaulting fills them
+/// (`GenerateHPAScaleUpRules` / `GenerateHPAScaleDownRules` in
+/// `pkg/apis/autoscaling/v2/defaults.go`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HpaBehavior {
+    /// `behavior.scaleUp`.
+    pub scale_up: ScalingRules,
+    /// `behavior.scaleDown`.
+    pub scale_down: ScalingRules,
+}
+
+impl Default for HpaBehavior {
+    /// A `behavior: {}` written out: both directions at the API defaults.
+    fn default() -> HpaBehavior {
+        HpaBehavior {
+            scale_up: ScalingRules::default_up(),
+            scale_down: ScalingRules::default_down(),
+        }
+    }
+}
+
 /// An HPA's spec: `minReplicas`, `maxReplicas`, `metrics`, `behavior`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HpaSpec {
@@ -148,10 +173,10 @@ pub struct HpaSpec {
     pub max_replicas: u32,
     /// `metrics` (at least one).
     pub metrics: Vec<MetricSpec>,
-    /// `behavior.scaleUp`.
-    pub scale_up: ScalingRules,
-    /// `behavior.scaleDown`.
-    pub scale_down: ScalingRules,
+    /// `behavior`; `None` when the object has none, which makes the
+    /// controller take its no-behavior path (`normalizeDesiredReplicas`),
+    /// not the API-default rules (see the module documentation).
+    pub behavior: Option<HpaBehavior>,
 }
 
 /// The kube-controller-manager flags the HPA reads.
@@ -165,6 +190,10 @@ pub struct HpaConfig {
     pub cpu_initialization_period: SimDuration,
     /// `--horizontal-pod-autoscaler-initial-readiness-delay` (30 s).
     pub initial_readiness_delay: SimDuration,
+    /// `--horizontal-pod-autoscaler-downscale-stabilization` (5 min): the
+    /// window of the no-behavior path, and of a `behavior.scaleDown` without
+    /// `stabilizationWindowSeconds`.
+    pub downscale_stabilization: SimDuration,
 }
 
 impl Default for HpaConfig {
@@ -174,6 +203,7 @@ impl Default for HpaConfig {
             tolerance: 0.1,
             cpu_initialization_period: SimDuration::from_secs(300),
             initial_readiness_delay: SimDuration::from_secs(30),
+            downscale_stabilization: SimDuration::from_secs(300),
         }
     }
 }
@@ -225,7 +255,13 @@ impl HpaSpec {
                 );
             }
         }
-        for (dir, rules) in [("scaleUp", &self.scale_up), ("scaleDown", &self.scale_down)] {
+        let Some(behavior) = &self.behavior else {
+            return Ok(());
+        };
+        for (dir, rules) in [
+            ("scaleUp", &behavior.scale_up),
+            ("scaleDown", &behavior.scale_down),
+        ] {
             if rules.stabilization_window > SimDuration::from_secs(3600) {
                 return err(
                     &format!("behavior.{dir}.stabilizationWindowSeconds"),

@@ -41,8 +41,27 @@ fn cpu(target: i32, min: u32, max: u32) -> HpaSpec {
             source: MetricSource::Resource(ResourceMetric::Cpu),
             target: MetricTarget::Utilization(target),
         }],
-        scale_up: ScalingRules::default_up(),
-        scale_down: ScalingRules::default_down(),
+        behavior: Some(HpaBehavior::default()),
+    }
+}
+
+/// [`cpu`] with `behavior.scaleUp` replaced.
+fn with_up(spec: HpaSpec, up: ScalingRules) -> HpaSpec {
+    let mut b = spec.behavior.clone().unwrap_or_default();
+    b.scale_up = up;
+    HpaSpec {
+        behavior: Some(b),
+        ..spec
+    }
+}
+
+/// [`cpu`] with `behavior.scaleDown` replaced.
+fn with_down(spec: HpaSpec, down: ScalingRules) -> HpaSpec {
+    let mut b = spec.behavior.clone().unwrap_or_default();
+    b.scale_down = down;
+    HpaSpec {
+        behavior: Some(b),
+        ..spec
     }
 }
 
@@ -58,7 +77,9 @@ fn input<'a>(now: SimTime, replicas: u32, pods: &'a [PodSample]) -> ScaleInput<'
 
 /// One metric's proposal (no behaviour, no history).
 fn proposal(spec: &HpaSpec, replicas: u32, pods: &[PodSample]) -> Result<u32, MetricError> {
-    Hpa::new(spec.clone()).metric_replicas(0, &input(t(1000), replicas, pods))
+    Hpa::new(spec.clone())
+        .metric_replicas(0, &input(t(1000), replicas, pods))
+        .map(|m| m.replicas)
 }
 
 #[test]
@@ -190,7 +211,7 @@ fn value_metrics_per_pod_object_and_external() {
         values: &values,
         ..input(t(1000), 2, &two)
     };
-    assert_eq!(hpa.metric_replicas(0, &inp), Ok(6));
+    assert_eq!(hpa.metric_replicas(0, &inp).map(|m| m.replicas), Ok(6));
     // External queue length 30 against averageValue 5 with 3 pods: 30/(5·3) = 2 → ⌈30/5⌉ = 6;
     // at 16: 16/15 = 1.067 within tolerance → the 3 active pods.
     let ext = Hpa::new(HpaSpec {
@@ -207,7 +228,11 @@ fn value_metrics_per_pod_object_and_external() {
             values: &values,
             ..input(t(1000), 3, &three)
         };
-        assert_eq!(ext.metric_replicas(0, &inp), Ok(want), "queue {v}");
+        assert_eq!(
+            ext.metric_replicas(0, &inp).map(|m| m.replicas),
+            Ok(want),
+            "queue {v}"
+        );
     }
 }
 
@@ -274,13 +299,13 @@ fn scaling_policies_select_and_round_by_direction() {
         (SelectPolicy::Min, 14),
         (SelectPolicy::Disabled, 10),
     ] {
-        let mut hpa = Hpa::new(HpaSpec {
-            scale_up: rules(
+        let mut hpa = Hpa::new(with_up(
+            cpu(50, 1, 100),
+            rules(
                 select,
                 vec![p(PolicyKind::Pods, 4, 60), p(PolicyKind::Percent, 50, 60)],
             ),
-            ..cpu(50, 1, 100)
-        });
+        ));
         // 10 pods at 150% → 3.0 → 30.
         let pods: Vec<PodSample> = (0..10).map(|_| pod(Some(1500), 1000)).collect();
         assert_eq!(
@@ -290,18 +315,18 @@ fn scaling_policies_select_and_round_by_direction() {
         );
     }
     // Percent up rounds up: 3 replicas +10% → ⌈3.3⌉ = 4 (a truncation would never grow).
-    let mut hpa = Hpa::new(HpaSpec {
-        scale_up: rules(SelectPolicy::Max, vec![p(PolicyKind::Percent, 10, 60)]),
-        ..cpu(50, 1, 100)
-    });
+    let mut hpa = Hpa::new(with_up(
+        cpu(50, 1, 100),
+        rules(SelectPolicy::Max, vec![p(PolicyKind::Percent, 10, 60)]),
+    ));
     let pods: Vec<PodSample> = (0..3).map(|_| pod(Some(1500), 1000)).collect();
     assert_eq!(hpa.recommend(&input(t(100), 3, &pods)).replicas, 4);
     // Percent down truncates: 15 replicas −10% → 13.5 → 13; a second sync within the 60 s
     // period starts from 13 + 2 = 15 again → still 13.
-    let mut hpa = Hpa::new(HpaSpec {
-        scale_down: rules(SelectPolicy::Max, vec![p(PolicyKind::Percent, 10, 60)]),
-        ..cpu(50, 1, 100)
-    });
+    let mut hpa = Hpa::new(with_down(
+        cpu(50, 1, 100),
+        rules(SelectPolicy::Max, vec![p(PolicyKind::Percent, 10, 60)]),
+    ));
     let low = |n: u32| (0..n).map(|_| pod(Some(100), 1000)).collect::<Vec<_>>();
     assert_eq!(hpa.recommend(&input(t(100), 15, &low(15))).replicas, 13);
     assert_eq!(hpa.recommend(&input(t(130), 13, &low(13))).replicas, 13);
@@ -343,12 +368,86 @@ fn bad_specs_name_the_field() {
     );
     assert_eq!(bad(&|s| s.metrics.clear()), "metrics");
     assert_eq!(
-        bad(&|s| s.scale_up.policies[0].period = SimDuration::ZERO),
+        bad(&|s| s.behavior.as_mut().unwrap().scale_up.policies[0].period = SimDuration::ZERO),
         "behavior.scaleUp.policies[0].periodSeconds"
     );
     assert_eq!(
-        bad(&|s| s.scale_down.policies[0].value = 0),
+        bad(&|s| s.behavior.as_mut().unwrap().scale_down.policies[0].value = 0),
         "behavior.scaleDown.policies[0].value"
     );
     assert!(cpu(50, 1, 10).validate().is_ok());
+}
+
+/// The same spec without `behavior`: the controller's no-behavior path.
+fn cpu_no_behavior(target: i32, min: u32, max: u32) -> HpaSpec {
+    HpaSpec {
+        behavior: None,
+        ..cpu(target, min, max)
+    }
+}
+
+#[test]
+fn no_behavior_path_limits_each_sync_to_twice_the_count() {
+    // Demand for 100 replicas; each sync may reach max(2 · current, 4)
+    // (calculateScaleUpLimit), with no memory of earlier scale-ups.
+    let mut hpa = Hpa::new(cpu_no_behavior(50, 1, 100));
+    let run = |hpa: &mut Hpa, now: u64, n: u32| {
+        let pods: Vec<PodSample> = (0..n).map(|_| pod(Some(10_000), 1000)).collect();
+        hpa.sync(&input(t(now), n, &pods))
+    };
+    // t=0, 1 replica: max(2, 4) = 4 (the default behavior allows 5: max(1 + 4, 2)).
+    let s = run(&mut hpa, 0, 1);
+    assert_eq!(s.desired_replicas, 4);
+    assert_eq!(
+        s.conditions.scaling_limited,
+        Some(Condition {
+            status: true,
+            reason: ConditionReason::ScaleUpLimit
+        })
+    );
+    // Utilization 10000·100/1000 = 1000%.
+    assert_eq!(s.metrics[0].as_ref().unwrap().utilization, Some(1000));
+    // t=10, within the 15 s the default behavior would count: still 2 · 4 = 8.
+    assert_eq!(run(&mut hpa, 10, 4).desired_replicas, 8);
+    assert_eq!(run(&mut hpa, 25, 8).desired_replicas, 16);
+    // 2 · 64 = 128 > maxReplicas 100: TooManyReplicas.
+    let s = run(&mut hpa, 40, 64);
+    assert_eq!(s.desired_replicas, 100);
+    assert_eq!(
+        s.conditions.scaling_limited.map(|c| c.reason),
+        Some(ConditionReason::TooManyReplicas)
+    );
+    // No scale events are stored without behavior (storeScaleEvent returns).
+    assert!(hpa.history().scale_up_events.is_empty());
+}
+
+#[test]
+fn no_behavior_path_holds_the_initial_count_for_the_downscale_window() {
+    let mut hpa = Hpa::new(cpu_no_behavior(50, 1, 100));
+    let run = |hpa: &mut Hpa, now: u64| {
+        let pods: Vec<PodSample> = (0..10).map(|_| pod(Some(100), 1000)).collect();
+        hpa.sync(&input(t(now), 10, &pods))
+    };
+    // t=0: 10% → proposal ⌈0.2 · 10⌉ = 2, but recordInitialRecommendation stored the
+    // current 10 at t=0 → stabilised 10, AbleToScale ScaleDownStabilized.
+    let s = run(&mut hpa, 0);
+    assert_eq!(s.desired_replicas, 10);
+    assert_eq!(
+        s.conditions.able_to_scale.map(|c| c.reason),
+        Some(ConditionReason::ScaleDownStabilized)
+    );
+    // t=300: the t=0 sample is exactly 5 min old, not Before(now − 5 min) → still counts.
+    assert_eq!(run(&mut hpa, 300).desired_replicas, 10);
+    // t=315: it is older → every sample in the window is 2 → no scale-down rate limit → 2.
+    let s = run(&mut hpa, 315);
+    assert_eq!(s.desired_replicas, 2);
+    assert_eq!(
+        s.conditions.able_to_scale.map(|c| c.reason),
+        Some(ConditionReason::SucceededRescale)
+    );
+    // The same with behavior: the window excludes a sample exactly its length old,
+    // so the default behavior already drops at t=300 (−100% per 15 s allows it).
+    let mut with = Hpa::new(cpu(50, 1, 100));
+    assert_eq!(run(&mut with, 0).desired_replicas, 10);
+    assert_eq!(run(&mut with, 300).desired_replicas, 2);
 }

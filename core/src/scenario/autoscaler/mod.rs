@@ -22,7 +22,10 @@ mod metrics;
 use super::fields::{foreign_field, positive_duration};
 use super::schema::{Dur, Positive};
 use super::{Ctx, InputError};
-use crate::autoscale::hpa::{HpaConfig, HpaSpec, MetricSpec, MetricTarget, ScalingRules};
+use crate::autoscale::hpa::{
+    HpaBehavior, HpaConfig, HpaSpec, MetricSource, MetricSpec, MetricTarget, ResourceMetric,
+    ScalingRules,
+};
 use crate::autoscale::knative::KpaSpec;
 use crate::autoscale::predictive::PredictiveSpec;
 use crate::autoscale::spec::AutoscalerSpec;
@@ -43,8 +46,12 @@ pub struct AutoscalerFile {
     /// Metrics (HPA: any number; target tracking and predictive: exactly one).
     #[serde(default)]
     pub metrics: Vec<Spanned<MetricFile>>,
-    /// HPA `behavior`.
+    /// HPA `behavior`; absent, the controller's no-behavior path runs.
     pub behavior: Option<BehaviorFile>,
+    /// HPA `autoscaling/v1`'s `targetCPUUtilizationPercentage`: one cpu
+    /// Utilization Resource metric (not with `metrics`).
+    #[serde(rename = "targetCPUUtilizationPercentage")]
+    pub target_cpu_utilization_percentage: Option<Spanned<i64>>,
     /// Target tracking `scaleOutCooldown` (default 300 s).
     pub scale_out_cooldown: Option<Spanned<Dur>>,
     /// Target tracking `scaleInCooldown` (default 300 s).
@@ -233,6 +240,11 @@ fn check_kind(t: &Table<'_, '_>) -> Result<(), InputError> {
     let foreign: &[(&str, bool, &[&str])] = &[
         ("behavior", f.behavior.is_some(), &["hpa"]),
         (
+            "targetCPUUtilizationPercentage",
+            f.target_cpu_utilization_percentage.is_some(),
+            &["hpa"],
+        ),
+        (
             "scaleOutCooldown",
             f.scale_out_cooldown.is_some(),
             &["target-tracking"],
@@ -316,38 +328,79 @@ fn replica_bounds(t: &Table<'_, '_>) -> Result<(u32, u32), InputError> {
     Ok((min, max))
 }
 
-/// `hpa`: at least one metric, and `behavior` over Kubernetes' defaults.
+/// `hpa`: `metrics` or autoscaling/v1's `targetCPUUtilizationPercentage`
+/// (neither: upstream's default, cpu at 80%), and `behavior` over
+/// Kubernetes' defaults when given, `None` when not.
 fn hpa(t: &Table<'_, '_>, metrics: Vec<MetricSpec>) -> Result<AutoscalerSpec, InputError> {
-    if metrics.is_empty() {
-        return Err(t.whole("metrics", "needs at least one metric".into()));
-    }
-    let (up, down) = match &t.file().behavior {
-        Some(b) => (
-            rules(
-                &b.scale_up,
-                ScalingRules::default_up(),
-                &format!("{}.behavior.scaleUp", t.path),
-                t.ctx,
-            )?,
-            rules(
-                &b.scale_down,
-                ScalingRules::default_down(),
-                &format!("{}.behavior.scaleDown", t.path),
-                t.ctx,
-            )?,
-        ),
-        None => (ScalingRules::default_up(), ScalingRules::default_down()),
+    let config = HpaConfig::default();
+    let metrics = hpa_metrics(t, metrics)?;
+    let behavior = match &t.file().behavior {
+        Some(b) => {
+            let down = ScalingRules {
+                stabilization_window: config.downscale_stabilization,
+                ..ScalingRules::default_down()
+            };
+            Some(HpaBehavior {
+                scale_up: rules(
+                    &b.scale_up,
+                    ScalingRules::default_up(),
+                    &format!("{}.behavior.scaleUp", t.path),
+                    t.ctx,
+                )?,
+                scale_down: rules(
+                    &b.scale_down,
+                    down,
+                    &format!("{}.behavior.scaleDown", t.path),
+                    t.ctx,
+                )?,
+            })
+        }
+        None => None,
     };
     let spec = HpaSpec {
         min_replicas: t.min,
         max_replicas: t.max,
         metrics,
-        scale_up: up,
-        scale_down: down,
+        behavior,
     };
     spec.validate()
         .map_err(|(field, msg)| t.whole(&field, msg))?;
-    Ok(AutoscalerSpec::Hpa(spec, HpaConfig::default()))
+    Ok(AutoscalerSpec::Hpa(spec, config))
+}
+
+/// The HPA's metrics: `metrics`, or autoscaling/v1's
+/// `targetCPUUtilizationPercentage` as the one cpu Utilization metric it
+/// converts to, or, with neither, the cpu 80% metric
+/// `SetDefaults_HorizontalPodAutoscaler` adds (`autoscaling.DefaultCPUUtilization`).
+fn hpa_metrics(t: &Table<'_, '_>, metrics: Vec<MetricSpec>) -> Result<Vec<MetricSpec>, InputError> {
+    let cpu = |u: i32| MetricSpec {
+        source: MetricSource::Resource(ResourceMetric::Cpu),
+        target: MetricTarget::Utilization(u),
+    };
+    let Some(v1) = &t.file().target_cpu_utilization_percentage else {
+        return Ok(if metrics.is_empty() {
+            vec![cpu(80)]
+        } else {
+            metrics
+        });
+    };
+    let field = "targetCPUUtilizationPercentage";
+    if !metrics.is_empty() {
+        return Err(t.err(
+            v1.span(),
+            field,
+            "conflicts with `metrics`: set one (autoscaling/v1 or autoscaling/v2), not both".into(),
+        ));
+    }
+    let u = *v1.get_ref();
+    if !(1..=i64::from(i32::MAX)).contains(&u) {
+        return Err(t.err(
+            v1.span(),
+            field,
+            format!("must be greater than 0 (got {u})"),
+        ));
+    }
+    Ok(vec![cpu(u as i32)])
 }
 
 /// `target-tracking`: one metric and the two cooldowns (default 300 s).
@@ -497,3 +550,6 @@ fn knative(t: &Table<'_, '_>, metrics: Vec<MetricSpec>) -> Result<AutoscalerSpec
     )?;
     Ok(AutoscalerSpec::Knative(s))
 }
+
+#[cfg(test)]
+mod tests;
