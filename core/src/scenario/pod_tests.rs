@@ -69,6 +69,10 @@ fn multi_container_places_two_pods_per_node_for_the_extended_resource() {
     assert_eq!(s.desired.services[0].replicas, 6);
     let e = load(&MULTI.replace("replicas = 6", "replicas = 9")).unwrap_err();
     let msg = e.to_string();
+    assert!(
+        msg.contains("9 replicas requesting 800m cpu and 1216Mi memory, 1Gi ephemeral-storage, 1 example.com/foo each"),
+        "{msg}"
+    );
     assert!(msg.contains("only 8 could be placed"), "{msg}");
     assert!(msg.contains("4 Insufficient example.com/foo"), "{msg}");
 }
