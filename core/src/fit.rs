@@ -14,7 +14,9 @@ use crate::model::ResourceName;
 /// wording so that messages read as users know them.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FilterReason {
-    /// Requests plus allocated exceed allocatable for this resource.
+    /// Requests plus allocated exceed allocatable for this resource
+    /// (`Insufficient cpu`); for [`ResourceName::Pods`], the node already
+    /// runs as many pods as it accepts (`Too many pods`).
     Insufficient(ResourceName),
     /// The node does not accept replicas.
     NotReady,
@@ -40,6 +42,7 @@ pub enum FilterReason {
 impl fmt::Display for FilterReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            FilterReason::Insufficient(ResourceName::Pods) => write!(f, "Too many pods"),
             FilterReason::Insufficient(r) => write!(f, "Insufficient {}", r.as_str()),
             FilterReason::NotReady => write!(f, "node(s) were not ready"),
             FilterReason::UntoleratedTaint { key, value } => {

@@ -16,7 +16,7 @@ use crate::action::Action;
 use crate::fit::{FilterReason, Unschedulable};
 use crate::model::{
     ChangeLog, Constraints, DesiredState, NodeId, NodeStatus, ObservedCluster, ReplicaId,
-    ReplicaState, ReplicaStatus, Resources, ServiceId,
+    ReplicaState, ReplicaStatus, ResourceName, Resources, ServiceId,
 };
 use crate::sched::drf::DrfQueue;
 use crate::sched::hard::HardFilters;
@@ -230,6 +230,8 @@ pub struct NodeAlloc {
     pub requested: Resources,
     /// Sum of requests with Kubernetes' non-zero defaults.
     pub non_zero: Resources,
+    /// Pods bound (upstream's `len(nodeInfo.Pods)`), for the `pods` check.
+    pub pods: u32,
 }
 
 impl NodeAlloc {
@@ -238,6 +240,7 @@ impl NodeAlloc {
         NodeAlloc {
             requested: node.allocated,
             non_zero: node.non_zero_allocated,
+            pods: node.replicas,
         }
     }
 
@@ -245,6 +248,7 @@ impl NodeAlloc {
     pub fn add(&mut self, requests: Resources) {
         self.requested += requests;
         self.non_zero += requests.non_zero();
+        self.pods += 1;
     }
 }
 
@@ -344,7 +348,12 @@ pub fn explain(
     }
 }
 
-/// Checks one node: the kube-scheduler NodeResourcesFit filter, reduced to cpu and memory.
+/// Checks one node: the node is ready, then kube-scheduler's
+/// NodeResourcesFit filter (`fitsRequest` in
+/// `pkg/scheduler/framework/plugins/noderesources/fit.go`): the pod count
+/// first (`Too many pods`), then every resource the replica requests
+/// ([`Resources::first_shortfall`]). Returns the first reason;
+/// [`insufficient_resources`] lists them all.
 pub fn fits(
     request: &Resources,
     node: &NodeStatus,
@@ -353,10 +362,67 @@ pub fn fits(
     if !node.ready {
         return Err(FilterReason::NotReady);
     }
-    match request.first_shortfall(&allocated.requested, &node.spec.allocatable) {
+    let allocatable = &node.spec.allocatable;
+    if allocated.pods >= allocatable.max_pods() {
+        return Err(FilterReason::Insufficient(ResourceName::Pods));
+    }
+    match request.first_shortfall(&allocated.requested, allocatable) {
         Some(r) => Err(FilterReason::Insufficient(r)),
         None => Ok(()),
     }
+}
+
+/// One resource a node is short of, with upstream's numbers
+/// (`InsufficientResource` in `noderesources/fit.go`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InsufficientResource {
+    /// The resource.
+    pub resource: ResourceName,
+    /// What the replica asks for (1 for `pods`).
+    pub requested: u64,
+    /// What the node's pods already use.
+    pub used: u64,
+    /// The node's allocatable amount.
+    pub capacity: u64,
+}
+
+impl InsufficientResource {
+    /// Upstream's reason: `Too many pods`, `Insufficient cpu`, …
+    pub fn reason(&self) -> String {
+        FilterReason::Insufficient(self.resource).to_string()
+    }
+}
+
+/// Upstream's `fitsRequest`: every resource the node is short of for
+/// `request`, the pod count first, then cpu, memory, ephemeral-storage and
+/// the scalar resources; extended resources for which `ignored` answers
+/// true are not checked (`IgnoredResources`, `IgnoredResourceGroups`).
+/// Readiness is not part of it.
+pub fn insufficient_resources(
+    request: &Resources,
+    node: &NodeStatus,
+    allocated: &NodeAlloc,
+    ignored: &dyn Fn(ResourceName) -> bool,
+) -> Vec<InsufficientResource> {
+    let allocatable = &node.spec.allocatable;
+    let mut out = Vec::new();
+    if allocated.pods >= allocatable.max_pods() {
+        out.push(InsufficientResource {
+            resource: ResourceName::Pods,
+            requested: 1,
+            used: u64::from(allocated.pods),
+            capacity: u64::from(allocatable.max_pods()),
+        });
+    }
+    for r in request.shortfalls(&allocated.requested, allocatable, ignored) {
+        out.push(InsufficientResource {
+            resource: r,
+            requested: request.get(r),
+            used: allocated.requested.get(r),
+            capacity: allocatable.get(r),
+        });
+    }
+    out
 }
 
 /// First fit: the first node, in node order, that passes the hard filters
@@ -655,6 +721,9 @@ pub fn place_initial_with(
 }
 
 #[cfg(test)]
+mod fit_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{ReplicaStatus, ServiceId, ServiceSpec};
@@ -673,6 +742,7 @@ mod tests {
             NodeAlloc {
                 requested: Resources::new(3000, 0),
                 non_zero: Resources::new(3000, 200 << 20),
+                pods: 1,
             },
         ];
         let mut rng = stream(0, "t");

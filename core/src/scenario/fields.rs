@@ -94,11 +94,27 @@ pub(super) fn check_dns_label(name: &str) -> Result<(), String> {
     }
 }
 
-/// `{ cpu, memory, gpu }` with zero for what is left out.
-pub(super) fn resources(r: Option<ResourcesFile>) -> Resources {
-    let r = r.unwrap_or_default();
-    Resources::new(r.cpu.map_or(0, |c| c.0), r.memory.map_or(0, |m| m.0))
-        .with_gpu(r.gpu.map_or(0, |g| g.0))
+/// `{ cpu, memory, gpu, … }` with zero for what is left out.
+pub(super) fn resources(r: Option<&ResourcesFile>) -> Resources {
+    crate::pod::to_resources(&resource_list(r))
+}
+
+/// The resources a table states, an explicit 0 included.
+pub(super) fn resource_list(r: Option<&ResourcesFile>) -> crate::pod::ResourceList {
+    use crate::model::ResourceName;
+    let mut out = crate::pod::ResourceList::new();
+    let Some(r) = r else { return out };
+    if let Some(c) = r.cpu {
+        out.insert(ResourceName::Cpu, c.0);
+    }
+    if let Some(m) = r.memory {
+        out.insert(ResourceName::Memory, m.0);
+    }
+    if let Some(g) = r.gpu {
+        out.insert(ResourceName::Gpu, g.0);
+    }
+    out.extend(r.other.iter().copied());
+    out
 }
 
 /// A duration that must be greater than zero when given.

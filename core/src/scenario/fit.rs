@@ -43,7 +43,7 @@ pub(super) fn check_fit(
             spans[s].clone(),
             format!("services.{}.replicas", spec.name),
             format!(
-                "{} replicas requesting {} cpu{} and {} memory each do not fit the cluster: only {n} could be placed ({why})",
+                "{} replicas requesting {} cpu{} and {} memory{} each do not fit the cluster: only {n} could be placed ({why})",
                 spec.replicas,
                 format_cpu_millis(spec.requests.cpu_milli),
                 if spec.requests.gpu_milli > 0 {
@@ -52,8 +52,31 @@ pub(super) fn check_fit(
                     String::new()
                 },
                 format_bytes(spec.requests.memory_bytes),
+                others(&spec.requests),
             ),
         ));
     }
     Ok(())
+}
+
+/// The requested resources besides cpu, memory and the GPU, for the
+/// message (`, 1Gi ephemeral-storage, 1 example.com/foo`); empty for most pods.
+fn others(r: &crate::model::Resources) -> String {
+    use crate::model::ResourceName;
+    r.iter()
+        .filter(|(n, _)| {
+            !matches!(
+                n,
+                ResourceName::Cpu | ResourceName::Memory | ResourceName::Gpu
+            )
+        })
+        .map(|(n, q)| {
+            let shown = if n == ResourceName::EphemeralStorage || n.is_hugepages() {
+                format_bytes(q)
+            } else {
+                q.to_string()
+            };
+            format!(", {shown} {}", n.as_str())
+        })
+        .collect()
 }

@@ -202,7 +202,12 @@ fn pod_count(c: &Option<Spanned<u32>>, path: &str, ctx: &Ctx<'_>) -> Result<u32,
 
 /// Requests of a pod from its `cpu`, `memory` and `gpu` (zero when left out).
 fn pod_requests(cpu: Option<Cpu>, memory: Option<Memory>, gpu: Option<Gpu>) -> Resources {
-    resources(Some(ResourcesFile { cpu, memory, gpu }))
+    resources(Some(&ResourcesFile {
+        cpu,
+        memory,
+        gpu,
+        other: Vec::new(),
+    }))
 }
 
 /// Jobs given by `arrivals`, in arrival order.

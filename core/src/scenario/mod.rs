@@ -449,4 +449,6 @@ fn resolve(
 #[cfg(test)]
 mod faults_tests;
 #[cfg(test)]
+mod pod_tests;
+#[cfg(test)]
 mod tests;

@@ -17,7 +17,7 @@ use super::fields::{check_dns_label, key_span, resources};
 use super::schema::{NodeListFile, PoolFile, TraceFormat};
 use super::{Ctx, Files, InputError, alibaba, cluster, constraints, traces};
 use crate::autoscale::cluster::{NodeAutoscalerSpec, NodeGroup};
-use crate::model::{LABEL_HOSTNAME, LABEL_ZONE, NodeSpec, Resources, Taint};
+use crate::model::{LABEL_HOSTNAME, LABEL_ZONE, NodeSpec, ResourceName, Resources, Taint};
 
 /// The cluster the pools describe.
 pub(super) struct Pools {
@@ -97,6 +97,10 @@ impl PoolShape<'_> {
         labels: BTreeMap<String, String>,
     ) -> NodeSpec {
         let mut allocatable = capacity;
+        if self.reserved.pods > 0 {
+            // Reserving pods out of a node that does not say: out of 110.
+            allocatable.pods = capacity.max_pods();
+        }
         allocatable -= self.reserved;
         NodeSpec {
             name,
@@ -131,7 +135,7 @@ fn resolve_pool(
     check_dns_label(pname).map_err(|m| ctx.err(pool_span.clone(), format!("pools.{pname}"), m))?;
     let shape = PoolShape {
         pool: pname,
-        reserved: resources(pool.reserved.as_ref().map(|r| *r.get_ref())),
+        reserved: resources(pool.reserved.as_ref().map(|r| r.get_ref())),
         zone: pool.zone.clone().unwrap_or_else(|| pname.to_string()),
         speed: speed(pname, pool, ctx)?,
         taints: constraints::taints(&pool.taints, &format!("pools.{pname}.taints"), ctx)?,
@@ -140,7 +144,14 @@ fn resolve_pool(
     out.pool_costs
         .insert(pname.to_string(), pool.cost_per_hour.map_or(0.0, |c| c.0));
     // The capacity of a pool of identical nodes (the template of a node group).
-    let (members, identical) = members(pname, pool, pool_span.clone(), ctx, files, hash)?;
+    let (mut members, mut identical) = members(pname, pool, pool_span.clone(), ctx, files, hash)?;
+    if let Some(extra) = &pool.capacity {
+        let add = capacity_table(pname, extra, ctx)?;
+        for m in &mut members {
+            m.capacity = with_all(m.capacity, &add);
+        }
+        identical = identical.map(|c| with_all(c, &add));
+    }
     for m in members {
         check_reserved(pname, pool, &shape, &m, ctx)?;
         if !node_names.insert(m.name.clone()) {
@@ -239,6 +250,35 @@ fn listed(
         .collect())
 }
 
+/// `pools.NAME.capacity`: any resource but the ones the pool's own fields
+/// (`cpu`, `memory`, `gpu`) or its node list give.
+fn capacity_table(
+    pname: &str,
+    t: &Spanned<super::schema::ResourcesFile>,
+    ctx: &Ctx<'_>,
+) -> Result<Vec<(crate::model::ResourceName, u64)>, InputError> {
+    let f = t.get_ref();
+    let twice = [
+        ("cpu", f.cpu.is_some()),
+        ("memory", f.memory.is_some()),
+        ("gpu", f.gpu.is_some()),
+    ];
+    if let Some((name, _)) = twice.iter().find(|(_, given)| *given) {
+        return Err(ctx.err(
+            t.span(),
+            format!("pools.{pname}.capacity.{name}"),
+            format!(
+                "give '{name}' as the pool's own field (pools.{pname}.{name}), not in 'capacity'"
+            ),
+        ));
+    }
+    Ok(f.other.clone())
+}
+
+fn with_all(capacity: Resources, add: &[(crate::model::ResourceName, u64)]) -> Resources {
+    add.iter().fold(capacity, |c, &(r, q)| c.with(r, q))
+}
+
 /// `pools.NAME.reserved` must leave something of every node.
 fn check_reserved(
     pname: &str,
@@ -247,10 +287,12 @@ fn check_reserved(
     m: &Member,
     ctx: &Ctx<'_>,
 ) -> Result<(), InputError> {
-    match shape
-        .reserved
-        .first_shortfall(&Resources::ZERO, &m.capacity)
-    {
+    let pods = (shape.reserved.pods >= m.capacity.max_pods()).then_some(ResourceName::Pods);
+    match pods.or_else(|| {
+        shape
+            .reserved
+            .first_shortfall(&Resources::ZERO, &m.capacity)
+    }) {
         Some(short) => Err(ctx.err(
             pool.reserved.as_ref().map_or(0..0, |r| r.span()),
             format!("pools.{pname}.reserved"),

@@ -115,6 +115,10 @@ pub struct PoolFile {
     pub nodes: Option<Spanned<NodeListFile>>,
     /// Held back for the system: allocatable = capacity − reserved.
     pub reserved: Option<Spanned<ResourcesFile>>,
+    /// More of each node's capacity by resource name (`ephemeral-storage`,
+    /// `pods`, `hugepages-<size>`, extended resources), for identical nodes
+    /// and node lists alike.
+    pub capacity: Option<Spanned<ResourcesFile>>,
     /// Node labels.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
@@ -162,16 +166,116 @@ pub enum EffectFile {
     NoExecute,
 }
 
-/// `{ cpu = "500m", memory = "256Mi", gpu = 1 }`.
-#[derive(Debug, Default, Deserialize, Clone, Copy)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+/// `{ cpu = "500m", memory = "256Mi", gpu = 1, "example.com/foo" = 2 }`:
+/// any resource name as Kubernetes spells it.
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct ResourcesFile {
     /// CPU.
     pub cpu: Option<Cpu>,
     /// Memory.
     pub memory: Option<Memory>,
-    /// GPUs.
+    /// GPUs (`gpu` or `nvidia.com/gpu`), in thousandths.
     pub gpu: Option<Gpu>,
+    /// Every other resource given, in the order written: `ephemeral-storage`
+    /// and `hugepages-<size>` in bytes, `pods` and extended resources
+    /// (`example.com/foo`) as whole counts.
+    pub other: Vec<(crate::model::ResourceName, u64)>,
+}
+
+/// What a resource name takes, or why it is not one.
+fn resource_kind(name: &str) -> Result<crate::model::ResourceName, String> {
+    use crate::model::ResourceName;
+    let r = ResourceName::named(name);
+    let ok = match r {
+        ResourceName::Scalar(n) if n.starts_with("hugepages-") => {
+            parse_bytes(&n["hugepages-".len()..]).is_ok_and(|b| b > 0)
+        }
+        ResourceName::Scalar(n) => {
+            let (domain, rest) = n.split_once('/').unwrap_or(("", ""));
+            !domain.is_empty()
+                && !rest.is_empty()
+                && !rest.contains('/')
+                && !domain.ends_with("kubernetes.io")
+                && !n.starts_with("requests.")
+        }
+        _ => true,
+    };
+    if ok {
+        Ok(r)
+    } else {
+        Err(format!(
+            "unknown resource '{name}': use cpu, memory, gpu, ephemeral-storage, pods, hugepages-<size> (e.g. hugepages-2Mi) or an extended resource such as example.com/foo (outside kubernetes.io)"
+        ))
+    }
+}
+
+impl<'de> Deserialize<'de> for ResourcesFile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use crate::model::ResourceName;
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ResourcesFile;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a table of resource quantities such as { cpu = \"500m\", memory = \"256Mi\" }",
+                )
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ResourcesFile, A::Error> {
+                let mut out = ResourcesFile::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "cpu" => out.cpu = Some(map.next_value()?),
+                        "memory" => out.memory = Some(map.next_value()?),
+                        "gpu" | "nvidia.com/gpu" => {
+                            if out.gpu.is_some() {
+                                return Err(de::Error::custom(
+                                    "give the GPU once: 'gpu' and 'nvidia.com/gpu' are the same resource",
+                                ));
+                            }
+                            out.gpu = Some(map.next_value()?);
+                        }
+                        name => {
+                            let r = resource_kind(name).map_err(de::Error::custom)?;
+                            let amount = match r {
+                                ResourceName::EphemeralStorage => map.next_value::<Memory>()?.0,
+                                ResourceName::Scalar(n) if n.starts_with("hugepages-") => {
+                                    map.next_value::<Memory>()?.0
+                                }
+                                ResourceName::Pods => {
+                                    let n = map.next_value::<Count>()?.0;
+                                    if n == 0 || n > u64::from(u32::MAX) {
+                                        return Err(de::Error::custom(
+                                            "pods must be at least 1 (and fit in 32 bits)",
+                                        ));
+                                    }
+                                    n
+                                }
+                                _ => map.next_value::<Count>()?.0,
+                            };
+                            out.other.push((r, amount));
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A pod template's container (`containers`, `initContainers`), as in a
+/// Kubernetes pod spec: its `resources`, written flat.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ContainerFile {
+    /// Its name (for messages; default `<kind>-<index>`).
+    pub name: Option<String>,
+    /// `resources.requests` (default: the limits, as the API does).
+    pub requests: Option<ResourcesFile>,
+    /// `resources.limits`.
+    pub limits: Option<ResourcesFile>,
+    /// Init containers only: `"Always"` makes it a native sidecar.
+    pub restart_policy: Option<Spanned<String>>,
 }
 
 /// `nodes = { file = "…", format = "alibaba-openb" }`.
@@ -312,6 +416,15 @@ pub struct ServiceFile {
     // --- Self-healing (`scenario/health.rs`). ---
     /// Liveness and readiness probes.
     pub probes: Option<super::health::ProbesFile>,
+    // --- Pods of containers (`scenario/services.rs`). ---
+    /// The pod's app containers (instead of the flat `requests`/`limits`).
+    pub containers: Option<Spanned<Vec<Spanned<ContainerFile>>>>,
+    /// Init containers, run in order before the app containers; those
+    /// with `restartPolicy = "Always"` are sidecars that keep running.
+    pub init_containers: Option<Vec<Spanned<ContainerFile>>>,
+    /// `overhead`: what the pod's sandbox costs (a RuntimeClass's), added
+    /// to its requests.
+    pub overhead: Option<Spanned<ResourcesFile>>,
 }
 
 /// A toleration, as in a Kubernetes pod spec (without `tolerationSeconds`).
@@ -717,6 +830,23 @@ scalar!(
     "a GPU quantity such as 1, 0.5 or \"500m\"",
     "GPUs in thousandths (`1` = 1000, `\"500m\"` = 0.5 = 500).",
     |v| { parse_cpu_millis(&v.quantity_text()).map_err(|e| e.to_string()) }
+);
+scalar!(
+    Count,
+    u64,
+    "a whole number such as 1 or \"2\"",
+    "A whole count (extended resources, `pods`).",
+    |v| {
+        let milli = parse_cpu_millis(&v.quantity_text()).map_err(|e| e.to_string())?;
+        if milli % 1000 == 0 {
+            Ok(milli / 1000)
+        } else {
+            Err(format!(
+                "must be a whole number (got {}): extended resources and pods are counted in units",
+                v.quantity_text()
+            ))
+        }
+    }
 );
 scalar!(
     Rate,

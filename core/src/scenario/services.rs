@@ -12,8 +12,8 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::autoscaler::SloFile;
-use super::fields::{at_least_one, check_dns_label, key_span, resources};
-use super::schema::{ServiceFile, StragglersFile, WorkKind};
+use super::fields::{at_least_one, check_dns_label, key_span, resource_list};
+use super::schema::{ContainerFile, ServiceFile, StragglersFile, WorkKind};
 use super::{
     Ctx, Files, InputError, Slo, autoscaler, balancing, constraints, dist, health, rollout, traces,
 };
@@ -21,7 +21,8 @@ use crate::autoscale::spec::AutoscalerSpec;
 use crate::balance::Routing;
 use crate::dist::DurationDist;
 use crate::health::Probes;
-use crate::model::{Resources, ServiceKind, ServiceSpec, Stragglers, Work};
+use crate::model::{ResourceName, Resources, ServiceKind, ServiceSpec, Stragglers, Work};
+use crate::pod::{Container, PodResources};
 use crate::quantity::{format_bytes, format_cpu_millis};
 use crate::registry;
 use crate::rollout::RolloutSpec;
@@ -179,53 +180,161 @@ fn timeout(s: &ServiceFile, path: &str, ctx: &Ctx<'_>) -> Result<Option<SimDurat
     }
 }
 
-/// `requests` and `limits`; as in Kubernetes, a resource with a limit and
-/// no request gets the limit as its request, and no request may exceed
-/// its limit.
+/// The pod's requests and limits as the scheduler and the runtime see
+/// them ([`crate::pod::effective_requests`], [`crate::pod::effective_limits`]),
+/// from its `containers`, `initContainers` and `overhead`, or from the flat
+/// `requests`/`limits` of a pod with one container. As in Kubernetes, a
+/// resource with a limit and no request gets the limit as its request, and
+/// no request may exceed its limit.
 fn requests_and_limits(
     s: &ServiceFile,
     path: &str,
     ctx: &Ctx<'_>,
 ) -> Result<(Resources, Resources), InputError> {
-    let limits = resources(s.limits);
-    let requests = match s.requests {
-        Some(r) => Resources::new(
-            r.cpu.map_or(limits.cpu_milli, |c| c.0),
-            r.memory.map_or(limits.memory_bytes, |m| m.0),
-        )
-        .with_gpu(r.gpu.map_or(limits.gpu_milli, |g| g.0)),
-        None => limits,
+    let pod = pod_resources(s, path, ctx)?;
+    Ok((
+        crate::pod::effective_requests(&pod),
+        crate::pod::effective_limits(&pod),
+    ))
+}
+
+/// The pod's containers: `containers` (and `initContainers`), or one
+/// container of the flat `requests` and `limits`; each checked and
+/// defaulted as the API server does.
+fn pod_resources(s: &ServiceFile, path: &str, ctx: &Ctx<'_>) -> Result<PodResources, InputError> {
+    let flat = s.requests.is_some() || s.limits.is_some();
+    let containers = match &s.containers {
+        Some(list) if flat => {
+            return Err(ctx.err(
+                list.span(),
+                format!("{path}.containers"),
+                "give the pod's resources either as 'requests'/'limits' (one container) or per container in 'containers', not both",
+            ));
+        }
+        Some(list) if list.get_ref().is_empty() => {
+            return Err(ctx.err(
+                list.span(),
+                format!("{path}.containers"),
+                "a pod needs at least one container",
+            ));
+        }
+        Some(list) => list
+            .get_ref()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| container(c, i, false, &format!("{path}.containers[{i}]"), ctx))
+            .collect::<Result<Vec<_>, _>>()?,
+        None => vec![flat_container(s, path, ctx)?],
     };
-    let over = |resource: &str, request: u64, limit: u64, show: fn(u64) -> String| {
-        if limit > 0 && request > limit {
-            Err(ctx.err(
-                s.replicas.span(),
-                format!("{path}.requests.{resource}"),
-                format!("request {} exceeds limit {}", show(request), show(limit)),
-            ))
-        } else {
-            Ok(())
+    let init_containers = s
+        .init_containers
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, c)| container(c, i, true, &format!("{path}.initContainers[{i}]"), ctx))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(PodResources {
+        containers,
+        init_containers,
+        overhead: resource_list(s.overhead.as_ref().map(|o| o.get_ref())),
+    })
+}
+
+/// The flat `requests`/`limits`: one app container (errors located at
+/// `replicas`, as they always were).
+fn flat_container(s: &ServiceFile, path: &str, ctx: &Ctx<'_>) -> Result<Container, InputError> {
+    let mut c = Container {
+        name: "main".to_string(),
+        requests: resource_list(s.requests.as_ref()),
+        limits: resource_list(s.limits.as_ref()),
+        restart_always: false,
+    };
+    c.default_requests_from_limits();
+    check_within_limits(&c, s.replicas.span(), &format!("{path}.requests"), ctx)?;
+    Ok(c)
+}
+
+/// One entry of `containers` or `initContainers`.
+fn container(
+    f: &Spanned<ContainerFile>,
+    i: usize,
+    init: bool,
+    path: &str,
+    ctx: &Ctx<'_>,
+) -> Result<Container, InputError> {
+    let g = f.get_ref();
+    let restart_always = match &g.restart_policy {
+        None => false,
+        Some(p) if !init => {
+            return Err(ctx.err(
+                p.span(),
+                format!("{path}.restartPolicy"),
+                "restartPolicy applies to init containers only (\"Always\" makes one a sidecar)",
+            ));
+        }
+        Some(p) if p.get_ref() == "Always" => true,
+        Some(p) => {
+            return Err(ctx.err(
+                p.span(),
+                format!("{path}.restartPolicy"),
+                format!(
+                    "an init container's restartPolicy may only be \"Always\" (a sidecar), got \"{}\"",
+                    p.get_ref()
+                ),
+            ));
         }
     };
-    over(
-        "cpu",
-        requests.cpu_milli,
-        limits.cpu_milli,
-        format_cpu_millis,
-    )?;
-    over(
-        "gpu",
-        requests.gpu_milli,
-        limits.gpu_milli,
-        format_cpu_millis,
-    )?;
-    over(
-        "memory",
-        requests.memory_bytes,
-        limits.memory_bytes,
-        format_bytes,
-    )?;
-    Ok((requests, limits))
+    let mut c = Container {
+        name: g
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}-{i}", if init { "init" } else { "container" })),
+        requests: resource_list(g.requests.as_ref()),
+        limits: resource_list(g.limits.as_ref()),
+        restart_always,
+    };
+    c.default_requests_from_limits();
+    check_within_limits(&c, f.span(), &format!("{path}.requests"), ctx)?;
+    Ok(c)
+}
+
+/// No request above its limit (cpu, gpu, memory, then the others by name).
+fn check_within_limits(
+    c: &Container,
+    span: Range<usize>,
+    path: &str,
+    ctx: &Ctx<'_>,
+) -> Result<(), InputError> {
+    let show = |r: ResourceName, v: u64| match r {
+        ResourceName::Cpu | ResourceName::Gpu => format_cpu_millis(v),
+        ResourceName::Memory | ResourceName::EphemeralStorage => format_bytes(v),
+        ResourceName::Scalar(n) if n.starts_with("hugepages-") => format_bytes(v),
+        _ => v.to_string(),
+    };
+    let order = [ResourceName::Cpu, ResourceName::Gpu, ResourceName::Memory];
+    let rest = c.requests.keys().copied().filter(|r| !order.contains(r));
+    for r in order.into_iter().chain(rest) {
+        let (Some(&request), Some(&limit)) = (c.requests.get(&r), c.limits.get(&r)) else {
+            continue;
+        };
+        if limit > 0 && request > limit {
+            let name = if r == ResourceName::Gpu {
+                "gpu"
+            } else {
+                r.as_str()
+            };
+            return Err(ctx.err(
+                span,
+                format!("{path}.{name}"),
+                format!(
+                    "request {} exceeds limit {}",
+                    show(r, request),
+                    show(r, limit)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `balancer`: a registered policy or central-queue mode (default `round-robin`).

@@ -50,6 +50,11 @@ fn requested_and_allocatable(
     } else {
         (request.non_zero(), alloc.non_zero)
     };
+    // Upstream: a scalar (extended, hugepages) resource the pod does not
+    // request is not scored at all (0, 0).
+    if r.is_scalar() && pod.get(r) == 0 {
+        return (0, 0);
+    }
     (
         on_node.get(r) as i64 + pod.get(r) as i64,
         node.spec.allocatable.get(r) as i64,
