@@ -29,6 +29,7 @@ mod pools;
 mod resilience;
 mod rollout;
 mod schema;
+mod selectors;
 mod services;
 mod simulation;
 mod stochastic;

@@ -765,3 +765,17 @@ scalar!(
         }
     }
 );
+
+/// `labelSelector = { matchLabels = { app = "web" }, matchExpressions = [requirement, …] }`
+/// (`metav1.LabelSelector`): all labels and all expressions must hold; an
+/// empty table matches every pod.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LabelSelectorFile {
+    /// Each key must have exactly this value.
+    #[serde(default)]
+    pub match_labels: BTreeMap<String, String>,
+    /// `In`, `NotIn`, `Exists`, `DoesNotExist` on pod labels (`Gt`/`Lt` are refused).
+    #[serde(default)]
+    pub match_expressions: Vec<Spanned<RequirementFile>>,
+}
