@@ -407,6 +407,7 @@ fn resolve(
     let services = services::resolve(&raw.services, &around, ctx, files, &mut hash)?;
     let mut specs = services.specs;
     let jobs = jobs::resolve(&raw.jobs, &mut specs, ctx, files, &mut hash)?;
+    constraints::resolve_selectors(&mut specs);
     let desired = DesiredState { services: specs };
     let seed = seed.or(raw.simulation.seed).unwrap_or(1);
     let metric_resolution = simulation::metric_resolution(&raw.simulation, ctx)?;

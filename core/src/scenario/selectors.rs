@@ -19,8 +19,6 @@ use super::{Ctx, InputError};
 use crate::labels::LabelSelector;
 use crate::model::{SelectorOp, SelectorRequirement};
 
-// Until the first resolver calls it (spread constraints, pod affinity, PDBs).
-#[cfg_attr(not(test), allow(dead_code))]
 /// Parses `labelSelector` at `at` (e.g. `services.web.topologySpreadConstraints[0].labelSelector`).
 pub(crate) fn label_selector(
     s: &Spanned<LabelSelectorFile>,
@@ -131,7 +129,6 @@ fn is_dns_subdomain(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'-' | b'.'))
 }
 
-#[cfg_attr(not(test), allow(dead_code))]
 /// `IsQualifiedName`: `[prefix/]name`, the prefix a DNS subdomain.
 pub(crate) fn check_label_key(k: &str) -> Result<(), String> {
     let ok = match k.split_once('/') {
@@ -147,7 +144,6 @@ pub(crate) fn check_label_key(k: &str) -> Result<(), String> {
     }
 }
 
-#[cfg_attr(not(test), allow(dead_code))]
 /// `IsValidLabelValue`: empty, or a label name.
 pub(crate) fn check_label_value(v: &str) -> Result<(), String> {
     if v.is_empty() || is_label_name(v) {
