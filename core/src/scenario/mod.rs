@@ -451,4 +451,6 @@ fn resolve(
 #[cfg(test)]
 mod faults_tests;
 #[cfg(test)]
+mod labels_tests;
+#[cfg(test)]
 mod tests;

@@ -464,4 +464,6 @@ impl Score for PodTopologySpread {
 }
 
 #[cfg(test)]
+mod labels_tests;
+#[cfg(test)]
 mod tests;
