@@ -377,6 +377,46 @@ impl PodSet {
     }
 }
 
+/// Settles which services every explicit selector picks ([`PodSet::resolve`]),
+/// given every service of a desired state (`specs[s]` is service `s`), and hands each service the terms
+/// of others that select it (InterPodAffinity's symmetric half).
+pub fn resolve_pod_selectors(specs: &mut [ServiceSpec]) {
+    let metas: Vec<PodMeta> = specs.iter().map(|s| s.meta.clone()).collect();
+    let refs: Vec<&PodMeta> = metas.iter().collect();
+    let mut existing: Vec<Vec<ExistingTerm>> = vec![Vec::new(); specs.len()];
+    for (i, spec) in specs.iter_mut().enumerate() {
+        let own = ServiceId(i as u32);
+        for sc in &mut spec.placement.spread {
+            if let PodSelector::Pods(p) = &mut sc.selector {
+                p.resolve(own, &refs);
+            }
+        }
+        if let Some(pa) = &mut spec.placement.pod_affinity {
+            for t in &mut pa.terms {
+                t.pods.resolve(own, &refs);
+                for &s in &t.pods.services {
+                    existing[s.0 as usize].push(ExistingTerm {
+                        service: own,
+                        topology_key: t.topology_key.clone(),
+                        anti: t.anti,
+                        required: t.required,
+                        weight: t.weight,
+                    });
+                }
+            }
+        }
+    }
+    for (spec, ex) in specs.iter_mut().zip(existing) {
+        if ex.is_empty() {
+            continue;
+        }
+        spec.placement
+            .pod_affinity
+            .get_or_insert_with(Default::default)
+            .existing = ex;
+    }
+}
+
 impl PodSelector {
     /// Replicas it selects on node `i` of `view`, for a replica of `own`.
     pub fn count(&self, view: &crate::placement::ClusterView<'_>, i: usize, own: ServiceId) -> u32 {

@@ -21,9 +21,9 @@ use super::schema::{
 use super::selectors::{check_label_key, check_label_value, label_selector};
 use super::{Ctx, InputError};
 use crate::model::{
-    AntiAffinity, Constraints, ExistingTerm, NodeInclusionPolicy, PodAffinity, PodAffinityTerm,
-    PodMeta, PodSelector, PodSet, SelectorOp, SelectorRequirement, SelectorTerm, ServiceId,
-    ServiceSpec, SpreadConstraint, Taint, TaintEffect, Toleration, WhenUnsatisfiable,
+    AntiAffinity, Constraints, NodeInclusionPolicy, PodAffinity, PodAffinityTerm, PodMeta,
+    PodSelector, PodSet, SelectorOp, SelectorRequirement, SelectorTerm, ServiceSpec,
+    SpreadConstraint, Taint, TaintEffect, Toleration, WhenUnsatisfiable,
 };
 
 fn effect(e: EffectFile) -> TaintEffect {
@@ -593,42 +593,7 @@ pub(crate) fn metadata(
     Ok(meta)
 }
 
-/// Settles which services every explicit selector picks, once all
-/// services (and job shapes) are known, and hands each service the terms
-/// of others that select it (InterPodAffinity's symmetric half).
+/// Settles every explicit selector once all services (and job shapes) are known.
 pub(crate) fn resolve_selectors(specs: &mut [ServiceSpec]) {
-    let metas: Vec<PodMeta> = specs.iter().map(|s| s.meta.clone()).collect();
-    let refs: Vec<&PodMeta> = metas.iter().collect();
-    let mut existing: Vec<Vec<ExistingTerm>> = vec![Vec::new(); specs.len()];
-    for (i, spec) in specs.iter_mut().enumerate() {
-        let own = ServiceId(i as u32);
-        for sc in &mut spec.placement.spread {
-            if let PodSelector::Pods(p) = &mut sc.selector {
-                p.resolve(own, &refs);
-            }
-        }
-        if let Some(pa) = &mut spec.placement.pod_affinity {
-            for t in &mut pa.terms {
-                t.pods.resolve(own, &refs);
-                for &s in &t.pods.services {
-                    existing[s.0 as usize].push(ExistingTerm {
-                        service: own,
-                        topology_key: t.topology_key.clone(),
-                        anti: t.anti,
-                        required: t.required,
-                        weight: t.weight,
-                    });
-                }
-            }
-        }
-    }
-    for (spec, ex) in specs.iter_mut().zip(existing) {
-        if ex.is_empty() {
-            continue;
-        }
-        spec.placement
-            .pod_affinity
-            .get_or_insert_with(Default::default)
-            .existing = ex;
-    }
+    crate::model::resolve_pod_selectors(specs);
 }

@@ -375,6 +375,9 @@ impl Score for InterPodAffinity {
 }
 
 #[cfg(test)]
+mod labels_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{AntiAffinity, Constraints, NodeId, NodeStatus, Resources};
