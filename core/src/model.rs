@@ -288,7 +288,7 @@ pub enum WhenUnsatisfiable {
     ScheduleAnyway,
 }
 
-/// A `topologySpreadConstraints` entry; its selector is the replica's own service.
+/// A `topologySpreadConstraints` entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpreadConstraint {
     /// `maxSkew` (≥ 1).

@@ -429,7 +429,7 @@ pub struct PodAntiAffinityFile {
     pub weight: Option<Spanned<i32>>,
 }
 
-/// A `topologySpreadConstraints` entry; the selector is the service's own replicas.
+/// A `topologySpreadConstraints` entry; without `labelSelector` it counts the service's own replicas.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SpreadFile {

@@ -1,7 +1,16 @@
-//! `InterPodAffinity` reduced to anti-affinity against the replica's own
-//! service, after kube-scheduler's
+//! `InterPodAffinity` after kube-scheduler's
 //! `pkg/scheduler/framework/plugins/interpodaffinity/filtering.go` and
-//! `scoring.go`.
+//! `scoring.go`, in two forms: the one-term anti-affinity shorthand against
+//! the replica's own service ([`crate::model::AntiAffinity`], described
+//! first), and terms with explicit selectors across services and
+//! namespaces ([`crate::model::PodAffinity`]: the replica's own terms and
+//! the running services' terms that select it, resolved per scenario by
+//! [`crate::model::resolve_pod_selectors`]), checked in both directions as
+//! upstream: affinity, anti-affinity, then existing pods' anti-affinity;
+//! scored with the incoming pod's preferred terms, the existing pods'
+//! preferred terms and their required affinity (`hardPodAffinityWeight`).
+//! A replica with both forms scores the shorthand at −2·weight per replica
+//! (both directions), so the sum is upstream's.
 //!
 //! Key decision: both halves need "replicas of this service per topology
 //! domain" (per value of the `topologyKey` label), counted over every node

@@ -2,14 +2,19 @@
 //! (`pkg/scheduler/framework/plugins/podtopologyspread/{filtering.go,
 //! scoring.go, common.go, plugin.go}`).
 //!
-//! Key decision: the label selector of every constraint is "replicas of the
-//! same service", so a domain's count is a sum of [`ClusterView::count`]
-//! (which includes the binds made earlier in the batch, as kube's assumed
-//! pods do) and the incoming replica always matches itself (`selfMatchNum`
-//! = 1). Nodes are counted with upstream's default node inclusion policies:
-//! `nodeAffinityPolicy: Honor` (only nodes matching the replica's
-//! `nodeSelector` and required node affinity count) and
-//! `nodeTaintsPolicy: Ignore`. Replicas that declare no constraints get the
+//! Key decision: a constraint's label selector is resolved, once per
+//! scenario, to the services whose pods it selects in the replica's
+//! namespace ([`crate::model::PodSet`]; a service's pods share their
+//! template's labels), so a domain's count is a sum of
+//! [`ClusterView::count`] over those services (which includes the binds
+//! made earlier in the batch, as kube's assumed pods do), and
+//! `selfMatchNum` is whether the replica's own service is among them. A
+//! constraint written without a selector counts the service's own replicas
+//! ([`PodSelector::Own`]) on the path this plugin always had. Nodes are
+//! included per constraint by its `nodeAffinityPolicy` (default `Honor`:
+//! only nodes matching the replica's `nodeSelector` and required node
+//! affinity count) and `nodeTaintsPolicy` (default `Ignore`;
+//! [`node_included`]). Replicas that declare no constraints get the
 //! system defaults (`plugin.go`: hostname maxSkew 3, zone maxSkew 5, both
 //! `ScheduleAnyway`), scored with `requireAllTopologies = false`, so a node
 //! without a zone label falls in the zone domain `""` and still gets
