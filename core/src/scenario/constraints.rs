@@ -433,11 +433,8 @@ fn spread_selector(
             ));
         }
     }
-    for k in &s.match_label_keys {
-        if let Some(v) = meta.labels.get(k) {
-            selector.match_labels.insert(k.clone(), v.clone());
-        }
-    }
+    selector =
+        crate::sched::spread::with_match_label_keys(selector, &s.match_label_keys, &meta.labels);
     Ok(PodSelector::Pods(Box::new(PodSet {
         selector: Some(selector),
         namespaces: vec![meta.namespace.clone()],

@@ -64,6 +64,22 @@ pub fn system_default_constraints() -> Vec<SpreadConstraint> {
     .collect()
 }
 
+/// `mergeLabelSetWithSelector` (`common.go`): `selector` with, for each of
+/// `match_label_keys` the pod's `labels` have, `key = value` added (keys
+/// the pod lacks are skipped).
+pub fn with_match_label_keys(
+    mut selector: crate::labels::LabelSelector,
+    match_label_keys: &[String],
+    labels: &crate::labels::Labels,
+) -> crate::labels::LabelSelector {
+    for k in match_label_keys {
+        if let Some(v) = labels.get(k) {
+            selector.match_labels.insert(k.clone(), v.clone());
+        }
+    }
+    selector
+}
+
 /// `matchNodeInclusionPolicies` (`common.go`): whether `node` counts for
 /// constraint `sc` of a replica with constraints `c` — its node affinity
 /// when `nodeAffinityPolicy: Honor`, its tolerations of the node's

@@ -363,3 +363,118 @@ fn scoring_with_selectors_and_taints_policy() {
     zone.node_taints_policy = NodeInclusionPolicy::Honor;
     assert_eq!(tainted.scores(with(vec![zone])), [0, 0, 100, 100]);
 }
+
+/// `TestPodTopologySpreadScore` (kubernetes/kubernetes
+/// `pkg/scheduler/framework/plugins/podtopologyspread/scoring_test.go`, commit
+/// 38f68d59a73f5685774b2f1e1d1921e231cc8ab4): the node inclusion policy and
+/// `matchLabelKeys` cases, with the arithmetic worked.
+#[test]
+fn scoring_matches_upstream_policy_and_match_label_keys_cases() {
+    let abc = |taint_c| {
+        vec![
+            (&[("node", "node-a"), ("foo", "")][..], false),
+            (&[("node", "node-b"), ("foo", "")][..], false),
+            (&[("node", "node-c")][..], taint_c),
+        ]
+    };
+    // foo pods 2/1/1 on a, b, c; key "node", 3 domains, w = ln 5 = 1.609, maxSkew 1.
+    let pods = vec![(0, 0), (0, 0), (1, 0), (2, 0)];
+    // "NodeTaintsPolicy honored": c (tainted) not counted → 2/1/0: raw 3.22 → 3, 1.61 → 2, 0;
+    // min 0, max 3: a 100·(3 − 3)/3 = 0, b 100·1/3 = 33, c 100.
+    // "NodeTaintsPolicy ignored": 2/1/1 → 3, 2, 2: a 100·(5 − 3)/3 = 66, b, c 100.
+    let w = World {
+        nodes: abc(true),
+        metas: metas(),
+        pods: pods.clone(),
+        own: 0,
+    };
+    let mut honor = sc("node", 1, false, Some(exists("foo")));
+    honor.node_taints_policy = NodeInclusionPolicy::Honor;
+    assert_eq!(
+        w.scores(with(vec![honor])),
+        [0, 33, 100],
+        "NodeTaintsPolicy honored"
+    );
+    let plain = sc("node", 1, false, Some(exists("foo")));
+    assert_eq!(
+        w.scores(with(vec![plain.clone()])),
+        [66, 100, 100],
+        "NodeTaintsPolicy ignored"
+    );
+    // "NodeAffinityPolicy honored with labelSelectors" (nodeSelector foo: c not counted) and
+    // "NodeAffinityPolicy ignored with labelSelectors" (c counted): as the two above.
+    let w = World {
+        nodes: abc(false),
+        ..w
+    };
+    let by_selector = |s: SpreadConstraint| Constraints {
+        node_selector: [("foo".to_string(), String::new())].into(),
+        ..with(vec![s])
+    };
+    assert_eq!(w.scores(by_selector(plain.clone())), [0, 33, 100]);
+    let mut ignore = plain;
+    ignore.node_affinity_policy = NodeInclusionPolicy::Ignore;
+    assert_eq!(w.scores(by_selector(ignore)), [66, 100, 100]);
+
+    // matchLabelKeys: nodes a, b (zone1), c, d (zone2) with hostnames.
+    const H: &str = crate::model::LABEL_HOSTNAME;
+    let h = H;
+    let abcd: Vec<(&[(&str, &str)], bool)> = vec![
+        (&[("zone", "zone1"), (H, "node-a")], false),
+        (&[("zone", "zone1"), (H, "node-b")], false),
+        (&[("zone", "zone2"), (H, "node-c")], false),
+        (&[("zone", "zone2"), (H, "node-d")], false),
+    ];
+    let keyed = |key: &str, sel: LabelSelector, keys: &[&str], own: &PodMeta| {
+        let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        sc(
+            key,
+            1,
+            false,
+            Some(with_match_label_keys(sel, &keys, &own.labels)),
+        )
+    };
+    // "matchLabelKeys ANDed with LabelSelector when LabelSelector is empty": the incoming pod
+    // {foo, bar}; zone: {} + [foo] = foo; hostname: {} + [bar] = bar. Services 0 {foo},
+    // 1 {bar}, 2 {foo, bar}; 3 the incoming pod {foo, bar} (no replicas). Pods: a foo,
+    // b foo+bar, c foo and bar. Zone (foo): zone1 2, zone2 1, w = ln 4 = 1.386; hostname
+    // (bar): a 0, b 1, c 1, d 0, w = ln 6 = 1.792. Raw a 2.77 → 3, b 4.56 → 5,
+    // c 3.18 → 3, d 1.39 → 1; min 1, max 5: a 100·(6 − 3)/5 = 60, b 20, c 60, d 100.
+    let mut ms = metas();
+    ms[3] = meta("default", &["foo", "bar"]);
+    let incoming = ms[3].clone();
+    let w = World {
+        nodes: abcd.clone(),
+        metas: ms,
+        pods: vec![(0, 0), (1, 2), (2, 0), (2, 1)],
+        own: 3,
+    };
+    let c = with(vec![
+        keyed("zone", LabelSelector::default(), &["foo"], &incoming),
+        keyed(h, LabelSelector::default(), &["bar"], &incoming),
+    ]);
+    assert_eq!(w.scores(c), [60, 20, 60, 100], "LabelSelector is empty");
+    // "… when LabelSelector isn't empty": incoming {foo, bar, baz}; zone fooSelector;
+    // hostname barSelector + [baz] = bar and baz. Pods a {foo}, b {foo, bar, baz},
+    // c {foo}, {bar}, {bar, baz}. Zone: zone1 2, zone2 1; hostname: b 1, c 1 → the
+    // same counts and scores as above.
+    let ms = vec![
+        meta("default", &["foo"]),
+        meta("default", &["bar"]),
+        meta("default", &["foo", "bar", "baz"]),
+        meta("default", &["bar", "baz"]),
+        meta("default", &["foo", "bar", "baz"]),
+    ];
+    let incoming = ms[4].clone();
+    let w = World {
+        nodes: abcd,
+        metas: ms,
+        pods: vec![(0, 0), (1, 2), (2, 0), (2, 1), (2, 3)],
+        own: 4,
+    };
+    let c = with(vec![
+        sc("zone", 1, false, Some(exists("foo"))),
+        keyed(h, exists("bar"), &["baz"], &incoming),
+    ]);
+    assert_eq!(w.scores(c), [60, 20, 60, 100], "LabelSelector isn't empty");
+}
