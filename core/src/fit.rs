@@ -37,6 +37,10 @@ pub enum FilterReason {
     AntiAffinity,
     /// A whole-placement policy's own rule, worded by the policy.
     Policy(&'static str),
+    /// A required pod affinity term has no matching pod in the node's domain (InterPodAffinity).
+    PodAffinity,
+    /// A running pod's required anti-affinity term selects the replica in this domain (InterPodAffinity).
+    ExistingAntiAffinity,
 }
 
 impl fmt::Display for FilterReason {
@@ -60,6 +64,13 @@ impl fmt::Display for FilterReason {
             ),
             FilterReason::AntiAffinity => write!(f, "node(s) didn't match pod anti-affinity rules"),
             FilterReason::Policy(why) => write!(f, "{why}"),
+            FilterReason::PodAffinity => write!(f, "node(s) didn't match pod affinity rules"),
+            FilterReason::ExistingAntiAffinity => {
+                write!(
+                    f,
+                    "node(s) didn't satisfy existing pods anti-affinity rules"
+                )
+            }
         }
     }
 }

@@ -631,7 +631,7 @@ pub enum WhenUnsatisfiable {
     ScheduleAnyway,
 }
 
-/// A `topologySpreadConstraints` entry; its selector is the replica's own service.
+/// A `topologySpreadConstraints` entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpreadConstraint {
     /// `maxSkew` (≥ 1).
@@ -642,6 +642,140 @@ pub struct SpreadConstraint {
     pub when_unsatisfiable: WhenUnsatisfiable,
     /// `minDomains` (DoNotSchedule only).
     pub min_domains: Option<u32>,
+    /// The pods it counts: the replica's own service unless a
+    /// `labelSelector` was given (merged with `matchLabelKeys`).
+    pub selector: PodSelector,
+    /// `matchLabelKeys`: keys whose values, taken from the replica's own
+    /// labels, were added to the selector (kept for display).
+    pub match_label_keys: Vec<String>,
+    /// `nodeAffinityPolicy` (default `Honor`).
+    pub node_affinity_policy: NodeInclusionPolicy,
+    /// `nodeTaintsPolicy` (default `Ignore`).
+    pub node_taints_policy: NodeInclusionPolicy,
+}
+
+/// `nodeAffinityPolicy` / `nodeTaintsPolicy` of a spread constraint: whether
+/// nodes the replica could not go to (by node affinity, or by untolerated
+/// `NoSchedule`/`NoExecute` taints) still count when skew is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeInclusionPolicy {
+    /// Only nodes passing the check count.
+    Honor,
+    /// Every node counts.
+    Ignore,
+}
+
+/// Which pods a spread constraint or a pod affinity term counts.
+///
+/// A service's pods all carry its template's namespace and labels, so a
+/// selector picks whole services; which ones is settled once, when the
+/// scenario is resolved ([`PodSet::resolve`]), and a decision only sums
+/// [`crate::placement::ClusterView::count`] over them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum PodSelector {
+    /// The replica's own service (a scenario constraint without
+    /// `labelSelector`; the cached path of the default profile).
+    #[default]
+    Own,
+    /// An explicit selector and the services it picks.
+    Pods(Box<PodSet>),
+}
+
+/// An explicit `labelSelector` (with the namespaces it looks in) and the
+/// services whose pods it selects.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodSet {
+    /// The selector; `None` is a nil selector, which matches no pod.
+    pub selector: Option<crate::labels::LabelSelector>,
+    /// Namespaces whose pods may match (a spread constraint: the replica's
+    /// own; an affinity term: its `namespaces`, or the replica's own when
+    /// empty); `all_namespaces` overrides.
+    pub namespaces: Vec<String>,
+    /// An empty `namespaceSelector`: pods of every namespace.
+    pub all_namespaces: bool,
+    /// The services whose pods match, ascending (set by [`PodSet::resolve`]).
+    pub services: Vec<ServiceId>,
+    /// Whether the replica's own service is among them (`selfMatchNum`).
+    pub self_match: bool,
+}
+
+impl PodSet {
+    /// Whether pods with `meta` are selected.
+    pub fn selects(&self, meta: &PodMeta) -> bool {
+        (self.all_namespaces || self.namespaces.contains(&meta.namespace))
+            && self
+                .selector
+                .as_ref()
+                .is_some_and(|s| s.matches(&meta.labels))
+    }
+
+    /// Fills `services` and `self_match` from every service's pod metadata
+    /// (`metas[s]` for service `s`), for a constraint of service `own`.
+    pub fn resolve(&mut self, own: ServiceId, metas: &[&PodMeta]) {
+        self.services = (0..metas.len())
+            .filter(|&s| self.selects(metas[s]))
+            .map(|s| ServiceId(s as u32))
+            .collect();
+        self.self_match = self.services.contains(&own);
+    }
+}
+
+/// Settles which services every explicit selector picks ([`PodSet::resolve`]),
+/// given every service of a desired state (`specs[s]` is service `s`), and hands each service the terms
+/// of others that select it (InterPodAffinity's symmetric half).
+pub fn resolve_pod_selectors(specs: &mut [ServiceSpec]) {
+    let metas: Vec<PodMeta> = specs.iter().map(|s| s.meta.clone()).collect();
+    let refs: Vec<&PodMeta> = metas.iter().collect();
+    let mut existing: Vec<Vec<ExistingTerm>> = vec![Vec::new(); specs.len()];
+    for (i, spec) in specs.iter_mut().enumerate() {
+        let own = ServiceId(i as u32);
+        for sc in &mut spec.placement.spread {
+            if let PodSelector::Pods(p) = &mut sc.selector {
+                p.resolve(own, &refs);
+            }
+        }
+        if let Some(pa) = &mut spec.placement.pod_affinity {
+            for t in &mut pa.terms {
+                t.pods.resolve(own, &refs);
+                for &s in &t.pods.services {
+                    existing[s.0 as usize].push(ExistingTerm {
+                        service: own,
+                        topology_key: t.topology_key.clone(),
+                        anti: t.anti,
+                        required: t.required,
+                        weight: t.weight,
+                    });
+                }
+            }
+        }
+    }
+    for (spec, ex) in specs.iter_mut().zip(existing) {
+        if ex.is_empty() {
+            continue;
+        }
+        spec.placement
+            .pod_affinity
+            .get_or_insert_with(Default::default)
+            .existing = ex;
+    }
+}
+
+impl PodSelector {
+    /// Replicas it selects on node `i` of `view`, for a replica of `own`.
+    pub fn count(&self, view: &crate::placement::ClusterView<'_>, i: usize, own: ServiceId) -> u32 {
+        match self {
+            PodSelector::Own => view.count(i, own),
+            PodSelector::Pods(p) => p.services.iter().map(|&s| view.count(i, s)).sum(),
+        }
+    }
+
+    /// Whether the incoming replica matches it itself (`selfMatchNum` = 1).
+    pub fn self_match(&self) -> bool {
+        match self {
+            PodSelector::Own => true,
+            PodSelector::Pods(p) => p.self_match,
+        }
+    }
 }
 
 /// Simple inter-replica anti-affinity against the replica's own service.
@@ -678,6 +812,60 @@ pub struct Constraints {
     /// ReplicaSet, so kube-scheduler's system default topology spreading
     /// (`PodTopologySpread` with `defaultingType: System`) does not apply.
     pub batch: bool,
+    /// Pod affinity and anti-affinity with explicit selectors: the
+    /// replica's own terms and the terms of other services that select it
+    /// (`None`: neither; the replica costs `InterPodAffinity` nothing).
+    pub pod_affinity: Option<Box<PodAffinity>>,
+}
+
+impl Constraints {
+    /// Whether where other replicas run matters to this replica's placement
+    /// (spreading, pod affinity or anti-affinity, in either direction).
+    pub fn depends_on_pods(&self) -> bool {
+        !self.spread.is_empty() || self.anti_affinity.is_some() || self.pod_affinity.is_some()
+    }
+}
+
+/// One `podAffinity` or `podAntiAffinity` term with an explicit selector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodAffinityTerm {
+    /// The pods it is about.
+    pub pods: PodSet,
+    /// Node label whose domains it speaks of.
+    pub topology_key: String,
+    /// Anti-affinity (`true`) or affinity.
+    pub anti: bool,
+    /// `required…` (a filter) or `preferred…` (a score with `weight`).
+    pub required: bool,
+    /// Weight of the preferred form (1..=100; 0 when required).
+    pub weight: i32,
+}
+
+/// Another service's term that selects this replica: InterPodAffinity's
+/// symmetric half (existing pods' required anti-affinity filters; their
+/// preferred terms, and their required affinity with
+/// `hardPodAffinityWeight`, score).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExistingTerm {
+    /// The service whose replicas carry the term.
+    pub service: ServiceId,
+    /// Its topology key.
+    pub topology_key: String,
+    /// Anti-affinity or affinity.
+    pub anti: bool,
+    /// Required or preferred.
+    pub required: bool,
+    /// Weight of the preferred form (0 when required).
+    pub weight: i32,
+}
+
+/// A replica's pod affinity as `InterPodAffinity` reads it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodAffinity {
+    /// The replica's own terms, in the order written (affinity, then anti-affinity).
+    pub terms: Vec<PodAffinityTerm>,
+    /// Terms of services (its own included) whose selector picks this replica.
+    pub existing: Vec<ExistingTerm>,
 }
 
 /// A machine that runs replicas.

@@ -43,6 +43,7 @@ pub static NO_CONSTRAINTS: Constraints = Constraints {
     anti_affinity: None,
     priority: 0,
     batch: false,
+    pod_affinity: None,
 };
 
 impl Request<'static> {

@@ -54,7 +54,7 @@ pub struct SchedulingQueue {
 
 /// Whether a replica of `spec` may wait for a node change (see the module doc).
 fn parkable(spec: &ServiceSpec) -> bool {
-    spec.placement.spread.is_empty() && spec.placement.anti_affinity.is_none()
+    !spec.placement.depends_on_pods()
 }
 
 impl SchedulingQueue {
@@ -322,6 +322,10 @@ mod tests {
             topology_key: crate::model::LABEL_ZONE.to_string(),
             when_unsatisfiable: crate::model::WhenUnsatisfiable::ScheduleAnyway,
             min_domains: None,
+            selector: Default::default(),
+            match_label_keys: Vec::new(),
+            node_affinity_policy: crate::model::NodeInclusionPolicy::Honor,
+            node_taints_policy: crate::model::NodeInclusionPolicy::Ignore,
         });
         let mut urgent = service("urgent");
         urgent.requests = Resources::new(1000, 0);

@@ -12,14 +12,18 @@ use std::ops::Range;
 
 use toml::Spanned;
 
+use super::fields::check_dns_label;
 use super::schema::{
-    AffinityFile, EffectFile, PodAntiAffinityFile, RequirementFile, SelectorOpFile, ServiceFile,
+    AffinityFile, EffectFile, MetadataFile, NodeInclusionPolicyFile, PodAffinityFile,
+    PodAffinityTermFile, PodAntiAffinityFile, RequirementFile, SelectorOpFile, ServiceFile,
     SpreadFile, TaintFile, TolerationFile, TolerationOpFile, WhenUnsatisfiableFile,
 };
+use super::selectors::{check_label_key, check_label_value, label_selector};
 use super::{Ctx, InputError};
 use crate::model::{
-    AntiAffinity, Constraints, SelectorOp, SelectorRequirement, SelectorTerm, SpreadConstraint,
-    Taint, TaintEffect, Toleration, WhenUnsatisfiable,
+    AntiAffinity, Constraints, NodeInclusionPolicy, PodAffinity, PodAffinityTerm, PodMeta,
+    PodSelector, PodSet, SelectorOp, SelectorRequirement, SelectorTerm, ServiceSpec,
+    SpreadConstraint, Taint, TaintEffect, Toleration, WhenUnsatisfiable,
 };
 
 fn effect(e: EffectFile) -> TaintEffect {
@@ -70,6 +74,7 @@ pub(crate) fn taints(
 pub(crate) fn constraints(
     s: &ServiceFile,
     path: &str,
+    meta: &PodMeta,
     ctx: &Ctx<'_>,
 ) -> Result<Constraints, InputError> {
     let mut c = Constraints {
@@ -95,12 +100,12 @@ pub(crate) fn constraints(
         )?);
     }
     if let Some(a) = &s.affinity {
-        affinity(a, &format!("{path}.affinity"), ctx, &mut c)?;
+        affinity(a, &format!("{path}.affinity"), meta, ctx, &mut c)?;
     }
     let mut seen = BTreeSet::new();
     for (i, sp) in s.topology_spread_constraints.iter().enumerate() {
         let at = format!("{path}.topologySpreadConstraints[{i}]");
-        let k = spread(sp.get_ref(), sp.span(), &at, ctx)?;
+        let k = spread(sp.get_ref(), sp.span(), &at, meta, ctx)?;
         if !seen.insert((
             k.topology_key.clone(),
             k.when_unsatisfiable == WhenUnsatisfiable::DoNotSchedule,
@@ -152,9 +157,25 @@ fn toleration(
 fn affinity(
     a: &AffinityFile,
     at: &str,
+    meta: &PodMeta,
     ctx: &Ctx<'_>,
     c: &mut Constraints,
 ) -> Result<(), InputError> {
+    let mut terms = Vec::new();
+    for (f, anti, name) in [
+        (&a.pod_affinity, false, "podAffinity"),
+        (&a.pod_anti_affinity_terms, true, "podAntiAffinityTerms"),
+    ] {
+        if let Some(f) = f {
+            pod_terms(f, anti, &format!("{at}.{name}"), meta, ctx, &mut terms)?;
+        }
+    }
+    if !terms.is_empty() {
+        c.pod_affinity = Some(Box::new(PodAffinity {
+            terms,
+            existing: Vec::new(),
+        }));
+    }
     if let Some(na) = &a.node_affinity {
         for (i, t) in na.required.iter().enumerate() {
             let p = format!("{at}.nodeAffinity.required[{i}]");
@@ -324,6 +345,7 @@ fn spread(
     s: &SpreadFile,
     span: Range<usize>,
     at: &str,
+    meta: &PodMeta,
     ctx: &Ctx<'_>,
 ) -> Result<SpreadConstraint, InputError> {
     if *s.max_skew.get_ref() == 0 {
@@ -352,10 +374,223 @@ fn spread(
             return Err(ctx.err(m.span(), format!("{at}.minDomains"), "must be at least 1"));
         }
     }
+    let selector = spread_selector(s, span, at, meta, ctx)?;
+    let policy = |p: Option<NodeInclusionPolicyFile>, default| match p {
+        Some(NodeInclusionPolicyFile::Honor) => NodeInclusionPolicy::Honor,
+        Some(NodeInclusionPolicyFile::Ignore) => NodeInclusionPolicy::Ignore,
+        None => default,
+    };
     Ok(SpreadConstraint {
         max_skew: *s.max_skew.get_ref(),
         topology_key: s.topology_key.clone(),
         when_unsatisfiable: when,
         min_domains: s.min_domains.as_ref().map(|m| *m.get_ref()),
+        selector,
+        match_label_keys: s.match_label_keys.clone(),
+        node_affinity_policy: policy(s.node_affinity_policy, NodeInclusionPolicy::Honor),
+        node_taints_policy: policy(s.node_taints_policy, NodeInclusionPolicy::Ignore),
     })
+}
+
+/// A spread constraint's `labelSelector` merged with `matchLabelKeys`
+/// (`filterTopologySpreadConstraints`: the replica's own values for the
+/// keys it has), looking in the service's own namespace; without a
+/// `labelSelector`, the service's own replicas. Upstream's validation
+/// (`validateMatchLabelKeysInTopologySpread`): keys valid and unique, not
+/// also in the selector, and only beside a `labelSelector`.
+fn spread_selector(
+    s: &SpreadFile,
+    span: Range<usize>,
+    at: &str,
+    meta: &PodMeta,
+    ctx: &Ctx<'_>,
+) -> Result<PodSelector, InputError> {
+    let kat = format!("{at}.matchLabelKeys");
+    let Some(ls) = &s.label_selector else {
+        if !s.match_label_keys.is_empty() {
+            return Err(ctx.err(
+                span,
+                kat,
+                "must not be specified when labelSelector is not set",
+            ));
+        }
+        return Ok(PodSelector::Own);
+    };
+    let mut selector = label_selector(ls, &format!("{at}.labelSelector"), ctx)?;
+    let mut seen = BTreeSet::new();
+    for k in &s.match_label_keys {
+        check_label_key(k).map_err(|m| ctx.err(span.clone(), kat.clone(), m))?;
+        if !seen.insert(k) {
+            return Err(ctx.err(span.clone(), kat, format!("duplicate key '{k}'")));
+        }
+        if selector.match_labels.contains_key(k)
+            || selector.match_expressions.iter().any(|r| r.key == *k)
+        {
+            return Err(ctx.err(
+                span.clone(),
+                kat,
+                format!("'{k}' exists in both matchLabelKeys and labelSelector"),
+            ));
+        }
+    }
+    selector =
+        crate::sched::spread::with_match_label_keys(selector, &s.match_label_keys, &meta.labels);
+    Ok(PodSelector::Pods(Box::new(PodSet {
+        selector: Some(selector),
+        namespaces: vec![meta.namespace.clone()],
+        ..Default::default()
+    })))
+}
+
+/// `podAffinity` / `podAntiAffinityTerms`: required terms without weight,
+/// preferred terms with a weight in 1..=100, each a valid `PodAffinityTerm`.
+fn pod_terms(
+    f: &PodAffinityFile,
+    anti: bool,
+    at: &str,
+    meta: &PodMeta,
+    ctx: &Ctx<'_>,
+    out: &mut Vec<PodAffinityTerm>,
+) -> Result<(), InputError> {
+    for (list, required, name) in [
+        (&f.required, true, "required"),
+        (&f.preferred, false, "preferred"),
+    ] {
+        for (i, t) in list.iter().enumerate() {
+            let p = format!("{at}.{name}[{i}]");
+            out.push(pod_term(
+                t.get_ref(),
+                t.span(),
+                &p,
+                anti,
+                required,
+                meta,
+                ctx,
+            )?);
+        }
+    }
+    Ok(())
+}
+
+fn pod_term(
+    t: &PodAffinityTermFile,
+    span: Range<usize>,
+    at: &str,
+    anti: bool,
+    required: bool,
+    meta: &PodMeta,
+    ctx: &Ctx<'_>,
+) -> Result<PodAffinityTerm, InputError> {
+    check_label_key(&t.topology_key)
+        .map_err(|m| ctx.err(span.clone(), format!("{at}.topologyKey"), m))?;
+    let weight = match (&t.weight, required) {
+        (Some(w), true) => {
+            return Err(ctx.err(
+                w.span(),
+                format!("{at}.weight"),
+                "applies only to preferred terms",
+            ));
+        }
+        (Some(w), false) => weight(w, &format!("{at}.weight"), ctx)?,
+        (None, true) => 0,
+        (None, false) => {
+            return Err(ctx.err(
+                span,
+                format!("{at}.weight"),
+                "a preferred term needs a weight between 1 and 100",
+            ));
+        }
+    };
+    let selector = match &t.label_selector {
+        Some(ls) => Some(label_selector(ls, &format!("{at}.labelSelector"), ctx)?),
+        None => None,
+    };
+    for n in &t.namespaces {
+        check_dns_label(n).map_err(|m| ctx.err(span.clone(), format!("{at}.namespaces"), m))?;
+    }
+    let all_namespaces = match &t.namespace_selector {
+        None => false,
+        Some(ns) => {
+            let sel = label_selector(ns, &format!("{at}.namespaceSelector"), ctx)?;
+            if !sel.is_empty() {
+                return Err(ctx.err(
+                    ns.span(),
+                    format!("{at}.namespaceSelector"),
+                    "namespaces carry no labels in a scenario: only the empty selector {} (every namespace) is accepted; list namespaces in 'namespaces'",
+                ));
+            }
+            true
+        }
+    };
+    // GetNamespacesFromPodAffinityTerm: no namespaces and a nil namespaceSelector → the pod's own.
+    let namespaces = if t.namespaces.is_empty() && !all_namespaces {
+        vec![meta.namespace.clone()]
+    } else {
+        t.namespaces.clone()
+    };
+    Ok(PodAffinityTerm {
+        pods: PodSet {
+            selector,
+            namespaces,
+            all_namespaces,
+            ..Default::default()
+        },
+        topology_key: t.topology_key.clone(),
+        anti,
+        required,
+        weight,
+    })
+}
+
+/// `[services.NAME.metadata]` (`path` is `services.NAME`): a DNS-label
+/// namespace (default `default`), valid label keys and values (default
+/// `app = NAME`, so an unlabelled service's pods are told apart), valid
+/// annotation keys.
+pub(crate) fn metadata(
+    m: Option<&Spanned<MetadataFile>>,
+    name: &str,
+    path: &str,
+    ctx: &Ctx<'_>,
+) -> Result<PodMeta, InputError> {
+    let mut meta = PodMeta::default();
+    let default_labels = || {
+        [("app".to_string(), name.to_string())]
+            .into_iter()
+            .collect()
+    };
+    let Some(m) = m else {
+        meta.labels = default_labels();
+        return Ok(meta);
+    };
+    let at = format!("{path}.metadata");
+    let f = m.get_ref();
+    if let Some(ns) = &f.namespace {
+        check_dns_label(ns.get_ref())
+            .map_err(|e| ctx.err(ns.span(), format!("{at}.namespace"), e))?;
+        meta.namespace = ns.get_ref().clone();
+    }
+    match &f.labels {
+        Some(l) => {
+            for (k, v) in l.get_ref() {
+                let p = format!("{at}.labels.{k}");
+                check_label_key(k).map_err(|e| ctx.err(l.span(), p.clone(), e))?;
+                check_label_value(v).map_err(|e| ctx.err(l.span(), p, e))?;
+            }
+            meta.labels = l.get_ref().clone();
+        }
+        None => meta.labels = default_labels(),
+    }
+    if let Some(a) = &f.annotations {
+        for k in a.get_ref().keys() {
+            check_label_key(k)
+                .map_err(|e| ctx.err(a.span(), format!("{at}.annotations.{k}"), e))?;
+        }
+        meta.annotations = a.get_ref().clone();
+    }
+    Ok(meta)
+}
+
+/// Settles every explicit selector once all services (and job shapes) are known.
+pub(crate) fn resolve_selectors(specs: &mut [ServiceSpec]) {
+    crate::model::resolve_pod_selectors(specs);
 }

@@ -29,6 +29,7 @@ mod pools;
 mod resilience;
 mod rollout;
 mod schema;
+mod selectors;
 mod services;
 mod simulation;
 mod stochastic;
@@ -406,6 +407,7 @@ fn resolve(
     let services = services::resolve(&raw.services, &around, ctx, files, &mut hash)?;
     let mut specs = services.specs;
     let jobs = jobs::resolve(&raw.jobs, &mut specs, ctx, files, &mut hash)?;
+    constraints::resolve_selectors(&mut specs);
     let desired = DesiredState { services: specs };
     let seed = seed.or(raw.simulation.seed).unwrap_or(1);
     let metric_resolution = simulation::metric_resolution(&raw.simulation, ctx)?;
@@ -450,5 +452,7 @@ fn resolve(
 mod faults_tests;
 #[cfg(test)]
 mod pod_tests;
+#[cfg(test)]
+mod labels_tests;
 #[cfg(test)]
 mod tests;

@@ -425,6 +425,8 @@ pub struct ServiceFile {
     /// `overhead`: what the pod's sandbox costs (a RuntimeClass's), added
     /// to its requests.
     pub overhead: Option<Spanned<ResourcesFile>>,
+    /// The pod template's `metadata`: namespace, labels, annotations.
+    pub metadata: Option<Spanned<MetadataFile>>,
 }
 
 /// A toleration, as in a Kubernetes pod spec (without `tolerationSeconds`).
@@ -460,6 +462,11 @@ pub struct AffinityFile {
     pub node_affinity: Option<NodeAffinityFile>,
     /// Anti-affinity to the service's own replicas.
     pub pod_anti_affinity: Option<Spanned<PodAntiAffinityFile>>,
+    /// Pod affinity terms with label selectors, in Kubernetes' shape.
+    pub pod_affinity: Option<PodAffinityFile>,
+    /// Pod anti-affinity terms with label selectors, in Kubernetes' shape
+    /// (beside the one-term `podAntiAffinity` shorthand).
+    pub pod_anti_affinity_terms: Option<PodAffinityFile>,
 }
 
 /// `nodeAffinity = { required = [term, …], preferred = [{ weight, matchExpressions }, …] }`.
@@ -535,7 +542,7 @@ pub struct PodAntiAffinityFile {
     pub weight: Option<Spanned<i32>>,
 }
 
-/// A `topologySpreadConstraints` entry; the selector is the service's own replicas.
+/// A `topologySpreadConstraints` entry; without `labelSelector` it counts the service's own replicas.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SpreadFile {
@@ -547,6 +554,25 @@ pub struct SpreadFile {
     pub when_unsatisfiable: WhenUnsatisfiableFile,
     /// Fewest domains to assume (DoNotSchedule only, ≥ 1).
     pub min_domains: Option<Spanned<u32>>,
+    /// The pods counted (default: the service's own replicas).
+    pub label_selector: Option<Spanned<LabelSelectorFile>>,
+    /// Pod label keys whose values (from the service's own labels) are
+    /// added to the selector.
+    #[serde(default)]
+    pub match_label_keys: Vec<String>,
+    /// `Honor` (default) or `Ignore` the replica's node affinity when counting nodes.
+    pub node_affinity_policy: Option<NodeInclusionPolicyFile>,
+    /// `Honor` or `Ignore` (default) untolerated taints when counting nodes.
+    pub node_taints_policy: Option<NodeInclusionPolicyFile>,
+}
+
+/// `nodeAffinityPolicy` / `nodeTaintsPolicy`.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+pub enum NodeInclusionPolicyFile {
+    /// Only nodes passing the check count.
+    Honor,
+    /// Every node counts.
+    Ignore,
 }
 
 /// `whenUnsatisfiable = "DoNotSchedule" | "ScheduleAnyway"`.
@@ -895,3 +921,58 @@ scalar!(
         }
     }
 );
+
+/// `labelSelector = { matchLabels = { app = "web" }, matchExpressions = [requirement, …] }`
+/// (`metav1.LabelSelector`): all labels and all expressions must hold; an
+/// empty table matches every pod.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LabelSelectorFile {
+    /// Each key must have exactly this value.
+    #[serde(default)]
+    pub match_labels: BTreeMap<String, String>,
+    /// `In`, `NotIn`, `Exists`, `DoesNotExist` on pod labels (`Gt`/`Lt` are refused).
+    #[serde(default)]
+    pub match_expressions: Vec<Spanned<RequirementFile>>,
+}
+
+/// `[services.NAME.metadata]`: the pod template's metadata.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MetadataFile {
+    /// `metadata.namespace` (default `default`).
+    pub namespace: Option<Spanned<String>>,
+    /// `metadata.labels` (default `{ app = "<service name>" }`).
+    pub labels: Option<Spanned<BTreeMap<String, String>>>,
+    /// `metadata.annotations`.
+    pub annotations: Option<Spanned<BTreeMap<String, String>>>,
+}
+
+/// `podAffinity` / `podAntiAffinityTerms = { required = [term, …], preferred = [{ weight, …term }, …] }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PodAffinityFile {
+    /// `requiredDuringSchedulingIgnoredDuringExecution`.
+    #[serde(default)]
+    pub required: Vec<Spanned<PodAffinityTermFile>>,
+    /// `preferredDuringSchedulingIgnoredDuringExecution` (each with `weight`).
+    #[serde(default)]
+    pub preferred: Vec<Spanned<PodAffinityTermFile>>,
+}
+
+/// A `PodAffinityTerm` (with `weight` in the preferred list).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PodAffinityTermFile {
+    /// Node label whose domains the term speaks of.
+    pub topology_key: String,
+    /// The pods it is about (absent: a nil selector, no pods).
+    pub label_selector: Option<Spanned<LabelSelectorFile>>,
+    /// Namespaces to look in (default: the service's own).
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    /// Only the empty selector `{}` (every namespace): namespaces carry no labels here.
+    pub namespace_selector: Option<Spanned<LabelSelectorFile>>,
+    /// Preferred terms: 1..=100.
+    pub weight: Option<Spanned<i32>>,
+}

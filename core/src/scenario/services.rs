@@ -96,7 +96,8 @@ fn service(
 ) -> Result<Resolved, InputError> {
     let path = format!("services.{sname}");
     let at = |field: &str| format!("{path}.{field}");
-    let placement = constraints::constraints(s, &path, ctx)?;
+    let meta = constraints::metadata(s.metadata.as_ref(), sname, &path, ctx)?;
+    let placement = constraints::constraints(s, &path, &meta, ctx)?;
     let concurrency = at_least_one(&s.concurrency, &at("concurrency"), ctx)?.unwrap_or(1);
     let timeout = timeout(s, &at("timeout"), ctx)?;
     let (requests, limits) = requests_and_limits(s, &path, ctx)?;
@@ -157,7 +158,7 @@ fn service(
         stragglers,
         balancing,
         rollout,
-        meta: Default::default(),
+        meta,
     };
     Ok(Resolved {
         spec,

@@ -477,7 +477,11 @@ fn scheduling_fields_resolve_into_the_model() {
             max_skew: 1,
             topology_key: "kubernetes.io/hostname".into(),
             when_unsatisfiable: WhenUnsatisfiable::DoNotSchedule,
-            min_domains: Some(2)
+            min_domains: Some(2),
+            selector: crate::model::PodSelector::Own,
+            match_label_keys: Vec::new(),
+            node_affinity_policy: crate::model::NodeInclusionPolicy::Honor,
+            node_taints_policy: crate::model::NodeInclusionPolicy::Ignore,
         }]
     );
     // A service without the fields has no constraints.

@@ -162,6 +162,7 @@ impl KubeDefault {
             && c.tolerations.is_empty()
             && c.spread.is_empty()
             && c.anti_affinity.is_none()
+            && c.pod_affinity.is_none()
             && !c.batch
     }
 

@@ -1,7 +1,16 @@
-//! `InterPodAffinity` reduced to anti-affinity against the replica's own
-//! service, after kube-scheduler's
+//! `InterPodAffinity` after kube-scheduler's
 //! `pkg/scheduler/framework/plugins/interpodaffinity/filtering.go` and
-//! `scoring.go`.
+//! `scoring.go`, in two forms: the one-term anti-affinity shorthand against
+//! the replica's own service ([`crate::model::AntiAffinity`], described
+//! first), and terms with explicit selectors across services and
+//! namespaces ([`crate::model::PodAffinity`]: the replica's own terms and
+//! the running services' terms that select it, resolved per scenario by
+//! [`crate::model::resolve_pod_selectors`]), checked in both directions as
+//! upstream: affinity, anti-affinity, then existing pods' anti-affinity;
+//! scored with the incoming pod's preferred terms, the existing pods'
+//! preferred terms and their required affinity (`hardPodAffinityWeight`).
+//! A replica with both forms scores the shorthand at −2·weight per replica
+//! (both directions), so the sum is upstream's.
 //!
 //! Key decision: both halves need "replicas of this service per topology
 //! domain" (per value of the `topologyKey` label), counted over every node
@@ -27,8 +36,197 @@ use std::collections::HashMap;
 
 use super::{Filter, MAX_NODE_SCORE, Score};
 use crate::fit::FilterReason;
-use crate::model::ServiceId;
+use crate::model::{PodAffinity, ServiceId};
 use crate::placement::{ClusterView, Request};
+
+/// `hardPodAffinityWeight` (`InterPodAffinityArgs` default 1): what an
+/// existing pod's *required* affinity term that selects the incoming
+/// replica adds to its domain's score.
+pub const HARD_POD_AFFINITY_WEIGHT: i64 = 1;
+
+/// Matching replicas per value of one topology key.
+type Domains = (String, HashMap<String, i64>);
+
+/// Adds `n(i)` to the domain of node `i` for label `key`, over every node.
+fn add_domains(
+    out: &mut HashMap<String, i64>,
+    key: &str,
+    view: &ClusterView<'_>,
+    n: impl Fn(usize) -> i64,
+) {
+    for i in 0..view.len() {
+        let c = n(i);
+        if c == 0 {
+            continue;
+        }
+        let Some(v) = view.nodes[i].label(key) else {
+            continue;
+        };
+        match out.get_mut(v) {
+            Some(x) => *x += c,
+            None => {
+                out.insert(v.to_string(), c);
+            }
+        }
+    }
+}
+
+/// Replicas of `services` on node `i`.
+fn count_of(view: &ClusterView<'_>, i: usize, services: &[ServiceId]) -> i64 {
+    services.iter().map(|&s| i64::from(view.count(i, s))).sum()
+}
+
+/// The state of upstream's `PreFilter` for terms with explicit selectors
+/// (`interpodaffinity/filtering.go`): `affinityCounts`,
+/// `antiAffinityCounts`, `existingAntiAffinityCounts`.
+#[derive(Clone, Debug, Default)]
+struct Terms {
+    /// Per required affinity term: replicas matching *all* the terms per domain.
+    affinity: Vec<Domains>,
+    /// Whether any domain holds such a replica (`len(affinityCounts) != 0`).
+    affinity_any: bool,
+    /// Whether the replica matches all its own required affinity terms.
+    affinity_self: bool,
+    /// Per required anti-affinity term: matching replicas per domain.
+    anti: Vec<Domains>,
+    /// Per existing required anti-affinity term selecting the replica.
+    existing_anti: Vec<Domains>,
+    /// PreScore's `topologyScore`, per topology key.
+    scores: Vec<Domains>,
+}
+
+impl Terms {
+    fn prepare_filter(&mut self, pa: &PodAffinity, own: ServiceId, view: &ClusterView<'_>) {
+        self.affinity.clear();
+        self.anti.clear();
+        self.existing_anti.clear();
+        let required_affinity: Vec<_> = pa.terms.iter().filter(|t| t.required && !t.anti).collect();
+        // podMatchesAllAffinityTerms: a service counts for affinity only if it matches every term.
+        let all: Vec<ServiceId> = match required_affinity.first() {
+            Some(first) => first
+                .pods
+                .services
+                .iter()
+                .copied()
+                .filter(|s| {
+                    required_affinity
+                        .iter()
+                        .all(|t| t.pods.services.contains(s))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        self.affinity_self =
+            !required_affinity.is_empty() && required_affinity.iter().all(|t| t.pods.self_match);
+        self.affinity_any = false;
+        for t in &required_affinity {
+            let mut d = HashMap::new();
+            add_domains(&mut d, &t.topology_key, view, |i| count_of(view, i, &all));
+            self.affinity_any |= !d.is_empty();
+            self.affinity.push((t.topology_key.clone(), d));
+        }
+        for t in pa.terms.iter().filter(|t| t.required && t.anti) {
+            let mut d = HashMap::new();
+            add_domains(&mut d, &t.topology_key, view, |i| {
+                count_of(view, i, &t.pods.services)
+            });
+            self.anti.push((t.topology_key.clone(), d));
+        }
+        for e in pa.existing.iter().filter(|e| e.required && e.anti) {
+            let mut d = HashMap::new();
+            add_domains(&mut d, &e.topology_key, view, |i| {
+                i64::from(view.count(i, e.service))
+            });
+            self.existing_anti.push((e.topology_key.clone(), d));
+        }
+        let _ = own;
+    }
+
+    /// `satisfyPodAffinity`, `satisfyPodAntiAffinity`,
+    /// `satisfyExistingPodsAntiAffinity`, in upstream's order.
+    fn filter(&self, view: &ClusterView<'_>, i: usize) -> Result<(), FilterReason> {
+        let node = &view.nodes[i];
+        let mut pods_exist = true;
+        for (key, d) in &self.affinity {
+            match node.label(key) {
+                // All topology labels must exist on the node.
+                None => return Err(FilterReason::PodAffinity),
+                Some(v) => pods_exist &= d.get(v).copied().unwrap_or(0) > 0,
+            }
+        }
+        if !pods_exist && (self.affinity_any || !self.affinity_self) {
+            return Err(FilterReason::PodAffinity);
+        }
+        let hit = |list: &[Domains]| {
+            list.iter().any(|(key, d)| {
+                node.label(key)
+                    .is_some_and(|v| d.get(v).copied().unwrap_or(0) > 0)
+            })
+        };
+        if hit(&self.anti) {
+            return Err(FilterReason::AntiAffinity);
+        }
+        if hit(&self.existing_anti) {
+            return Err(FilterReason::ExistingAntiAffinity);
+        }
+        Ok(())
+    }
+
+    /// `PreScore`'s `topologyScore`: the replica's preferred terms against
+    /// existing replicas (±weight each), and existing replicas' terms that
+    /// select it (preferred ±weight, required affinity
+    /// [`HARD_POD_AFFINITY_WEIGHT`]); `legacy` is the own-service shorthand
+    /// `(key, weight)`, counted in both directions (−2·weight per replica).
+    fn prepare_score(
+        &mut self,
+        pa: &PodAffinity,
+        legacy: Option<(&str, i64)>,
+        own: ServiceId,
+        view: &ClusterView<'_>,
+    ) {
+        self.scores.clear();
+        let mut add = |key: &str, w: i64, n: &dyn Fn(usize) -> i64| {
+            let at = match self.scores.iter().position(|(k, _)| k == key) {
+                Some(at) => at,
+                None => {
+                    self.scores.push((key.to_string(), HashMap::new()));
+                    self.scores.len() - 1
+                }
+            };
+            add_domains(&mut self.scores[at].1, key, view, |i| w * n(i));
+        };
+        for t in pa.terms.iter().filter(|t| !t.required) {
+            let w = if t.anti {
+                -i64::from(t.weight)
+            } else {
+                i64::from(t.weight)
+            };
+            add(&t.topology_key, w, &|i| count_of(view, i, &t.pods.services));
+        }
+        for e in &pa.existing {
+            let w = match (e.required, e.anti) {
+                (true, true) => continue,
+                (true, false) => HARD_POD_AFFINITY_WEIGHT,
+                (false, false) => i64::from(e.weight),
+                (false, true) => -i64::from(e.weight),
+            };
+            add(&e.topology_key, w, &|i| i64::from(view.count(i, e.service)));
+        }
+        if let Some((key, w)) = legacy {
+            add(key, -2 * w, &|i| i64::from(view.count(i, own)));
+        }
+        self.scores.retain(|(_, d)| !d.is_empty());
+    }
+
+    /// Σ over the scored keys the node has of its domain's score.
+    fn score(&self, view: &ClusterView<'_>, i: usize) -> i64 {
+        let node = &view.nodes[i];
+        self.scores
+            .iter()
+            .filter_map(|(key, d)| node.label(key).and_then(|v| d.get(v)))
+            .sum()
+    }
+}
 
 /// `InterPodAffinity`: required anti-affinity as a filter, preferred
 /// anti-affinity as a score (upstream's default weight is 2). A filter and
@@ -43,6 +241,9 @@ pub struct InterPodAffinity {
     key: Option<String>,
     /// Preferred form: the term's weight.
     weight: i64,
+    /// Terms with explicit selectors (both directions); `None` when the
+    /// replica has none.
+    terms: Option<Box<Terms>>,
 }
 
 impl InterPodAffinity {
@@ -87,6 +288,13 @@ impl Filter for InterPodAffinity {
             Some(a) if a.required => self.count_domains(&a.topology_key, request.service, view),
             _ => self.key = None,
         }
+        match &request.constraints.pod_affinity {
+            Some(pa) => self
+                .terms
+                .get_or_insert_with(Default::default)
+                .prepare_filter(pa, request.service, view),
+            None => self.terms = None,
+        }
     }
 
     /// Infeasible if a replica of the same service runs in the node's
@@ -99,7 +307,10 @@ impl Filter for InterPodAffinity {
     ) -> Result<(), FilterReason> {
         match self.in_domain(view, i) {
             Some(n) if n > 0 => Err(FilterReason::AntiAffinity),
-            _ => Ok(()),
+            _ => match &self.terms {
+                Some(t) => t.filter(view, i),
+                None => Ok(()),
+            },
         }
     }
 }
@@ -113,6 +324,21 @@ impl Score for InterPodAffinity {
     /// With no such replica on any labelled node upstream returns `Skip`:
     /// every node then scores 0.
     fn prepare(&mut self, request: &Request<'_>, view: &ClusterView<'_>, _feasible: &[usize]) {
+        if let Some(pa) = &request.constraints.pod_affinity {
+            let legacy = match &request.constraints.anti_affinity {
+                Some(a) if !a.required => Some((a.topology_key.as_str(), i64::from(a.weight))),
+                _ => None,
+            };
+            let t = self.terms.get_or_insert_with(Default::default);
+            t.prepare_score(pa, legacy, request.service, view);
+            // Skip (every node 0) when no domain was scored.
+            self.key = None;
+            if t.scores.is_empty() {
+                self.terms = None;
+            }
+            return;
+        }
+        self.terms = None;
         match &request.constraints.anti_affinity {
             Some(a) if !a.required => {
                 self.count_domains(&a.topology_key, request.service, view);
@@ -127,6 +353,9 @@ impl Score for InterPodAffinity {
 
     /// `−weight × replicas in the node's domain` (0 without the label).
     fn score(&self, _request: &Request<'_>, view: &ClusterView<'_>, i: usize) -> i64 {
+        if let Some(t) = &self.terms {
+            return t.score(view, i);
+        }
         self.in_domain(view, i)
             .map_or(0, |n| -self.weight * i64::from(n))
     }
@@ -135,7 +364,7 @@ impl Score for InterPodAffinity {
     /// `int64(100 × (float64(s − min) / float64(max − min)))`, and 0 for
     /// every node when `max == min`. Skipped decisions keep their zeros.
     fn normalize(&self, scores: &mut [i64]) {
-        if self.key.is_none() {
+        if self.key.is_none() && self.terms.is_none() {
             return;
         }
         let (mut min, mut max) = (i64::MAX, i64::MIN);
@@ -153,6 +382,9 @@ impl Score for InterPodAffinity {
         }
     }
 }
+
+#[cfg(test)]
+mod labels_tests;
 
 #[cfg(test)]
 mod tests {

@@ -2,14 +2,19 @@
 //! (`pkg/scheduler/framework/plugins/podtopologyspread/{filtering.go,
 //! scoring.go, common.go, plugin.go}`).
 //!
-//! Key decision: the label selector of every constraint is "replicas of the
-//! same service", so a domain's count is a sum of [`ClusterView::count`]
-//! (which includes the binds made earlier in the batch, as kube's assumed
-//! pods do) and the incoming replica always matches itself (`selfMatchNum`
-//! = 1). Nodes are counted with upstream's default node inclusion policies:
-//! `nodeAffinityPolicy: Honor` (only nodes matching the replica's
-//! `nodeSelector` and required node affinity count) and
-//! `nodeTaintsPolicy: Ignore`. Replicas that declare no constraints get the
+//! Key decision: a constraint's label selector is resolved, once per
+//! scenario, to the services whose pods it selects in the replica's
+//! namespace ([`crate::model::PodSet`]; a service's pods share their
+//! template's labels), so a domain's count is a sum of
+//! [`ClusterView::count`] over those services (which includes the binds
+//! made earlier in the batch, as kube's assumed pods do), and
+//! `selfMatchNum` is whether the replica's own service is among them. A
+//! constraint written without a selector counts the service's own replicas
+//! ([`PodSelector::Own`]) on the path this plugin always had. Nodes are
+//! included per constraint by its `nodeAffinityPolicy` (default `Honor`:
+//! only nodes matching the replica's `nodeSelector` and required node
+//! affinity count) and `nodeTaintsPolicy` (default `Ignore`;
+//! [`node_included`]). Replicas that declare no constraints get the
 //! system defaults (`plugin.go`: hostname maxSkew 3, zone maxSkew 5, both
 //! `ScheduleAnyway`), scored with `requireAllTopologies = false`, so a node
 //! without a zone label falls in the zone domain `""` and still gets
@@ -24,10 +29,12 @@
 
 use std::collections::HashMap;
 
+use super::taint::first_untolerated_taint;
 use super::{Filter, MAX_NODE_SCORE, Score};
 use crate::fit::FilterReason;
 use crate::model::{
-    Constraints, LABEL_HOSTNAME, LABEL_ZONE, NodeStatus, SpreadConstraint, WhenUnsatisfiable,
+    Constraints, LABEL_HOSTNAME, LABEL_ZONE, NodeInclusionPolicy, NodeStatus, PodSelector,
+    SpreadConstraint, WhenUnsatisfiable,
 };
 use crate::placement::{ClusterView, Request};
 
@@ -49,8 +56,38 @@ pub fn system_default_constraints() -> Vec<SpreadConstraint> {
         topology_key: key.to_string(),
         when_unsatisfiable: WhenUnsatisfiable::ScheduleAnyway,
         min_domains: None,
+        selector: PodSelector::Own,
+        match_label_keys: Vec::new(),
+        node_affinity_policy: NodeInclusionPolicy::Honor,
+        node_taints_policy: NodeInclusionPolicy::Ignore,
     })
     .collect()
+}
+
+/// `mergeLabelSetWithSelector` (`common.go`): `selector` with, for each of
+/// `match_label_keys` the pod's `labels` have, `key = value` added (keys
+/// the pod lacks are skipped).
+pub fn with_match_label_keys(
+    mut selector: crate::labels::LabelSelector,
+    match_label_keys: &[String],
+    labels: &crate::labels::Labels,
+) -> crate::labels::LabelSelector {
+    for k in match_label_keys {
+        if let Some(v) = labels.get(k) {
+            selector.match_labels.insert(k.clone(), v.clone());
+        }
+    }
+    selector
+}
+
+/// `matchNodeInclusionPolicies` (`common.go`): whether `node` counts for
+/// constraint `sc` of a replica with constraints `c` — its node affinity
+/// when `nodeAffinityPolicy: Honor`, its tolerations of the node's
+/// `NoSchedule`/`NoExecute` taints when `nodeTaintsPolicy: Honor`.
+pub fn node_included(sc: &SpreadConstraint, c: &Constraints, node: &NodeStatus) -> bool {
+    (sc.node_affinity_policy == NodeInclusionPolicy::Ignore || required_affinity_matches(c, node))
+        && (sc.node_taints_policy == NodeInclusionPolicy::Ignore
+            || first_untolerated_taint(&node.spec.taints, &c.tolerations).is_none())
 }
 
 /// Whether `node` satisfies the replica's `nodeSelector` and required node
@@ -108,6 +145,8 @@ pub fn normalized_score(raw: i64, min: i64, max: i64) -> i64 {
 /// One `DoNotSchedule` constraint after `PreFilter`.
 #[derive(Debug)]
 struct Hard {
+    /// Index in the replica's `spread`.
+    idx: usize,
     key: String,
     max_skew: i64,
     min_domains: i64,
@@ -120,6 +159,8 @@ struct Hard {
 /// One `ScheduleAnyway` constraint after `PreScore`.
 #[derive(Debug)]
 struct Soft {
+    /// Index in the replica's `spread` (`None`: a system default, own service).
+    idx: Option<usize>,
     key: String,
     max_skew: u32,
     hostname: bool,
@@ -142,6 +183,19 @@ impl Soft {
                 d
             }
         }
+    }
+}
+
+impl Soft {
+    /// Whether it counts the replica's own service under upstream's
+    /// default node inclusion policies (the path without per-constraint work).
+    fn own(&self, declared: &[SpreadConstraint]) -> bool {
+        self.idx.is_none_or(|c| {
+            let sc = &declared[c];
+            sc.selector == PodSelector::Own
+                && sc.node_affinity_policy == NodeInclusionPolicy::Honor
+                && sc.node_taints_policy == NodeInclusionPolicy::Ignore
+        })
     }
 }
 
@@ -178,9 +232,10 @@ impl Filter for PodTopologySpread {
     /// affinity.
     fn prepare(&mut self, request: &Request<'_>, view: &ClusterView<'_>) {
         self.hard.clear();
-        for c in &request.constraints.spread {
+        for (idx, c) in request.constraints.spread.iter().enumerate() {
             if c.when_unsatisfiable == WhenUnsatisfiable::DoNotSchedule {
                 self.hard.push(Hard {
+                    idx,
                     key: c.topology_key.clone(),
                     max_skew: i64::from(c.max_skew),
                     min_domains: i64::from(c.min_domains.unwrap_or(1)),
@@ -192,14 +247,17 @@ impl Filter for PodTopologySpread {
         if self.hard.is_empty() {
             return;
         }
+        let spread = &request.constraints.spread;
         for (i, node) in view.nodes.iter().enumerate() {
-            if !has_all_keys(node, self.hard.iter().map(|h| h.key.as_str()))
-                || !required_affinity_matches(request.constraints, node)
-            {
+            if !has_all_keys(node, self.hard.iter().map(|h| h.key.as_str())) {
                 continue;
             }
-            let cnt = i64::from(view.count(i, request.service));
             for h in &mut self.hard {
+                let sc = &spread[h.idx];
+                if !node_included(sc, request.constraints, node) {
+                    continue;
+                }
+                let cnt = i64::from(sc.selector.count(view, i, request.service));
                 let v = node.label(&h.key).unwrap_or_default();
                 match h.counts.get_mut(v) {
                     Some(n) => *n += cnt,
@@ -221,12 +279,13 @@ impl Filter for PodTopologySpread {
     /// `minDomains` are eligible.
     fn filter(
         &self,
-        _request: &Request<'_>,
+        request: &Request<'_>,
         view: &ClusterView<'_>,
         i: usize,
     ) -> Result<(), FilterReason> {
         let node = &view.nodes[i];
         for h in &self.hard {
+            let self_match = i64::from(request.constraints.spread[h.idx].selector.self_match());
             let Some(v) = node.label(&h.key) else {
                 return Err(FilterReason::TopologyLabelMissing);
             };
@@ -236,11 +295,39 @@ impl Filter for PodTopologySpread {
                 h.min
             };
             let matching = h.counts.get(v).copied().unwrap_or(0);
-            if matching + 1 - min > h.max_skew {
+            if matching + self_match - min > h.max_skew {
                 return Err(FilterReason::TopologySpread);
             }
         }
         Ok(())
+    }
+}
+
+impl PodTopologySpread {
+    /// `PreScore`'s counting loop for constraints with their own selectors
+    /// or node inclusion policies: each constraint counts its selected
+    /// replicas over the nodes its policies include.
+    fn count_selected(&mut self, request: &Request<'_>, view: &ClusterView<'_>) {
+        let spread = &request.constraints.spread;
+        for (i, node) in view.nodes.iter().enumerate() {
+            if self.require_all && !has_all_keys(node, self.soft.iter().map(|s| s.key.as_str())) {
+                continue;
+            }
+            for s in self.soft.iter_mut().filter(|s| !s.hostname) {
+                let Some(c) = s.idx else { continue };
+                let sc = &spread[c];
+                if !node_included(sc, request.constraints, node) {
+                    continue;
+                }
+                let cnt = i64::from(sc.selector.count(view, i, request.service));
+                if cnt == 0 {
+                    continue;
+                }
+                if let Some(&d) = s.domains.get(node.label(&s.key).unwrap_or_default()) {
+                    s.counts[d as usize] += cnt;
+                }
+            }
+        }
     }
 }
 
@@ -268,9 +355,10 @@ impl Score for PodTopologySpread {
             declared
         };
         self.soft.clear();
-        for c in constraints {
+        for (idx, c) in constraints.iter().enumerate() {
             if c.when_unsatisfiable == WhenUnsatisfiable::ScheduleAnyway {
                 self.soft.push(Soft {
+                    idx: (!declared.is_empty()).then_some(idx),
                     key: c.topology_key.clone(),
                     max_skew: c.max_skew,
                     hostname: c.topology_key == LABEL_HOSTNAME,
@@ -319,6 +407,10 @@ impl Score for PodTopologySpread {
         if self.soft.iter().all(|s| s.hostname) {
             return;
         }
+        if !self.soft.iter().all(|s| s.own(declared)) {
+            self.count_selected(request, view);
+            return;
+        }
         for (i, node) in view.nodes.iter().enumerate() {
             // Adding zero changes nothing: skip the label look-ups.
             let cnt = i64::from(view.count(i, request.service));
@@ -355,7 +447,14 @@ impl Score for PodTopologySpread {
                 continue;
             }
             let cnt = if s.hostname {
-                i64::from(view.count(i, request.service))
+                i64::from(match s.idx {
+                    Some(c) => {
+                        request.constraints.spread[c]
+                            .selector
+                            .count(view, i, request.service)
+                    }
+                    None => view.count(i, request.service),
+                })
             } else {
                 s.counts[d as usize]
             };
@@ -385,5 +484,7 @@ impl Score for PodTopologySpread {
     }
 }
 
+#[cfg(test)]
+mod labels_tests;
 #[cfg(test)]
 mod tests;

@@ -50,7 +50,7 @@ fn request(desired: &DesiredState, service: crate::model::ServiceId) -> Request<
 /// Whether the hard filters depend on where other replicas are (spreading,
 /// anti-affinity), so they must be prepared again after every bind.
 fn view_dependent(r: &Request<'_>) -> bool {
-    !r.constraints.spread.is_empty() || r.constraints.anti_affinity.is_some()
+    r.constraints.depends_on_pods()
 }
 
 /// An empty node of `group` for estimates: the template named

@@ -46,6 +46,10 @@ fn constraint(key: &str, max_skew: u32, hard: bool, min_domains: Option<u32>) ->
             WhenUnsatisfiable::ScheduleAnyway
         },
         min_domains,
+        selector: PodSelector::Own,
+        match_label_keys: Vec::new(),
+        node_affinity_policy: NodeInclusionPolicy::Honor,
+        node_taints_policy: NodeInclusionPolicy::Ignore,
     }
 }
 

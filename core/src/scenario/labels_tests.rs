@@ -1,0 +1,215 @@
+//! Pod metadata, label selectors and pod affinity in scenario files:
+//! resolved values and the inputs Kubernetes' API validation refuses.
+
+use super::tests::MemFiles;
+use super::*;
+use crate::model::{NodeInclusionPolicy, PodSelector, SelectorOp, ServiceId};
+
+const TWO: &str = r#"
+name = "labels"
+
+[simulation]
+duration = "10s"
+seed = 5
+
+[pools.a]
+count = 4
+cpu = "8"
+memory = "16Gi"
+
+[services.api]
+replicas = 2
+requests = { cpu = "100m", memory = "64Mi" }
+serviceTime = { dist = "exponential", mean = "10ms" }
+traffic = { model = "constant", rate = 1 }
+
+[services.api.metadata]
+namespace = "shop"
+labels = { app = "api", tier = "front", track = "stable" }
+annotations = { "cluster-autoscaler.kubernetes.io/safe-to-evict" = "true" }
+
+[[services.api.topologySpreadConstraints]]
+maxSkew = 1
+topologyKey = "topology.kubernetes.io/zone"
+whenUnsatisfiable = "DoNotSchedule"
+labelSelector = { matchExpressions = [{ key = "tier", operator = "In", values = ["front", "edge"] }] }
+matchLabelKeys = ["track"]
+nodeTaintsPolicy = "Honor"
+
+[services.cache]
+replicas = 2
+requests = { cpu = "100m", memory = "64Mi" }
+serviceTime = { dist = "exponential", mean = "10ms" }
+traffic = { model = "constant", rate = 1 }
+
+[services.cache.metadata]
+namespace = "shop"
+labels = { tier = "front", track = "canary" }
+
+[[services.cache.affinity.podAffinity.preferred]]
+weight = 30
+topologyKey = "kubernetes.io/hostname"
+labelSelector = { matchLabels = { app = "api" } }
+
+[[services.cache.affinity.podAntiAffinityTerms.required]]
+topologyKey = "kubernetes.io/hostname"
+labelSelector = { matchLabels = { app = "web" } }
+namespaceSelector = {}
+
+[services.web]
+replicas = 1
+requests = { cpu = "100m", memory = "64Mi" }
+serviceTime = { dist = "exponential", mean = "10ms" }
+traffic = { model = "constant", rate = 1 }
+"#;
+
+fn load(text: &str) -> Result<Scenario, InputError> {
+    parse(text, "s.toml", &MemFiles::default(), &[], None)
+}
+
+fn err(from: &str, to: &str) -> InputError {
+    assert!(TWO.contains(from), "{from}");
+    load(&TWO.replacen(from, to, 1)).expect_err("should fail")
+}
+
+#[test]
+fn metadata_and_selectors_resolve() {
+    let s = load(TWO).unwrap();
+    let [api, cache, web] = &s.desired.services[..] else {
+        panic!("three services")
+    };
+    assert_eq!(api.meta.namespace, "shop");
+    assert_eq!(
+        api.meta.labels.get("tier").map(String::as_str),
+        Some("front")
+    );
+    assert_eq!(
+        api.meta
+            .annotations
+            .get("cluster-autoscaler.kubernetes.io/safe-to-evict")
+            .map(String::as_str),
+        Some("true")
+    );
+    // No metadata: namespace default, labels app = <name>.
+    assert_eq!(web.meta.namespace, "default");
+    assert_eq!(web.meta.labels.get("app").map(String::as_str), Some("web"));
+    assert_eq!(web.meta.labels.len(), 1);
+    // tier In (front, edge) plus matchLabelKeys track = stable (api's own value): api only,
+    // cache (track canary) is left out; api matches itself.
+    let sc = &api.placement.spread[0];
+    assert_eq!(sc.node_taints_policy, NodeInclusionPolicy::Honor);
+    assert_eq!(sc.node_affinity_policy, NodeInclusionPolicy::Honor);
+    let PodSelector::Pods(p) = &sc.selector else {
+        panic!("explicit selector")
+    };
+    let sel = p.selector.as_ref().unwrap();
+    assert_eq!(
+        sel.match_labels.get("track").map(String::as_str),
+        Some("stable")
+    );
+    assert_eq!(sel.match_expressions[0].op, SelectorOp::In);
+    assert_eq!(p.namespaces, ["shop"]);
+    assert_eq!(p.services, [ServiceId(0)]);
+    assert!(p.self_match);
+    // cache's preferred affinity to app = api (own namespace shop): api; its required
+    // anti-affinity to app = web in every namespace: web.
+    let pa = cache.placement.pod_affinity.as_ref().unwrap();
+    assert_eq!(pa.terms.len(), 2);
+    assert_eq!(
+        (pa.terms[0].anti, pa.terms[0].required, pa.terms[0].weight),
+        (false, false, 30)
+    );
+    assert_eq!(pa.terms[0].pods.services, [ServiceId(0)]);
+    assert!(pa.terms[1].pods.all_namespaces);
+    assert_eq!(pa.terms[1].pods.services, [ServiceId(2)]);
+    // The symmetric half: api and web carry cache's terms that select them.
+    let api_existing = &api.placement.pod_affinity.as_ref().unwrap().existing;
+    assert_eq!(api_existing.len(), 1);
+    assert_eq!(api_existing[0].service, ServiceId(1));
+    let web_existing = &web.placement.pod_affinity.as_ref().unwrap().existing;
+    assert!(web_existing[0].anti && web_existing[0].required);
+    // A constraint without labelSelector keeps counting the service's own replicas.
+    let own = TWO.replacen(
+        "labelSelector = { matchExpressions = [{ key = \"tier\", operator = \"In\", values = [\"front\", \"edge\"] }] }\nmatchLabelKeys = [\"track\"]\n",
+        "",
+        1,
+    );
+    let s = load(&own).unwrap();
+    assert_eq!(
+        s.desired.services[0].placement.spread[0].selector,
+        PodSelector::Own
+    );
+}
+
+#[test]
+fn bad_selectors_and_spread_fields_are_located() {
+    let e = err(
+        "operator = \"In\", values = [\"front\", \"edge\"]",
+        "operator = \"Gt\", values = [\"1\"]",
+    );
+    assert_eq!(
+        e.path,
+        "services.api.topologySpreadConstraints[0].labelSelector.matchExpressions[0].operator"
+    );
+    assert_eq!(e.line, 28);
+    assert!(
+        e.message.contains("not a valid label selector operator"),
+        "{e}"
+    );
+    // An unknown operator is the schema's error, on its line.
+    let e = err(
+        "operator = \"In\", values = [\"front\", \"edge\"]",
+        "operator = \"Near\"",
+    );
+    assert_eq!(e.line, 28, "{e}");
+    let e = err("maxSkew = 1", "maxSkew = 0");
+    assert_eq!(e.path, "services.api.topologySpreadConstraints[0].maxSkew");
+    assert_eq!(e.message, "must be at least 1");
+    let e = err(
+        "whenUnsatisfiable = \"DoNotSchedule\"",
+        "whenUnsatisfiable = \"ScheduleAnyway\"\nminDomains = 2",
+    );
+    assert_eq!(
+        e.path,
+        "services.api.topologySpreadConstraints[0].minDomains"
+    );
+    let e = err(
+        "matchLabelKeys = [\"track\"]",
+        "matchLabelKeys = [\"tier\"]",
+    );
+    assert!(
+        e.message
+            .contains("exists in both matchLabelKeys and labelSelector"),
+        "{e}"
+    );
+    let e = err(
+        "labelSelector = { matchExpressions = [{ key = \"tier\", operator = \"In\", values = [\"front\", \"edge\"] }] }\n",
+        "",
+    );
+    assert_eq!(
+        e.message,
+        "must not be specified when labelSelector is not set"
+    );
+    let e = err(
+        "nodeTaintsPolicy = \"Honor\"",
+        "nodeTaintsPolicy = \"Always\"",
+    );
+    assert!(e.to_string().contains("Always"), "{e}");
+    let e = err("namespace = \"shop\"", "namespace = \"Shop\"");
+    assert_eq!(e.path, "services.api.metadata.namespace");
+    let e = err("tier = \"front\", track = \"stable\"", "tier = \"a b\"");
+    assert_eq!(e.path, "services.api.metadata.labels.tier");
+    let e = err(
+        "namespaceSelector = {}",
+        "namespaceSelector = { matchLabels = { team = \"x\" } }",
+    );
+    assert_eq!(
+        e.path,
+        "services.cache.affinity.podAntiAffinityTerms.required[0].namespaceSelector"
+    );
+    let e = err("weight = 30\n", "");
+    assert_eq!(
+        e.path,
+        "services.cache.affinity.podAffinity.preferred[0].weight"
+    );
+}
