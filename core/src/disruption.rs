@@ -84,7 +84,10 @@ pub fn get_expected_pod_count(rule: DisruptionRule, pods: u32, expected_scale: u
     match rule {
         DisruptionRule::MaxUnavailable(v) => {
             let max_unavailable = get_scaled_value_from_int_or_percent(v, expected_scale, true);
-            (expected_scale, expected_scale.saturating_sub(max_unavailable))
+            (
+                expected_scale,
+                expected_scale.saturating_sub(max_unavailable),
+            )
         }
         DisruptionRule::MinAvailable(IntOrPercent::Int(n)) => (pods, n),
         DisruptionRule::MinAvailable(v) => (
@@ -190,7 +193,9 @@ impl PodDisruptionBudget {
                 .iter()
                 .filter(|r| {
                     let s = &desired.services[r.service.0 as usize];
-                    s.kind == ServiceKind::Job && selected[r.service.0 as usize] && r.state.is_active()
+                    s.kind == ServiceKind::Job
+                        && selected[r.service.0 as usize]
+                        && r.state.is_active()
                 })
                 .count() as u32;
         self.status(pods, healthy, scale)
@@ -206,11 +211,26 @@ mod tests {
         // intstr_test.go TestGetScaledValueFromIntOrPercent (kubernetes/kubernetes
         // staging/src/k8s.io/apimachinery/pkg/util/intstr): 50% of 10 → 5; 33% of 10 rounds
         // up to 4 (3.3) and down to 3; an int is itself whatever the total.
-        assert_eq!(get_scaled_value_from_int_or_percent(IntOrPercent::Percent(50), 10, true), 5);
-        assert_eq!(get_scaled_value_from_int_or_percent(IntOrPercent::Percent(33), 10, true), 4);
-        assert_eq!(get_scaled_value_from_int_or_percent(IntOrPercent::Percent(33), 10, false), 3);
-        assert_eq!(get_scaled_value_from_int_or_percent(IntOrPercent::Int(7), 3, true), 7);
-        assert_eq!(get_scaled_value_from_int_or_percent(IntOrPercent::Percent(100), 0, true), 0);
+        assert_eq!(
+            get_scaled_value_from_int_or_percent(IntOrPercent::Percent(50), 10, true),
+            5
+        );
+        assert_eq!(
+            get_scaled_value_from_int_or_percent(IntOrPercent::Percent(33), 10, true),
+            4
+        );
+        assert_eq!(
+            get_scaled_value_from_int_or_percent(IntOrPercent::Percent(33), 10, false),
+            3
+        );
+        assert_eq!(
+            get_scaled_value_from_int_or_percent(IntOrPercent::Int(7), 3, true),
+            7
+        );
+        assert_eq!(
+            get_scaled_value_from_int_or_percent(IntOrPercent::Percent(100), 0, true),
+            0
+        );
     }
 
     /// The rules of `getExpectedPodCount`/`updatePdbStatus`

@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod model;
 pub mod packing;
 pub mod placement;
+pub mod priority;
 pub mod quantity;
 pub mod queue;
 pub mod registry;

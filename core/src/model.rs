@@ -335,6 +335,9 @@ pub struct Constraints {
     /// ReplicaSet, so kube-scheduler's system default topology spreading
     /// (`PodTopologySpread` with `defaultingType: System`) does not apply.
     pub batch: bool,
+    /// `preemptionPolicy`: whether a pod that does not fit may preempt
+    /// lower-priority pods (from its PriorityClass).
+    pub preemption_policy: crate::priority::PreemptionPolicy,
 }
 
 /// A machine that runs replicas.

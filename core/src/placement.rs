@@ -43,6 +43,7 @@ pub static NO_CONSTRAINTS: Constraints = Constraints {
     anti_affinity: None,
     priority: 0,
     batch: false,
+    preemption_policy: crate::priority::PreemptionPolicy::PreemptLowerPriority,
 };
 
 impl Request<'static> {
