@@ -287,6 +287,13 @@ pub trait Place: Send {
         rng: &mut dyn Rng,
     ) -> Result<NodeId, Unschedulable>;
 
+    /// Whether the policy is a kube-scheduler profile whose PostFilter is
+    /// DefaultPreemption ([`crate::sched::preemption`]): a world then runs
+    /// preemption for a replica this policy could not place. Default: no.
+    fn preempts(&self) -> bool {
+        false
+    }
+
     /// Every node's filter verdicts and scores for `request`. The default
     /// explains the hard filters ([`crate::sched::hard::hard_filters`]),
     /// which every policy honours, with no scores.
