@@ -61,6 +61,13 @@ pub fn calculate_num_candidates(args: &DefaultPreemptionArgs, num_nodes: u32) ->
     n.max(args.min_candidate_nodes_absolute).min(num_nodes)
 }
 
+/// `GetOffsetAndNumCandidates`' offset: where the dry run starts among
+/// `n` potential nodes, uniform in `[0, n)` (0 when there are none).
+pub fn get_offset(rng: &mut dyn rand::Rng, n: usize) -> usize {
+    use rand::RngExt;
+    if n == 0 { 0 } else { rng.random_range(0..n) }
+}
+
 /// A PodDisruptionBudget as preemption reads it: the spec and the two
 /// status fields `filterPodsWithPDBViolation` uses.
 #[derive(Clone, Debug)]

@@ -590,8 +590,7 @@ impl<'a> Simulation<'a> {
     /// nominated node.
     fn try_preempt(&mut self, r: u32) {
         use orkestra_core::placement::Request;
-        use orkestra_core::sched::preemption::{Cluster, Preemptor, budgets, preempt};
-        use rand::RngExt;
+        use orkestra_core::sched::preemption::{Cluster, Preemptor, budgets, get_offset, preempt};
         let Some(mut p) = self.ctl.preemption.take() else {
             return;
         };
@@ -635,7 +634,7 @@ impl<'a> Simulation<'a> {
             None,
             &pdbs,
             &Default::default(),
-            &mut |n| rng.random_range(0..n),
+            &mut |n| get_offset(rng, n),
             &terminating,
         );
         let Ok(chosen) = result else {
