@@ -723,11 +723,11 @@ impl<'a> Simulation<'a> {
         }
         done.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         for (_, r, node) in done {
-            if let Some(p) = &mut self.ctl.preemption {
-                if let Some(n) = p.nominated.get(&r) {
-                    for v in n.victims.clone() {
-                        p.victims.remove(&v);
-                    }
+            if let Some(p) = &mut self.ctl.preemption
+                && let Some(n) = p.nominated.get(&r)
+            {
+                for v in n.victims.clone() {
+                    p.victims.remove(&v);
                 }
             }
             self.drop_nomination(r, false);
