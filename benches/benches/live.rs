@@ -120,6 +120,8 @@ fn scenario(replicas: u32) -> Scenario {
         overrides: vec![],
         hash: String::new(),
         resilience: Default::default(),
+        priority_classes: vec![],
+        pod_disruption_budgets: vec![],
     }
 }
 

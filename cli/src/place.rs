@@ -69,7 +69,77 @@ pub fn explain_placement(
         batch: &batch,
         changes: &observed.changes,
     };
-    Ok(explain(policy.as_mut(), &request, &view, &mut rng))
+    let mut e = explain(policy.as_mut(), &request, &view, &mut rng);
+    if e.chosen.is_none() && policy.preempts() {
+        e.preemption = Some(preemption(scenario, &observed, &request));
+    }
+    Ok(e)
+}
+
+/// What DefaultPreemption does for `request` (a pending replica that fits
+/// no node) on the cluster `observed`, as a run would do it: the same
+/// budgets, job pods never victims, the offset from `policy/preemption`.
+/// Victims are named as in `events.csv` (`SERVICE-ID`).
+fn preemption(
+    scenario: &Scenario,
+    observed: &orkestra_core::model::ObservedCluster,
+    request: &orkestra_core::placement::Request<'_>,
+) -> orkestra_core::placement::PreemptionVerdict {
+    use orkestra_core::model::{ReplicaId, ServiceKind};
+    use orkestra_core::placement::PreemptionVerdict;
+    use orkestra_core::rng::{names, stream};
+    use orkestra_core::sched::preemption::{Cluster, Preemptor, budgets, get_offset, preempt};
+    let cluster = Cluster {
+        desired: &scenario.desired,
+        observed,
+    };
+    let eligible = |v: ReplicaId| {
+        let s = observed.replicas[v.0 as usize].service;
+        scenario.desired.services[s.0 as usize].kind == ServiceKind::Service
+    };
+    let preemptor = Preemptor {
+        request: *request,
+        priority: request.constraints.priority,
+        eligible: &eligible,
+    };
+    let pdbs = budgets(&cluster, &scenario.pod_disruption_budgets);
+    let mut rng = stream(scenario.seed, &format!("{}/preemption", names::POLICY));
+    let name = |v: ReplicaId| {
+        let s = observed.replicas[v.0 as usize].service;
+        format!("{}-{}", scenario.desired.services[s.0 as usize].name, v.0)
+    };
+    match preempt(
+        &cluster,
+        &preemptor,
+        request.constraints.preemption_policy,
+        None,
+        &pdbs,
+        &Default::default(),
+        &mut |n| get_offset(&mut rng, n),
+        &|_| false,
+    ) {
+        Ok(p) => PreemptionVerdict {
+            node: Some(
+                observed.nodes[p.nominated_node.0 as usize]
+                    .spec
+                    .name
+                    .clone(),
+            ),
+            victims: p.candidate.victims.iter().map(|&v| name(v)).collect(),
+            pdb_violations: p.candidate.num_pdb_violations,
+            reasons: Vec::new(),
+        },
+        Err(why) => PreemptionVerdict {
+            reasons: why
+                .iter()
+                .map(|(n, r)| match observed.nodes.get(n.0 as usize) {
+                    Some(node) => format!("{}: {r}", node.spec.name),
+                    None => r.to_string(),
+                })
+                .collect(),
+            ..Default::default()
+        },
+    }
 }
 
 /// The `sim place` table: the policy's filters, then one row per node with
@@ -159,5 +229,21 @@ pub fn render_explanation(e: &orkestra_core::placement::Explanation) -> String {
         "chosen: {}",
         e.chosen.as_deref().unwrap_or("none (unschedulable)")
     );
+    if let Some(p) = &e.preemption {
+        match &p.node {
+            Some(node) => {
+                let _ = writeln!(
+                    o,
+                    "preemption: nominate {node}, evict {} ({} PDB violation{})",
+                    p.victims.join(", "),
+                    p.pdb_violations,
+                    if p.pdb_violations == 1 { "" } else { "s" }
+                );
+            }
+            None => {
+                let _ = writeln!(o, "preemption: not helpful: {}", p.reasons.join("; "));
+            }
+        }
+    }
     o
 }

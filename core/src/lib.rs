@@ -26,6 +26,7 @@ pub mod model;
 pub mod packing;
 pub mod placement;
 pub mod pod;
+pub mod priority;
 pub mod quantity;
 pub mod queue;
 pub mod registry;

@@ -812,6 +812,9 @@ pub struct Constraints {
     /// ReplicaSet, so kube-scheduler's system default topology spreading
     /// (`PodTopologySpread` with `defaultingType: System`) does not apply.
     pub batch: bool,
+    /// `preemptionPolicy`: whether a pod that does not fit may preempt
+    /// lower-priority pods (from its PriorityClass).
+    pub preemption_policy: crate::priority::PreemptionPolicy,
     /// Pod affinity and anti-affinity with explicit selectors: the
     /// replica's own terms and the terms of other services that select it
     /// (`None`: neither; the replica costs `InterPodAffinity` nothing).

@@ -44,6 +44,7 @@ pub static NO_CONSTRAINTS: Constraints = Constraints {
     priority: 0,
     batch: false,
     pod_affinity: None,
+    preemption_policy: crate::priority::PreemptionPolicy::PreemptLowerPriority,
 };
 
 impl Request<'static> {
@@ -262,6 +263,23 @@ pub struct Explanation {
     pub nodes: Vec<NodeVerdict>,
     /// The node the policy chose, if any.
     pub chosen: Option<String>,
+    /// When no node fits and the policy preempts: what DefaultPreemption
+    /// would do (absent otherwise, also from the JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preemption: Option<PreemptionVerdict>,
+}
+
+/// DefaultPreemption's answer for a replica that fits no node: for `sim place`.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct PreemptionVerdict {
+    /// The nominated node, if preemption helps.
+    pub node: Option<String>,
+    /// The pods it evicts there, most important first.
+    pub victims: Vec<String>,
+    /// How many of them break a PodDisruptionBudget.
+    pub pdb_violations: u32,
+    /// Why not, when it does not help: the attempt's or each node's reason.
+    pub reasons: Vec<String>,
 }
 
 /// One node's verdicts.
@@ -290,6 +308,13 @@ pub trait Place: Send {
         view: &ClusterView<'_>,
         rng: &mut dyn Rng,
     ) -> Result<NodeId, Unschedulable>;
+
+    /// Whether the policy is a kube-scheduler profile whose PostFilter is
+    /// DefaultPreemption ([`crate::sched::preemption`]): a world then runs
+    /// preemption for a replica this policy could not place. Default: no.
+    fn preempts(&self) -> bool {
+        false
+    }
 
     /// Every node's filter verdicts and scores for `request`. The default
     /// explains the hard filters ([`crate::sched::hard::hard_filters`]),
@@ -346,6 +371,7 @@ pub fn explain(
         policy: policy.name().to_string(),
         nodes: rows,
         chosen,
+        preemption: None,
     }
 }
 

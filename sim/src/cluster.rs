@@ -39,6 +39,7 @@ mod healing;
 mod jobs;
 mod nodes;
 mod output;
+mod preemption;
 mod probes;
 mod requests;
 mod rollout;

@@ -19,6 +19,7 @@ mod autoscaler;
 mod balancing;
 mod cluster;
 mod constraints;
+mod disruption;
 mod dist;
 mod faults;
 mod fields;
@@ -26,6 +27,7 @@ mod fit;
 mod health;
 mod jobs;
 mod pools;
+mod priority;
 mod resilience;
 mod rollout;
 mod schema;
@@ -107,6 +109,10 @@ pub struct Scenario {
     pub hash: String,
     /// Topology, faults and self-healing settings.
     pub resilience: Resilience,
+    /// `[[priorityClasses]]` (the pods' priorities are already resolved from them).
+    pub priority_classes: Vec<crate::priority::PriorityClass>,
+    /// `[[podDisruptionBudgets]]`.
+    pub pod_disruption_budgets: Vec<crate::disruption::PodDisruptionBudget>,
 }
 
 /// Topology, faults and self-healing settings of a scenario, grouped so a
@@ -408,6 +414,10 @@ fn resolve(
     let mut specs = services.specs;
     let jobs = jobs::resolve(&raw.jobs, &mut specs, ctx, files, &mut hash)?;
     constraints::resolve_selectors(&mut specs);
+    let priority_classes = priority::classes(&raw.priority_classes, ctx)?;
+    priority::apply_services(&raw.services, &mut specs, &priority_classes, ctx)?;
+    priority::apply_jobs(&raw.jobs, &jobs, &mut specs, &priority_classes, ctx)?;
+    let pod_disruption_budgets = disruption::budgets(&raw.pod_disruption_budgets, ctx)?;
     let desired = DesiredState { services: specs };
     let seed = seed.or(raw.simulation.seed).unwrap_or(1);
     let metric_resolution = simulation::metric_resolution(&raw.simulation, ctx)?;
@@ -445,14 +455,18 @@ fn resolve(
         overrides: overrides.to_vec(),
         hash: format!("{:016x}", fnv1a64(&hash)),
         resilience,
+        priority_classes,
+        pod_disruption_budgets,
     })
 }
 
 #[cfg(test)]
 mod faults_tests;
 #[cfg(test)]
+mod labels_tests;
+#[cfg(test)]
 mod pod_tests;
 #[cfg(test)]
-mod labels_tests;
+mod priority_tests;
 #[cfg(test)]
 mod tests;

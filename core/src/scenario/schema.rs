@@ -56,6 +56,13 @@ pub struct ScenarioFile {
     pub node_lifecycle: Option<super::health::NodeLifecycleFile>,
     /// What `sim sweep` varies; runs ignore it (read by [`super::sweep_spec`]).
     pub sweep: Option<Spanned<super::sweep::SweepFile>>,
+    // --- Priority and disruption (`scenario/priority.rs`, `scenario/disruption.rs`). ---
+    /// `[[priorityClasses]]`.
+    #[serde(default)]
+    pub priority_classes: Vec<Spanned<super::priority::PriorityClassFile>>,
+    /// `[[podDisruptionBudgets]]`.
+    #[serde(default)]
+    pub pod_disruption_budgets: Vec<Spanned<super::disruption::PodDisruptionBudgetFile>>,
 }
 
 /// `[simulation]`.
@@ -319,6 +326,8 @@ pub struct JobsFile {
     pub priority: Option<i32>,
     /// Jobs read from a trace file.
     pub trace: Option<Spanned<JobTraceFile>>,
+    /// The PriorityClass of every pod of the set (instead of `priority`).
+    pub priority_class_name: Option<Spanned<String>>,
 }
 
 /// One `{ at = "10s", duration = "5m", cpu = "2", memory = "4Gi", gpu = 1, count = 3 }`.
@@ -427,6 +436,11 @@ pub struct ServiceFile {
     pub overhead: Option<Spanned<ResourcesFile>>,
     /// The pod template's `metadata`: namespace, labels, annotations.
     pub metadata: Option<Spanned<MetadataFile>>,
+    // --- Priority and disruption (`scenario/priority.rs`, `scenario/disruption.rs`). ---
+    /// The PriorityClass of the pods.
+    pub priority_class_name: Option<Spanned<String>>,
+    /// `PreemptLowerPriority` or `Never` (default: the class's).
+    pub preemption_policy: Option<Spanned<super::priority::PreemptionPolicyFile>>,
 }
 
 /// A toleration, as in a Kubernetes pod spec (without `tolerationSeconds`).

@@ -346,6 +346,11 @@ impl Place for KubeDefault {
         "kubernetes-default"
     }
 
+    /// The default profile's PostFilter is DefaultPreemption.
+    fn preempts(&self) -> bool {
+        true
+    }
+
     fn place(
         &mut self,
         request: &Request<'_>,

@@ -19,6 +19,7 @@ pub mod hard;
 pub mod interpod;
 pub mod plugins;
 pub mod policies;
+pub mod preemption;
 pub mod spread;
 pub mod swarm_binpack;
 pub mod swarm_spread;

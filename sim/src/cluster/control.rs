@@ -29,6 +29,7 @@ use orkestra_core::rng::{StreamRng, names, stream};
 use orkestra_core::scenario::Scenario;
 use orkestra_core::time::SimTime;
 
+use super::preemption::{Nomination, Preempting};
 use super::{Event, Simulation, probes};
 
 /// The controllers' and the scheduler's state.
@@ -46,13 +47,17 @@ pub(super) struct Control {
     /// Replicas not yet bound.
     pub(super) pending: u32,
     pub(super) metrics: ClusterMetrics,
+    /// DefaultPreemption's state, when the policy preempts and priorities differ.
+    pub(super) preemption: Option<Preempting>,
 }
 
 impl Control {
     pub(super) fn new(scenario: &Scenario) -> Control {
         let seed = scenario.seed;
+        let placer = registry::placer(&scenario.placement).expect("validated placement");
+        let preemption = Preempting::new(scenario, placer.preempts());
         Control {
-            placer: registry::placer(&scenario.placement).expect("validated placement"),
+            placer,
             policy_rng: stream(seed, &format!("{}/placement", names::POLICY)),
             startup_rng: stream(seed, names::STARTUP),
             queue: SchedulingQueue::new(),
@@ -61,6 +66,7 @@ impl Control {
             unschedulable: BTreeMap::new(),
             pending: 0,
             metrics: ClusterMetrics::default(),
+            preemption,
         }
     }
 }
@@ -82,6 +88,10 @@ impl<'a> Simulation<'a> {
                 }
             }
         }
+        if self.ctl.preemption.is_some() {
+            self.bind_nominated(warm);
+        }
+        let mut failed = Vec::new();
         let binds = self.ctl.queue.schedule(
             self.scenario.queue,
             &self.desired,
@@ -93,6 +103,9 @@ impl<'a> Simulation<'a> {
             match a {
                 Action::Bind { replica, node } => self.bind(replica.0, node, warm),
                 Action::Unschedulable { replica, why } => {
+                    if self.ctl.preemption.is_some() {
+                        failed.push(replica.0);
+                    }
                     self.ctl.metrics.unschedulable(&why);
                     let why = why.to_string();
                     if self.ctl.unschedulable.get(&replica.0) != Some(&why) {
@@ -103,6 +116,11 @@ impl<'a> Simulation<'a> {
                 }
                 _ => {}
             }
+        }
+        // PostFilter: after the round's binds are applied, so the dry run
+        // sees them.
+        for r in failed {
+            self.try_preempt(r);
         }
     }
 
@@ -233,6 +251,7 @@ impl<'a> Simulation<'a> {
             self.leave_endpoints(r, s);
         }
         if status.state == ReplicaState::Pending {
+            self.drop_nomination(r, false);
             self.ctl.pending -= 1;
             let priority = self.scenario.desired.services[s].placement.priority;
             self.ctl
@@ -563,5 +582,175 @@ impl<'a> Simulation<'a> {
         }
         self.desired.services[s].replicas = want[0] + want[1];
         self.mark_dirty(false);
+    }
+
+    /// DefaultPreemption for pending replica `r`, which the queue could not
+    /// place: evicts the chosen victims (graceful termination, `preempt`
+    /// rows), takes `r` out of the queue and reserves its requests on the
+    /// nominated node.
+    fn try_preempt(&mut self, r: u32) {
+        use orkestra_core::placement::Request;
+        use orkestra_core::sched::preemption::{Cluster, Preemptor, budgets, get_offset, preempt};
+        let Some(mut p) = self.ctl.preemption.take() else {
+            return;
+        };
+        let scenario: &'a Scenario = self.scenario;
+        let status = self.observed.replicas[r as usize];
+        let spec = &scenario.desired.services[status.service.0 as usize];
+        let priority = spec.placement.priority;
+        if status.state != ReplicaState::Pending
+            || p.nominated.contains_key(&r)
+            || priority <= p.min_priority
+        {
+            self.ctl.preemption = Some(p);
+            return;
+        }
+        let cluster = Cluster {
+            desired: &self.desired,
+            observed: &self.observed,
+        };
+        // Job pods are not victims here: the simulated Job controller does
+        // not replace a pod that did not finish (upstream's IsEligiblePod hook).
+        let eligible = |v: ReplicaId| {
+            let s = self.observed.replicas[v.0 as usize].service;
+            scenario.desired.services[s.0 as usize].kind == ServiceKind::Service
+        };
+        let preemptor = Preemptor {
+            request: Request {
+                service: status.service,
+                resources: spec.requests,
+                constraints: &spec.placement,
+            },
+            priority,
+            eligible: &eligible,
+        };
+        let pdbs = budgets(&cluster, &scenario.pod_disruption_budgets);
+        let Preempting { rng, victims, .. } = &mut p;
+        let terminating = |v: ReplicaId| victims.contains(&v.0);
+        let result = preempt(
+            &cluster,
+            &preemptor,
+            spec.placement.preemption_policy,
+            None,
+            &pdbs,
+            &Default::default(),
+            &mut |n| get_offset(rng, n),
+            &terminating,
+        );
+        let Ok(chosen) = result else {
+            self.ctl.preemption = Some(p);
+            return;
+        };
+        let node = chosen.nominated_node;
+        let node_name = self.observed.nodes[node.0 as usize].spec.name.clone();
+        let preemptor_name = self.replica_name(r);
+        let victims: Vec<u32> = chosen.candidate.victims.iter().map(|v| v.0).collect();
+        for &v in &victims {
+            p.victims.insert(v);
+        }
+        let lower = p.lower_on(node, priority);
+        p.nominated.insert(
+            r,
+            Nomination {
+                node,
+                priority,
+                victims: victims.clone(),
+            },
+        );
+        self.ctl.preemption = Some(p);
+        for l in lower {
+            self.drop_nomination(l, true);
+        }
+        for &v in &victims {
+            if self.observed.replicas[v as usize].state == ReplicaState::Terminating {
+                continue; // already leaving: no second delete
+            }
+            let name = self.replica_name(v);
+            let detail = format!("node={node_name} preemptor={preemptor_name}");
+            self.emit_event("preempt", &name, &detail);
+            self.delete(v);
+        }
+        self.ctl
+            .queue
+            .remove(ReplicaId(r), status.service, priority);
+        self.observed.bind(node, status.service, spec.requests);
+        self.allocation_changed(node, spec.requests, true);
+        self.mark_dirty(true);
+    }
+
+    /// Ends `r`'s nomination, if it has one: its reservation leaves the node
+    /// and, when `requeue`, it waits in the scheduling queue again.
+    fn drop_nomination(&mut self, r: u32, requeue: bool) {
+        let Some(p) = &mut self.ctl.preemption else {
+            return;
+        };
+        let Some(n) = p.nominated.remove(&r) else {
+            return;
+        };
+        let status = self.observed.replicas[r as usize];
+        let requests = self.scenario.desired.services[status.service.0 as usize].requests;
+        self.observed.unbind(n.node, status.service, requests);
+        self.allocation_changed(n.node, requests, false);
+        if requeue {
+            self.ctl.queue.push(ReplicaId(r), n.priority);
+        }
+        self.node_left(n.node.0);
+        self.mark_dirty(false);
+    }
+
+    /// Binds each nominated replica whose victims are all gone to its node
+    /// (highest priority first), or returns it to the queue when the node
+    /// no longer takes it.
+    fn bind_nominated(&mut self, warm: bool) {
+        use orkestra_core::model::ReplicaState::Terminated;
+        use orkestra_core::placement::{Batch, ClusterView, NodeAlloc, Request};
+        use orkestra_core::sched::hard::hard_filters_pass;
+        let Some(p) = &self.ctl.preemption else {
+            return;
+        };
+        let mut done: Vec<(i32, u32, NodeId)> = p
+            .nominated
+            .iter()
+            .filter(|(_, n)| {
+                n.victims
+                    .iter()
+                    .all(|&v| self.observed.replicas[v as usize].state == Terminated)
+            })
+            .map(|(&r, n)| (n.priority, r, n.node))
+            .collect();
+        if done.is_empty() {
+            return;
+        }
+        done.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        for (_, r, node) in done {
+            if let Some(p) = &mut self.ctl.preemption
+                && let Some(n) = p.nominated.get(&r)
+            {
+                for v in n.victims.clone() {
+                    p.victims.remove(&v);
+                }
+            }
+            self.drop_nomination(r, false);
+            let status = self.observed.replicas[r as usize];
+            let spec = &self.scenario.desired.services[status.service.0 as usize];
+            let request = Request {
+                service: status.service,
+                resources: spec.requests,
+                constraints: &spec.placement,
+            };
+            let allocs: Vec<NodeAlloc> = self.observed.nodes.iter().map(NodeAlloc::of).collect();
+            let batch = Batch::new();
+            let view = ClusterView {
+                nodes: &self.observed.nodes,
+                allocs: &allocs,
+                batch: &batch,
+                changes: &self.observed.changes,
+            };
+            if hard_filters_pass(&request, &view, node.0 as usize).is_ok() {
+                self.bind(r, node, warm);
+            } else {
+                self.ctl.queue.push(ReplicaId(r), spec.placement.priority);
+            }
+        }
     }
 }

@@ -1,0 +1,215 @@
+//! `[[podDisruptionBudgets]]`, and the pod template's `namespace` and
+//! `labels` on services that budgets select.
+//!
+//! Key decision: a budget is written as a `policy/v1` manifest's fields
+//! (`name`, `namespace`, `selector` with `matchLabels`/`matchExpressions`,
+//! exactly one of `minAvailable`/`maxUnavailable` as an integer or
+//! `"N%"`), validated as `pkg/apis/policy/validation` does, and resolved
+//! into [`PodDisruptionBudget`]; its status is computed where a
+//! disruption asks ([`PodDisruptionBudget::status_in`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::schema::{RequirementFile, SelectorOpFile};
+use super::{Ctx, InputError};
+use crate::disruption::{DisruptionRule, IntOrPercent, PodDisruptionBudget};
+use crate::labels::LabelSelector;
+use crate::model::{SelectorOp, SelectorRequirement};
+
+/// One `[[podDisruptionBudgets]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PodDisruptionBudgetFile {
+    /// `metadata.name`.
+    pub name: Spanned<String>,
+    /// `metadata.namespace` (default `default`).
+    pub namespace: Option<String>,
+    /// `spec.selector` (absent: selects no pods, as a nil selector).
+    pub selector: Option<LabelSelectorFile>,
+    /// `spec.minAvailable`.
+    pub min_available: Option<Spanned<IntOrStringFile>>,
+    /// `spec.maxUnavailable`.
+    pub max_unavailable: Option<Spanned<IntOrStringFile>>,
+}
+
+/// `metav1.LabelSelector`: `{ matchLabels = {…}, matchExpressions = [ … ] }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LabelSelectorFile {
+    /// `matchLabels`.
+    #[serde(default)]
+    pub match_labels: BTreeMap<String, String>,
+    /// `matchExpressions` (`In`, `NotIn`, `Exists`, `DoesNotExist`).
+    #[serde(default)]
+    pub match_expressions: Vec<Spanned<RequirementFile>>,
+}
+
+/// `intstr.IntOrString`: `2` or `"50%"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum IntOrStringFile {
+    /// A count.
+    Int(i64),
+    /// A percentage.
+    Str(String),
+}
+
+fn int_or_percent(
+    v: &Spanned<IntOrStringFile>,
+    at: &str,
+    ctx: &Ctx<'_>,
+) -> Result<IntOrPercent, InputError> {
+    let bad = |m: String| ctx.err(v.span(), at.to_string(), m);
+    match v.get_ref() {
+        IntOrStringFile::Int(n) if *n < 0 => Err(bad("must be greater than or equal to 0".into())),
+        IntOrStringFile::Int(n) if *n > i64::from(i32::MAX) => {
+            Err(bad(format!("must be at most {}", i32::MAX)))
+        }
+        IntOrStringFile::Int(n) => Ok(IntOrPercent::Int(*n as u32)),
+        IntOrStringFile::Str(s) => {
+            let p = s
+                .strip_suffix('%')
+                .and_then(|d| d.parse::<u32>().ok())
+                .ok_or_else(|| {
+                    bad(format!(
+                        "'{s}': a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%')"
+                    ))
+                })?;
+            if p > 100 {
+                return Err(bad("must not be greater than 100%".into()));
+            }
+            Ok(IntOrPercent::Percent(p))
+        }
+    }
+}
+
+/// A label selector (`path` is where it sits), refusing node-selector
+/// operators and malformed requirements.
+pub(crate) fn label_selector(
+    s: &LabelSelectorFile,
+    span: Range<usize>,
+    path: &str,
+    ctx: &Ctx<'_>,
+) -> Result<LabelSelector, InputError> {
+    if s.match_labels.keys().any(|k| k.is_empty()) {
+        return Err(ctx.err(
+            span,
+            format!("{path}.matchLabels"),
+            "label keys must not be empty",
+        ));
+    }
+    let mut out = LabelSelector::for_labels(s.match_labels.clone());
+    for (i, r) in s.match_expressions.iter().enumerate() {
+        let at = format!("{path}.matchExpressions[{i}]");
+        let (rspan, r) = (r.span(), r.get_ref());
+        if r.key.is_empty() {
+            return Err(ctx.err(rspan, format!("{at}.key"), "must not be empty"));
+        }
+        let values: Vec<String> = r
+            .values
+            .as_ref()
+            .map(|v| v.get_ref().clone())
+            .unwrap_or_default();
+        let op = match r.operator {
+            SelectorOpFile::In => SelectorOp::In,
+            SelectorOpFile::NotIn => SelectorOp::NotIn,
+            SelectorOpFile::Exists => SelectorOp::Exists,
+            SelectorOpFile::DoesNotExist => SelectorOp::DoesNotExist,
+            SelectorOpFile::Gt | SelectorOpFile::Lt => {
+                return Err(ctx.err(
+                    rspan,
+                    format!("{at}.operator"),
+                    format!(
+                        "not a valid selector operator: {:?} (a label selector takes In, NotIn, Exists or DoesNotExist)",
+                        r.operator
+                    ),
+                ));
+            }
+        };
+        match op {
+            SelectorOp::In | SelectorOp::NotIn if values.is_empty() => {
+                return Err(ctx.err(
+                    rspan,
+                    format!("{at}.values"),
+                    "must be specified when `operator` is 'In' or 'NotIn'",
+                ));
+            }
+            SelectorOp::Exists | SelectorOp::DoesNotExist if !values.is_empty() => {
+                return Err(ctx.err(
+                    rspan,
+                    format!("{at}.values"),
+                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+                ));
+            }
+            _ => {}
+        }
+        out.match_expressions.push(SelectorRequirement {
+            key: r.key.clone(),
+            op,
+            values,
+        });
+    }
+    Ok(out)
+}
+
+/// The scenario's budgets, in file order.
+pub(super) fn budgets(
+    list: &[Spanned<PodDisruptionBudgetFile>],
+    ctx: &Ctx<'_>,
+) -> Result<Vec<PodDisruptionBudget>, InputError> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::with_capacity(list.len());
+    for (i, b) in list.iter().enumerate() {
+        let (span, b) = (b.span(), b.get_ref());
+        let at = format!("podDisruptionBudgets[{i}]");
+        let name = b.name.get_ref();
+        if name.is_empty() {
+            return Err(ctx.err(b.name.span(), format!("{at}.name"), "must not be empty"));
+        }
+        let namespace = b.namespace.clone().unwrap_or_else(|| "default".to_string());
+        if !seen.insert((namespace.clone(), name.clone())) {
+            return Err(ctx.err(
+                b.name.span(),
+                format!("{at}.name"),
+                format!("a second budget named '{name}' in namespace '{namespace}'"),
+            ));
+        }
+        let rule = match (&b.min_available, &b.max_unavailable) {
+            (Some(v), None) => {
+                DisruptionRule::MinAvailable(int_or_percent(v, &format!("{at}.minAvailable"), ctx)?)
+            }
+            (None, Some(v)) => DisruptionRule::MaxUnavailable(int_or_percent(
+                v,
+                &format!("{at}.maxUnavailable"),
+                ctx,
+            )?),
+            _ => {
+                return Err(ctx.err(
+                    span,
+                    at,
+                    "give exactly one of 'minAvailable' or 'maxUnavailable' (minAvailable and maxUnavailable cannot be both set)",
+                ));
+            }
+        };
+        let selector = match &b.selector {
+            Some(s) => Some(label_selector(
+                s,
+                span.clone(),
+                &format!("{at}.selector"),
+                ctx,
+            )?),
+            None => None,
+        };
+        out.push(PodDisruptionBudget {
+            name: name.clone(),
+            namespace,
+            selector,
+            rule,
+        });
+    }
+    Ok(out)
+}
