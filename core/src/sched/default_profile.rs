@@ -3,21 +3,18 @@
 //! ([`super::policies`]) and that the cached fast path ([`super::fast`])
 //! answers like and falls back to.
 
-use super::affinity::NodeAffinity;
-use super::hard::hard_filters;
-use super::interpod::InterPodAffinity;
-use super::plugins::{BalancedAllocation, LeastAllocated};
-use super::spread::PodTopologySpread;
-use super::taint::TaintToleration;
+use super::config::SchedulerProfile;
 use super::{Profile, Sampling};
 
 /// Kubernetes' default profile (kubernetes.io "Scheduler Configuration",
 /// default plugins; `pkg/scheduler/apis/config/v1/default_plugins.go`), as
-/// far as Orkestra models the objects it reads. Filters, in upstream order:
-/// TaintToleration, NodeAffinity, NodeResourcesFit, PodTopologySpread,
-/// InterPodAffinity (the [`hard_filters`]). Scores with upstream's default
-/// weights, in upstream order: TaintToleration 3, NodeAffinity 2,
-/// NodeResourcesFit with LeastAllocated (cpu 1, memory 1) 1,
+/// far as Orkestra models the objects it reads: the
+/// [`SchedulerProfile::kubernetes_default`] configuration with
+/// `percentageOfNodesToScore` given by `sampling`. Filters, in upstream
+/// order: TaintToleration, NodeAffinity, NodeResourcesFit, PodTopologySpread,
+/// InterPodAffinity (the [`super::hard::hard_filters`]). Scores with
+/// upstream's default weights, in upstream order: TaintToleration 3,
+/// NodeAffinity 2, NodeResourcesFit with LeastAllocated (cpu 1, memory 1) 1,
 /// PodTopologySpread 2 (the system default constraints for replicas that
 /// declare none), InterPodAffinity 2, NodeResourcesBalancedAllocation 1.
 ///
@@ -28,21 +25,14 @@ use super::{Profile, Sampling};
 /// scores 0 for images under its 23 MB threshold, and the workload image is
 /// a few MB).
 ///
-/// `percentageOfNodesToScore` is `sampling`; with [`Sampling::All`] this is
-/// the plain per-node path, every node filtered and scored (the
-/// baseline of the scheduling benchmarks).
+/// With [`Sampling::All`] this is the plain per-node path, every node
+/// filtered and scored (the baseline of the scheduling benchmarks).
 pub fn kubernetes_default_sampled(sampling: Sampling) -> Profile {
-    Profile::new(
-        "kubernetes-default",
-        hard_filters(),
-        vec![
-            (Box::new(TaintToleration), 3),
-            (Box::new(NodeAffinity), 2),
-            (Box::new(LeastAllocated::default()), 1),
-            (Box::new(PodTopologySpread::default()), 2),
-            (Box::new(InterPodAffinity::default()), 2),
-            (Box::new(BalancedAllocation), 1),
-        ],
-        sampling,
-    )
+    let mut p = SchedulerProfile::kubernetes_default();
+    p.percentage_of_nodes_to_score = match sampling {
+        Sampling::All => 100,
+        Sampling::Adaptive => 0,
+        Sampling::Percent(p) => p,
+    };
+    p.profile()
 }

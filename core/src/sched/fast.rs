@@ -2,7 +2,8 @@
 //! node filtered and scored, answered from caches instead of a per-node walk.
 //!
 //! Key decision: the total of a feasible node is
-//! `T = R + 2·P`, where `R` = LeastAllocated + BalancedAllocation (0..=200)
+//! `T = R + 2·P`, where `R` = NodeResourcesFit's score (LeastAllocated by
+//! default; the profile's scoring strategy) + BalancedAllocation (0..=200)
 //! depends only on the request's shape and the node, and `P` is
 //! PodTopologySpread's normalised score with the system default
 //! constraints (`spread.rs`). So the policy keeps, per request shape (the
@@ -47,7 +48,7 @@
 //! can pick a different node among equals.
 //!
 //! Not covered, delegated to the plain profile
-//! ([`kubernetes_default_sampled`]`(Sampling::All)`): replicas with a node
+//! ([`SchedulerProfile::profile`] of the profile it was built for): replicas with a node
 //! selector, node affinity (required or preferred), tolerations,
 //! anti-affinity or their own spread constraints; clusters where any node
 //! has a taint; decisions with no feasible node (for the per-node
@@ -60,13 +61,13 @@ use rand::{Rng, RngExt};
 use shape::{LEVELS, Shape};
 use world::World;
 
-use super::default_profile::kubernetes_default_sampled;
-use super::plugins::LeastAllocated;
+use super::Profile;
+use super::config::SchedulerProfile;
+use super::plugins::{BalancedAllocation, FitScore};
 use super::spread::{
     SYSTEM_DEFAULT_HOSTNAME_SKEW, SYSTEM_DEFAULT_ZONE_SKEW, normalized_score, round_half_away,
     score_for_count, topology_normalizing_weight,
 };
-use super::{Profile, Sampling};
 use crate::fit::Unschedulable;
 use crate::model::{Constraints, NodeId, Resources, ServiceId};
 use crate::placement::{ClusterView, NodeVerdict, Place, Request};
@@ -85,6 +86,14 @@ const CONSTANT_SCORES: i64 = 3 * 100;
 /// Replica counts per node whose raw spread score is memoised per class.
 const MEMO_COUNTS: usize = 8;
 
+/// The resource part `R` of a node's total: NodeResourcesFit's score with
+/// the profile's strategy plus BalancedAllocation's, each 0..=100.
+#[derive(Clone, Debug)]
+pub(super) struct ResourceScores {
+    pub(super) fit: FitScore,
+    pub(super) balanced: BalancedAllocation,
+}
+
 /// A group of nodes with the best total.
 #[derive(Clone, Copy, Debug)]
 enum Group {
@@ -97,8 +106,9 @@ enum Group {
 /// Kubernetes' default profile with every node scored, from caches; see
 /// the module documentation for what is covered and why it is exact.
 pub struct KubeDefault {
+    name: &'static str,
     fallback: Profile,
-    least: LeastAllocated,
+    resources: ResourceScores,
     world: World,
     shapes: Vec<Shape>,
     tick: u64,
@@ -131,11 +141,24 @@ impl std::fmt::Debug for KubeDefault {
 }
 
 impl KubeDefault {
-    /// An empty cache; the first decision builds it.
+    /// An empty cache for `kubernetes-default`; the first decision builds it.
     pub fn new() -> KubeDefault {
+        KubeDefault::with_profile(&SchedulerProfile::kubernetes_default())
+    }
+
+    /// An empty cache for `profile`, whose NodeResourcesFit scoring strategy
+    /// and BalancedAllocation resources it scores with. Exact only when
+    /// [`SchedulerProfile::fast_path_exact`] holds (the filters, weights and
+    /// sampling the fast path assumes); the plain profile it falls back to
+    /// is `profile`'s own.
+    pub fn with_profile(profile: &SchedulerProfile) -> KubeDefault {
         KubeDefault {
-            fallback: kubernetes_default_sampled(Sampling::All),
-            least: LeastAllocated::default(),
+            name: profile.name,
+            fallback: profile.profile(),
+            resources: ResourceScores {
+                fit: profile.scoring_strategy.plugin(),
+                balanced: profile.balanced(),
+            },
             world: World::default(),
             shapes: Vec::new(),
             tick: 0,
@@ -183,7 +206,7 @@ impl KubeDefault {
                 k
             }
         };
-        self.shapes[k].sync(view, &self.world, &self.least, &mut self.dirty);
+        self.shapes[k].sync(view, &self.world, &self.resources, &mut self.dirty);
         self.shapes[k].last_used = self.tick;
         k
     }
@@ -343,7 +366,7 @@ impl KubeDefault {
 
 impl Place for KubeDefault {
     fn name(&self) -> &'static str {
-        "kubernetes-default"
+        self.name
     }
 
     /// The default profile's PostFilter is DefaultPreemption.

@@ -11,6 +11,7 @@
 //! stopped (kube-scheduler's `percentageOfNodesToScore`).
 
 pub mod affinity;
+pub mod config;
 mod default_profile;
 pub mod drf;
 pub mod ecs_spread;

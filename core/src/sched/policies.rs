@@ -1,7 +1,10 @@
 //! Whole-placement policies and the named presets of real orchestrators.
 //!
 //! Key decision: a preset is a profile (filters + weighted scores) or a
-//! direct placement rule, built by name from the registry, and its doc
+//! direct placement rule, built by name from the registry; the presets
+//! that are Kubernetes profiles are named values of one
+//! [`SchedulerProfile`] (`super::config`), which a scenario's `[scheduler]`
+//! fields override, and its doc
 //! comment names the documentation it reproduces. What a preset cannot yet
 //! reproduce (constraints Orkestra does not model yet) is stated there too.
 //!
@@ -21,14 +24,11 @@
 
 use rand::{Rng, RngExt};
 
-use super::affinity::NodeAffinity;
+use super::config::SchedulerProfile;
 pub use super::default_profile::kubernetes_default_sampled;
 use super::fast::KubeDefault;
 use super::hard::{HardFilters, hard_filters};
-use super::interpod::InterPodAffinity;
-use super::plugins::{BalancedAllocation, LeastAllocated, MostAllocated, NomadFit};
-use super::spread::PodTopologySpread;
-use super::taint::TaintToleration;
+use super::plugins::NomadFit;
 use super::{Profile, Sampling};
 use crate::fit::Unschedulable;
 use crate::model::{NodeId, NodeStatus, ResourceName, Resources};
@@ -36,7 +36,8 @@ use crate::placement::{ClusterView, NodeAlloc, Place, Request};
 
 /// The `kubernetes-default` policy: [`kubernetes_default_sampled`] with
 /// every node filtered and scored (`percentageOfNodesToScore: 100`),
-/// answered from per-shape caches ([`KubeDefault`]), with the same totals.
+/// answered from per-shape caches ([`KubeDefault`]), with the same totals;
+/// the [`SchedulerProfile::kubernetes_default`] configuration.
 pub fn kubernetes_default() -> KubeDefault {
     KubeDefault::new()
 }
@@ -46,43 +47,22 @@ pub fn kubernetes_default() -> KubeDefault {
 /// omissions) with NodeResourcesFit scoring by MostAllocated instead of
 /// LeastAllocated, so the scheduler prefers nodes with high allocation and
 /// the cluster autoscaler can remove the emptied ones (GKE docs, "Cluster
-/// autoscaler: autoscaling profiles").
+/// autoscaler: autoscaling profiles"); adaptive sampling. The
+/// [`SchedulerProfile::gke_optimize_utilization`] configuration.
 pub fn gke_optimize_utilization() -> Profile {
-    Profile::new(
-        "gke-optimize-utilization",
-        hard_filters(),
-        vec![
-            (Box::new(TaintToleration), 3),
-            (Box::new(NodeAffinity), 2),
-            (Box::new(MostAllocated::default()), 1),
-            (Box::new(PodTopologySpread::default()), 2),
-            (Box::new(InterPodAffinity::default()), 2),
-            (Box::new(BalancedAllocation), 1),
-        ],
-        Sampling::Adaptive,
-    )
+    SchedulerProfile::gke_optimize_utilization().profile()
 }
 
 /// Only NodeResourcesFit/LeastAllocated, every node scored; the
-/// [`hard_filters`].
+/// [`hard_filters`]. The [`SchedulerProfile::least_allocated`] configuration.
 pub fn least_allocated() -> Profile {
-    Profile::new(
-        "least-allocated",
-        hard_filters(),
-        vec![(Box::new(LeastAllocated::default()), 1)],
-        Sampling::All,
-    )
+    SchedulerProfile::least_allocated().profile()
 }
 
 /// Only NodeResourcesFit/MostAllocated, every node scored; the
-/// [`hard_filters`].
+/// [`hard_filters`]. The [`SchedulerProfile::most_allocated`] configuration.
 pub fn most_allocated() -> Profile {
-    Profile::new(
-        "most-allocated",
-        hard_filters(),
-        vec![(Box::new(MostAllocated::default()), 1)],
-        Sampling::All,
-    )
+    SchedulerProfile::most_allocated().profile()
 }
 
 /// Nomad's default `binpack` scheduler algorithm (Nomad docs, "Scheduling:

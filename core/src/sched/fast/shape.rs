@@ -7,13 +7,13 @@
 //! in a few word operations. A shape syncs lazily, when it is used, from
 //! its own position in the change log and its own batch cursor.
 
+use super::ResourceScores;
 use super::world::{BatchCursor, NO_CLASS, World};
 use crate::model::{NodeStatus, Resources};
 use crate::placement::{ClusterView, NodeAlloc, fits};
 use crate::sched::NodeScore;
-use crate::sched::plugins::{BalancedAllocation, LeastAllocated};
 
-/// Resource score levels: LeastAllocated + BalancedAllocation, 0..=200.
+/// Resource score levels: NodeResourcesFit's score + BalancedAllocation, 0..=200.
 pub(super) const LEVELS: usize = 201;
 
 /// One node as a shape sees it.
@@ -76,7 +76,7 @@ impl Shape {
         &mut self,
         view: &ClusterView<'_>,
         world: &World,
-        least: &LeastAllocated,
+        scores: &ResourceScores,
         dirty: &mut Vec<u32>,
     ) {
         self.grow(world);
@@ -98,7 +98,7 @@ impl Shape {
         self.cursor.advance(view.batch, dirty);
         self.pos = view.changes.end();
         for &i in dirty.iter() {
-            self.refresh(view, world, least, i as usize);
+            self.refresh(view, world, scores, i as usize);
         }
     }
 
@@ -111,7 +111,13 @@ impl Shape {
         self.domain_feasible.resize(world.domains.len(), 0);
     }
 
-    fn refresh(&mut self, view: &ClusterView<'_>, world: &World, least: &LeastAllocated, i: usize) {
+    fn refresh(
+        &mut self,
+        view: &ClusterView<'_>,
+        world: &World,
+        scores: &ResourceScores,
+        i: usize,
+    ) {
         let (node, alloc) = (&view.nodes[i], &view.allocs[i]);
         let old = self.slots[i];
         if old.feasible {
@@ -119,7 +125,7 @@ impl Shape {
         }
         self.slots[i] = EMPTY;
         if fits(&self.requests, node, alloc).is_ok() {
-            let score = resource_score(least, &self.requests, node, alloc);
+            let score = resource_score(scores, &self.requests, node, alloc);
             self.put(world, i, world.node_class[i], score);
         }
     }
@@ -181,15 +187,15 @@ impl Shape {
     }
 }
 
-/// LeastAllocated + BalancedAllocation, by the plugins themselves.
+/// NodeResourcesFit's score + BalancedAllocation, by the plugins themselves.
 fn resource_score(
-    least: &LeastAllocated,
+    scores: &ResourceScores,
     requests: &Resources,
     node: &NodeStatus,
     alloc: &NodeAlloc,
 ) -> u8 {
-    let s = least.node_score(requests, node, alloc)
-        + BalancedAllocation.node_score(requests, node, alloc);
+    let s = scores.fit.node_score(requests, node, alloc)
+        + scores.balanced.node_score(requests, node, alloc);
     debug_assert!((0..LEVELS as i64).contains(&s));
     s as u8
 }

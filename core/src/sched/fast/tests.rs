@@ -12,6 +12,8 @@ use crate::model::{
 };
 use crate::placement::{Batch, NodeAlloc, Snapshot};
 use crate::rng::{StreamRng, stream};
+use crate::sched::Sampling;
+use crate::sched::default_profile::kubernetes_default_sampled;
 
 const GI: u64 = 1 << 30;
 
@@ -463,4 +465,54 @@ fn batches_are_seen_bind_by_bind_and_refreshed_when_dropped() {
         .map(|_| check(&mut fast, &mut plain, &request, &c.view(), &mut rng).unwrap())
         .collect();
     assert_eq!(seen.len(), 2);
+}
+
+#[test]
+fn configured_scoring_strategies_stay_exact() {
+    // The fast path with a profile's own NodeResourcesFit strategy and resources gives the
+    // plain profile's best total, for each strategy (random clusters, binds between decisions).
+    use crate::model::ResourceName;
+    use crate::sched::config::{SchedulerProfile, ScoringStrategy, ScoringStrategyType};
+    let strategies = [
+        ScoringStrategy {
+            kind: ScoringStrategyType::MostAllocated,
+            resources: vec![(ResourceName::Memory, 3), (ResourceName::Cpu, 1)],
+            shape: vec![],
+        },
+        ScoringStrategy {
+            kind: ScoringStrategyType::RequestedToCapacityRatio,
+            resources: vec![(ResourceName::Cpu, 2), (ResourceName::Memory, 1)],
+            shape: vec![(0, 0), (60, 10), (100, 4)],
+        },
+        ScoringStrategy {
+            kind: ScoringStrategyType::LeastAllocated,
+            resources: vec![(ResourceName::Cpu, 1)],
+            shape: vec![],
+        },
+    ];
+    let none = Constraints::default();
+    let mut rng = stream(9, "fast-configured");
+    for s in strategies {
+        let mut profile = SchedulerProfile::kubernetes_default();
+        profile.scoring_strategy = s;
+        profile.balanced_resources = vec![ResourceName::Cpu];
+        assert!(profile.fast_path_exact());
+        let mut fast = KubeDefault::with_profile(&profile);
+        for _cluster in 0..40 {
+            let mut c = random_cluster(&mut rng, 30);
+            let mut plain = profile.profile();
+            for _ in 0..40 {
+                let service = ServiceId(rng.random_range(0..3));
+                let resources = shape(&mut rng);
+                let request = Request {
+                    service,
+                    resources,
+                    constraints: &none,
+                };
+                if let Some(i) = check(&mut fast, &mut plain, &request, &c.view(), &mut rng) {
+                    c.bind_world(i, service, resources);
+                }
+            }
+        }
+    }
 }
