@@ -543,15 +543,17 @@ metrics = [
         assert_eq!(input.pods[0].requests, [250]);
         assert_eq!(input.pods[2].values, [None]);
         p.sync(0, t(15), &replicas, &handle);
-        // 75% of request against 20%: ×3.75, limited by the default scale-up policy
-        // (+4 pods or +100% per 15 s) to 6, which is also maxReplicas.
-        assert_eq!(handle.desired(0), 6);
+        // 75% of request against 20%: ×3.75 → 8. The HPA has no `behavior`, so
+        // the controller's no-behavior path limits a scale-up to
+        // max(2 × current, 4) = max(4, 4) = 4 (calculateScaleUpLimit in
+        // upstream's horizontal.go), below maxReplicas 6.
+        assert_eq!(handle.desired(0), 4);
         assert_eq!(p.services[0].as_ref().unwrap().actions, 1);
         let rows = handle.events.lock().unwrap().clone();
         assert_eq!(rows.len(), 1);
         assert_eq!((rows[0].kind, rows[0].subject.as_str()), ("scale", "web"));
         assert!(
-            rows[0].detail.starts_with("from=2 to=6 reason="),
+            rows[0].detail.starts_with("from=2 to=4 reason="),
             "{rows:?}"
         );
         assert_eq!(rows[0].time_s, 15.0);
