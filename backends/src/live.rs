@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use orkestra_core::metrics::{Integral, ServiceMetrics, SloTracker};
 use orkestra_core::model::{NodeStatus, ReplicaState};
-use orkestra_core::registry;
 use orkestra_core::results::{AutoscalingSummary, ClusterSummary, FORMAT, Output, Summary};
 use orkestra_core::rng::{names, stream};
 use orkestra_core::scenario::Scenario;
@@ -76,8 +75,7 @@ pub fn run_id(s: &Scenario) -> String {
 
 /// Checks that the initial replicas fit the hosts.
 fn check_fit(s: &Scenario, hosts: &[Host]) -> Result<(), LiveRunError> {
-    let mut placer =
-        registry::placer(&s.placement).map_err(|e| LiveRunError::Other(e.to_string()))?;
+    let mut placer = s.placer();
     let nodes = hosts
         .iter()
         .map(|h| NodeStatus::new(h.node.clone()))
@@ -170,8 +168,7 @@ pub async fn run(
         start: Instant::now() + Duration::from_secs(86_400 * 365),
         speed: opts.speed,
     };
-    let placer =
-        registry::placer(&scenario.placement).map_err(|e| LiveRunError::Other(e.to_string()))?;
+    let placer = scenario.placer();
     let controller = Controller::new(
         hosts.clone(),
         run.clone(),

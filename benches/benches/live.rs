@@ -104,6 +104,7 @@ fn scenario(replicas: u32) -> Scenario {
         warm_start: true,
         node_metrics: false,
         placement: "first-fit".into(),
+        scheduler: None,
         queue: Default::default(),
         nodes: vec![],
         desired: DesiredState {

@@ -39,8 +39,7 @@ pub fn explain_placement(
             })?,
         None => 0,
     };
-    let mut policy =
-        orkestra_core::registry::placer(&scenario.placement).map_err(|e| e.to_string())?;
+    let mut policy = scenario.placer();
     let mut rng = stream(scenario.seed, &format!("{}/placement", names::POLICY));
     let nodes = scenario
         .nodes

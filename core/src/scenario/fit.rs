@@ -10,9 +10,8 @@ use std::ops::Range;
 
 use super::{Ctx, InputError};
 use crate::model::{DesiredState, NodeSpec, NodeStatus};
-use crate::placement::{QueueOrder, place_initial_with};
+use crate::placement::{Place, QueueOrder, place_initial_with};
 use crate::quantity::{format_bytes, format_cpu_millis};
-use crate::registry;
 use crate::rng::{names, stream};
 
 /// Places every initial replica with the scenario's placement policy and
@@ -21,13 +20,12 @@ use crate::rng::{names, stream};
 pub(super) fn check_fit(
     desired: &DesiredState,
     nodes: &[NodeSpec],
-    placement: &str,
+    mut policy: Box<dyn Place>,
     queue: QueueOrder,
     seed: u64,
     spans: &[Range<usize>],
     ctx: &Ctx<'_>,
 ) -> Result<(), InputError> {
-    let mut policy = registry::placer(placement).expect("validated");
     let mut rng = stream(seed, &format!("{}/placement", names::POLICY));
     let nodes = nodes.iter().map(|n| NodeStatus::new(n.clone())).collect();
     let result = place_initial_with(queue, desired, nodes, policy.as_mut(), &mut rng);

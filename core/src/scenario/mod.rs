@@ -30,6 +30,7 @@ mod pools;
 mod priority;
 mod resilience;
 mod rollout;
+mod scheduler;
 mod schema;
 mod selectors;
 mod services;
@@ -76,6 +77,9 @@ pub struct Scenario {
     pub node_metrics: bool,
     /// Placement policy name (validated against the registry).
     pub placement: String,
+    /// The Kubernetes profile `[scheduler]` configures on `placement`, when
+    /// it sets any profile field; build the policy with [`Scenario::placer`].
+    pub scheduler: Option<crate::sched::config::SchedulerProfile>,
     /// Order in which each scheduling batch takes pending replicas.
     pub queue: QueueOrder,
     /// Every node, pools expanded in name order.
@@ -390,6 +394,25 @@ fn first_line(s: &str) -> String {
 /// The pipeline: each section is resolved in the order its checks have
 /// always run (so the first mistake in a file is the one reported), later
 /// sections against what earlier ones built.
+/// The placement policy `placement` names, configured by `profile`.
+fn placer_for(
+    placement: &str,
+    profile: Option<&crate::sched::config::SchedulerProfile>,
+) -> Box<dyn crate::placement::Place> {
+    match profile {
+        Some(p) => p.placer(),
+        None => crate::registry::placer(placement).expect("validated placement"),
+    }
+}
+
+impl Scenario {
+    /// A fresh placement policy: the registered `placement`, or the
+    /// `[scheduler]` profile configured on it.
+    pub fn placer(&self) -> Box<dyn crate::placement::Place> {
+        placer_for(&self.placement, self.scheduler.as_ref())
+    }
+}
+
 fn resolve(
     raw: ScenarioFile,
     ctx: &Ctx<'_>,
@@ -404,6 +427,7 @@ fn resolve(
     let sample_interval = simulation::sample_interval(&raw.simulation, ctx)?;
     let placement = simulation::placement(&raw.scheduler, ctx)?;
     let queue = simulation::queue(&raw.scheduler);
+    let scheduler = scheduler::profile(&raw.scheduler, &placement, ctx)?;
     let pools = pools::resolve(&raw.pools, &raw.cluster_autoscaler, ctx, files, &mut hash)?;
     let pool_names = raw.pools.keys().cloned().collect();
     let around = services::Around {
@@ -422,7 +446,8 @@ fn resolve(
     let seed = seed.or(raw.simulation.seed).unwrap_or(1);
     let metric_resolution = simulation::metric_resolution(&raw.simulation, ctx)?;
     let spans = &services.replica_spans;
-    fit::check_fit(&desired, &pools.nodes, &placement, queue, seed, spans, ctx)?;
+    let policy = placer_for(&placement, scheduler.as_ref());
+    fit::check_fit(&desired, &pools.nodes, policy, queue, seed, spans, ctx)?;
     let resilience = resilience::resolve(
         &raw,
         &pools.nodes,
@@ -441,6 +466,7 @@ fn resolve(
         warm_start: raw.simulation.warm_start.unwrap_or(true),
         node_metrics: raw.simulation.node_metrics.unwrap_or(false),
         placement,
+        scheduler,
         queue,
         nodes: pools.nodes,
         desired,
@@ -468,5 +494,7 @@ mod labels_tests;
 mod pod_tests;
 #[cfg(test)]
 mod priority_tests;
+#[cfg(test)]
+mod scheduler_tests;
 #[cfg(test)]
 mod tests;

@@ -92,6 +92,13 @@ pub struct SchedulerFile {
     pub policy: Option<Spanned<String>>,
     /// Order in which pending replicas are placed (default `priority`).
     pub queue: Option<QueueKind>,
+    /// `percentageOfNodesToScore` (Kubernetes presets only).
+    pub percentage_of_nodes_to_score: Option<Spanned<i64>>,
+    /// `plugins` (Kubernetes presets only).
+    pub plugins: Option<Spanned<super::scheduler::PluginsFile>>,
+    /// `[[scheduler.pluginConfig]]` (Kubernetes presets only).
+    #[serde(default)]
+    pub plugin_config: Vec<Spanned<super::scheduler::PluginConfigFile>>,
 }
 
 /// `queue = "priority" | "drf"`.

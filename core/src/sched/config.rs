@@ -18,6 +18,10 @@
 use super::affinity::NodeAffinity;
 use super::fast::KubeDefault;
 use super::interpod::InterPodAffinity;
+use super::plugin_set::{
+    ExtensionPoint, PluginRef, PluginSet, Plugins, default_plugins, expand_multi_point_plugins,
+    score_weights,
+};
 use super::plugins::{
     BalancedAllocation, DEFAULT_RESOURCES, FitScore, LeastAllocated, MostAllocated,
     NodeResourcesFit, RequestedToCapacityRatio,
@@ -78,28 +82,6 @@ impl PluginName {
         self != PluginName::NodeResourcesBalancedAllocation
     }
 }
-
-/// Plugins of upstream's default profile Orkestra does not model because
-/// they read objects it has no counterpart for (node names, ports, volumes,
-/// images) or act outside filter and score; naming them in `disabled` is
-/// accepted and changes nothing.
-pub const UNMODELLED_DEFAULT_PLUGINS: [&str; 15] = [
-    "SchedulingGates",
-    "PrioritySort",
-    "NodeUnschedulable",
-    "NodeName",
-    "NodePorts",
-    "VolumeRestrictions",
-    "EBSLimits",
-    "GCEPDLimits",
-    "NodeVolumeLimits",
-    "AzureDiskLimits",
-    "VolumeBinding",
-    "VolumeZone",
-    "DefaultPreemption",
-    "ImageLocality",
-    "DefaultBinder",
-];
 
 /// The default profile's filters, in upstream order
 /// (`getDefaultPlugins`, `default_plugins.go` @ 01db4ae9).
@@ -298,6 +280,40 @@ impl SchedulerProfile {
         }
     }
 
+    /// The preset's `plugins` written as a kube-scheduler configuration
+    /// would write them, the base a scenario's `[scheduler.plugins]` merges
+    /// onto: upstream's defaults ([`default_plugins`]); `least-allocated`
+    /// and `most-allocated` also set `score: {disabled: ["*"], enabled:
+    /// [NodeResourcesFit]}`.
+    pub fn preset_plugins(&self) -> Plugins {
+        let mut p = default_plugins();
+        if self.name == "least-allocated" || self.name == "most-allocated" {
+            p.score = PluginSet {
+                enabled: vec![PluginRef::weighted("NodeResourcesFit", 1)],
+                disabled: vec!["*".to_string()],
+            };
+        }
+        p
+    }
+
+    /// Sets the filters and scores from a merged `plugins`: expanded per
+    /// extension point ([`expand_multi_point_plugins`]), weights resolved
+    /// ([`score_weights`]), plugins Orkestra does not model dropped (they
+    /// change nothing it simulates). Errors are upstream's framework errors.
+    pub fn set_plugins(&mut self, plugins: &Plugins) -> Result<(), String> {
+        let filters = expand_multi_point_plugins(plugins, ExtensionPoint::Filter)?;
+        let scores = expand_multi_point_plugins(plugins, ExtensionPoint::Score)?;
+        self.filters = filters
+            .iter()
+            .filter_map(|n| PluginName::from_name(n))
+            .collect();
+        self.scores = score_weights(plugins, &scores)
+            .into_iter()
+            .filter_map(|(n, w)| PluginName::from_name(&n).map(|p| (p, w)))
+            .collect();
+        Ok(())
+    }
+
     /// How many nodes to filter before scoring.
     pub fn sampling(&self) -> Sampling {
         match self.percentage_of_nodes_to_score {
@@ -380,14 +396,6 @@ impl SchedulerProfile {
     }
 }
 
-/// The resource called `name` in a configuration, if the model has it
-/// (`cpu`, `memory`, `nvidia.com/gpu`); any other name is one no node has.
-pub fn resource_name(name: &str) -> Option<ResourceName> {
-    [ResourceName::Cpu, ResourceName::Memory, ResourceName::Gpu]
-        .into_iter()
-        .find(|r| r.as_str() == name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,6 +442,19 @@ mod tests {
         );
         assert_eq!(m.sampling(), Sampling::All);
         assert!(SchedulerProfile::preset("first-fit").is_none());
+    }
+
+    /// Each Kubernetes preset is what its upstream-style `plugins` expand to.
+    #[test]
+    fn presets_are_their_plugins_expanded() {
+        for name in KUBERNETES_PROFILES {
+            let preset = SchedulerProfile::preset(name).unwrap();
+            let mut rebuilt = preset.clone();
+            rebuilt.filters.clear();
+            rebuilt.scores.clear();
+            rebuilt.set_plugins(&preset.preset_plugins()).unwrap();
+            assert_eq!(rebuilt, preset, "{name}");
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod ecs_spread;
 pub mod fast;
 pub mod hard;
 pub mod interpod;
+pub mod plugin_set;
 pub mod plugins;
 pub mod policies;
 pub mod preemption;

@@ -24,7 +24,6 @@ use orkestra_core::model::{
 };
 use orkestra_core::placement::Place;
 use orkestra_core::queue::SchedulingQueue;
-use orkestra_core::registry;
 use orkestra_core::rng::{StreamRng, names, stream};
 use orkestra_core::scenario::Scenario;
 use orkestra_core::time::SimTime;
@@ -54,7 +53,7 @@ pub(super) struct Control {
 impl Control {
     pub(super) fn new(scenario: &Scenario) -> Control {
         let seed = scenario.seed;
-        let placer = registry::placer(&scenario.placement).expect("validated placement");
+        let placer = scenario.placer();
         let preemption = Preempting::new(scenario, placer.preempts());
         Control {
             placer,
