@@ -10,14 +10,7 @@
 
 use crate::labels::LabelSelector;
 
-/// `intstr.IntOrString` as a PDB takes it: a count or a percentage.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IntOrPercent {
-    /// An absolute number of pods.
-    Int(u32),
-    /// A percentage (0–100) of the expected pods.
-    Percent(u32),
-}
+pub use crate::intstr::{IntOrPercent, get_scaled_value_from_int_or_percent};
 
 /// A PDB's one rule: `minAvailable` or `maxUnavailable`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,25 +33,6 @@ pub struct PodDisruptionBudget {
     pub selector: Option<LabelSelector>,
     /// `minAvailable` or `maxUnavailable`.
     pub rule: DisruptionRule,
-}
-
-/// `intstr.GetScaledValueFromIntOrPercent`
-/// (`staging/src/k8s.io/apimachinery/pkg/util/intstr/intstr.go`): an int
-/// as is; a percentage of `total`, rounded up when `round_up` (the
-/// disruption controller always rounds up) and down otherwise.
-pub fn get_scaled_value_from_int_or_percent(v: IntOrPercent, total: u32, round_up: bool) -> u32 {
-    match v {
-        IntOrPercent::Int(n) => n,
-        IntOrPercent::Percent(p) => {
-            let scaled = u64::from(p) * u64::from(total);
-            let v = if round_up {
-                scaled.div_ceil(100)
-            } else {
-                scaled / 100
-            };
-            v as u32
-        }
-    }
 }
 
 /// What the disruption controller writes into a PDB's status.

@@ -19,6 +19,7 @@ pub mod faults;
 pub mod fit;
 pub mod health;
 pub mod ids;
+pub mod intstr;
 pub mod jobs;
 pub mod labels;
 pub mod metrics;

@@ -3,7 +3,7 @@
 
 use rand::RngExt;
 
-use super::IntOrPercent::{self, Count, Percent};
+use super::IntOrPercent::{self, Int as Count, Percent};
 use super::TemplateId;
 use super::deployment::*;
 use crate::rng::{StreamRng, stream};

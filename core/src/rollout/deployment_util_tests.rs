@@ -17,7 +17,7 @@
 //!   `TestSetCondition`, `TestRemoveCondition`, annotation tests): the model
 //!   identifies templates by `TemplateId` and keeps one Progressing reason.
 
-use super::IntOrPercent::{self, Count, Percent};
+use super::IntOrPercent::{self, Int as Count, Percent};
 use super::deployment::*;
 use crate::time::{SimDuration, SimTime};
 

@@ -80,44 +80,8 @@ impl Default for NewRevision {
 /// The world's name for a pod template (Kubernetes' `pod-template-hash`).
 pub type TemplateId = u32;
 
-/// `maxSurge`/`maxUnavailable`: an absolute count or a percentage of the
-/// desired replicas (Kubernetes' `IntOrString`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IntOrPercent {
-    /// A number of pods.
-    Count(u32),
-    /// A percentage of the desired replicas (may exceed 100 for `maxSurge`).
-    Percent(u32),
-}
-
-impl IntOrPercent {
-    /// The value scaled against `total`, rounding a percentage up or down:
-    /// apimachinery's `intstr.GetScaledValueFromIntOrPercent`
-    /// (`math.Ceil`/`math.Floor` of `value * total / 100`), in exact integers.
-    pub fn scaled(self, total: u32, round_up: bool) -> u32 {
-        match self {
-            IntOrPercent::Count(n) => n,
-            IntOrPercent::Percent(p) => {
-                let num = u64::from(p) * u64::from(total);
-                let v = if round_up {
-                    num.div_ceil(100)
-                } else {
-                    num / 100
-                };
-                u32::try_from(v).unwrap_or(u32::MAX)
-            }
-        }
-    }
-}
-
-impl std::fmt::Display for IntOrPercent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            IntOrPercent::Count(n) => write!(f, "{n}"),
-            IntOrPercent::Percent(p) => write!(f, "{p}%"),
-        }
-    }
-}
+/// `maxSurge`/`maxUnavailable`: a count or a percentage of the desired replicas.
+pub use crate::intstr::IntOrPercent;
 
 /// Where a canary or blue/green rollout is (Argo's `status.phase`, with the
 /// abort made explicit).
@@ -171,29 +135,6 @@ pub(crate) fn earliest(a: Option<SimTime>, b: Option<SimTime>) -> Option<SimTime
         (Some(x), Some(y)) => Some(x.min(y)),
         (x, None) => x,
         (None, y) => y,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::IntOrPercent::{Count, Percent};
-
-    #[test]
-    fn scaled_rounds_as_get_scaled_value_from_int_or_percent() {
-        // (value, total, round_up, expected)
-        let cases = [
-            (Percent(25), 10, true, 3),  // ceil(10*25/100) = ceil(2.5) = 3
-            (Percent(25), 10, false, 2), // floor(2.5) = 2
-            (Percent(1), 2, true, 1),    // ceil(0.02) = 1
-            (Percent(1), 2, false, 0),   // floor(0.02) = 0
-            (Percent(100), 7, false, 7), // 7*100/100 = 7 exactly
-            (Percent(150), 4, true, 6),  // surge may exceed 100%: 4*1.5 = 6
-            (Count(3), 10, true, 3),     // counts are not scaled
-            (Count(3), 10, false, 3),
-        ];
-        for (v, total, up, want) in cases {
-            assert_eq!(v.scaled(total, up), want, "{v} of {total}, up={up}");
-        }
     }
 }
 

@@ -8,17 +8,15 @@
 //! into [`PodDisruptionBudget`]; its status is computed where a
 //! disruption asks ([`PodDisruptionBudget::status_in`]).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::ops::Range;
+use std::collections::BTreeSet;
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::schema::{RequirementFile, SelectorOpFile};
+use super::schema::LabelSelectorFile;
+use super::selectors::label_selector;
 use super::{Ctx, InputError};
 use crate::disruption::{DisruptionRule, IntOrPercent, PodDisruptionBudget};
-use crate::labels::LabelSelector;
-use crate::model::{SelectorOp, SelectorRequirement};
 
 /// One `[[podDisruptionBudgets]]` entry.
 #[derive(Debug, Deserialize)]
@@ -29,23 +27,11 @@ pub struct PodDisruptionBudgetFile {
     /// `metadata.namespace` (default `default`).
     pub namespace: Option<String>,
     /// `spec.selector` (absent: selects no pods, as a nil selector).
-    pub selector: Option<LabelSelectorFile>,
+    pub selector: Option<Spanned<LabelSelectorFile>>,
     /// `spec.minAvailable`.
     pub min_available: Option<Spanned<IntOrStringFile>>,
     /// `spec.maxUnavailable`.
     pub max_unavailable: Option<Spanned<IntOrStringFile>>,
-}
-
-/// `metav1.LabelSelector`: `{ matchLabels = {…}, matchExpressions = [ … ] }`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct LabelSelectorFile {
-    /// `matchLabels`.
-    #[serde(default)]
-    pub match_labels: BTreeMap<String, String>,
-    /// `matchExpressions` (`In`, `NotIn`, `Exists`, `DoesNotExist`).
-    #[serde(default)]
-    pub match_expressions: Vec<Spanned<RequirementFile>>,
 }
 
 /// `intstr.IntOrString`: `2` or `"50%"`.
@@ -85,75 +71,6 @@ fn int_or_percent(
             Ok(IntOrPercent::Percent(p))
         }
     }
-}
-
-/// A label selector (`path` is where it sits), refusing node-selector
-/// operators and malformed requirements.
-pub(crate) fn label_selector(
-    s: &LabelSelectorFile,
-    span: Range<usize>,
-    path: &str,
-    ctx: &Ctx<'_>,
-) -> Result<LabelSelector, InputError> {
-    if s.match_labels.keys().any(|k| k.is_empty()) {
-        return Err(ctx.err(
-            span,
-            format!("{path}.matchLabels"),
-            "label keys must not be empty",
-        ));
-    }
-    let mut out = LabelSelector::for_labels(s.match_labels.clone());
-    for (i, r) in s.match_expressions.iter().enumerate() {
-        let at = format!("{path}.matchExpressions[{i}]");
-        let (rspan, r) = (r.span(), r.get_ref());
-        if r.key.is_empty() {
-            return Err(ctx.err(rspan, format!("{at}.key"), "must not be empty"));
-        }
-        let values: Vec<String> = r
-            .values
-            .as_ref()
-            .map(|v| v.get_ref().clone())
-            .unwrap_or_default();
-        let op = match r.operator {
-            SelectorOpFile::In => SelectorOp::In,
-            SelectorOpFile::NotIn => SelectorOp::NotIn,
-            SelectorOpFile::Exists => SelectorOp::Exists,
-            SelectorOpFile::DoesNotExist => SelectorOp::DoesNotExist,
-            SelectorOpFile::Gt | SelectorOpFile::Lt => {
-                return Err(ctx.err(
-                    rspan,
-                    format!("{at}.operator"),
-                    format!(
-                        "not a valid selector operator: {:?} (a label selector takes In, NotIn, Exists or DoesNotExist)",
-                        r.operator
-                    ),
-                ));
-            }
-        };
-        match op {
-            SelectorOp::In | SelectorOp::NotIn if values.is_empty() => {
-                return Err(ctx.err(
-                    rspan,
-                    format!("{at}.values"),
-                    "must be specified when `operator` is 'In' or 'NotIn'",
-                ));
-            }
-            SelectorOp::Exists | SelectorOp::DoesNotExist if !values.is_empty() => {
-                return Err(ctx.err(
-                    rspan,
-                    format!("{at}.values"),
-                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-                ));
-            }
-            _ => {}
-        }
-        out.match_expressions.push(SelectorRequirement {
-            key: r.key.clone(),
-            op,
-            values,
-        });
-    }
-    Ok(out)
 }
 
 /// The scenario's budgets, in file order.
@@ -196,12 +113,7 @@ pub(super) fn budgets(
             }
         };
         let selector = match &b.selector {
-            Some(s) => Some(label_selector(
-                s,
-                span.clone(),
-                &format!("{at}.selector"),
-                ctx,
-            )?),
+            Some(s) => Some(label_selector(s, &format!("{at}.selector"), ctx)?),
             None => None,
         };
         out.push(PodDisruptionBudget {

@@ -149,7 +149,7 @@ fn bad_classes_budgets_and_names_are_located() {
     );
     assert!(
         err("operator = \"NotIn\"", "operator = \"Gt\"")
-            .contains("podDisruptionBudgets[0].selector.matchExpressions[0].operator: not a valid selector operator: Gt")
+            .contains("podDisruptionBudgets[0].selector.matchExpressions[0].operator: Gt is not a valid label selector operator")
     );
     // A system class is known without being declared.
     let s = load(&BASE.replace(

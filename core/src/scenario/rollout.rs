@@ -153,7 +153,7 @@ fn int_or_percent(
     match v.get_ref() {
         toml::Value::Integer(n) if *n < 0 => Err(bad(format!("must not be negative (got {n})"))),
         toml::Value::Integer(n) => u32::try_from(*n)
-            .map(IntOrPercent::Count)
+            .map(IntOrPercent::Int)
             .map_err(|_| bad(format!("is too large (got {n})"))),
         toml::Value::String(s) => {
             let digits = s
@@ -427,7 +427,7 @@ fn rolling_update(
             format!("must not be greater than 100% (got {p}%)"),
         ));
     }
-    let zero = |v: IntOrPercent| matches!(v, IntOrPercent::Count(0) | IntOrPercent::Percent(0));
+    let zero = |v: IntOrPercent| matches!(v, IntOrPercent::Int(0) | IntOrPercent::Percent(0));
     if zero(surge) && zero(unavailable) {
         return Err(e(
             span(),

@@ -1046,7 +1046,7 @@ fn a_rollout_reads_as_kubernetes_and_argo_spell_it() {
     assert_eq!(
         d.strategy,
         Strategy::RollingUpdate {
-            max_surge: IntOrPercent::Count(3),
+            max_surge: IntOrPercent::Int(3),
             max_unavailable: IntOrPercent::Percent(20)
         }
     );
