@@ -408,6 +408,10 @@ fn list_policies() -> i32 {
     println!("placement (scheduler.policy):");
     for e in orkestra_core::registry::PLACERS {
         println!("  {:<26} {}", e.name, e.about);
+        if let Some(p) = orkestra_core::sched::config::SchedulerProfile::preset(e.name) {
+            // A Kubernetes profile: what `[scheduler]` fields start from.
+            println!("  {:<26}   {}", "", p.describe());
+        }
     }
     println!("balancers (services.NAME.balancer):");
     for e in orkestra_core::registry::BALANCERS {

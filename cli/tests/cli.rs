@@ -453,6 +453,12 @@ fn place_explains_every_node_and_list_names_every_policy() {
     ] {
         assert!(text.contains(name), "{name} missing from\n{text}");
     }
+    // Each Kubernetes preset shows the profile it sets.
+    assert!(
+        text.contains("NodeResourcesFit MostAllocated (cpu 1, memory 1); BalancedAllocation (cpu, memory); percentageOfNodesToScore 0"),
+        "{text}"
+    );
+    assert!(text.contains("scores TaintToleration 3, NodeAffinity 2, NodeResourcesFit 1, PodTopologySpread 2, InterPodAffinity 2, NodeResourcesBalancedAllocation 1;"), "{text}");
 }
 
 #[test]

@@ -314,6 +314,38 @@ impl SchedulerProfile {
         Ok(())
     }
 
+    /// What the profile sets, on one line (`sim list policies`).
+    pub fn describe(&self) -> String {
+        let filters: Vec<&str> = self.filters.iter().map(|p| p.as_str()).collect();
+        let scores: Vec<String> = self
+            .scores
+            .iter()
+            .map(|(p, w)| format!("{} {w}", p.as_str()))
+            .collect();
+        let weighted = |r: &[(ResourceName, i64)]| {
+            r.iter()
+                .map(|(n, w)| format!("{} {w}", n.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let balanced: Vec<&str> = self.balanced_resources.iter().map(|r| r.as_str()).collect();
+        let st = &self.scoring_strategy;
+        format!(
+            "filters {}; scores {}; NodeResourcesFit {} ({}){}; BalancedAllocation ({}); percentageOfNodesToScore {}",
+            filters.join(", "),
+            scores.join(", "),
+            st.kind.as_str(),
+            weighted(&st.resources),
+            if st.shape.is_empty() {
+                String::new()
+            } else {
+                format!(" shape {:?}", st.shape)
+            },
+            balanced.join(", "),
+            self.percentage_of_nodes_to_score
+        )
+    }
+
     /// How many nodes to filter before scoring.
     pub fn sampling(&self) -> Sampling {
         match self.percentage_of_nodes_to_score {
