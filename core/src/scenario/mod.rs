@@ -300,7 +300,8 @@ pub fn parse(
 pub fn autoscaler_from_toml(text: &str, file: &str) -> Result<AutoscalerSpec, InputError> {
     let ctx = Ctx { file, text };
     let raw: toml::Spanned<autoscaler::AutoscalerFile> = parse_toml(text, file, &[])?;
-    autoscaler::build(&raw, "", SimDuration::from_secs(15), &ctx).map_err(|mut e| {
+    let controller = crate::autoscale::hpa::HpaConfig::default();
+    autoscaler::build(&raw, "", SimDuration::from_secs(15), &controller, &ctx).map_err(|mut e| {
         e.path = e.path.trim_start_matches('.').to_string();
         e
     })
@@ -430,9 +431,11 @@ fn resolve(
     let scheduler = scheduler::profile(&raw.scheduler, &placement, ctx)?;
     let pools = pools::resolve(&raw.pools, &raw.cluster_autoscaler, ctx, files, &mut hash)?;
     let pool_names = raw.pools.keys().cloned().collect();
+    let hpa = autoscaler::hpa_controller(raw.hpa_controller.as_ref().map(|h| h.get_ref()), ctx)?;
     let around = services::Around {
         pools: &pool_names,
         duration,
+        hpa: &hpa,
     };
     let services = services::resolve(&raw.services, &around, ctx, files, &mut hash)?;
     let mut specs = services.specs;

@@ -40,6 +40,8 @@ pub struct ScenarioFile {
     /// Batch job sets by name.
     #[serde(default)]
     pub jobs: BTreeMap<String, Spanned<JobsFile>>,
+    /// The HPA controller's flags (`[hpaController]`).
+    pub hpa_controller: Option<Spanned<super::autoscaler::HpaControllerFile>>,
     /// The node autoscaler of the pools that declare `max`.
     pub cluster_autoscaler: Option<Spanned<super::cluster::ClusterAutoscalerFile>>,
     // --- Topology, faults and self-healing (`scenario/topology.rs`,

@@ -46,6 +46,8 @@ pub(super) struct Services {
 pub(super) struct Around<'a> {
     pub pools: &'a BTreeSet<String>,
     pub duration: SimDuration,
+    /// The HPA controller's flags (`[hpaController]`).
+    pub hpa: &'a crate::autoscale::hpa::HpaConfig,
 }
 
 /// Resolves every service.
@@ -132,7 +134,7 @@ fn service(
     )?;
     let start_mean = SimDuration::from_secs_f64(start_delay.mean_secs());
     let autoscaler = match &s.autoscaler {
-        Some(a) => Some(autoscaler::build(a, &path, start_mean, ctx)?),
+        Some(a) => Some(autoscaler::build(a, &path, start_mean, around.hpa, ctx)?),
         None => None,
     };
     let slo = slo(&s.slo, &path, ctx)?;

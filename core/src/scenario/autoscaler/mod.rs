@@ -131,12 +131,73 @@ pub struct SloFile {
     pub percentile: Option<Spanned<Positive>>,
 }
 
+/// `[hpaController]`: kube-controller-manager's `--horizontal-pod-autoscaler-*`
+/// flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HpaControllerFile {
+    /// `--horizontal-pod-autoscaler-sync-period` (default `15s`).
+    pub sync_period: Option<Spanned<Dur>>,
+    /// `--horizontal-pod-autoscaler-tolerance` (default 0.1).
+    pub tolerance: Option<Spanned<f64>>,
+    /// `--horizontal-pod-autoscaler-cpu-initialization-period` (default `5m`).
+    pub cpu_initialization_period: Option<Spanned<Dur>>,
+    /// `--horizontal-pod-autoscaler-initial-readiness-delay` (default `30s`).
+    pub initial_readiness_delay: Option<Spanned<Dur>>,
+    /// `--horizontal-pod-autoscaler-downscale-stabilization` (default `5m`).
+    pub downscale_stabilization: Option<Spanned<Dur>>,
+}
+
+/// The HPA controller's flags: upstream's defaults ([`HpaConfig::default`])
+/// with `[hpaController]`'s fields over them. The sync period must be > 0,
+/// the tolerance in [0, 1) (a tolerance of 1 or more would hold every
+/// scale-down), the others ≥ 0.
+pub(crate) fn hpa_controller(
+    f: Option<&HpaControllerFile>,
+    ctx: &Ctx<'_>,
+) -> Result<HpaConfig, InputError> {
+    let mut c = HpaConfig::default();
+    let Some(f) = f else { return Ok(c) };
+    if let Some(d) = &f.sync_period {
+        if d.get_ref().0.0 == 0 {
+            return Err(ctx.err(
+                d.span(),
+                "hpaController.syncPeriod",
+                "must be greater than zero",
+            ));
+        }
+        c.sync_period = d.get_ref().0;
+    }
+    if let Some(t) = &f.tolerance {
+        let v = *t.get_ref();
+        if !(0.0..1.0).contains(&v) {
+            return Err(ctx.err(
+                t.span(),
+                "hpaController.tolerance",
+                format!("must be at least 0 and below 1 (got {v})"),
+            ));
+        }
+        c.tolerance = v;
+    }
+    if let Some(d) = &f.cpu_initialization_period {
+        c.cpu_initialization_period = d.get_ref().0;
+    }
+    if let Some(d) = &f.initial_readiness_delay {
+        c.initial_readiness_delay = d.get_ref().0;
+    }
+    if let Some(d) = &f.downscale_stabilization {
+        c.downscale_stabilization = d.get_ref().0;
+    }
+    Ok(c)
+}
+
 /// Builds the autoscaler of service `path` (e.g. `services.web`), whose mean
 /// start delay is `start_delay`.
 pub(crate) fn build(
     a: &Spanned<AutoscalerFile>,
     path: &str,
     start_delay: SimDuration,
+    controller: &HpaConfig,
     ctx: &Ctx<'_>,
 ) -> Result<AutoscalerSpec, InputError> {
     let f = a.get_ref();
@@ -158,7 +219,7 @@ pub(crate) fn build(
         .map(|(k, m)| metric(m, &format!("{}.metrics[{k}]", t.path), ctx))
         .collect::<Result<Vec<_>, _>>()?;
     match kind {
-        "hpa" => hpa(&t, metrics),
+        "hpa" => hpa(&t, metrics, controller),
         "target-tracking" => target_tracking(&t, metrics),
         "step" => step(&t, metrics),
         "predictive" => predictive(&t, metrics, start_delay),
@@ -331,8 +392,12 @@ fn replica_bounds(t: &Table<'_, '_>) -> Result<(u32, u32), InputError> {
 /// `hpa`: `metrics` or autoscaling/v1's `targetCPUUtilizationPercentage`
 /// (neither: upstream's default, cpu at 80%), and `behavior` over
 /// Kubernetes' defaults when given, `None` when not.
-fn hpa(t: &Table<'_, '_>, metrics: Vec<MetricSpec>) -> Result<AutoscalerSpec, InputError> {
-    let config = HpaConfig::default();
+fn hpa(
+    t: &Table<'_, '_>,
+    metrics: Vec<MetricSpec>,
+    controller: &HpaConfig,
+) -> Result<AutoscalerSpec, InputError> {
+    let config = *controller;
     let metrics = hpa_metrics(t, metrics)?;
     let behavior = match &t.file().behavior {
         Some(b) => {

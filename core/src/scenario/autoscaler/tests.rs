@@ -65,3 +65,78 @@ fn target_cpu_utilization_percentage_conflicts_and_bounds_are_located() {
         "{e}"
     );
 }
+
+const WITH_HPA: &str = r#"
+name = "flags"
+[simulation]
+duration = "10s"
+[pools.a]
+count = 1
+cpu = "4"
+memory = "8Gi"
+[services.web]
+replicas = 1
+requests = { cpu = "500m", memory = "512Mi" }
+serviceTime = { dist = "exponential", mean = "10ms" }
+traffic = { model = "constant", rate = 1 }
+autoscaler = { kind = "hpa", maxReplicas = 4, behavior = {} }
+"#;
+
+fn with_controller(flags: &str) -> Result<crate::scenario::Scenario, InputError> {
+    let text = format!("{WITH_HPA}[hpaController]\n{flags}\n");
+    crate::scenario::parse(
+        &text,
+        "s.toml",
+        &crate::scenario::tests::MemFiles::default(),
+        &[],
+        None,
+    )
+}
+
+/// `[hpaController]` replaces kube-controller-manager's HPA flags; the
+/// downscale window of a `behavior.scaleDown` without its own window
+/// follows `downscaleStabilization` (upstream defaults the API field from
+/// the flag).
+#[test]
+fn hpa_controller_flags_reach_the_controller() {
+    let s = with_controller(
+        "syncPeriod = \"30s\"\ntolerance = 0.2\ncpuInitializationPeriod = \"1m\"\ninitialReadinessDelay = \"10s\"\ndownscaleStabilization = \"2m\"",
+    )
+    .unwrap();
+    let Some(AutoscalerSpec::Hpa(spec, c)) = &s.autoscalers[0] else {
+        panic!("{:?}", s.autoscalers[0]);
+    };
+    assert_eq!(c.sync_period, SimDuration::from_secs(30));
+    assert_eq!(c.tolerance, 0.2);
+    assert_eq!(c.cpu_initialization_period, SimDuration::from_secs(60));
+    assert_eq!(c.initial_readiness_delay, SimDuration::from_secs(10));
+    assert_eq!(c.downscale_stabilization, SimDuration::from_secs(120));
+    let b = spec.behavior.as_ref().unwrap();
+    assert_eq!(
+        b.scale_down.stabilization_window,
+        SimDuration::from_secs(120)
+    );
+    // Absent: upstream's defaults.
+    let s = with_controller("").unwrap();
+    let Some(AutoscalerSpec::Hpa(_, c)) = &s.autoscalers[0] else {
+        panic!()
+    };
+    assert_eq!(*c, crate::autoscale::hpa::HpaConfig::default());
+    // Bad values are located.
+    let e = with_controller("tolerance = 1.0").unwrap_err().to_string();
+    assert!(
+        e.contains("hpaController.tolerance: must be at least 0 and below 1"),
+        "{e}"
+    );
+    let e = with_controller("syncPeriod = \"0s\"")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("hpaController.syncPeriod: must be greater than zero"),
+        "{e}"
+    );
+    let e = with_controller("resyncPeriod = \"1s\"")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("resyncPeriod"), "{e}");
+}
