@@ -105,6 +105,7 @@ fn scenario(replicas: u32) -> Scenario {
         node_metrics: false,
         placement: "first-fit".into(),
         scheduler: None,
+        preset: None,
         queue: Default::default(),
         nodes: vec![],
         desired: DesiredState {

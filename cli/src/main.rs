@@ -425,6 +425,11 @@ fn list_policies() -> i32 {
     for (name, about) in orkestra_core::autoscale::cluster::NODE_AUTOSCALERS {
         println!("  {name:<26} {about}");
     }
+    println!("whole-cluster presets (preset):");
+    for p in orkestra_core::presets::cluster_presets() {
+        println!("  {:<26} {}", p.name, p.about);
+        println!("  {:<26}   {}", "", p.describe());
+    }
     exit::OK
 }
 

@@ -27,6 +27,7 @@ pub mod model;
 pub mod packing;
 pub mod placement;
 pub mod pod;
+pub mod presets;
 pub mod priority;
 pub mod quantity;
 pub mod queue;

@@ -61,8 +61,8 @@ pub enum ConsolidationPolicyFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClusterAutoscalerFile {
-    /// Which node autoscaler.
-    pub kind: NodeAutoscalerKind,
+    /// Which node autoscaler (required unless the scenario's `preset` names one).
+    pub kind: Option<NodeAutoscalerKind>,
     /// Cluster Autoscaler: `--expander` (default `random`).
     pub expander: Option<ExpanderFile>,
     /// How often it looks (default 10 s; Karpenter 1 s).
@@ -84,12 +84,32 @@ pub struct ClusterAutoscalerFile {
 }
 
 /// Builds the node autoscaler of `[clusterAutoscaler]`.
+///
+/// `preset`'s flags are the base the fields apply over, and its node
+/// autoscaler the `kind` when none is given.
 pub(super) fn build(
     f: &Spanned<ClusterAutoscalerFile>,
+    preset: Option<&crate::presets::ClusterPreset>,
     ctx: &Ctx<'_>,
 ) -> Result<NodeAutoscalerSpec, InputError> {
     let (span, c) = (f.span(), f.get_ref());
     let path = "clusterAutoscaler";
+    let kind = match (c.kind, preset) {
+        (Some(k), _) => k,
+        (None, Some(p)) => match p.node_autoscaler {
+            crate::presets::NodeAutoscalerKind::ClusterAutoscaler => {
+                NodeAutoscalerKind::ClusterAutoscaler
+            }
+            crate::presets::NodeAutoscalerKind::Karpenter => NodeAutoscalerKind::Karpenter,
+        },
+        (None, None) => {
+            return Err(ctx.err(
+                span,
+                "clusterAutoscaler.kind",
+                "is required: \"cluster-autoscaler\" or \"karpenter\" (or choose a whole-cluster `preset`)",
+            ));
+        }
+    };
     let given = [
         ("kind", true),
         ("expander", c.expander.is_some()),
@@ -112,7 +132,7 @@ pub(super) fn build(
         ("consolidateAfter", c.consolidate_after.is_some()),
     ];
     let scan_interval = positive_duration(&c.scan_interval, "clusterAutoscaler.scanInterval", ctx)?;
-    match c.kind {
+    match kind {
         NodeAutoscalerKind::ClusterAutoscaler => {
             check_fields(
                 &given,
@@ -131,7 +151,9 @@ pub(super) fn build(
                 path,
                 ctx,
             )?;
-            let mut cfg = ClusterAutoscalerConfig::default();
+            let mut cfg = preset.map_or_else(ClusterAutoscalerConfig::default, |p| {
+                p.cluster_autoscaler.clone()
+            });
             if let Some(e) = c.expander {
                 cfg.expander = match e {
                     ExpanderFile::Random => Expander::Random,
@@ -169,7 +191,9 @@ pub(super) fn build(
             if let Some(n) = bulk {
                 cfg.max_empty_bulk_delete = n;
             }
-            cfg.max_nodes_total = c.max_nodes_total.unwrap_or(0);
+            if let Some(n) = c.max_nodes_total {
+                cfg.max_nodes_total = n;
+            }
             Ok(NodeAutoscalerSpec::ClusterAutoscaler(cfg))
         }
         NodeAutoscalerKind::Karpenter => {
@@ -187,7 +211,7 @@ pub(super) fn build(
                 path,
                 ctx,
             )?;
-            let mut cfg = KarpenterConfig::default();
+            let mut cfg = preset.map_or_else(KarpenterConfig::default, |p| p.karpenter.clone());
             if let Some(d) = scan_interval {
                 cfg.scan_interval = d;
             }
@@ -202,7 +226,9 @@ pub(super) fn build(
             if let Some(d) = c.consolidate_after {
                 cfg.consolidate_after = d.0;
             }
-            cfg.max_nodes_total = c.max_nodes_total.unwrap_or(0);
+            if let Some(n) = c.max_nodes_total {
+                cfg.max_nodes_total = n;
+            }
             Ok(NodeAutoscalerSpec::Karpenter(cfg))
         }
     }

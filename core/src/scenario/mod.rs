@@ -75,6 +75,9 @@ pub struct Scenario {
     pub warm_start: bool,
     /// Write every node's allocation at every sample (`nodes.csv`).
     pub node_metrics: bool,
+    /// The whole-cluster preset (`preset`), if any; its values are already
+    /// in the fields below.
+    pub preset: Option<String>,
     /// Placement policy name (validated against the registry).
     pub placement: String,
     /// The Kubernetes profile `[scheduler]` configures on `placement`, when
@@ -426,12 +429,24 @@ fn resolve(
     let name = simulation::name(&raw.name, ctx)?;
     let duration = simulation::duration(&raw.simulation, ctx)?;
     let sample_interval = simulation::sample_interval(&raw.simulation, ctx)?;
-    let placement = simulation::placement(&raw.scheduler, ctx)?;
+    let preset = simulation::preset(&raw.preset, ctx)?;
+    let placement = simulation::placement(&raw.scheduler, preset.as_ref(), ctx)?;
     let queue = simulation::queue(&raw.scheduler);
-    let scheduler = scheduler::profile(&raw.scheduler, &placement, ctx)?;
-    let pools = pools::resolve(&raw.pools, &raw.cluster_autoscaler, ctx, files, &mut hash)?;
+    let scheduler = scheduler::profile(&raw.scheduler, &placement, preset.as_ref(), ctx)?;
+    let pools = pools::resolve(
+        &raw.pools,
+        &raw.cluster_autoscaler,
+        preset.as_ref(),
+        ctx,
+        files,
+        &mut hash,
+    )?;
     let pool_names = raw.pools.keys().cloned().collect();
-    let hpa = autoscaler::hpa_controller(raw.hpa_controller.as_ref().map(|h| h.get_ref()), ctx)?;
+    let hpa = autoscaler::hpa_controller(
+        raw.hpa_controller.as_ref().map(|h| h.get_ref()),
+        preset.as_ref(),
+        ctx,
+    )?;
     let around = services::Around {
         pools: &pool_names,
         duration,
@@ -468,6 +483,7 @@ fn resolve(
         sample_interval,
         warm_start: raw.simulation.warm_start.unwrap_or(true),
         node_metrics: raw.simulation.node_metrics.unwrap_or(false),
+        preset: preset.map(|p| p.name.to_string()),
         placement,
         scheduler,
         queue,
@@ -495,6 +511,8 @@ mod faults_tests;
 mod labels_tests;
 #[cfg(test)]
 mod pod_tests;
+#[cfg(test)]
+mod presets_tests;
 #[cfg(test)]
 mod priority_tests;
 #[cfg(test)]

@@ -35,6 +35,7 @@ pub(super) struct Pools {
 pub(super) fn resolve(
     pools: &BTreeMap<String, PoolFile>,
     autoscaler: &Option<Spanned<ClusterAutoscalerFile>>,
+    preset: Option<&crate::presets::ClusterPreset>,
     ctx: &Ctx<'_>,
     files: &dyn Files,
     hash: &mut Vec<u8>,
@@ -56,7 +57,7 @@ pub(super) fn resolve(
             "the cluster has no nodes: add a [pools.NAME] table with count ≥ 1",
         ));
     }
-    out.node_autoscaler = node_autoscaler(autoscaler, &out.node_groups, pools, ctx)?;
+    out.node_autoscaler = node_autoscaler(autoscaler, &out.node_groups, pools, preset, ctx)?;
     Ok(out)
 }
 
@@ -311,10 +312,11 @@ fn node_autoscaler(
     autoscaler: &Option<Spanned<ClusterAutoscalerFile>>,
     groups: &[NodeGroup],
     pools: &BTreeMap<String, PoolFile>,
+    preset: Option<&crate::presets::ClusterPreset>,
     ctx: &Ctx<'_>,
 ) -> Result<Option<NodeAutoscalerSpec>, InputError> {
     match (autoscaler, groups.first()) {
-        (Some(f), Some(_)) => Ok(Some(cluster::build(f, ctx)?)),
+        (Some(f), Some(_)) => Ok(Some(cluster::build(f, preset, ctx)?)),
         (Some(f), None) => Err(ctx.err(
             f.span(),
             "clusterAutoscaler",

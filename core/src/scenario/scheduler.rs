@@ -127,11 +127,24 @@ pub struct ShapePointFile {
 
 /// The profile `[scheduler]` configures on `preset`, or `None` when it
 /// sets no profile field (the preset then runs exactly as registered).
+///
+/// A whole-cluster preset's `percentageOfNodesToScore` applies when the
+/// section gives none and it differs from the placement preset's own.
 pub(super) fn profile(
     s: &SchedulerFile,
     preset: &str,
+    cluster: Option<&crate::presets::ClusterPreset>,
     ctx: &Ctx<'_>,
 ) -> Result<Option<SchedulerProfile>, InputError> {
+    let inherited = match (cluster, SchedulerProfile::preset(preset)) {
+        (Some(c), Some(p))
+            if s.percentage_of_nodes_to_score.is_none()
+                && c.percentage_of_nodes_to_score != p.percentage_of_nodes_to_score =>
+        {
+            Some(c.percentage_of_nodes_to_score)
+        }
+        _ => None,
+    };
     let first = s
         .percentage_of_nodes_to_score
         .as_ref()
@@ -142,7 +155,11 @@ pub(super) fn profile(
             .first()
             .map(|p| (p.span(), "scheduler.pluginConfig")));
     let Some((span, field)) = first else {
-        return Ok(None);
+        return Ok(inherited.and_then(|pct| {
+            let mut p = SchedulerProfile::preset(preset)?;
+            p.percentage_of_nodes_to_score = pct;
+            Some(p)
+        }));
     };
     let Some(mut profile) = SchedulerProfile::preset(preset) else {
         return Err(ctx.err(
@@ -164,6 +181,8 @@ pub(super) fn profile(
             ));
         }
         profile.percentage_of_nodes_to_score = v as u32;
+    } else if let Some(pct) = inherited {
+        profile.percentage_of_nodes_to_score = pct;
     }
     if let Some(p) = &s.plugins {
         let custom = plugins(p.get_ref(), ctx)?;

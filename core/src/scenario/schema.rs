@@ -27,6 +27,9 @@ pub struct ScenarioFile {
     /// What the scenario is for.
     #[serde(default)]
     pub description: String,
+    /// A whole-cluster preset (`kubernetes`, `aks`, …): the defaults of
+    /// `[scheduler]`, `[clusterAutoscaler]` and `[hpaController]`.
+    pub preset: Option<Spanned<String>>,
     /// How long and how to simulate.
     pub simulation: SimulationFile,
     /// Placement.

@@ -10,6 +10,7 @@ use super::fields::{check_dns_label, positive_duration};
 use super::schema::{QueueKind, SchedulerFile, SimulationFile};
 use super::{Ctx, InputError};
 use crate::placement::QueueOrder;
+use crate::presets::{CLUSTER_PRESET_NAMES, ClusterPreset, cluster_preset};
 use crate::registry;
 use crate::time::SimDuration;
 
@@ -54,15 +55,40 @@ pub(super) fn metric_resolution(
     )
 }
 
-/// `scheduler.policy`, a registered placer (default `first-fit`).
-pub(super) fn placement(s: &SchedulerFile, ctx: &Ctx<'_>) -> Result<String, InputError> {
+/// `preset`, one of [`crate::presets::CLUSTER_PRESET_NAMES`].
+pub(super) fn preset(
+    p: &Option<Spanned<String>>,
+    ctx: &Ctx<'_>,
+) -> Result<Option<ClusterPreset>, InputError> {
+    let Some(p) = p else { return Ok(None) };
+    match cluster_preset(p.get_ref()) {
+        Some(c) => Ok(Some(c)),
+        None => Err(ctx.err(
+            p.span(),
+            "preset",
+            format!(
+                "unknown whole-cluster preset '{}'; choose from: {}",
+                p.get_ref(),
+                CLUSTER_PRESET_NAMES.join(", ")
+            ),
+        )),
+    }
+}
+
+/// `scheduler.policy`, a registered placer (default: the preset's, else
+/// `first-fit`).
+pub(super) fn placement(
+    s: &SchedulerFile,
+    preset: Option<&ClusterPreset>,
+    ctx: &Ctx<'_>,
+) -> Result<String, InputError> {
     match &s.policy {
         Some(p) => {
             registry::placer(p.get_ref())
                 .map_err(|e| ctx.err(p.span(), "scheduler.policy", e.to_string()))?;
             Ok(p.get_ref().clone())
         }
-        None => Ok("first-fit".to_string()),
+        None => Ok(preset.map_or("first-fit", |p| p.placement).to_string()),
     }
 }
 

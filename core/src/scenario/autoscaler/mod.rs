@@ -154,9 +154,10 @@ pub struct HpaControllerFile {
 /// scale-down), the others ≥ 0.
 pub(crate) fn hpa_controller(
     f: Option<&HpaControllerFile>,
+    preset: Option<&crate::presets::ClusterPreset>,
     ctx: &Ctx<'_>,
 ) -> Result<HpaConfig, InputError> {
-    let mut c = HpaConfig::default();
+    let mut c = preset.map_or_else(HpaConfig::default, |p| p.hpa);
     let Some(f) = f else { return Ok(c) };
     if let Some(d) = &f.sync_period {
         if d.get_ref().0.0 == 0 {
