@@ -124,6 +124,7 @@ fn scenario(replicas: u32) -> Scenario {
         resilience: Default::default(),
         priority_classes: vec![],
         pod_disruption_budgets: vec![],
+        namespaces: Default::default(),
     }
 }
 

@@ -689,10 +689,16 @@ pub struct PodSet {
     pub selector: Option<crate::labels::LabelSelector>,
     /// Namespaces whose pods may match (a spread constraint: the replica's
     /// own; an affinity term: its `namespaces`, or the replica's own when
-    /// empty); `all_namespaces` overrides.
+    /// empty and there is no `namespace_selector`); `all_namespaces`
+    /// overrides, and [`resolve_pod_selectors_in`] adds the namespaces
+    /// `namespace_selector` picks.
     pub namespaces: Vec<String>,
     /// An empty `namespaceSelector`: pods of every namespace.
     pub all_namespaces: bool,
+    /// A non-empty `namespaceSelector` over the namespaces' labels
+    /// (`AffinityTerm.Matches`: a pod matches when its namespace is listed
+    /// *or* selected); `None` when absent or empty (`all_namespaces`).
+    pub namespace_selector: Option<crate::labels::LabelSelector>,
     /// The services whose pods match, ascending (set by [`PodSet::resolve`]).
     pub services: Vec<ServiceId>,
     /// Whether the replica's own service is among them (`selfMatchNum`).
@@ -720,10 +726,68 @@ impl PodSet {
     }
 }
 
-/// Settles which services every explicit selector picks ([`PodSet::resolve`]),
-/// given every service of a desired state (`specs[s]` is service `s`), and hands each service the terms
-/// of others that select it (InterPodAffinity's symmetric half).
+/// [`resolve_pod_selectors_in`] where every namespace carries only its
+/// `kubernetes.io/metadata.name` label.
 pub fn resolve_pod_selectors(specs: &mut [ServiceSpec]) {
+    resolve_pod_selectors_in(specs, &BTreeMap::new());
+}
+
+/// The label every namespace carries with its own name
+/// (`kubernetes.io/metadata.name`, set by the API server since 1.22).
+pub const LABEL_NAMESPACE_NAME: &str = "kubernetes.io/metadata.name";
+
+/// A namespace's labels: `declared` (a scenario's `[namespaces.NAME]`),
+/// with `kubernetes.io/metadata.name` set to its name, as the API server
+/// sets it whatever the object says.
+pub fn namespace_labels(
+    name: &str,
+    declared: Option<&crate::labels::Labels>,
+) -> crate::labels::Labels {
+    let mut l = declared.cloned().unwrap_or_default();
+    l.insert(LABEL_NAMESPACE_NAME.to_string(), name.to_string());
+    l
+}
+
+/// Settles which services every explicit selector picks ([`PodSet::resolve`]),
+/// given every service of a desired state (`specs[s]` is service `s`) and
+/// the labels of declared namespaces (`namespaces`; any other namespace
+/// carries only [`LABEL_NAMESPACE_NAME`]), and hands each service the terms
+/// of others that select it (InterPodAffinity's symmetric half). A
+/// `namespaceSelector` is settled first: the namespaces of the pods that
+/// exist (every service's) whose labels it matches join the term's list.
+pub fn resolve_pod_selectors_in(
+    specs: &mut [ServiceSpec],
+    namespaces: &BTreeMap<String, crate::labels::Labels>,
+) {
+    let mut known: Vec<&String> = specs.iter().map(|s| &s.meta.namespace).collect();
+    known.extend(namespaces.keys());
+    known.sort();
+    known.dedup();
+    let ns_labels: Vec<(String, crate::labels::Labels)> = known
+        .into_iter()
+        .map(|n| (n.clone(), namespace_labels(n, namespaces.get(n))))
+        .collect();
+    let add_selected = |p: &mut PodSet| {
+        if let Some(sel) = &p.namespace_selector {
+            for (n, l) in &ns_labels {
+                if sel.matches(l) && !p.namespaces.contains(n) {
+                    p.namespaces.push(n.clone());
+                }
+            }
+        }
+    };
+    for spec in specs.iter_mut() {
+        for sc in &mut spec.placement.spread {
+            if let PodSelector::Pods(p) = &mut sc.selector {
+                add_selected(p);
+            }
+        }
+        if let Some(pa) = &mut spec.placement.pod_affinity {
+            for t in &mut pa.terms {
+                add_selected(&mut t.pods);
+            }
+        }
+    }
     let metas: Vec<PodMeta> = specs.iter().map(|s| s.meta.clone()).collect();
     let refs: Vec<&PodMeta> = metas.iter().collect();
     let mut existing: Vec<Vec<ExistingTerm>> = vec![Vec::new(); specs.len()];

@@ -20,6 +20,7 @@ use super::schema::{
 };
 use super::selectors::{check_label_key, check_label_value, label_selector};
 use super::{Ctx, InputError};
+use crate::labels::LabelSelector;
 use crate::model::{
     AntiAffinity, Constraints, NodeInclusionPolicy, PodAffinity, PodAffinityTerm, PodMeta,
     PodSelector, PodSet, SelectorOp, SelectorRequirement, SelectorTerm, ServiceSpec,
@@ -501,38 +502,32 @@ fn pod_term(
             ));
         }
     };
-    let selector = match &t.label_selector {
+    let mut selector = match &t.label_selector {
         Some(ls) => Some(label_selector(ls, &format!("{at}.labelSelector"), ctx)?),
         None => None,
     };
+    selector = label_keys_merged(t, selector, span.clone(), at, meta, ctx)?;
     for n in &t.namespaces {
         check_dns_label(n).map_err(|m| ctx.err(span.clone(), format!("{at}.namespaces"), m))?;
     }
-    let all_namespaces = match &t.namespace_selector {
-        None => false,
-        Some(ns) => {
-            let sel = label_selector(ns, &format!("{at}.namespaceSelector"), ctx)?;
-            if !sel.is_empty() {
-                return Err(ctx.err(
-                    ns.span(),
-                    format!("{at}.namespaceSelector"),
-                    "namespaces carry no labels in a scenario: only the empty selector {} (every namespace) is accepted; list namespaces in 'namespaces'",
-                ));
-            }
-            true
-        }
+    let namespace_selector = match &t.namespace_selector {
+        None => None,
+        Some(ns) => Some(label_selector(ns, &format!("{at}.namespaceSelector"), ctx)?),
     };
+    let all_namespaces = namespace_selector.as_ref().is_some_and(|s| s.is_empty());
     // GetNamespacesFromPodAffinityTerm: no namespaces and a nil namespaceSelector → the pod's own.
-    let namespaces = if t.namespaces.is_empty() && !all_namespaces {
+    let namespaces = if t.namespaces.is_empty() && namespace_selector.is_none() {
         vec![meta.namespace.clone()]
     } else {
         t.namespaces.clone()
     };
+    let namespace_selector = namespace_selector.filter(|s| !s.is_empty());
     Ok(PodAffinityTerm {
         pods: PodSet {
             selector,
             namespaces,
             all_namespaces,
+            namespace_selector,
             ..Default::default()
         },
         topology_key: t.topology_key.clone(),
@@ -540,6 +535,76 @@ fn pod_term(
         required,
         weight,
     })
+}
+
+/// A term's `matchLabelKeys` and `mismatchLabelKeys`, validated as
+/// `validateMatchLabelKeysAndMismatchLabelKeys` does
+/// (`pkg/apis/core/validation/validation.go`) and merged into its selector
+/// as the pod strategy's `applyMatchLabelKeysAndMismatchLabelKeys` does at
+/// creation (`pkg/registry/core/pod/strategy.go`, kubernetes/kubernetes
+/// v1.33): `key In (value)` / `key NotIn (value)` for each key the pod's
+/// labels have, nothing for a key they lack, nothing at all for a nil
+/// selector (which is an error when keys are given).
+fn label_keys_merged(
+    t: &PodAffinityTermFile,
+    selector: Option<LabelSelector>,
+    span: Range<usize>,
+    at: &str,
+    meta: &PodMeta,
+    ctx: &Ctx<'_>,
+) -> Result<Option<LabelSelector>, InputError> {
+    let (keys, mis) = (&t.match_label_keys, &t.mismatch_label_keys);
+    if keys.is_empty() && mis.is_empty() {
+        return Ok(selector);
+    }
+    let Some(mut selector) = selector else {
+        let field = if keys.is_empty() {
+            "mismatchLabelKeys"
+        } else {
+            "matchLabelKeys"
+        };
+        return Err(ctx.err(
+            span,
+            format!("{at}.{field}"),
+            "must not be specified when labelSelector is not set",
+        ));
+    };
+    for (list, field) in [(keys, "matchLabelKeys"), (mis, "mismatchLabelKeys")] {
+        for (i, k) in list.iter().enumerate() {
+            check_label_key(k)
+                .map_err(|m| ctx.err(span.clone(), format!("{at}.{field}[{i}]"), m))?;
+        }
+    }
+    for (i, k) in keys.iter().enumerate() {
+        if selector.match_labels.contains_key(k)
+            || selector.match_expressions.iter().any(|r| r.key == *k)
+        {
+            return Err(ctx.err(
+                span,
+                format!("{at}.matchLabelKeys[{i}]"),
+                format!("'{k}' exists in both matchLabelKeys and labelSelector"),
+            ));
+        }
+        if mis.contains(k) {
+            return Err(ctx.err(
+                span,
+                format!("{at}.matchLabelKeys[{i}]"),
+                format!("'{k}' exists in both matchLabelKeys and mismatchLabelKeys"),
+            ));
+        }
+    }
+    for (list, op) in [(keys, SelectorOp::In), (mis, SelectorOp::NotIn)] {
+        for k in list {
+            if let Some(v) = meta.labels.get(k) {
+                selector.match_expressions.push(SelectorRequirement {
+                    key: k.clone(),
+                    op,
+                    values: vec![v.clone()],
+                });
+            }
+        }
+    }
+    Ok(Some(selector))
 }
 
 /// `[services.NAME.metadata]` (`path` is `services.NAME`): a DNS-label
@@ -590,7 +655,41 @@ pub(crate) fn metadata(
     Ok(meta)
 }
 
-/// Settles every explicit selector once all services (and job shapes) are known.
-pub(crate) fn resolve_selectors(specs: &mut [ServiceSpec]) {
-    crate::model::resolve_pod_selectors(specs);
+/// `[namespaces.NAME]`: valid DNS-label names and label keys and values;
+/// `kubernetes.io/metadata.name`, if given, must be the name (the API
+/// server sets it so). The result holds every declared namespace's labels
+/// with that label set.
+pub(crate) fn namespaces(
+    list: &std::collections::BTreeMap<String, Spanned<super::schema::NamespaceFile>>,
+    ctx: &Ctx<'_>,
+) -> Result<std::collections::BTreeMap<String, crate::labels::Labels>, InputError> {
+    let mut out = std::collections::BTreeMap::new();
+    for (name, f) in list {
+        let at = format!("namespaces.{name}");
+        check_dns_label(name).map_err(|m| ctx.err(f.span(), at.clone(), m))?;
+        for (k, v) in &f.get_ref().labels {
+            let p = format!("{at}.labels.{k}");
+            check_label_key(k).map_err(|e| ctx.err(f.span(), p.clone(), e))?;
+            check_label_value(v).map_err(|e| ctx.err(f.span(), p.clone(), e))?;
+            if k == crate::model::LABEL_NAMESPACE_NAME && v != name {
+                return Err(ctx.err(
+                    f.span(),
+                    p,
+                    format!("is always the namespace's name '{name}' (the API server sets it)"),
+                ));
+            }
+        }
+        let labels = crate::model::namespace_labels(name, Some(&f.get_ref().labels));
+        out.insert(name.clone(), labels);
+    }
+    Ok(out)
+}
+
+/// Settles every explicit selector once all services (and job shapes) and
+/// the declared namespaces are known.
+pub(crate) fn resolve_selectors(
+    specs: &mut [ServiceSpec],
+    namespaces: &std::collections::BTreeMap<String, crate::labels::Labels>,
+) {
+    crate::model::resolve_pod_selectors_in(specs, namespaces);
 }

@@ -199,17 +199,138 @@ fn bad_selectors_and_spread_fields_are_located() {
     assert_eq!(e.path, "services.api.metadata.namespace");
     let e = err("tier = \"front\", track = \"stable\"", "tier = \"a b\"");
     assert_eq!(e.path, "services.api.metadata.labels.tier");
-    let e = err(
-        "namespaceSelector = {}",
-        "namespaceSelector = { matchLabels = { team = \"x\" } }",
-    );
-    assert_eq!(
-        e.path,
-        "services.cache.affinity.podAntiAffinityTerms.required[0].namespaceSelector"
-    );
     let e = err("weight = 30\n", "");
     assert_eq!(
         e.path,
         "services.cache.affinity.podAffinity.preferred[0].weight"
     );
+}
+
+/// `namespaceSelector` over the namespaces' labels and the affinity
+/// terms' `matchLabelKeys`/`mismatchLabelKeys`, worked by hand.
+#[test]
+fn namespace_selectors_and_affinity_label_keys_resolve() {
+    let with = |from: &str, to: &str| {
+        assert!(TWO.contains(from), "{from}");
+        TWO.replacen(from, to, 1)
+    };
+    // Namespaces shop and batch are team a, ops team b; default exists (web's) unlabelled.
+    let ns = "\n[namespaces.shop]\nlabels = { team = \"a\" }\n[namespaces.ops]\nlabels = { team = \"b\" }\n[namespaces.batch]\nlabels = { team = \"a\" }\n";
+    let text = with(
+        "namespaceSelector = {}",
+        "namespaceSelector = { matchLabels = { team = \"a\" } }",
+    ) + ns;
+    let text = text.replacen(
+        "labelSelector = { matchLabels = { app = \"web\" } }",
+        "labelSelector = { matchLabels = { tier = \"front\" } }",
+        1,
+    );
+    let s = load(&text).unwrap();
+    assert_eq!(s.namespaces["ops"]["kubernetes.io/metadata.name"], "ops");
+    let cache = &s.desired.services[1];
+    let t = &cache.placement.pod_affinity.as_ref().unwrap().terms[1];
+    // team = a picks shop and batch (ops is team b; default has no team label);
+    // tier = front in those: api and cache itself, both in shop.
+    assert!(!t.pods.all_namespaces);
+    assert_eq!(t.pods.namespaces, ["batch", "shop"]);
+    assert_eq!(t.pods.services, [ServiceId(0), ServiceId(1)]);
+    // kubernetes.io/metadata.name selects a namespace by name: default holds web.
+    let text = with(
+        "namespaceSelector = {}",
+        "namespaceSelector = { matchLabels = { \"kubernetes.io/metadata.name\" = \"default\" } }",
+    );
+    let s = load(&text).unwrap();
+    let t = &s.desired.services[1]
+        .placement
+        .pod_affinity
+        .as_ref()
+        .unwrap()
+        .terms[1];
+    assert_eq!(t.pods.services, [ServiceId(2)]);
+
+    // cache (track = canary) prefers app = api: with matchLabelKeys = [track] the selector
+    // gains track In (canary), which api (track = stable) fails; with
+    // mismatchLabelKeys = [track], track NotIn (canary), which api passes.
+    let affinity = "labelSelector = { matchLabels = { app = \"api\" } }";
+    let keys = |field: &str| with(affinity, &format!("{affinity}\n{field} = [\"track\"]"));
+    let s = load(&keys("matchLabelKeys")).unwrap();
+    let t = &s.desired.services[1]
+        .placement
+        .pod_affinity
+        .as_ref()
+        .unwrap()
+        .terms[0];
+    let sel = t.pods.selector.as_ref().unwrap();
+    assert_eq!(sel.match_expressions[0].op, SelectorOp::In);
+    assert_eq!(sel.match_expressions[0].values, ["canary"]);
+    assert!(t.pods.services.is_empty());
+    let s = load(&keys("mismatchLabelKeys")).unwrap();
+    let t = &s.desired.services[1]
+        .placement
+        .pod_affinity
+        .as_ref()
+        .unwrap()
+        .terms[0];
+    assert_eq!(
+        t.pods.selector.as_ref().unwrap().match_expressions[0].op,
+        SelectorOp::NotIn
+    );
+    assert_eq!(t.pods.services, [ServiceId(0)]);
+    // A key the pod lacks adds nothing.
+    let s = load(&with(
+        affinity,
+        &format!("{affinity}\nmatchLabelKeys = [\"zone\"]"),
+    ))
+    .unwrap();
+    let t = &s.desired.services[1]
+        .placement
+        .pod_affinity
+        .as_ref()
+        .unwrap()
+        .terms[0];
+    assert!(
+        t.pods
+            .selector
+            .as_ref()
+            .unwrap()
+            .match_expressions
+            .is_empty()
+    );
+    assert_eq!(t.pods.services, [ServiceId(0)]);
+
+    // validateMatchLabelKeysAndMismatchLabelKeys' refusals.
+    let at = "services.cache.affinity.podAffinity.preferred[0]";
+    let e = load(&with(
+        affinity,
+        &format!("{affinity}\nmatchLabelKeys = [\"app\"]"),
+    ))
+    .unwrap_err();
+    assert_eq!(e.path, format!("{at}.matchLabelKeys[0]"));
+    assert_eq!(
+        e.message,
+        "'app' exists in both matchLabelKeys and labelSelector"
+    );
+    let e = load(&with(
+        affinity,
+        &format!("{affinity}\nmatchLabelKeys = [\"track\"]\nmismatchLabelKeys = [\"track\"]"),
+    ))
+    .unwrap_err();
+    assert_eq!(
+        e.message,
+        "'track' exists in both matchLabelKeys and mismatchLabelKeys"
+    );
+    let e = load(&with(affinity, "mismatchLabelKeys = [\"track\"]")).unwrap_err();
+    assert_eq!(e.path, format!("{at}.mismatchLabelKeys"));
+    assert_eq!(
+        e.message,
+        "must not be specified when labelSelector is not set"
+    );
+    let e = load(
+        &(TWO.to_string()
+            + "\n[namespaces.shop]\nlabels = { \"kubernetes.io/metadata.name\" = \"x\" }\n"),
+    )
+    .unwrap_err();
+    assert_eq!(e.path, "namespaces.shop.labels.kubernetes.io/metadata.name");
+    let e = load(&(TWO.to_string() + "\n[namespaces.Shop]\n")).unwrap_err();
+    assert_eq!(e.path, "namespaces.Shop");
 }

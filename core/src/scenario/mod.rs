@@ -120,6 +120,9 @@ pub struct Scenario {
     pub priority_classes: Vec<crate::priority::PriorityClass>,
     /// `[[podDisruptionBudgets]]`.
     pub pod_disruption_budgets: Vec<crate::disruption::PodDisruptionBudget>,
+    /// `[namespaces.NAME]`: declared namespaces and their labels (with
+    /// `kubernetes.io/metadata.name`); others carry only that label.
+    pub namespaces: std::collections::BTreeMap<String, crate::labels::Labels>,
 }
 
 /// Topology, faults and self-healing settings of a scenario, grouped so a
@@ -455,7 +458,8 @@ fn resolve(
     let services = services::resolve(&raw.services, &around, ctx, files, &mut hash)?;
     let mut specs = services.specs;
     let jobs = jobs::resolve(&raw.jobs, &mut specs, ctx, files, &mut hash)?;
-    constraints::resolve_selectors(&mut specs);
+    let namespaces = constraints::namespaces(&raw.namespaces, ctx)?;
+    constraints::resolve_selectors(&mut specs, &namespaces);
     let priority_classes = priority::classes(&raw.priority_classes, ctx)?;
     priority::apply_services(&raw.services, &mut specs, &priority_classes, ctx)?;
     priority::apply_jobs(&raw.jobs, &jobs, &mut specs, &priority_classes, ctx)?;
@@ -502,6 +506,7 @@ fn resolve(
         resilience,
         priority_classes,
         pod_disruption_budgets,
+        namespaces,
     })
 }
 

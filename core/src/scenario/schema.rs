@@ -68,6 +68,18 @@ pub struct ScenarioFile {
     /// `[[podDisruptionBudgets]]`.
     #[serde(default)]
     pub pod_disruption_budgets: Vec<Spanned<super::disruption::PodDisruptionBudgetFile>>,
+    /// `[namespaces.NAME]`: Namespace objects and their labels.
+    #[serde(default)]
+    pub namespaces: BTreeMap<String, Spanned<NamespaceFile>>,
+}
+
+/// `[namespaces.NAME]`: a Namespace's `metadata`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NamespaceFile {
+    /// `metadata.labels` (`kubernetes.io/metadata.name` is always the name).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// `[simulation]`.
@@ -997,8 +1009,17 @@ pub struct PodAffinityTermFile {
     /// Namespaces to look in (default: the service's own).
     #[serde(default)]
     pub namespaces: Vec<String>,
-    /// Only the empty selector `{}` (every namespace): namespaces carry no labels here.
+    /// Namespaces by their labels (`[namespaces.NAME] labels`, and
+    /// `kubernetes.io/metadata.name` on every namespace); `{}` is every namespace.
     pub namespace_selector: Option<Spanned<LabelSelectorFile>>,
+    /// Keys of the pod's own labels whose values are added to
+    /// `labelSelector` as `key In (value)`.
+    #[serde(default)]
+    pub match_label_keys: Vec<String>,
+    /// Keys of the pod's own labels whose values are added to
+    /// `labelSelector` as `key NotIn (value)`.
+    #[serde(default)]
+    pub mismatch_label_keys: Vec<String>,
     /// Preferred terms: 1..=100.
     pub weight: Option<Spanned<i32>>,
 }
