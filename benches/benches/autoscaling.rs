@@ -118,6 +118,7 @@ fn cluster_autoscaler(c: &mut Criterion) {
             nodes: &nodes,
             observed: &observed,
             desired: &desired,
+            pdbs: &[],
         };
         // 100 pending replicas of 6 cpu: one per new 8-cpu node.
         assert!(matches!(
@@ -143,6 +144,7 @@ fn cluster_autoscaler(c: &mut Criterion) {
                     nodes: &nodes,
                     observed: &observed,
                     desired: &desired,
+                    pdbs: &[],
                 };
                 let a = ca.scan(&input, &mut rng);
                 debug_assert!(a.is_empty());

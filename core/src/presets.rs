@@ -168,7 +168,6 @@ pub fn aks() -> ClusterPreset {
             "scale-down-delay-after-failure=3m",
             "scale-down-unready-time=20m",
             "max-graceful-termination-sec=600",
-            "skip-nodes-with-system-pods=true",
             "skip-nodes-with-local-storage=false",
             "max-node-provision-time=15m",
             "max-total-unready-percentage=45",

@@ -77,6 +77,8 @@ pub struct ClusterAutoscalerFile {
     pub max_nodes_total: Option<u32>,
     /// Cluster Autoscaler: `--max-empty-bulk-delete` (default 10).
     pub max_empty_bulk_delete: Option<Spanned<u32>>,
+    /// Cluster Autoscaler: `--skip-nodes-with-system-pods` (default true).
+    pub skip_nodes_with_system_pods: Option<bool>,
     /// Karpenter: `disruption.consolidationPolicy` (default `WhenEmptyOrUnderutilized`).
     pub consolidation_policy: Option<ConsolidationPolicyFile>,
     /// Karpenter: `disruption.consolidateAfter` (default `0s`).
@@ -128,6 +130,10 @@ pub(super) fn build(
         ),
         ("maxNodesTotal", c.max_nodes_total.is_some()),
         ("maxEmptyBulkDelete", c.max_empty_bulk_delete.is_some()),
+        (
+            "skipNodesWithSystemPods",
+            c.skip_nodes_with_system_pods.is_some(),
+        ),
         ("consolidationPolicy", c.consolidation_policy.is_some()),
         ("consolidateAfter", c.consolidate_after.is_some()),
     ];
@@ -145,6 +151,7 @@ pub(super) fn build(
                     "scaleDownDelayAfterAdd",
                     "maxNodesTotal",
                     "maxEmptyBulkDelete",
+                    "skipNodesWithSystemPods",
                 ],
                 "kind = \"cluster-autoscaler\"",
                 span,
@@ -193,6 +200,9 @@ pub(super) fn build(
             }
             if let Some(n) = c.max_nodes_total {
                 cfg.max_nodes_total = n;
+            }
+            if let Some(b) = c.skip_nodes_with_system_pods {
+                cfg.skip_nodes_with_system_pods = b;
             }
             Ok(NodeAutoscalerSpec::ClusterAutoscaler(cfg))
         }
@@ -390,6 +400,17 @@ rate = 10
         // Upstream defaults for the rest.
         assert_eq!(c.scan_interval, SimDuration::from_secs(10));
         assert_eq!(c.scale_down_unneeded_time, SimDuration::from_secs(600));
+        assert!(c.skip_nodes_with_system_pods);
+        let off = load(&edit(
+            GOOD,
+            "scaleDownUtilizationThreshold = 0.6",
+            "skipNodesWithSystemPods = false",
+        ))
+        .unwrap();
+        let Some(NodeAutoscalerSpec::ClusterAutoscaler(c)) = &off.node_autoscaler else {
+            panic!("{:?}", off.node_autoscaler)
+        };
+        assert!(!c.skip_nodes_with_system_pods);
         // Karpenter with its own fields.
         let k = load(&edit(
             GOOD,
@@ -441,7 +462,7 @@ rate = 10
             (
                 "kind = \"cluster-autoscaler\"",
                 "kind = \"cluster-autoscaler\"\nconsolidateAfter = \"1m\"",
-                "s.toml:24:1: clusterAutoscaler: 'consolidateAfter' does not apply to kind = \"cluster-autoscaler\"; it takes: kind (optional: expander, scanInterval, scaleDownUtilizationThreshold, scaleDownUnneededTime, scaleDownDelayAfterAdd, maxNodesTotal, maxEmptyBulkDelete)",
+                "s.toml:24:1: clusterAutoscaler: 'consolidateAfter' does not apply to kind = \"cluster-autoscaler\"; it takes: kind (optional: expander, scanInterval, scaleDownUtilizationThreshold, scaleDownUnneededTime, scaleDownDelayAfterAdd, maxNodesTotal, maxEmptyBulkDelete, skipNodesWithSystemPods)",
             ),
             (
                 "kind = \"cluster-autoscaler\"",

@@ -188,6 +188,7 @@ impl Nodes {
             nodes: &self.info,
             observed,
             desired,
+            pdbs: &scenario.pod_disruption_budgets,
         };
         let actions = ns.scaler.scan(&input, &mut ns.rng);
         let next = now + ns.scaler.scan_interval();

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use rand::Rng;
 
-use super::drain::{DrainSim, movable, utilization};
+use super::drain::{DrainRules, DrainSim, PdbTracker, movable, utilization};
 use super::{Expander, NodeAction, NodeAutoscale, NodeLife, ScanInput, scale_up};
 use crate::model::NodeId;
 use crate::time::{SimDuration, SimTime};
@@ -41,6 +41,9 @@ pub struct ClusterAutoscalerConfig {
     /// `--scale-down-non-empty-candidates-count`: non-empty nodes simulated
     /// per scan (30).
     pub scale_down_non_empty_candidates_count: u32,
+    /// `--skip-nodes-with-system-pods`: a node running a `kube-system` pod
+    /// that no PodDisruptionBudget covers is not removed (true).
+    pub skip_nodes_with_system_pods: bool,
 }
 
 impl Default for ClusterAutoscalerConfig {
@@ -54,6 +57,7 @@ impl Default for ClusterAutoscalerConfig {
             max_nodes_total: 0,
             max_empty_bulk_delete: 10,
             scale_down_non_empty_candidates_count: 30,
+            skip_nodes_with_system_pods: true,
         }
     }
 }
@@ -76,6 +80,10 @@ struct Unneeded {
 /// (group `max`, `--max-nodes-total`), the four expanders, one group
 /// grown per scan; the unneeded test (utilization below the threshold,
 /// every movable replica placeable elsewhere, nodes with job pods kept),
+/// the pod rules that keep a node (`safe-to-evict`, `kube-system` pods
+/// without a PDB under `--skip-nodes-with-system-pods`, see
+/// [`DrainRules`]) and PodDisruptionBudgets, whose remaining disruptions
+/// are spent by each node found unneeded in a scan (`RemainingPdbTracker`),
 /// the unneeded timer reset when a node stops qualifying, the cool-down
 /// after a scale-up, group `min`, empty nodes removed in bulk (up to
 /// `--max-empty-bulk-delete`), at most one non-empty node drained at a
@@ -83,7 +91,9 @@ struct Unneeded {
 /// first and non-empty ones simulated at most
 /// `--scale-down-non-empty-candidates-count` per scan.
 ///
-/// Not reproduced: PodDisruptionBudgets and `safe-to-evict` annotations,
+/// Not reproduced: evicting Job pods (a node running one is kept, as the
+/// simulated Job controller does not recreate deleted pods), local-storage
+/// volumes (the model has no volumes yet), pods without a controller,
 /// DaemonSets, unready-node handling (`--scale-down-unready-time`,
 /// `--max-total-unready-percentage`), `--max-node-provision-time` and
 /// failed scale-ups (nodes always arrive), balancing similar groups,
@@ -132,8 +142,14 @@ impl ClusterAutoscaler {
             .filter(|&(_, u)| u < threshold)
             .collect();
         let ids: Vec<usize> = candidates.iter().map(|c| c.0).collect();
-        let moves = movable(input, &ids);
-        let mut order: Vec<usize> = (0..candidates.len()).filter(|&k| !moves[k].1).collect();
+        let rules = DrainRules::ClusterAutoscaler {
+            skip_nodes_with_system_pods: self.config.skip_nodes_with_system_pods,
+        };
+        let moves = movable(input, &ids, rules);
+        let mut order: Vec<usize> = (0..candidates.len())
+            .filter(|&k| moves[k].1.is_none())
+            .collect();
+        let mut budgets = PdbTracker::new(input);
         order.sort_by_key(|&k| {
             let (i, _) = candidates[k];
             (
@@ -157,8 +173,12 @@ impl ClusterAutoscaler {
                 }
                 simulated += 1;
             }
+            if budgets.can_remove(input, replicas).is_err() {
+                continue;
+            }
             if sim.simulate(i, replicas).is_empty() {
                 sim.commit();
+                budgets.remove(input, replicas);
                 found.push(Unneeded {
                     node: i,
                     empty: replicas.is_empty(),

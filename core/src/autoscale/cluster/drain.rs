@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 
 use super::{NodeLife, ScanInput};
+use crate::disruption::PodDisruptionBudget;
 use crate::model::{NodeId, NodeStatus, ReplicaId, ReplicaState, ServiceId, ServiceKind};
 use crate::placement::{Batch, ClusterView, NodeAlloc, Request};
 use crate::sched::hard::HardFilters;
@@ -27,36 +28,201 @@ pub fn utilization(node: &NodeStatus) -> f64 {
     frac(req.cpu_milli, cap.cpu_milli).max(frac(req.memory_bytes, cap.memory_bytes))
 }
 
-/// The replicas a removal would have to move off each of `nodes`: the
-/// starting and ready ones (terminating ones leave anyway), and whether a
-/// job pod runs there (a job pod is not recreated by a controller when
-/// deleted, so its node is not removable: upstream keeps nodes with pods
-/// "not backed by a controller object").
-pub(crate) fn movable(input: &ScanInput<'_>, nodes: &[usize]) -> Vec<(Vec<ReplicaId>, bool)> {
+/// `cluster-autoscaler.kubernetes.io/safe-to-evict`: `"false"` keeps a
+/// pod's node, `"true"` lets the Cluster Autoscaler move a pod its other
+/// rules would keep (here: a `kube-system` pod without a budget).
+pub const SAFE_TO_EVICT: &str = "cluster-autoscaler.kubernetes.io/safe-to-evict";
+
+/// `karpenter.sh/do-not-disrupt: "true"`: Karpenter never voluntarily
+/// disrupts the pod's node.
+pub const DO_NOT_DISRUPT: &str = "karpenter.sh/do-not-disrupt";
+
+/// Which node autoscaler's eviction rules a removal is judged by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DrainRules {
+    /// The Cluster Autoscaler's drainability rules (FAQ "What types of
+    /// pods can prevent CA from removing a node?";
+    /// `simulator/drainability/rules/{safetoevict,notsafetoevict,system,pdb}`):
+    /// `safe-to-evict: "false"` blocks, a `kube-system` pod without a
+    /// matching PDB blocks unless `skip_nodes_with_system_pods` is false or
+    /// it is `safe-to-evict: "true"`.
+    ClusterAutoscaler {
+        /// `--skip-nodes-with-system-pods` (default true).
+        skip_nodes_with_system_pods: bool,
+    },
+    /// Karpenter's (Disruption concepts page, "Pod-Level Controls"): a pod
+    /// annotated `karpenter.sh/do-not-disrupt: "true"` blocks.
+    Karpenter,
+}
+
+/// Why a node cannot be removed: the first pod on it that may not be evicted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Blocker {
+    /// A batch job pod: the simulated Job controller does not recreate a
+    /// deleted pod, so its work would be lost (upstream evicts Job pods;
+    /// Orkestra keeps their nodes until a Job recreates evicted pods).
+    JobPod,
+    /// `safe-to-evict: "false"` (upstream's `NotSafeToEvictAnnotation`).
+    NotSafeToEvict,
+    /// A `kube-system` pod no PDB covers (`UnmovableKubeSystemPod`).
+    UnmovableKubeSystemPod,
+    /// `karpenter.sh/do-not-disrupt: "true"`.
+    DoNotDisrupt,
+    /// Moving the node's pods would take a PDB below its budget
+    /// (`NotEnoughPdb`); the budget's name.
+    NotEnoughPdb(String),
+}
+
+impl Blocker {
+    /// Upstream's wording, for reasons and tests.
+    pub fn as_str(&self) -> String {
+        match self {
+            Blocker::JobPod => "a batch job pod".into(),
+            Blocker::NotSafeToEvict => format!("a pod with {SAFE_TO_EVICT}=false"),
+            Blocker::UnmovableKubeSystemPod => "a kube-system pod without a PDB".into(),
+            Blocker::DoNotDisrupt => format!("a pod with {DO_NOT_DISRUPT}=true"),
+            Blocker::NotEnoughPdb(n) => format!("not enough disruptions left in PDB {n}"),
+        }
+    }
+}
+
+/// The replicas a removal would have to move off each of `nodes` — the
+/// starting and ready ones (terminating ones leave anyway) — and the first
+/// pod rule under `rules` that keeps the node (see [`DrainRules`],
+/// [`Blocker`]). Budgets are not checked here: [`PdbTracker`] does that
+/// across the nodes of one scan.
+pub(crate) fn movable(
+    input: &ScanInput<'_>,
+    nodes: &[usize],
+    rules: DrainRules,
+) -> Vec<(Vec<ReplicaId>, Option<Blocker>)> {
     let slot: HashMap<u32, usize> = nodes
         .iter()
         .enumerate()
         .map(|(k, &i)| (i as u32, k))
         .collect();
-    let mut out = vec![(Vec::new(), false); nodes.len()];
+    let mut out = vec![(Vec::new(), None); nodes.len()];
     for (r, st) in input.observed.replicas.iter().enumerate() {
         let Some(n) = st.node else { continue };
         let Some(&k) = slot.get(&n.0) else { continue };
         if !st.state.is_active() {
             continue;
         }
-        let job = input
-            .desired
-            .services
-            .get(st.service.0 as usize)
-            .is_none_or(|s| s.kind == ServiceKind::Job);
-        if job {
-            out[k].1 = true;
+        let spec = input.desired.services.get(st.service.0 as usize);
+        let blocker = match spec {
+            None => Some(Blocker::JobPod),
+            Some(s) => pod_blocker(s, input.pdbs, rules),
+        };
+        if let Some(b) = blocker {
+            if out[k].1.is_none() {
+                out[k].1 = Some(b);
+            }
         } else if matches!(st.state, ReplicaState::Starting | ReplicaState::Ready) {
             out[k].0.push(ReplicaId(r as u32));
         }
     }
     out
+}
+
+/// The rule under `rules` that keeps a pod of `spec` where it is, if any.
+pub fn pod_blocker(
+    spec: &crate::model::ServiceSpec,
+    pdbs: &[PodDisruptionBudget],
+    rules: DrainRules,
+) -> Option<Blocker> {
+    if spec.kind == ServiceKind::Job {
+        return Some(Blocker::JobPod);
+    }
+    let meta = &spec.meta;
+    let annotation = |k: &str| meta.annotations.get(k).map(String::as_str);
+    match rules {
+        DrainRules::ClusterAutoscaler {
+            skip_nodes_with_system_pods,
+        } => {
+            let safe = annotation(SAFE_TO_EVICT);
+            if safe == Some("true") {
+                return None;
+            }
+            if safe == Some("false") {
+                return Some(Blocker::NotSafeToEvict);
+            }
+            if skip_nodes_with_system_pods
+                && meta.namespace == "kube-system"
+                && !pdbs
+                    .iter()
+                    .any(|p| p.selects(&meta.namespace, &meta.labels))
+            {
+                return Some(Blocker::UnmovableKubeSystemPod);
+            }
+            None
+        }
+        DrainRules::Karpenter => {
+            (annotation(DO_NOT_DISRUPT) == Some("true")).then_some(Blocker::DoNotDisrupt)
+        }
+    }
+}
+
+/// Upstream's `RemainingPdbTracker` (`core/scaledown/pdb/basic.go`): each
+/// budget's `disruptionsAllowed` at the start of a scan, less the pods of
+/// the nodes already chosen for removal in it, so two removals never spend
+/// the same disruption.
+#[derive(Clone, Debug)]
+pub struct PdbTracker<'a> {
+    pdbs: &'a [PodDisruptionBudget],
+    remaining: Vec<u32>,
+}
+
+impl<'a> PdbTracker<'a> {
+    /// The budgets of `input` with their status in its cluster.
+    pub fn new(input: &ScanInput<'a>) -> PdbTracker<'a> {
+        PdbTracker {
+            pdbs: input.pdbs,
+            remaining: input
+                .pdbs
+                .iter()
+                .map(|p| {
+                    p.status_in(input.desired, input.observed)
+                        .disruptions_allowed
+                })
+                .collect(),
+        }
+    }
+
+    /// `CanRemovePods`: `Err(name)` of the first budget whose remaining
+    /// disruptions are fewer than the `replicas` it selects.
+    pub fn can_remove(&self, input: &ScanInput<'_>, replicas: &[ReplicaId]) -> Result<(), String> {
+        for (p, &left) in self.pdbs.iter().zip(&self.remaining) {
+            let n = self.selected(p, input, replicas);
+            if n > left {
+                return Err(p.name.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// `RemovePods`: spends one disruption per selected replica.
+    pub fn remove(&mut self, input: &ScanInput<'_>, replicas: &[ReplicaId]) {
+        for k in 0..self.pdbs.len() {
+            let n = self.selected(&self.pdbs[k], input, replicas);
+            self.remaining[k] = self.remaining[k].saturating_sub(n);
+        }
+    }
+
+    fn selected(
+        &self,
+        p: &PodDisruptionBudget,
+        input: &ScanInput<'_>,
+        replicas: &[ReplicaId],
+    ) -> u32 {
+        replicas
+            .iter()
+            .filter(|r| {
+                let s = input.observed.replicas[r.0 as usize].service;
+                let meta = &input.desired.services[s.0 as usize].meta;
+                p.selects(&meta.namespace, &meta.labels)
+            })
+            .count() as u32
+    }
 }
 
 /// Where the replicas of nodes to be removed would go: a scratch copy of

@@ -11,7 +11,7 @@
 
 use rand::Rng;
 
-use super::drain::{DrainSim, movable};
+use super::drain::{DrainRules, DrainSim, PdbTracker, movable};
 use super::estimator::estimate;
 use super::{Expander, NodeAction, NodeAutoscale, NodeLife, PendingGroup, ScanInput, scale_up};
 use crate::model::{NodeId, ReplicaId, Resources};
@@ -91,8 +91,10 @@ impl Default for KarpenterConfig {
 ///
 /// Not reproduced: multi-node consolidation, instance-type flexibility and
 /// spot-to-spot rules, disruption budgets (`nodes: 10%`), `expireAfter`
-/// and drift, the 15-second re-validation of a consolidation decision,
-/// `do-not-disrupt` annotations and PodDisruptionBudgets. Group `min` is
+/// and drift, the 15-second re-validation of a consolidation decision.
+/// Honoured: `karpenter.sh/do-not-disrupt` pods and PodDisruptionBudgets
+/// (a node whose pods a budget would not let go is no candidate), and, as
+/// in the Cluster Autoscaler, nodes running Job pods are kept. Group `min` is
 /// honoured although NodePools have none.
 #[derive(Clone, Debug)]
 pub struct Karpenter {
@@ -182,12 +184,13 @@ impl NodeAutoscale for Karpenter {
                     && now >= self.stable[i].2 + self.config.consolidate_after
             })
             .collect();
-        let moves = movable(input, &candidates);
+        let moves = movable(input, &candidates, DrainRules::Karpenter);
+        let budgets = PdbTracker::new(input);
         // Empty-node consolidation: every empty node at once.
         let mut actions = Vec::new();
         for (k, &i) in candidates.iter().enumerate() {
             let g = input.nodes[i].group.unwrap_or(0) as usize;
-            if moves[k].0.is_empty() && !moves[k].1 && sizes[g] > input.groups[g].min {
+            if moves[k].0.is_empty() && moves[k].1.is_none() && sizes[g] > input.groups[g].min {
                 sizes[g] -= 1;
                 actions.push(NodeAction::Remove {
                     node: NodeId(i as u32),
@@ -201,7 +204,8 @@ impl NodeAutoscale for Karpenter {
         }
         // Single-node consolidation, least disruptive (fewest replicas) first.
         let mut order: Vec<usize> = (0..candidates.len())
-            .filter(|&k| !moves[k].1 && !moves[k].0.is_empty())
+            .filter(|&k| moves[k].1.is_none() && !moves[k].0.is_empty())
+            .filter(|&k| budgets.can_remove(input, &moves[k].0).is_ok())
             .filter(|&k| {
                 let g = input.nodes[candidates[k]].group.unwrap_or(0) as usize;
                 sizes[g] > input.groups[g].min

@@ -136,6 +136,8 @@ pub struct ScanInput<'a> {
     pub observed: &'a ObservedCluster,
     /// Requests and constraints of every service.
     pub desired: &'a DesiredState,
+    /// The PodDisruptionBudgets every removal honours.
+    pub pdbs: &'a [crate::disruption::PodDisruptionBudget],
 }
 
 impl ScanInput<'_> {

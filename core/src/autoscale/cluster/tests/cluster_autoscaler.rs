@@ -1,7 +1,8 @@
 //! The Cluster Autoscaler: scale-up limits, expanders, the scale-down rules.
 
 use super::*;
-use crate::autoscale::cluster::drain::utilization;
+use crate::autoscale::cluster::drain::{SAFE_TO_EVICT, utilization};
+use crate::disruption::{DisruptionRule, IntOrPercent, PodDisruptionBudget};
 use crate::model::{Resources, ServiceKind, ServiceSpec};
 use crate::testing::{node, service};
 
@@ -135,7 +136,7 @@ fn scale_down_rules_table() {
         &'static [u32],
         &'static [&'static str],
     );
-    let cases: [Case; 6] = [
+    let cases: [Case; 11] = [
         // a: 1000/4000 = 0.25 < 0.5, its replica fits b (3000 + 1000 ≤ 4000): removed.
         (
             "below the threshold, fits elsewhere",
@@ -184,6 +185,47 @@ fn scale_down_rules_table() {
                 });
                 w.bind(0, 1, 1);
             },
+            1,
+            &[],
+            &[],
+        ),
+        // Drainability (FAQ "What types of pods can prevent CA from removing a node?"):
+        // safe-to-evict "false" keeps a (b and c are above the threshold anyway).
+        (
+            "safe-to-evict false",
+            |w| annotate(w, SAFE_TO_EVICT, "false"),
+            1,
+            &[],
+            &[],
+        ),
+        // A kube-system pod no PDB covers keeps its node (--skip-nodes-with-system-pods).
+        ("kube-system, no PDB", |w| kube_system(w), 1, &[], &[]),
+        // … unless it is safe-to-evict "true".
+        (
+            "kube-system, safe-to-evict true",
+            |w| {
+                kube_system(w);
+                annotate(w, SAFE_TO_EVICT, "true");
+            },
+            1,
+            &[0],
+            &["remove 0"],
+        ),
+        // … or a PDB covers it that allows a disruption: 7 healthy, minAvailable 6 → 1 left.
+        (
+            "kube-system, PDB allows one",
+            |w| {
+                kube_system(w);
+                w.pdbs.push(pdb("kube-system", 6));
+            },
+            1,
+            &[0],
+            &["remove 0"],
+        ),
+        // A PDB with no disruption left: 7 healthy, minAvailable 7 → 0 allowed.
+        (
+            "PDB exhausted",
+            |w| w.pdbs.push(pdb("default", 7)),
             1,
             &[],
             &[],
@@ -279,4 +321,50 @@ fn utilization_is_the_larger_of_cpu_and_memory_or_gpu_alone() {
     g.add(ServiceId(0), Resources::new(3500, GI).with_gpu(500));
     // GPU node: 500/2000 = 0.25, although cpu is 3500/4000 = 0.875.
     assert_eq!(utilization(&g), 0.25);
+}
+
+/// Sets annotation `k = v` on service 0's pods.
+fn annotate(w: &mut World, k: &str, v: &str) {
+    w.desired.services[0]
+        .meta
+        .annotations
+        .insert(k.into(), v.into());
+}
+
+/// Moves service 0's pods into `kube-system`.
+fn kube_system(w: &mut World) {
+    w.desired.services[0].meta.namespace = "kube-system".into();
+}
+
+/// A PDB over every pod of `namespace` (an empty selector) with `minAvailable: n`.
+fn pdb(namespace: &str, n: u32) -> PodDisruptionBudget {
+    PodDisruptionBudget {
+        name: "budget".into(),
+        namespace: namespace.into(),
+        selector: Some(Default::default()),
+        rule: DisruptionRule::MinAvailable(IntOrPercent::Int(n)),
+    }
+}
+
+#[test]
+fn nodes_found_unneeded_in_one_scan_spend_the_same_pdb() {
+    // Four 4-cpu nodes holding 2, 2, 1, 1 replicas of 1 cpu: a (2) and b (3) are at
+    // 0.25 < 0.5; the drain simulation puts both replicas on node 0 (2000 + 2 × 1000 ≤ 4000).
+    let mut w = World::new(vec![group("g", "4", "16Gi", 0, 10, 1.0)], &[(1000, GI)]);
+    for n in [2, 2, 1, 1] {
+        let i = w.add(0, NodeLife::Ready);
+        w.bind(i, 0, n);
+    }
+    let mut free = ca();
+    assert!(w.scan(&mut free, 0).is_empty());
+    assert_eq!(
+        free.unneeded_since().keys().copied().collect::<Vec<_>>(),
+        [2, 3]
+    );
+    // minAvailable 5 of 6 healthy: one disruption. a spends it (RemainingPdbTracker's
+    // RemovePods), so b's replica would take the budget below its minimum: b is kept.
+    w.pdbs.push(pdb("default", 5));
+    let mut s = ca();
+    assert!(w.scan(&mut s, 0).is_empty());
+    assert_eq!(s.unneeded_since().keys().copied().collect::<Vec<_>>(), [2]);
 }

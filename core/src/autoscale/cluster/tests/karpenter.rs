@@ -92,3 +92,38 @@ fn karpenter_provisions_the_group_cheapest_per_replica() {
     let mut k = karpenter(ConsolidationPolicy::WhenEmptyOrUnderutilized, 0);
     assert_eq!(summary(&w.scan(&mut k, 1)), ["up g1 +2 (3 pods)"]);
 }
+
+#[test]
+fn karpenter_keeps_nodes_with_do_not_disrupt_pods_and_honours_pdbs() {
+    use crate::autoscale::cluster::drain::DO_NOT_DISRUPT;
+    use crate::disruption::{DisruptionRule, IntOrPercent, PodDisruptionBudget};
+    // x holds 2 replicas of s0, y 4: x's fit y (4000 + 2000 ≤ 8000), as above.
+    let setup = || {
+        let mut w = two_groups();
+        let (x, y) = (w.add(0, NodeLife::Ready), w.add(0, NodeLife::Ready));
+        w.bind(x, 0, 2);
+        w.bind(y, 0, 4);
+        w
+    };
+    let mut k = karpenter(ConsolidationPolicy::WhenEmptyOrUnderutilized, 0);
+    assert_eq!(summary(&setup().scan(&mut k, 1)), ["remove 0"]);
+    // karpenter.sh/do-not-disrupt: "true" on s0's pods: neither node is a candidate.
+    let mut w = setup();
+    w.desired.services[0]
+        .meta
+        .annotations
+        .insert(DO_NOT_DISRUPT.into(), "true".into());
+    assert!(w.scan(&mut k, 2).is_empty());
+    // A PDB over s0 with minAvailable 5 of 6 healthy: one disruption left, x needs two.
+    let mut w = setup();
+    w.pdbs.push(PodDisruptionBudget {
+        name: "s0".into(),
+        namespace: "default".into(),
+        selector: Some(Default::default()),
+        rule: DisruptionRule::MinAvailable(IntOrPercent::Int(5)),
+    });
+    assert!(w.scan(&mut k, 3).is_empty());
+    // minAvailable 4: two left: x goes.
+    w.pdbs[0].rule = DisruptionRule::MinAvailable(IntOrPercent::Int(4));
+    assert_eq!(summary(&w.scan(&mut k, 4)), ["remove 0"]);
+}

@@ -31,6 +31,7 @@ pub(super) struct World {
     pub(super) nodes: Vec<NodeInfo>,
     pub(super) observed: ObservedCluster,
     pub(super) desired: DesiredState,
+    pub(super) pdbs: Vec<crate::disruption::PodDisruptionBudget>,
     rng: StreamRng,
 }
 
@@ -51,6 +52,7 @@ impl World {
                     })
                     .collect(),
             },
+            pdbs: Vec::new(),
             rng: stream(7, "t"),
         }
     }
@@ -132,6 +134,7 @@ impl World {
             nodes: &self.nodes,
             observed: &self.observed,
             desired: &self.desired,
+            pdbs: &self.pdbs,
         };
         scaler.scan(&input, &mut self.rng)
     }
