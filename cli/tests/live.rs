@@ -938,12 +938,14 @@ fn chaos_killing_containers_every_few_seconds_keeps_99_percent_available() {
     // spike.toml plus a container-crash fault: each of the 3 replicas is
     // SIGKILLed after an exponential time of mean 1/0.1 = 10 s from when it
     // became ready, so the service loses a container every 10/3 ≈ 3.3
-    // scenario-seconds (1.7 wall seconds at speed 2): about 15 kills in
-    // 50 s. The proxy retries a refused or broken attempt on another
+    // scenario-seconds (1.7 wall seconds at speed 2): about 13 kills in
+    // 45 s. The kills stop at 50 s so the last 10 s leave the controller
+    // time to bring the count back (a kill at 59 s once left a replacement
+    // bound but not ready when the run ended). The proxy retries a refused or broken attempt on another
     // replica (2 retries within Linkerd's default budget), and the
     // controller, woken by Docker's `die` event, replaces the container.
     let text = fs::read_to_string(repo().join("scenarios/spike.toml")).unwrap()
-        + "\n[[faults]]\nkind = \"container-crash\"\nat = \"5s\"\ntarget = { service = \"web\" }\nrate = 0.1\n";
+        + "\n[[faults]]\nkind = \"container-crash\"\nat = \"5s\"\nuntil = \"50s\"\ntarget = { service = \"web\" }\nrate = 0.1\n";
     let scenario = d.join("chaos.toml");
     fs::write(&scenario, text).unwrap();
     let out = live_run(
