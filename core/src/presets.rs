@@ -185,7 +185,7 @@ impl ClusterPreset {
         let node = match self.node_autoscaler {
             NodeAutoscalerKind::ClusterAutoscaler => format!(
                 "cluster-autoscaler (expander {}, scanInterval {}, scaleDownUtilizationThreshold {}, scaleDownUnneededTime {}, scaleDownDelayAfterAdd {}, maxEmptyBulkDelete {})",
-                ca.expander.as_str(),
+                ca.expander,
                 ca.scan_interval,
                 ca.scale_down_utilization_threshold,
                 ca.scale_down_unneeded_time,
@@ -240,7 +240,7 @@ mod tests {
         assert_eq!(a.scale_down_unneeded_time, SimDuration::from_secs(600));
         assert_eq!(a.scale_down_utilization_threshold, 0.5);
         assert_eq!(a.max_empty_bulk_delete, 10);
-        assert_eq!(a.expander.as_str(), "random");
+        assert_eq!(a.expander.to_string(), "random");
         assert_eq!(aks().percentage_of_nodes_to_score, 0);
     }
 

@@ -9,6 +9,7 @@
 //! names in camelCase (`--scale-down-unneeded-time` →
 //! `scaleDownUnneededTime`, Karpenter's `consolidateAfter` as is).
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use serde::Deserialize;
@@ -18,8 +19,8 @@ use super::fields::{at_least_one, check_fields, positive_duration};
 use super::schema::{Dur, PoolFile};
 use super::{Ctx, InputError};
 use crate::autoscale::cluster::{
-    ClusterAutoscalerConfig, ConsolidationPolicy, Expander, KarpenterConfig, NodeAutoscalerSpec,
-    NodeGroup,
+    ClusterAutoscalerConfig, ConsolidationPolicy, Expander, ExpanderChain, GroupPattern,
+    KarpenterConfig, NodeAutoscalerSpec, NodeGroup, PriorityTier,
 };
 use crate::model::NodeSpec;
 use crate::time::SimDuration;
@@ -32,20 +33,6 @@ pub enum NodeAutoscalerKind {
     ClusterAutoscaler,
     /// Karpenter-style provisioning and consolidation.
     Karpenter,
-}
-
-/// `expander = "random" | "most-pods" | "least-waste" | "price"`.
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum ExpanderFile {
-    /// Any group that helps.
-    Random,
-    /// The group taking the most pending replicas.
-    MostPods,
-    /// The group leaving the least idle cpu and memory.
-    LeastWaste,
-    /// The group cheapest per replica.
-    Price,
 }
 
 /// `consolidationPolicy = "WhenEmpty" | "WhenEmptyOrUnderutilized"`.
@@ -63,8 +50,14 @@ pub enum ConsolidationPolicyFile {
 pub struct ClusterAutoscalerFile {
     /// Which node autoscaler (required unless the scenario's `preset` names one).
     pub kind: Option<NodeAutoscalerKind>,
-    /// Cluster Autoscaler: `--expander` (default `random`).
-    pub expander: Option<ExpanderFile>,
+    /// Cluster Autoscaler: `--expander` (default `random`): one of
+    /// `random`, `most-pods`, `least-waste`, `price`, `priority`, or a
+    /// comma-separated chain (`"priority,least-waste"`).
+    pub expander: Option<Spanned<String>>,
+    /// Cluster Autoscaler: the priority expander's `priorities` (upstream's
+    /// `cluster-autoscaler-priority-expander` ConfigMap): priority → regexes
+    /// of node-group names.
+    pub expander_priorities: Option<Spanned<BTreeMap<String, Vec<Spanned<String>>>>>,
     /// How often it looks (default 10 s; Karpenter 1 s).
     pub scan_interval: Option<Spanned<Dur>>,
     /// Cluster Autoscaler: `--scale-down-utilization-threshold` (default 0.5).
@@ -83,6 +76,49 @@ pub struct ClusterAutoscalerFile {
     pub consolidation_policy: Option<ConsolidationPolicyFile>,
     /// Karpenter: `disruption.consolidateAfter` (default `0s`).
     pub consolidate_after: Option<Dur>,
+}
+
+/// The priority expander's tiers from `expanderPriorities`: each key an
+/// integer priority, each value a non-empty list of regexes (RE2 syntax,
+/// as upstream's Go `regexp`).
+fn priorities(
+    p: &Spanned<BTreeMap<String, Vec<Spanned<String>>>>,
+    path: &str,
+    ctx: &Ctx<'_>,
+) -> Result<Vec<PriorityTier>, InputError> {
+    let field = format!("{path}.expanderPriorities");
+    if p.get_ref().is_empty() {
+        return Err(ctx.err(p.span(), field, "needs at least one priority"));
+    }
+    let mut tiers = Vec::new();
+    for (key, list) in p.get_ref() {
+        let Ok(priority) = key.parse::<i32>() else {
+            return Err(ctx.err(
+                p.span(),
+                format!("{field}.{key}"),
+                "a priority is an integer (the ConfigMap's `priorities` keys)",
+            ));
+        };
+        if list.is_empty() {
+            return Err(ctx.err(
+                p.span(),
+                format!("{field}.{key}"),
+                "needs at least one group-name regex",
+            ));
+        }
+        let mut patterns = Vec::new();
+        for re in list {
+            patterns.push(GroupPattern::new(re.get_ref()).map_err(|m| {
+                ctx.err(
+                    re.span(),
+                    format!("{field}.{key}"),
+                    format!("not a regex: {}", m.lines().last().unwrap_or(&m)),
+                )
+            })?);
+        }
+        tiers.push(PriorityTier { priority, patterns });
+    }
+    Ok(tiers)
 }
 
 /// Builds the node autoscaler of `[clusterAutoscaler]`.
@@ -115,6 +151,7 @@ pub(super) fn build(
     let given = [
         ("kind", true),
         ("expander", c.expander.is_some()),
+        ("expanderPriorities", c.expander_priorities.is_some()),
         ("scanInterval", c.scan_interval.is_some()),
         (
             "scaleDownUtilizationThreshold",
@@ -142,9 +179,11 @@ pub(super) fn build(
         NodeAutoscalerKind::ClusterAutoscaler => {
             check_fields(
                 &given,
-                &["kind"],
+                &[],
                 &[
+                    "kind",
                     "expander",
+                    "expanderPriorities",
                     "scanInterval",
                     "scaleDownUtilizationThreshold",
                     "scaleDownUnneededTime",
@@ -154,20 +193,38 @@ pub(super) fn build(
                     "skipNodesWithSystemPods",
                 ],
                 "kind = \"cluster-autoscaler\"",
-                span,
+                span.clone(),
                 path,
                 ctx,
             )?;
             let mut cfg = preset.map_or_else(ClusterAutoscalerConfig::default, |p| {
                 p.cluster_autoscaler.clone()
             });
-            if let Some(e) = c.expander {
-                cfg.expander = match e {
-                    ExpanderFile::Random => Expander::Random,
-                    ExpanderFile::MostPods => Expander::MostPods,
-                    ExpanderFile::LeastWaste => Expander::LeastWaste,
-                    ExpanderFile::Price => Expander::Price,
-                };
+            if let Some(e) = &c.expander {
+                cfg.expander = ExpanderChain::parse(e.get_ref())
+                    .map_err(|m| ctx.err(e.span(), format!("{path}.expander"), m))?;
+            }
+            if let Some(p) = &c.expander_priorities {
+                cfg.expander = cfg.expander.with_priorities(priorities(p, path, ctx)?);
+            }
+            if cfg.expander.uses(Expander::Priority) && cfg.expander.priorities().is_empty() {
+                return Err(ctx.err(
+                    c.expander.as_ref().map_or(span.clone(), |e| e.span()),
+                    format!("{path}.expander"),
+                    "the priority expander needs [clusterAutoscaler.expanderPriorities] (priority = [group-name regexes])",
+                ));
+            }
+            if c.expander_priorities.is_some() && !cfg.expander.uses(Expander::Priority) {
+                return Err(ctx.err(
+                    c.expander_priorities
+                        .as_ref()
+                        .map_or(span.clone(), |e| e.span()),
+                    format!("{path}.expanderPriorities"),
+                    format!(
+                        "applies only when the expander chain uses priority (it is \"{}\")",
+                        cfg.expander
+                    ),
+                ));
             }
             if let Some(d) = scan_interval {
                 cfg.scan_interval = d;
@@ -209,8 +266,9 @@ pub(super) fn build(
         NodeAutoscalerKind::Karpenter => {
             check_fields(
                 &given,
-                &["kind"],
+                &[],
                 &[
+                    "kind",
                     "scanInterval",
                     "maxNodesTotal",
                     "consolidationPolicy",
@@ -395,7 +453,7 @@ rate = 10
         let Some(NodeAutoscalerSpec::ClusterAutoscaler(c)) = &s.node_autoscaler else {
             panic!("{:?}", s.node_autoscaler)
         };
-        assert_eq!(c.expander, Expander::LeastWaste);
+        assert_eq!(c.expander, Expander::LeastWaste.into());
         assert_eq!(c.scale_down_utilization_threshold, 0.6);
         // Upstream defaults for the rest.
         assert_eq!(c.scan_interval, SimDuration::from_secs(10));
@@ -437,7 +495,32 @@ rate = 10
             (
                 "expander = \"least-waste\"",
                 "expander = \"cheapest\"",
-                "s.toml:26:12: clusterAutoscaler.expander: unknown variant `cheapest`, expected one of `random`, `most-pods`, `least-waste`, `price`",
+                "s.toml:26:12: clusterAutoscaler.expander: Expander cheapest not supported: expected random, most-pods, least-waste, price, priority or a comma-separated chain of them (\"priority,least-waste\")",
+            ),
+            (
+                "expander = \"least-waste\"",
+                "expander = \"random,least-waste\"",
+                "s.toml:26:12: clusterAutoscaler.expander: Expander least-waste came after an expander random that will always return only one result, this is not allowed since least-waste will never be used",
+            ),
+            (
+                "expander = \"least-waste\"",
+                "expander = \"priority,least-waste\"",
+                "s.toml:26:12: clusterAutoscaler.expander: the priority expander needs [clusterAutoscaler.expanderPriorities] (priority = [group-name regexes])",
+            ),
+            (
+                "expander = \"least-waste\"",
+                "expander = \"least-waste\"\nexpanderPriorities = { 10 = [\"burst\"] }",
+                "s.toml:27:22: clusterAutoscaler.expanderPriorities: applies only when the expander chain uses priority (it is \"least-waste\")",
+            ),
+            (
+                "expander = \"least-waste\"",
+                "expander = \"priority\"\nexpanderPriorities = { high = [\"burst\"] }",
+                "s.toml:27:22: clusterAutoscaler.expanderPriorities.high: a priority is an integer (the ConfigMap's `priorities` keys)",
+            ),
+            (
+                "expander = \"least-waste\"",
+                "expander = \"priority\"\nexpanderPriorities = { 10 = [\"burst(\"] }",
+                "s.toml:27:30: clusterAutoscaler.expanderPriorities.10: not a regex: error: unclosed group",
             ),
             (
                 "costPerHour = 0.25",
@@ -457,12 +540,12 @@ rate = 10
             (
                 "kind = \"cluster-autoscaler\"",
                 "kind = \"karpenter\"",
-                "s.toml:24:1: clusterAutoscaler: 'expander' does not apply to kind = \"karpenter\"; it takes: kind (optional: scanInterval, maxNodesTotal, consolidationPolicy, consolidateAfter)",
+                "s.toml:24:1: clusterAutoscaler: 'expander' does not apply to kind = \"karpenter\"; it takes: (all optional) kind, scanInterval, maxNodesTotal, consolidationPolicy, consolidateAfter",
             ),
             (
                 "kind = \"cluster-autoscaler\"",
                 "kind = \"cluster-autoscaler\"\nconsolidateAfter = \"1m\"",
-                "s.toml:24:1: clusterAutoscaler: 'consolidateAfter' does not apply to kind = \"cluster-autoscaler\"; it takes: kind (optional: expander, scanInterval, scaleDownUtilizationThreshold, scaleDownUnneededTime, scaleDownDelayAfterAdd, maxNodesTotal, maxEmptyBulkDelete, skipNodesWithSystemPods)",
+                "s.toml:24:1: clusterAutoscaler: 'consolidateAfter' does not apply to kind = \"cluster-autoscaler\"; it takes: (all optional) kind, expander, expanderPriorities, scanInterval, scaleDownUtilizationThreshold, scaleDownUnneededTime, scaleDownDelayAfterAdd, maxNodesTotal, maxEmptyBulkDelete, skipNodesWithSystemPods",
             ),
             (
                 "kind = \"cluster-autoscaler\"",

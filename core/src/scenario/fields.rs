@@ -28,7 +28,9 @@ pub(crate) fn check_fields(
     for (field, present) in given {
         if *present && !needed.contains(field) && !optional.contains(field) {
             let mut takes = needed.join(", ");
-            if !optional.is_empty() {
+            if needed.is_empty() {
+                takes = format!("(all optional) {}", optional.join(", "));
+            } else if !optional.is_empty() {
                 takes = format!("{takes} (optional: {})", optional.join(", "));
             }
             return Err(ctx.err(

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use rand::Rng;
 
 use super::drain::{DrainRules, DrainSim, PdbTracker, movable, utilization};
-use super::{Expander, NodeAction, NodeAutoscale, NodeLife, ScanInput, scale_up};
+use super::{ExpanderChain, NodeAction, NodeAutoscale, NodeLife, ScanInput, scale_up};
 use crate::model::NodeId;
 use crate::time::{SimDuration, SimTime};
 
@@ -22,8 +22,9 @@ use crate::time::{SimDuration, SimTime};
 /// defaults (the FAQ's "What are the parameters to CA?" table).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClusterAutoscalerConfig {
-    /// `--expander` (default `random`, the FAQ's "What are Expanders?").
-    pub expander: Expander,
+    /// `--expander` (default `random`, the FAQ's "What are Expanders?"),
+    /// one expander or a chain, with the priority expander's tiers.
+    pub expander: ExpanderChain,
     /// `--scan-interval`: how often the cluster is re-evaluated (10 s).
     pub scan_interval: SimDuration,
     /// `--scale-down-utilization-threshold`: a node whose requested ÷
@@ -49,7 +50,7 @@ pub struct ClusterAutoscalerConfig {
 impl Default for ClusterAutoscalerConfig {
     fn default() -> ClusterAutoscalerConfig {
         ClusterAutoscalerConfig {
-            expander: Expander::Random,
+            expander: ExpanderChain::default(),
             scan_interval: SimDuration::from_secs(10),
             scale_down_utilization_threshold: 0.5,
             scale_down_unneeded_time: SimDuration::from_secs(600),
@@ -206,7 +207,7 @@ impl NodeAutoscale for ClusterAutoscaler {
         let now = input.now;
         if let Some(up) = scale_up(
             input,
-            self.config.expander,
+            &self.config.expander,
             self.config.max_nodes_total,
             rng,
         ) {

@@ -167,7 +167,12 @@ impl NodeAutoscale for Karpenter {
 
     fn scan(&mut self, input: &ScanInput<'_>, rng: &mut dyn Rng) -> Vec<NodeAction> {
         self.observe(input);
-        if let Some(up) = scale_up(input, Expander::Price, self.config.max_nodes_total, rng) {
+        if let Some(up) = scale_up(
+            input,
+            &Expander::Price.into(),
+            self.config.max_nodes_total,
+            rng,
+        ) {
             return vec![up];
         }
         if input.nodes.iter().any(|n| n.life == NodeLife::Draining) {

@@ -39,7 +39,7 @@ mod tests;
 use rand::Rng;
 
 pub use cluster_autoscaler::{ClusterAutoscaler, ClusterAutoscalerConfig};
-pub use expander::Expander;
+pub use expander::{Expander, ExpanderChain, GroupPattern, PriorityTier};
 pub use karpenter::{ConsolidationPolicy, Karpenter, KarpenterConfig};
 
 use crate::model::{
@@ -294,7 +294,7 @@ pub fn pending_groups(observed: &ObservedCluster, desired: &DesiredState) -> Vec
 /// pending, every pending replica already has a place, or no group can help.
 pub(crate) fn scale_up(
     input: &ScanInput<'_>,
-    expander: Expander,
+    expander: &ExpanderChain,
     max_nodes_total: u32,
     rng: &mut dyn Rng,
 ) -> Option<NodeAction> {
@@ -338,9 +338,7 @@ pub(crate) fn scale_up(
         pods: o.pods,
         reason: format!(
             "{} of {total} pending replicas fit {} new node(s); expander {}",
-            o.pods,
-            o.nodes,
-            expander.as_str()
+            o.pods, o.nodes, expander
         ),
     })
 }

@@ -61,18 +61,35 @@ fn the_expander_chooses_among_the_groups_that_help() {
         group("a", "4", "16Gi", 0, 10, 0.20),
         group("b", "8", "8Gi", 0, 10, 0.30),
     ];
+    // priority with a at 50 and b at 10: a, though it wastes more; with
+    // both at 10, `priority,least-waste` falls through to least-waste: b.
+    let tier = |priority: i32, re: &str| PriorityTier {
+        priority,
+        patterns: vec![GroupPattern::new(re).unwrap()],
+    };
+    let chain = |flag: &str, tiers: Vec<PriorityTier>| {
+        ExpanderChain::parse(flag).unwrap().with_priorities(tiers)
+    };
     let cases = [
-        (Expander::LeastWaste, "up g1 +1 (6 pods)"),
-        (Expander::Price, "up g1 +1 (6 pods)"),
+        (Expander::LeastWaste.into(), "up g1 +1 (6 pods)"),
+        (Expander::Price.into(), "up g1 +1 (6 pods)"),
+        (
+            chain("priority", vec![tier(50, "^a$"), tier(10, "^b$")]),
+            "up g0 +2 (6 pods)",
+        ),
+        (
+            chain("priority,least-waste", vec![tier(10, "^[ab]$")]),
+            "up g1 +1 (6 pods)",
+        ),
     ];
     for (expander, want) in cases {
         let mut w = World::new(groups.clone(), &[(1000, GI)]);
         w.pend(0, 6);
         let mut scaler = ClusterAutoscaler::new(ClusterAutoscalerConfig {
-            expander,
+            expander: expander.clone(),
             ..Default::default()
         });
-        assert_eq!(summary(&w.scan(&mut scaler, 10)), [want], "{expander:?}");
+        assert_eq!(summary(&w.scan(&mut scaler, 10)), [want], "{expander}");
     }
     // A replica selecting a's label: only a helps, whatever the expander.
     let mut w = World::new(groups, &[(1000, GI)]);
@@ -86,7 +103,7 @@ fn the_expander_chooses_among_the_groups_that_help() {
         .insert("tier".into(), "web".into());
     w.pend(0, 6);
     let mut scaler = ClusterAutoscaler::new(ClusterAutoscalerConfig {
-        expander: Expander::Price,
+        expander: Expander::Price.into(),
         ..Default::default()
     });
     assert_eq!(summary(&w.scan(&mut scaler, 10)), ["up g0 +2 (6 pods)"]);
