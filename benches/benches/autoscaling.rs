@@ -92,6 +92,7 @@ fn cluster(pending: u32) -> (Vec<NodeGroup>, Vec<NodeInfo>, ObservedCluster, Des
         NodeInfo {
             group: Some(0),
             life: NodeLife::Ready,
+            created: SimTime::ZERO,
         };
         NODES
     ];

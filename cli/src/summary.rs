@@ -198,6 +198,13 @@ fn job_set(o: &mut String, j: &JobSetSummary) {
         fmt_latency(j.pending_time_s.mean),
         fmt_latency(j.pending_time_s.p99),
     );
+    if j.disrupted > 0 {
+        let _ = writeln!(
+            o,
+            "  {} pods disrupted (drained, preempted or lost), {} replaced by the Job controller, {} jobs failed (backoffLimit)",
+            j.disrupted, j.replaced, j.failed_jobs
+        );
+    }
 }
 
 /// Availability per service under faults, then the first ten faults.

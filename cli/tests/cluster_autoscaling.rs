@@ -364,29 +364,30 @@ rate = 20
             .find(|r| r.kind == kind && r.subject == subject)
             .unwrap_or_else(|| panic!("no {kind} of {subject}"))
     };
-    // First scan (1 s): the replacement is added and big-0 cordoned; 30 s later small-0 is
+    // First scan (1 s): the replacement is decided, and carried out after Karpenter's 15 s
+    // re-validation: at 16 s small-0 is added and big-0 cordoned; 30 s later small-0 is
     // ready, and only then is big-0's replica deleted and recreated on small-0.
     let add = find("node-add", "small-0");
     assert_eq!(
         (add.t, add.detail.as_str()),
-        (1.0, "group=small reason=replaces big-0")
+        (16.0, "group=small reason=replaces big-0")
     );
     let cordon = find("node-drain", "big-0");
-    assert_eq!(cordon.t, 1.0);
+    assert_eq!(cordon.t, 16.0);
     assert!(
         cordon
             .detail
             .contains("replace by a cheaper small node (0.1/h < 0.4/h)")
     );
-    assert_eq!(find("node-ready", "small-0").t, 31.0);
-    assert_eq!(find("delete", "web-0").t, 31.0);
+    assert_eq!(find("node-ready", "small-0").t, 46.0);
+    assert_eq!(find("delete", "web-0").t, 46.0);
     assert_eq!(find("bind", "web-1").detail, "node=small-0");
     let gone = find("node-remove", "big-0").t;
-    assert!((31.0..31.1).contains(&gone), "{gone}");
-    // Cost by hand: big-0 from 0 to its removal at 0.40/h, small-0 from 1 s to 300 s at 0.10/h.
+    assert!((46.0..46.1).contains(&gone), "{gone}");
+    // Cost by hand: big-0 from 0 to its removal at 0.40/h, small-0 from 16 s to 300 s at 0.10/h.
     let s: serde_json::Value =
         serde_json::from_slice(&fs::read(d.join("r/summary.json")).unwrap()).unwrap();
-    let want = 0.4 * gone / 3600.0 + 0.1 * 299.0 / 3600.0;
+    let want = 0.4 * gone / 3600.0 + 0.1 * 284.0 / 3600.0;
     assert!((s["cluster"]["cost"].as_f64().unwrap() - want).abs() < 1e-12);
     assert_eq!(s["cluster"]["node_autoscaling"]["replacements"], 1);
 }

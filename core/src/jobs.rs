@@ -67,6 +67,23 @@ pub struct JobSet {
     pub shapes: Vec<ServiceId>,
     /// For a trace: what was read and skipped.
     pub trace: Option<TraceReport>,
+    /// `spec.backoffLimit` of every job: pod failures (a disrupted pod is a
+    /// failed one) a job survives; one more fails it (Kubernetes' default 6).
+    pub backoff_limit: u32,
+}
+
+/// Kubernetes' default `spec.backoffLimit` (batch/v1 Job).
+pub const DEFAULT_BACKOFF_LIMIT: u32 = 6;
+
+/// The Job controller's delay before it replaces a job's `failures`-th
+/// failed pod (`failures` ≥ 1): 10 s doubled per earlier failure, capped
+/// at six minutes (Kubernetes documentation, Jobs, "Pod backoff failure
+/// policy": "an exponential back-off delay (10s, 20s, 40s ...) capped at
+/// six minutes").
+pub fn pod_failure_backoff(failures: u32) -> SimDuration {
+    let cap = SimDuration::from_secs(360);
+    let exp = failures.saturating_sub(1).min(6);
+    SimDuration::from_secs(10u64 << exp).min(cap)
 }
 
 impl JobSet {
@@ -179,6 +196,7 @@ mod tests {
             source: JobSource::List(vec![arrival(1, "x"), arrival(9, "y"), arrival(10, "z")]),
             shapes: vec![ServiceId(0)],
             trace: None,
+            backoff_limit: DEFAULT_BACKOFF_LIMIT,
         };
         // Horizon 10 s: the arrival at exactly 10 s is not in the run.
         let mut s = JobStream::new(&set, 1, SimTime(10_000_000_000));
@@ -195,6 +213,7 @@ mod tests {
             },
             shapes: vec![ServiceId(1)],
             trace: None,
+            backoff_limit: DEFAULT_BACKOFF_LIMIT,
         };
         let run = |seed| {
             let mut s = JobStream::new(&poisson, seed, SimTime(1_000_000_000_000));
@@ -209,5 +228,16 @@ mod tests {
         assert_ne!(a, run(2));
         // 2 jobs/s over 1000 s: 2000 expected, sd √2000 ≈ 45.
         assert!((a.len() as f64 - 2000.0).abs() < 5.0 * 45.0, "{}", a.len());
+    }
+
+    #[test]
+    fn replacement_backoff_doubles_from_ten_seconds_to_six_minutes() {
+        // The documented sequence 10s, 20s, 40s, … capped at 6 min:
+        // 10·2⁵ = 320 s, then 640 s → 360 s.
+        let secs: Vec<u64> = (1..=8)
+            .map(|k| pod_failure_backoff(k).as_secs_f64() as u64)
+            .collect();
+        assert_eq!(secs, [10, 20, 40, 80, 160, 320, 360, 360]);
+        assert_eq!(pod_failure_backoff(u32::MAX), SimDuration::from_secs(360));
     }
 }

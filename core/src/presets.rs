@@ -138,15 +138,14 @@ pub fn eks_cluster_autoscaler() -> ClusterPreset {
 
 /// `eks-karpenter`: EKS with Karpenter's NodePool defaults (karpenter.sh
 /// "Disruption"): consolidationPolicy `WhenEmptyOrUnderutilized`,
-/// consolidateAfter 0s when `disruption` is omitted; the budget
-/// `nodes: 10%` and expireAfter 720h are not modelled yet.
+/// consolidateAfter 0s when `disruption` is omitted, the default budget
+/// `nodes: 10%` and `expireAfter: 720h` (karpenter.sh/v1 NodePool).
 pub fn eks_karpenter() -> ClusterPreset {
     ClusterPreset {
         name: "eks-karpenter",
-        about: "EKS with Karpenter: WhenEmptyOrUnderutilized consolidation after 0s",
+        about: "EKS with Karpenter: WhenEmptyOrUnderutilized consolidation after 0s, budget nodes 10%, expireAfter 720h",
         source: "karpenter.sh Disruption (NodePool defaults)",
         node_autoscaler: NodeAutoscalerKind::Karpenter,
-        unmodelled: &["budgets.nodes=10%", "expireAfter=720h"],
         ..kubernetes()
     }
 }
@@ -192,10 +191,19 @@ impl ClusterPreset {
                 ca.scale_down_delay_after_add,
                 ca.max_empty_bulk_delete
             ),
-            NodeAutoscalerKind::Karpenter => format!(
-                "karpenter (consolidationPolicy {:?}, consolidateAfter {})",
-                self.karpenter.consolidation_policy, self.karpenter.consolidate_after
-            ),
+            NodeAutoscalerKind::Karpenter => {
+                let k = &self.karpenter;
+                let budgets: Vec<String> = k.budgets.iter().map(|b| b.to_string()).collect();
+                let expire = k
+                    .expire_after
+                    .map_or_else(|| "Never".to_string(), |d| d.to_string());
+                format!(
+                    "karpenter (consolidationPolicy {:?}, consolidateAfter {}, budgets nodes {}, expireAfter {expire})",
+                    k.consolidation_policy,
+                    k.consolidate_after,
+                    budgets.join("/")
+                )
+            }
         };
         let h = &self.hpa;
         let mut out = format!(

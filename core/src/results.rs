@@ -383,7 +383,7 @@ pub struct JobSetSummary {
     pub source: String,
     /// Jobs that arrived.
     pub jobs: u64,
-    /// Pods created (`count` per job).
+    /// Pods created (`count` per job, and each replacement).
     pub pods: u64,
     /// Pods bound to a node (started).
     pub started: u64,
@@ -393,6 +393,16 @@ pub struct JobSetSummary {
     pub running_at_end: u64,
     /// Pods never bound by the end.
     pub pending_at_end: u64,
+    /// Pods that ended before their duration: deleted by a drain or a
+    /// preemption, or lost with their node.
+    #[serde(default)]
+    pub disrupted: u64,
+    /// Pods the Job controller created for disrupted ones (in `pods` too).
+    #[serde(default)]
+    pub replaced: u64,
+    /// Jobs failed: more disrupted pods than their `backoffLimit`.
+    #[serde(default)]
+    pub failed_jobs: u64,
     /// Creation → bind of the pods that were bound, seconds.
     pub pending_time_s: LatencyStats,
     /// For traces: rows used and skipped.

@@ -108,6 +108,11 @@ pub enum Event {
         /// Replica index.
         replica: u32,
     },
+    /// The back-off after a failed pod of job `job` is over: replace it.
+    JobReplace {
+        /// Job index (arrival order).
+        job: u32,
+    },
     /// Run the node autoscaler (its periodic scan).
     NodeScan,
     /// `node`, added by a scale-up, finished booting and accepts replicas.
@@ -276,6 +281,7 @@ impl<'a> Simulation<'a> {
                 }
                 Event::JobArrival { set } => self.on_job_arrival(set as usize),
                 Event::JobDone { replica } => self.on_job_done(replica),
+                Event::JobReplace { job } => self.on_job_replace(job),
                 Event::NodeScan => {
                     if !self.defer(ev) {
                         self.on_node_scan();

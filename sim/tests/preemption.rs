@@ -105,3 +105,98 @@ fn without_priority_classes_nothing_is_preempted() {
     assert_ne!(text, TEXT);
     assert!(preempt_rows(&text).is_empty());
 }
+
+/// One 4-cpu node; a low-priority job of one 4-cpu pod runs 60 s from 0 s;
+/// critical 4-cpu jobs of 20 s arrive at `critical_at`.
+fn job_controller_scenario(critical_at: &[u32], backoff_limit: u32) -> String {
+    let arrivals: Vec<String> = critical_at
+        .iter()
+        .map(|t| format!("{{ at = \"{t}s\", duration = \"20s\", cpu = \"4\" }}"))
+        .collect();
+    format!(
+        "name = \"jobs\"\n[simulation]\nduration = \"10m\"\nseed = 1\n\
+         [scheduler]\npolicy = \"kubernetes-default\"\n\
+         [pools.pool]\ncount = 1\nzone = \"z\"\ncpu = \"4\"\nmemory = \"16Gi\"\n\
+         [jobs.batch]\nbackoffLimit = {backoff_limit}\npriority = 0\n\
+         arrivals = [{{ at = \"0s\", duration = \"60s\", cpu = \"4\" }}]\n\
+         [jobs.urgent]\npriority = 1000\narrivals = [{}]\n",
+        arrivals.join(", ")
+    )
+}
+
+#[test]
+fn a_preempted_job_pod_is_replaced_after_the_backoff_and_runs_its_whole_duration() {
+    // 10 s: urgent preempts batch's pod (deleted at once: nothing to finish) and binds.
+    // 20 s: the Job controller's first back-off (10 s) is over: a replacement,
+    // pending until urgent's pod ends at 10 + 20 = 30 s, then runs 60 s: done at 90 s.
+    let (summary, rows) = simulate(
+        &job_controller_scenario(&[10], 6),
+        "jobs.toml",
+        &[],
+        None,
+        &NoFiles,
+    );
+    let at = |kind: &str, subject: &str| {
+        rows.events
+            .iter()
+            .filter(|e| e.1 == kind && e.2.starts_with(subject))
+            .map(|e| e.0)
+            .collect::<Vec<f64>>()
+    };
+    assert_eq!(at("preempt", "batch."), [10.0]);
+    assert_eq!(at("create", "batch."), [0.0, 20.0]);
+    let replacement = rows
+        .events
+        .iter()
+        .find(|e| e.1 == "create" && e.0 == 20.0)
+        .unwrap();
+    assert_eq!(replacement.3, "job=batch-0 replacement=true");
+    assert_eq!(at("bind", "batch."), [0.0, 30.0]);
+    assert_eq!(at("completed", "batch."), [90.0]);
+    let batch = &summary.jobs[0];
+    assert_eq!(
+        (batch.pods, batch.disrupted, batch.replaced, batch.completed),
+        (2, 1, 1, 1)
+    );
+    assert_eq!(
+        (
+            batch.running_at_end,
+            batch.pending_at_end,
+            batch.failed_jobs
+        ),
+        (0, 0, 0)
+    );
+}
+
+#[test]
+fn a_job_preempted_more_often_than_its_backoff_limit_fails() {
+    // backoffLimit 1: preempted at 10 s (failure 1: replaced at 20 s, bound at
+    // 30 s when urgent-0 ends), preempted again at 40 s by urgent-1 (failure 2
+    // > 1): the job fails, no replacement.
+    let (summary, rows) = simulate(
+        &job_controller_scenario(&[10, 40], 1),
+        "jobs.toml",
+        &[],
+        None,
+        &NoFiles,
+    );
+    let failed: Vec<_> = rows.events.iter().filter(|e| e.1 == "job-failed").collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].0, 40.0);
+    assert_eq!(failed[0].2, "batch-0");
+    assert_eq!(
+        failed[0].3,
+        "reason=BackoffLimitExceeded failures=2 backoffLimit=1"
+    );
+    let batch = &summary.jobs[0];
+    assert_eq!(
+        (
+            batch.pods,
+            batch.disrupted,
+            batch.replaced,
+            batch.completed,
+            batch.failed_jobs
+        ),
+        (2, 2, 1, 0, 1)
+    );
+}

@@ -76,6 +76,19 @@ pub struct ClusterAutoscalerFile {
     pub consolidation_policy: Option<ConsolidationPolicyFile>,
     /// Karpenter: `disruption.consolidateAfter` (default `0s`).
     pub consolidate_after: Option<Dur>,
+    /// Karpenter: `disruption.budgets` (default `[{ nodes = "10%" }]`).
+    pub budgets: Option<Spanned<Vec<Spanned<KarpenterBudgetFile>>>>,
+    /// Karpenter: `template.spec.expireAfter` (default `"720h"`; `"Never"`).
+    pub expire_after: Option<Spanned<String>>,
+}
+
+/// One `disruption.budgets` entry: `{ nodes = "10%" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KarpenterBudgetFile {
+    /// At most this many nodes (or percent of the NodePool's, rounded up)
+    /// disrupted at once.
+    pub nodes: Spanned<super::disruption::IntOrStringFile>,
 }
 
 /// The priority expander's tiers from `expanderPriorities`: each key an
@@ -119,6 +132,38 @@ fn priorities(
         tiers.push(PriorityTier { priority, patterns });
     }
     Ok(tiers)
+}
+
+/// A Karpenter budget's `nodes`: a count or a percentage, as the NodePool
+/// CRD's pattern `^((100|[0-9]{1,2})%|[0-9]+)$` allows (a TOML integer is
+/// taken as the count).
+fn budget_nodes(
+    v: &Spanned<super::disruption::IntOrStringFile>,
+    at: &str,
+    ctx: &Ctx<'_>,
+) -> Result<crate::intstr::IntOrPercent, InputError> {
+    use super::disruption::IntOrStringFile;
+    use crate::intstr::IntOrPercent;
+    let bad = || {
+        ctx.err(
+            v.span(),
+            at.to_string(),
+            "must match ^((100|[0-9]{1,2})%|[0-9]+)$: a count (\"3\") or a percentage up to 100% (\"10%\")",
+        )
+    };
+    let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+    match v.get_ref() {
+        IntOrStringFile::Int(n) => u32::try_from(*n).map(IntOrPercent::Int).map_err(|_| bad()),
+        IntOrStringFile::Str(s) => match s.strip_suffix('%') {
+            Some(p) if digits(p) && p.len() <= 3 => match p.parse::<u32>() {
+                Ok(p) if p <= 100 => Ok(IntOrPercent::Percent(p)),
+                _ => Err(bad()),
+            },
+            Some(_) => Err(bad()),
+            None if digits(s) => s.parse().map(IntOrPercent::Int).map_err(|_| bad()),
+            None => Err(bad()),
+        },
+    }
 }
 
 /// Builds the node autoscaler of `[clusterAutoscaler]`.
@@ -173,6 +218,8 @@ pub(super) fn build(
         ),
         ("consolidationPolicy", c.consolidation_policy.is_some()),
         ("consolidateAfter", c.consolidate_after.is_some()),
+        ("budgets", c.budgets.is_some()),
+        ("expireAfter", c.expire_after.is_some()),
     ];
     let scan_interval = positive_duration(&c.scan_interval, "clusterAutoscaler.scanInterval", ctx)?;
     match kind {
@@ -273,6 +320,8 @@ pub(super) fn build(
                     "maxNodesTotal",
                     "consolidationPolicy",
                     "consolidateAfter",
+                    "budgets",
+                    "expireAfter",
                 ],
                 "kind = \"karpenter\"",
                 span,
@@ -293,6 +342,42 @@ pub(super) fn build(
             }
             if let Some(d) = c.consolidate_after {
                 cfg.consolidate_after = d.0;
+            }
+            if let Some(b) = &c.budgets {
+                if b.get_ref().is_empty() {
+                    return Err(ctx.err(
+                        b.span(),
+                        format!("{path}.budgets"),
+                        "needs at least one budget (omit the field for Karpenter's default 10%)",
+                    ));
+                }
+                let mut budgets = Vec::new();
+                for (k, e) in b.get_ref().iter().enumerate() {
+                    let at = format!("{path}.budgets[{k}].nodes");
+                    budgets.push(budget_nodes(&e.get_ref().nodes, &at, ctx)?);
+                }
+                cfg.budgets = budgets;
+            }
+            if let Some(e) = &c.expire_after {
+                cfg.expire_after = if e.get_ref() == "Never" {
+                    None
+                } else {
+                    let d = crate::time::parse_duration(e.get_ref()).map_err(|m| {
+                        ctx.err(
+                            e.span(),
+                            format!("{path}.expireAfter"),
+                            format!("{m} (or \"Never\")"),
+                        )
+                    })?;
+                    if d == SimDuration::ZERO {
+                        return Err(ctx.err(
+                            e.span(),
+                            format!("{path}.expireAfter"),
+                            "must be greater than zero (or \"Never\")",
+                        ));
+                    }
+                    Some(d)
+                };
             }
             if let Some(n) = c.max_nodes_total {
                 cfg.max_nodes_total = n;
@@ -482,6 +567,38 @@ rate = 10
         assert_eq!(c.consolidation_policy, ConsolidationPolicy::WhenEmpty);
         assert_eq!(c.consolidate_after, SimDuration::from_secs(30));
         assert_eq!(c.scan_interval, SimDuration::from_secs(1));
+        // Karpenter's defaults: one budget of 10%, expireAfter 720h.
+        assert_eq!(c.budgets, [crate::intstr::IntOrPercent::Percent(10)]);
+        assert_eq!(c.expire_after, Some(SimDuration::from_secs(720 * 3600)));
+        let k = load(&edit(
+            GOOD,
+            "kind = \"cluster-autoscaler\"\nexpander = \"least-waste\"\nscaleDownUtilizationThreshold = 0.6",
+            "kind = \"karpenter\"\nbudgets = [{ nodes = \"20%\" }, { nodes = \"3\" }]\nexpireAfter = \"Never\"",
+        ))
+        .unwrap();
+        let Some(NodeAutoscalerSpec::Karpenter(c)) = &k.node_autoscaler else {
+            panic!("{:?}", k.node_autoscaler)
+        };
+        use crate::intstr::IntOrPercent::{Int, Percent};
+        assert_eq!(c.budgets, [Percent(20), Int(3)]);
+        assert_eq!(c.expire_after, None);
+        let bad = |to: &str| {
+            load(&edit(
+                GOOD,
+                "kind = \"cluster-autoscaler\"\nexpander = \"least-waste\"\nscaleDownUtilizationThreshold = 0.6",
+                &format!("kind = \"karpenter\"\n{to}"),
+            ))
+            .unwrap_err()
+            .to_string()
+        };
+        assert_eq!(
+            bad("budgets = [{ nodes = \"ten\" }]"),
+            "s.toml:26:22: clusterAutoscaler.budgets[0].nodes: must match ^((100|[0-9]{1,2})%|[0-9]+)$: a count (\"3\") or a percentage up to 100% (\"10%\")"
+        );
+        assert_eq!(
+            bad("expireAfter = \"30d\""),
+            "s.toml:26:15: clusterAutoscaler.expireAfter: duration '30d' has unknown unit 'd' (units: ns, us, ms, s, m, h) (or \"Never\")"
+        );
     }
 
     #[test]
@@ -540,7 +657,7 @@ rate = 10
             (
                 "kind = \"cluster-autoscaler\"",
                 "kind = \"karpenter\"",
-                "s.toml:24:1: clusterAutoscaler: 'expander' does not apply to kind = \"karpenter\"; it takes: (all optional) kind, scanInterval, maxNodesTotal, consolidationPolicy, consolidateAfter",
+                "s.toml:24:1: clusterAutoscaler: 'expander' does not apply to kind = \"karpenter\"; it takes: (all optional) kind, scanInterval, maxNodesTotal, consolidationPolicy, consolidateAfter, budgets, expireAfter",
             ),
             (
                 "kind = \"cluster-autoscaler\"",

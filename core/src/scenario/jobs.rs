@@ -192,6 +192,9 @@ fn job_set(
         source,
         shapes: shapes.ids,
         trace,
+        backoff_limit: j
+            .backoff_limit
+            .unwrap_or(crate::jobs::DEFAULT_BACKOFF_LIMIT),
     })
 }
 

@@ -352,6 +352,8 @@ pub struct JobsFile {
     pub trace: Option<Spanned<JobTraceFile>>,
     /// The PriorityClass of every pod of the set (instead of `priority`).
     pub priority_class_name: Option<Spanned<String>>,
+    /// Every job's `spec.backoffLimit` (default 6).
+    pub backoff_limit: Option<u32>,
 }
 
 /// One `{ at = "10s", duration = "5m", cpu = "2", memory = "4Gi", gpu = 1, count = 3 }`.

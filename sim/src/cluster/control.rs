@@ -28,6 +28,7 @@ use orkestra_core::rng::{StreamRng, names, stream};
 use orkestra_core::scenario::Scenario;
 use orkestra_core::time::SimTime;
 
+use super::jobs::JobLoss;
 use super::preemption::{Nomination, Preempting};
 use super::{Event, Simulation, probes};
 
@@ -180,7 +181,7 @@ impl<'a> Simulation<'a> {
         self.emit_event("bind", &name, &format!("node={node_name}"));
         if job {
             // A job pod runs its duration from its bind.
-            let d = self.jobs.bound(service, r, pending);
+            let d = self.jobs.bound(r, pending);
             self.engine.schedule(now + d, Event::JobDone { replica: r });
             return;
         }
@@ -246,7 +247,8 @@ impl<'a> Simulation<'a> {
         let now = self.engine.now();
         let status = self.observed.replicas[r as usize];
         let s = status.service.0 as usize;
-        if status.state == ReplicaState::Ready {
+        let job = self.scenario.desired.services[s].kind == ServiceKind::Job;
+        if status.state == ReplicaState::Ready && !job {
             self.leave_endpoints(r, s);
         }
         if status.state == ReplicaState::Pending {
@@ -262,6 +264,9 @@ impl<'a> Simulation<'a> {
         self.observed.replicas[r as usize].state = ReplicaState::Terminating;
         self.observed.replicas[r as usize].since = now;
         self.finish_if_idle(r);
+        if job {
+            self.job_pod_lost(r, status.node.is_some());
+        }
     }
 
     /// A terminating replica with nothing in service or queued goes: it
@@ -323,12 +328,12 @@ impl<'a> Simulation<'a> {
         let Some(job) = self.jobs.take_next(k) else {
             return;
         };
+        let j = self.jobs.arrived(k, &job);
         let detail = format!("job={}", job.name);
         for _ in 0..job.count {
             let id = self.create(job.shape, &detail);
-            self.jobs.pod_created(id, job.duration);
+            self.jobs.pod_created(j, id, false);
         }
-        self.jobs.arrived(k, job.count);
         self.mark_dirty(false);
         self.jobs.schedule_next(k, self.scenario, &mut self.engine);
     }
@@ -345,16 +350,61 @@ impl<'a> Simulation<'a> {
         st.since = now;
     }
 
-    /// A job pod has run its duration: it leaves and frees its node.
+    /// A job pod has run its duration: it leaves and frees its node. One
+    /// that ended before (deleted, evicted) is no longer active.
     pub(super) fn on_job_done(&mut self, r: u32) {
         let now = self.engine.now();
         let status = self.observed.replicas[r as usize];
-        let node = status.node.expect("a running job pod is bound");
+        if !self.jobs.is_active(r) || status.state != ReplicaState::Ready {
+            return;
+        }
+        let Some(node) = status.node else { return };
         self.terminate_bound(r, node, now);
-        self.jobs.completed(status.service);
+        self.jobs.completed(r);
         let name = self.replica_name(r);
         self.emit_event("completed", &name, "");
         self.node_left(node.0);
+        self.mark_dirty(false);
+    }
+
+    /// Job pod `r` ended before its duration (`bound`: it had a node): the
+    /// Job controller replaces it after the back-off, or fails its job and
+    /// deletes the job's other pods.
+    pub(super) fn job_pod_lost(&mut self, r: u32, bound: bool) {
+        let now = self.engine.now();
+        match self.jobs.lost(r, bound, self.scenario) {
+            JobLoss::None => {}
+            JobLoss::Replace { job, after } => {
+                self.engine.schedule(now + after, Event::JobReplace { job });
+            }
+            JobLoss::Failed {
+                job,
+                failures,
+                others,
+            } => {
+                let limit = failures - 1;
+                let name = self.jobs.name(job).to_string();
+                let detail =
+                    format!("reason=BackoffLimitExceeded failures={failures} backoffLimit={limit}");
+                self.emit_event("job-failed", &name, &detail);
+                for o in others {
+                    if self.observed.replicas[o as usize].state.is_active() {
+                        self.delete(o);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The back-off after a failed pod of job `j` is over: the Job
+    /// controller creates its replacement (none once the job has failed).
+    pub(super) fn on_job_replace(&mut self, j: u32) {
+        let Some((shape, detail)) = self.jobs.template(j) else {
+            return;
+        };
+        let detail = format!("{detail} replacement=true");
+        let id = self.create(shape, &detail);
+        self.jobs.pod_created(j, id, true);
         self.mark_dirty(false);
     }
 
@@ -436,22 +486,26 @@ impl<'a> Simulation<'a> {
                     self.drain_node(node.0, &reason);
                 }
                 NodeAction::Replace {
-                    node,
+                    nodes,
                     group,
                     reason,
                 } => {
                     self.nodes.count_scale_down(true);
-                    let old = node.0;
-                    let name = self.observed.nodes[old as usize].spec.name.clone();
-                    let new = self.add_node(group, &format!("replaces {name}"));
-                    self.nodes.set_replaces(new, old);
-                    self.nodes.cordon(old, &reason, &mut self.observed);
-                    let group_name = self.nodes.group_name(old, self.scenario, &self.observed);
-                    let new_name = &self.observed.nodes[new as usize].spec.name;
-                    let detail = format!(
-                        "group={group_name} reason={reason}; cordoned until {new_name} is ready"
-                    );
-                    self.rec.event(now, "node-drain", &name, &detail);
+                    let names: Vec<String> = nodes
+                        .iter()
+                        .map(|n| self.observed.nodes[n.0 as usize].spec.name.clone())
+                        .collect();
+                    let new = self.add_node(group, &format!("replaces {}", names.join(",")));
+                    for (old, name) in nodes.iter().map(|n| n.0).zip(&names) {
+                        self.nodes.set_replaces(new, old);
+                        self.nodes.cordon(old, &reason, &mut self.observed);
+                        let group_name = self.nodes.group_name(old, self.scenario, &self.observed);
+                        let new_name = &self.observed.nodes[new as usize].spec.name;
+                        let detail = format!(
+                            "group={group_name} reason={reason}; cordoned until {new_name} is ready"
+                        );
+                        self.rec.event(now, "node-drain", name, &detail);
+                    }
                 }
             }
         }
@@ -493,7 +547,7 @@ impl<'a> Simulation<'a> {
             .ready_detail(node, now, self.scenario, &self.observed);
         self.emit_event("node-ready", &name, &detail);
         self.mark_dirty(false);
-        if let Some(old) = replaces {
+        for old in replaces {
             let reason = format!("replaced by {name}");
             self.drain_node(old, &reason);
         }
@@ -608,12 +662,9 @@ impl<'a> Simulation<'a> {
             desired: &self.desired,
             observed: &self.observed,
         };
-        // Job pods are not victims here: the simulated Job controller does
-        // not replace a pod that did not finish (upstream's IsEligiblePod hook).
-        let eligible = |v: ReplicaId| {
-            let s = self.observed.replicas[v.0 as usize].service;
-            scenario.desired.services[s.0 as usize].kind == ServiceKind::Service
-        };
+        // Every pod may be a victim (upstream's IsEligiblePod hook accepts
+        // all): a Job's preempted pod is replaced by the Job controller.
+        let eligible = |_: ReplicaId| true;
         let preemptor = Preemptor {
             request: Request {
                 service: status.service,

@@ -191,8 +191,8 @@ impl Simulation<'_> {
     fn unready(&mut self, r: u32) {
         let now = self.engine.now();
         let st = self.observed.replicas[r as usize];
-        if st.state != ReplicaState::Ready {
-            return;
+        if st.state != ReplicaState::Ready || self.jobs.is_active(r) {
+            return; // a job pod is in no endpoints and keeps running
         }
         let s = st.service.0 as usize;
         self.leave_endpoints(r, s);
@@ -256,6 +256,7 @@ impl Simulation<'_> {
             let node_name = self.observed.nodes[n as usize].spec.name.clone();
             self.emit_event("evict", &name, &format!("node={node_name}"));
             self.node_left(n);
+            self.job_pod_lost(r, true);
         }
         self.mark_dirty(true);
     }
@@ -289,6 +290,12 @@ impl Simulation<'_> {
         let now = self.engine.now();
         if rebooted {
             for r in self.replicas_on(n, &[ReplicaState::Starting, ReplicaState::Ready]) {
+                if self.jobs.is_active(r) {
+                    // A job pod does not restart with its node: it failed.
+                    self.terminate_bound(r, NodeId(n), now);
+                    self.job_pod_lost(r, true);
+                    continue;
+                }
                 self.unready(r);
                 let st = &mut self.observed.replicas[r as usize];
                 st.state = ReplicaState::Failed;

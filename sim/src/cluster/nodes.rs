@@ -35,8 +35,8 @@ struct NodeBook {
     cost_per_hour: f64,
     /// Why it is draining (for its `node-remove` row).
     reason: String,
-    /// The node it replaces: drained once this one is ready.
-    replaces: Option<u32>,
+    /// The nodes it replaces: drained once this one is ready.
+    replaces: Vec<u32>,
 }
 
 /// The node autoscaler of a run and what it did.
@@ -96,6 +96,7 @@ impl Nodes {
             .map(|n| NodeInfo {
                 group: group_of(&n.pool),
                 life: NodeLife::Ready,
+                created: SimTime::ZERO,
             })
             .collect();
         let books = scenario
@@ -106,7 +107,7 @@ impl Nodes {
                 removed: None,
                 cost_per_hour: scenario.pool_costs.get(&n.pool).copied().unwrap_or(0.0),
                 reason: String::new(),
-                replaces: None,
+                replaces: Vec::new(),
             })
             .collect();
         let mut groups = vec![GroupCount::default(); scenario.node_groups.len()];
@@ -249,13 +250,14 @@ impl Nodes {
         self.info.push(NodeInfo {
             group: Some(g),
             life: NodeLife::Booting,
+            created: now,
         });
         self.books.push(NodeBook {
             added: now,
             removed: None,
             cost_per_hour: group.cost_per_hour,
             reason: String::new(),
-            replaces: None,
+            replaces: Vec::new(),
         });
         self.existing += 1;
         if let Some(ns) = &mut self.scaler {
@@ -268,7 +270,7 @@ impl Nodes {
 
     /// Node `new` replaces `old`: `old` is drained once `new` is ready.
     pub(super) fn set_replaces(&mut self, new: u32, old: u32) {
-        self.books[new as usize].replaces = Some(old);
+        self.books[new as usize].replaces.push(old);
     }
 
     /// Booting `node` finished booting: whether it was booting.
@@ -288,13 +290,13 @@ impl Nodes {
         now: SimTime,
         scenario: &Scenario,
         observed: &ObservedCluster,
-    ) -> (String, Option<u32>) {
+    ) -> (String, Vec<u32>) {
         let b = &self.books[node as usize];
         let booted = now - b.added;
         let group = self.group_name(node, scenario, observed);
         (
             format!("group={group} reason=booted in {booted}"),
-            b.replaces,
+            b.replaces.clone(),
         )
     }
 
@@ -355,7 +357,7 @@ impl Nodes {
             .books
             .iter()
             .zip(&self.info)
-            .any(|(b, n)| b.replaces == Some(node) && n.life == NodeLife::Booting);
+            .any(|(b, n)| b.replaces.contains(&node) && n.life == NodeLife::Booting);
         if waiting {
             return;
         }

@@ -78,9 +78,10 @@ struct Unneeded {
 /// Reproduced: the scan loop (scale-up first; scale-down only in a scan
 /// without scale-up), pending replicas that fit a ready or booting node are
 /// not scaled for, the binpacking estimator per group with its limits
-/// (group `max`, `--max-nodes-total`), the four expanders, one group
-/// grown per scan; the unneeded test (utilization below the threshold,
-/// every movable replica placeable elsewhere, nodes with job pods kept),
+/// (group `max`, `--max-nodes-total`), the five expanders and their
+/// chains, one group grown per scan; the unneeded test (utilization below
+/// the threshold, every movable replica placeable elsewhere — Job pods
+/// included, which the Job controller replaces),
 /// the pod rules that keep a node (`safe-to-evict`, `kube-system` pods
 /// without a PDB under `--skip-nodes-with-system-pods`, see
 /// [`DrainRules`]) and PodDisruptionBudgets, whose remaining disruptions
@@ -92,9 +93,7 @@ struct Unneeded {
 /// first and non-empty ones simulated at most
 /// `--scale-down-non-empty-candidates-count` per scan.
 ///
-/// Not reproduced: evicting Job pods (a node running one is kept, as the
-/// simulated Job controller does not recreate deleted pods), local-storage
-/// volumes (the model has no volumes yet), pods without a controller,
+/// Not reproduced: local-storage volumes (the model has no volumes yet), pods without a controller,
 /// DaemonSets, unready-node handling (`--scale-down-unready-time`,
 /// `--max-total-unready-percentage`), `--max-node-provision-time` and
 /// failed scale-ups (nodes always arrive), balancing similar groups,

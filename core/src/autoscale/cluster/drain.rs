@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use super::{NodeLife, ScanInput};
 use crate::disruption::PodDisruptionBudget;
-use crate::model::{NodeId, NodeStatus, ReplicaId, ReplicaState, ServiceId, ServiceKind};
+use crate::model::{NodeId, NodeStatus, ReplicaId, ReplicaState, ServiceId};
 use crate::placement::{Batch, ClusterView, NodeAlloc, Request};
 use crate::sched::hard::HardFilters;
 
@@ -58,10 +58,6 @@ pub enum DrainRules {
 /// Why a node cannot be removed: the first pod on it that may not be evicted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Blocker {
-    /// A batch job pod: the simulated Job controller does not recreate a
-    /// deleted pod, so its work would be lost (upstream evicts Job pods;
-    /// Orkestra keeps their nodes until a Job recreates evicted pods).
-    JobPod,
     /// `safe-to-evict: "false"` (upstream's `NotSafeToEvictAnnotation`).
     NotSafeToEvict,
     /// A `kube-system` pod no PDB covers (`UnmovableKubeSystemPod`).
@@ -77,7 +73,6 @@ impl Blocker {
     /// Upstream's wording, for reasons and tests.
     pub fn as_str(&self) -> String {
         match self {
-            Blocker::JobPod => "a batch job pod".into(),
             Blocker::NotSafeToEvict => format!("a pod with {SAFE_TO_EVICT}=false"),
             Blocker::UnmovableKubeSystemPod => "a kube-system pod without a PDB".into(),
             Blocker::DoNotDisrupt => format!("a pod with {DO_NOT_DISRUPT}=true"),
@@ -108,11 +103,10 @@ pub(crate) fn movable(
         if !st.state.is_active() {
             continue;
         }
-        let spec = input.desired.services.get(st.service.0 as usize);
-        let blocker = match spec {
-            None => Some(Blocker::JobPod),
-            Some(s) => pod_blocker(s, input.pdbs, rules),
+        let Some(spec) = input.desired.services.get(st.service.0 as usize) else {
+            continue;
         };
+        let blocker = pod_blocker(spec, input.pdbs, rules);
         if let Some(b) = blocker {
             if out[k].1.is_none() {
                 out[k].1 = Some(b);
@@ -130,9 +124,9 @@ pub fn pod_blocker(
     pdbs: &[PodDisruptionBudget],
     rules: DrainRules,
 ) -> Option<Blocker> {
-    if spec.kind == ServiceKind::Job {
-        return Some(Blocker::JobPod);
-    }
+    // A Job's pods are evicted like any other controller's (upstream's
+    // `ReplicatedRule` accepts every controller kind): the Job controller
+    // replaces them.
     let meta = &spec.meta;
     let annotation = |k: &str| meta.annotations.get(k).map(String::as_str);
     match rules {

@@ -121,6 +121,9 @@ pub struct NodeInfo {
     pub group: Option<u32>,
     /// Lifecycle.
     pub life: NodeLife,
+    /// When it was added (0 for the scenario's initial nodes): Karpenter's
+    /// `expireAfter` counts from here.
+    pub created: SimTime,
 }
 
 /// What a node autoscaler sees at one scan.
@@ -191,11 +194,11 @@ pub enum NodeAction {
         /// Why, for `events.csv`.
         reason: String,
     },
-    /// Karpenter's replace: cordon `node`, add one node of the cheaper group
-    /// `group`, and drain and remove `node` once that node is ready.
+    /// Karpenter's replace: cordon `nodes`, add one node of the cheaper
+    /// group `group`, and drain and remove `nodes` once that node is ready.
     Replace {
-        /// The node replaced.
-        node: NodeId,
+        /// The nodes replaced (several for multi-node consolidation).
+        nodes: Vec<NodeId>,
         /// The group of its replacement.
         group: u32,
         /// Why, for `events.csv`.

@@ -177,7 +177,10 @@ fn scale_down_rules_table() {
         ),
         // 3 nodes, min 3: unneeded, but the group may not shrink.
         ("group at its min", |_| {}, 3, &[0], &[]),
-        // A job pod on a: nothing would recreate it, so a is never unneeded.
+        // A job pod on a (100m): a Job is a controller, so its pod moves like
+        // any other (upstream's ReplicatedRule): a is (1000 + 100)/4000 =
+        // 0.275; b takes the service's 1000 (3000 + 1000 ≤ 4000), c the
+        // job's 100.
         (
             "a job pod",
             |w| {
@@ -189,8 +192,8 @@ fn scale_down_rules_table() {
                 w.bind(0, 1, 1);
             },
             1,
-            &[],
-            &[],
+            &[0],
+            &["remove 0"],
         ),
         // Threshold 0.5, but memory decides: a's replica is 1 cpu and 12Gi of 16Gi = 0.75.
         (

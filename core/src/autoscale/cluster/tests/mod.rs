@@ -70,6 +70,7 @@ impl World {
         self.nodes.push(NodeInfo {
             group: Some(g as u32),
             life,
+            created: SimTime::ZERO,
         });
         self.nodes.len() - 1
     }
@@ -149,7 +150,10 @@ pub(super) fn summary(actions: &[NodeAction]) -> Vec<String> {
                 group, count, pods, ..
             } => format!("up g{group} +{count} ({pods} pods)"),
             NodeAction::Remove { node, .. } => format!("remove {}", node.0),
-            NodeAction::Replace { node, group, .. } => format!("replace {} by g{group}", node.0),
+            NodeAction::Replace { nodes, group, .. } => {
+                let ids: Vec<String> = nodes.iter().map(|n| n.0.to_string()).collect();
+                format!("replace {} by g{group}", ids.join("+"))
+            }
         })
         .collect()
 }
