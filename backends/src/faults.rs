@@ -18,9 +18,9 @@
 //! | `container-crash` | each ready replica is killed (`"kill"`) or stopped (`"stop"`) after an exponential time of mean 1/rate from when it became ready (stream `failures/container/<svc>`) |
 //! | `control-plane-pause` | the controller stops reconciling, scheduling, evicting and rolling out |
 //!
-//! `link-degrade`, `oom-kill` and `image-pull-failure` are refused in live
+//! `link-degrade`, `oom-kill`, `image-pull-failure` and `provision-failure` are refused in live
 //! mode by [`check`] (they need traffic control in the kernel, a workload
-//! that allocates, and a registry).
+//! that allocates, a registry, and a cloud that provisions nodes).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -48,9 +48,10 @@ pub fn check(scenario: &Scenario, hosts: &[Host]) -> Result<(), String> {
         match &f.kind {
             FaultKind::LinkDegrade { .. }
             | FaultKind::OomKill { .. }
-            | FaultKind::ImagePullFailure { .. } => {
+            | FaultKind::ImagePullFailure { .. }
+            | FaultKind::ProvisionFailure { .. } => {
                 return Err(format!(
-                    "{}: kind = \"{}\" is simulated only (live mode has no traffic control, allocating workload or registry to break)",
+                    "{}: kind = \"{}\" is simulated only (live mode has no traffic control, allocating workload, registry or node provisioning to break)",
                     f.name,
                     f.kind.as_str()
                 ));
@@ -128,6 +129,7 @@ fn targets(scenario: &Scenario, hosts: &[Host], kind: &FaultKind) -> Result<Vec<
         | FaultKind::ContainerCrash { .. }
         | FaultKind::OomKill { .. }
         | FaultKind::ImagePullFailure { .. }
+        | FaultKind::ProvisionFailure { .. }
         | FaultKind::ControlPlanePause => Ok(Vec::new()),
     }
 }
@@ -440,7 +442,8 @@ impl Injector {
             FaultKind::ControlPlanePause => self.state.pause_control_plane(start),
             FaultKind::LinkDegrade { .. }
             | FaultKind::OomKill { .. }
-            | FaultKind::ImagePullFailure { .. } => {
+            | FaultKind::ImagePullFailure { .. }
+            | FaultKind::ProvisionFailure { .. } => {
                 // Refused by `check` before the run.
             }
         }

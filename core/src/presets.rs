@@ -155,8 +155,9 @@ pub fn eks_karpenter() -> ClusterPreset {
 /// the ARM type `ManagedClusterPropertiesAutoScalerProfile` agrees):
 /// scan-interval 10s, scale-down-delay-after-add 10m,
 /// scale-down-unneeded-time 10m, scale-down-utilization-threshold 0.5,
-/// expander random, max-empty-bulk-delete 10 — equal to upstream's for
-/// every flag Orkestra models; the scheduler is upstream's.
+/// expander random, max-empty-bulk-delete 10, max-node-provision-time
+/// 15m — equal to upstream's for every flag Orkestra models; the
+/// scheduler is upstream's.
 pub fn aks() -> ClusterPreset {
     ClusterPreset {
         name: "aks",
@@ -168,7 +169,6 @@ pub fn aks() -> ClusterPreset {
             "scale-down-unready-time=20m",
             "max-graceful-termination-sec=600",
             "skip-nodes-with-local-storage=false",
-            "max-node-provision-time=15m",
             "max-total-unready-percentage=45",
             "ok-total-unready-count=3",
             "new-pod-scale-up-delay=0s",
@@ -249,6 +249,7 @@ mod tests {
         assert_eq!(a.scale_down_utilization_threshold, 0.5);
         assert_eq!(a.max_empty_bulk_delete, 10);
         assert_eq!(a.expander.to_string(), "random");
+        assert_eq!(a.max_node_provision_time, SimDuration::from_secs(15 * 60));
         assert_eq!(aks().percentage_of_nodes_to_score, 0);
     }
 

@@ -249,3 +249,77 @@ fn a_control_plane_pause_defers_not_ready_and_eviction() {
     assert_eq!(crash.time_to_detect_s, Some(100.0)); // 200 − 100
     assert_eq!(crash.time_to_recover_s, Some(405.0)); // 505 − 100
 }
+
+/// One static 2-cpu node holds two 1-cpu replicas; a 1-cpu job pod arrives
+/// at 5 s. Two autoscaled pools can take it: `cheap` (0.10/h) and `dear`
+/// (0.20/h), both booting 30 s; the Cluster Autoscaler's `price` expander
+/// prefers `cheap`, whose nodes fail to provision from 0 s.
+const PROVISION: &str = r#"
+name = "provision-failure"
+[simulation]
+duration = "20m"
+[pools.base]
+count = 1
+cpu = "2"
+memory = "8Gi"
+[pools.cheap]
+count = 0
+max = 3
+cpu = "2"
+memory = "8Gi"
+bootDelay = "30s"
+costPerHour = 0.1
+[pools.dear]
+count = 0
+max = 3
+cpu = "2"
+memory = "8Gi"
+bootDelay = "30s"
+costPerHour = 0.2
+[clusterAutoscaler]
+kind = "cluster-autoscaler"
+expander = "price"
+[services.web]
+replicas = 2
+requests = { cpu = "1", memory = "1Gi" }
+serviceTime = { dist = "constant", value = "10ms" }
+traffic = { model = "constant", rate = 1 }
+[jobs.batch]
+arrivals = [{ at = "5s", duration = "30m", cpu = "1", memory = "1Gi" }]
+[[faults]]
+kind = "provision-failure"
+at = "0s"
+target = { pool = "cheap" }
+"#;
+
+#[test]
+fn a_pool_that_fails_to_provision_is_given_up_after_15_minutes_and_backed_off() {
+    // First scan at 10 s: cheap-0 is requested and never registers. The
+    // pending pod fits it, so nothing else happens until 10 + 900 =
+    // 910 s, when the scan deletes it and backs cheap off for 5 min; the
+    // next scan (920 s) grows dear instead: dear-0 ready at 950 s, and the
+    // job pod binds there.
+    let (_, rows) = run(PROVISION, &[], 1, &NoFiles);
+    let of = |kind: &str, subject: &str| {
+        rows.events
+            .iter()
+            .filter(|e| e.1 == kind && e.2 == subject)
+            .map(|e| e.0)
+            .collect::<Vec<f64>>()
+    };
+    assert_eq!(of("node-add", "cheap-0"), [10.0]);
+    assert!(of("node-ready", "cheap-0").is_empty());
+    assert_eq!(of("node-drain", "cheap-0"), [910.0]);
+    assert_eq!(of("node-remove", "cheap-0"), [910.0]);
+    assert_eq!(of("node-add", "dear-0"), [920.0]);
+    assert_eq!(of("node-ready", "dear-0"), [950.0]);
+    let bound_on_dear = rows
+        .events
+        .iter()
+        .filter(|e| e.1 == "bind" && e.3 == "node=dear-0")
+        .count();
+    assert_eq!(bound_on_dear, 1);
+    // cheap was never grown again within its back-off (until 1210 s) nor after:
+    // nothing was pending any more.
+    assert!(of("node-add", "cheap-1").is_empty());
+}

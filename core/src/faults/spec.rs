@@ -131,6 +131,14 @@ pub enum FaultKind {
     },
     /// The control plane (replica controller, scheduler, node lifecycle, autoscalers) stops acting.
     ControlPlanePause,
+    /// Nodes a node autoscaler adds to the group never register (a cloud
+    /// that accepts the request but never delivers the instance, or a
+    /// bootstrap that fails): they stay booting until the autoscaler gives
+    /// up on them (`--max-node-provision-time`, Karpenter's registration TTL).
+    ProvisionFailure {
+        /// The node group (index into the scenario's node groups).
+        group: u32,
+    },
 }
 
 impl FaultKind {
@@ -146,6 +154,7 @@ impl FaultKind {
             FaultKind::OomKill { .. } => "oom-kill",
             FaultKind::ImagePullFailure { .. } => "image-pull-failure",
             FaultKind::ControlPlanePause => "control-plane-pause",
+            FaultKind::ProvisionFailure { .. } => "provision-failure",
         }
     }
 }

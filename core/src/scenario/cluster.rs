@@ -72,6 +72,12 @@ pub struct ClusterAutoscalerFile {
     pub max_empty_bulk_delete: Option<Spanned<u32>>,
     /// Cluster Autoscaler: `--skip-nodes-with-system-pods` (default true).
     pub skip_nodes_with_system_pods: Option<bool>,
+    /// Cluster Autoscaler: `--max-node-provision-time` (default `15m`).
+    pub max_node_provision_time: Option<Spanned<Dur>>,
+    /// Cluster Autoscaler: `--initial-node-group-backoff-duration` (default `5m`).
+    pub initial_node_group_backoff_duration: Option<Spanned<Dur>>,
+    /// Cluster Autoscaler: `--max-node-group-backoff-duration` (default `30m`).
+    pub max_node_group_backoff_duration: Option<Spanned<Dur>>,
     /// Karpenter: `disruption.consolidationPolicy` (default `WhenEmptyOrUnderutilized`).
     pub consolidation_policy: Option<ConsolidationPolicyFile>,
     /// Karpenter: `disruption.consolidateAfter` (default `0s`).
@@ -216,6 +222,15 @@ pub(super) fn build(
             "skipNodesWithSystemPods",
             c.skip_nodes_with_system_pods.is_some(),
         ),
+        ("maxNodeProvisionTime", c.max_node_provision_time.is_some()),
+        (
+            "initialNodeGroupBackoffDuration",
+            c.initial_node_group_backoff_duration.is_some(),
+        ),
+        (
+            "maxNodeGroupBackoffDuration",
+            c.max_node_group_backoff_duration.is_some(),
+        ),
         ("consolidationPolicy", c.consolidation_policy.is_some()),
         ("consolidateAfter", c.consolidate_after.is_some()),
         ("budgets", c.budgets.is_some()),
@@ -238,6 +253,9 @@ pub(super) fn build(
                     "maxNodesTotal",
                     "maxEmptyBulkDelete",
                     "skipNodesWithSystemPods",
+                    "maxNodeProvisionTime",
+                    "initialNodeGroupBackoffDuration",
+                    "maxNodeGroupBackoffDuration",
                 ],
                 "kind = \"cluster-autoscaler\"",
                 span.clone(),
@@ -307,6 +325,43 @@ pub(super) fn build(
             }
             if let Some(b) = c.skip_nodes_with_system_pods {
                 cfg.skip_nodes_with_system_pods = b;
+            }
+            let provision = positive_duration(
+                &c.max_node_provision_time,
+                "clusterAutoscaler.maxNodeProvisionTime",
+                ctx,
+            )?;
+            if let Some(d) = provision {
+                cfg.max_node_provision_time = d;
+            }
+            let initial = positive_duration(
+                &c.initial_node_group_backoff_duration,
+                "clusterAutoscaler.initialNodeGroupBackoffDuration",
+                ctx,
+            )?;
+            if let Some(d) = initial {
+                cfg.initial_node_group_backoff = d;
+            }
+            let max = positive_duration(
+                &c.max_node_group_backoff_duration,
+                "clusterAutoscaler.maxNodeGroupBackoffDuration",
+                ctx,
+            )?;
+            if let Some(d) = max {
+                cfg.max_node_group_backoff = d;
+            }
+            if cfg.max_node_group_backoff < cfg.initial_node_group_backoff {
+                return Err(ctx.err(
+                    c.max_node_group_backoff_duration
+                        .as_ref()
+                        .or(c.initial_node_group_backoff_duration.as_ref())
+                        .map_or(span.clone(), |d| d.span()),
+                    format!("{path}.maxNodeGroupBackoffDuration"),
+                    format!(
+                        "{} is shorter than initialNodeGroupBackoffDuration {}",
+                        cfg.max_node_group_backoff, cfg.initial_node_group_backoff
+                    ),
+                ));
             }
             Ok(NodeAutoscalerSpec::ClusterAutoscaler(cfg))
         }
@@ -662,7 +717,7 @@ rate = 10
             (
                 "kind = \"cluster-autoscaler\"",
                 "kind = \"cluster-autoscaler\"\nconsolidateAfter = \"1m\"",
-                "s.toml:24:1: clusterAutoscaler: 'consolidateAfter' does not apply to kind = \"cluster-autoscaler\"; it takes: (all optional) kind, expander, expanderPriorities, scanInterval, scaleDownUtilizationThreshold, scaleDownUnneededTime, scaleDownDelayAfterAdd, maxNodesTotal, maxEmptyBulkDelete, skipNodesWithSystemPods",
+                "s.toml:24:1: clusterAutoscaler: 'consolidateAfter' does not apply to kind = \"cluster-autoscaler\"; it takes: (all optional) kind, expander, expanderPriorities, scanInterval, scaleDownUtilizationThreshold, scaleDownUnneededTime, scaleDownDelayAfterAdd, maxNodesTotal, maxEmptyBulkDelete, skipNodesWithSystemPods, maxNodeProvisionTime, initialNodeGroupBackoffDuration, maxNodeGroupBackoffDuration",
             ),
             (
                 "kind = \"cluster-autoscaler\"",

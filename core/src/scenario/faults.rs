@@ -47,6 +47,8 @@ pub enum FaultKindFile {
     OomKill,
     /// New replicas of a service cannot pull their image.
     ImagePullFailure,
+    /// Nodes a node autoscaler adds to a pool never register.
+    ProvisionFailure,
     /// The control plane stops acting.
     ControlPlanePause,
 }
@@ -122,6 +124,8 @@ pub enum LiveActionFile {
 /// What the faults resolve against.
 pub(super) struct World<'a> {
     pub nodes: &'a [NodeSpec],
+    /// The autoscaled pools' names, in node-group order.
+    pub groups: &'a [String],
     pub services: &'a [ServiceSpec],
     pub topology: &'a TopologySpec,
     pub duration: SimDuration,
@@ -145,6 +149,7 @@ enum Need {
     Nodes,
     Zone,
     Service,
+    Group,
     None,
 }
 
@@ -230,6 +235,7 @@ fn fields_of(kind: FaultKindFile) -> (&'static [&'static str], &'static [&'stati
             Need::Service,
         ),
         FaultKindFile::ImagePullFailure => (&["target"], &[], Need::Service),
+        FaultKindFile::ProvisionFailure => (&["target"], &[], Need::Group),
         FaultKindFile::ControlPlanePause => (&[], &[], Need::None),
     }
 }
@@ -327,6 +333,22 @@ fn resolve_kind(
             service: service.expect("service target"),
         },
         FaultKindFile::ControlPlanePause => FaultKind::ControlPlanePause,
+        FaultKindFile::ProvisionFailure => {
+            debug_assert!(matches!(need, Need::Group));
+            let (pool, span) = one_target(g, "pool", path, ctx)?;
+            let Some(group) = w.groups.iter().position(|n| *n == pool) else {
+                return Err(ctx.err(
+                    span,
+                    format!("{path}.target.pool"),
+                    format!(
+                        "pool '{pool}' is not autoscaled (give it 'max'): only nodes a node autoscaler adds can fail to provision"
+                    ),
+                ));
+            };
+            FaultKind::ProvisionFailure {
+                group: group as u32,
+            }
+        }
     })
 }
 
@@ -475,6 +497,7 @@ fn kind_str(k: FaultKindFile) -> &'static str {
         FaultKindFile::OomKill => "oom-kill",
         FaultKindFile::ImagePullFailure => "image-pull-failure",
         FaultKindFile::ControlPlanePause => "control-plane-pause",
+        FaultKindFile::ProvisionFailure => "provision-failure",
     }
 }
 
@@ -707,6 +730,11 @@ fn check_overlaps(
                 "fails the image pulls of service",
             )],
             FaultKind::ControlPlanePause => vec![(7, String::new(), "pauses the control plane")],
+            FaultKind::ProvisionFailure { group } => vec![(
+                8,
+                w.groups[*group as usize].clone(),
+                "fails the provisioning of pool",
+            )],
         };
         for (class, name, verb) in keys {
             if let Some(&(j, until)) = held.get(&(class, name.clone()))

@@ -232,6 +232,18 @@ fn bad_faults_are_located() {
             "unknown service 'api'",
         ),
         (
+            "[[faults]]\nkind = \"provision-failure\"\nat = \"1s\"\ntarget = { pool = \"a\" }\n",
+            "target = { pool",
+            "faults[0].target.pool",
+            "pool 'a' is not autoscaled (give it 'max'): only nodes a node autoscaler adds can fail to provision",
+        ),
+        (
+            "[[faults]]\nkind = \"provision-failure\"\nat = \"1s\"\ntarget = { node = \"a-0\" }\n",
+            "target = { node",
+            "faults[0].target.node",
+            "kind = \"provision-failure\" targets a pool, not a node",
+        ),
+        (
             "[[faults]]\nkind = \"node-crash\"\nat = \"1s\"\nduration = \"-5s\"\ntarget = { pool = \"a\" }\n",
             "duration = \"-5s\"",
             "faults[0].duration",

@@ -470,9 +470,11 @@ fn resolve(
     let spans = &services.replica_spans;
     let policy = placer_for(&placement, scheduler.as_ref());
     fit::check_fit(&desired, &pools.nodes, policy, queue, seed, spans, ctx)?;
+    let group_names: Vec<String> = pools.node_groups.iter().map(|g| g.name.clone()).collect();
     let resilience = resilience::resolve(
         &raw,
         &pools.nodes,
+        &group_names,
         &desired.services,
         services.probes,
         duration,

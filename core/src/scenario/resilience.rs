@@ -17,6 +17,7 @@ use crate::time::SimDuration;
 pub(super) fn resolve(
     raw: &ScenarioFile,
     nodes: &[NodeSpec],
+    groups: &[String],
     services: &[ServiceSpec],
     mut probes: Vec<Probes>,
     duration: SimDuration,
@@ -25,6 +26,7 @@ pub(super) fn resolve(
     let topology = topology::build(&raw.topology, &raw.pools, nodes, ctx)?;
     let world = faults::World {
         nodes,
+        groups,
         services,
         topology: &topology,
         duration,

@@ -526,8 +526,16 @@ impl<'a> Simulation<'a> {
         let group = &scenario.node_groups[g as usize];
         let detail = format!("group={} reason={reason}", group.name);
         self.rec.event(now, "node-add", &spec.name, &detail);
-        self.engine
-            .schedule(now + group.boot_delay, Event::NodeReady { node: id });
+        // Under a provision failure the node never registers: it stays
+        // booting until the node autoscaler gives up on it.
+        if !self
+            .faults
+            .as_ref()
+            .is_some_and(|f| f.provision_fails(g as usize))
+        {
+            self.engine
+                .schedule(now + group.boot_delay, Event::NodeReady { node: id });
+        }
         id
     }
 

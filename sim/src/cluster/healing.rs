@@ -105,6 +105,9 @@ impl Simulation<'_> {
                     }
                 }
             }
+            FaultKind::ProvisionFailure { group } => {
+                f.set_provision(*group as usize, start.then_some(rec));
+            }
             FaultKind::ControlPlanePause => {
                 f.set_paused(if start { fault.end() } else { None });
                 // Deferred work runs at the end of the pause (see `defer`).

@@ -45,7 +45,21 @@ pub struct ClusterAutoscalerConfig {
     /// `--skip-nodes-with-system-pods`: a node running a `kube-system` pod
     /// that no PodDisruptionBudget covers is not removed (true).
     pub skip_nodes_with_system_pods: bool,
+    /// `--max-node-provision-time`: a node still not registered this long
+    /// after it was requested is deleted and its scale-up counted failed
+    /// (15 min).
+    pub max_node_provision_time: SimDuration,
+    /// `--initial-node-group-backoff-duration`: a group whose scale-up
+    /// failed is not grown for this long (5 min) …
+    pub initial_node_group_backoff: SimDuration,
+    /// … doubled at each failure within `--node-group-backoff-reset-timeout`
+    /// (3 h) of the last one, up to `--max-node-group-backoff-duration` (30 min).
+    pub max_node_group_backoff: SimDuration,
 }
+
+/// `--node-group-backoff-reset-timeout`: a failure this long after the
+/// last one starts the back-off again from its initial duration (3 h).
+pub const NODE_GROUP_BACKOFF_RESET: SimDuration = SimDuration::from_secs(3 * 3600);
 
 impl Default for ClusterAutoscalerConfig {
     fn default() -> ClusterAutoscalerConfig {
@@ -59,6 +73,9 @@ impl Default for ClusterAutoscalerConfig {
             max_empty_bulk_delete: 10,
             scale_down_non_empty_candidates_count: 30,
             skip_nodes_with_system_pods: true,
+            max_node_provision_time: SimDuration::from_secs(15 * 60),
+            initial_node_group_backoff: SimDuration::from_secs(5 * 60),
+            max_node_group_backoff: SimDuration::from_secs(30 * 60),
         }
     }
 }
@@ -95,10 +112,9 @@ struct Unneeded {
 ///
 /// Not reproduced: local-storage volumes (the model has no volumes yet), pods without a controller,
 /// DaemonSets, unready-node handling (`--scale-down-unready-time`,
-/// `--max-total-unready-percentage`), `--max-node-provision-time` and
-/// failed scale-ups (nodes always arrive), balancing similar groups,
-/// `--scale-down-delay-after-failure`, the `priority` and `grpc`
-/// expanders, resource limits (`--cores-total`, `--memory-total`);
+/// `--max-total-unready-percentage`), balancing similar groups,
+/// `--scale-down-delay-after-failure` (a drain here never fails), the
+/// `grpc` expander, resource limits (`--cores-total`, `--memory-total`);
 /// `--scale-down-delay-after-delete` is the scan interval, its default.
 #[derive(Clone, Debug)]
 pub struct ClusterAutoscaler {
@@ -106,6 +122,42 @@ pub struct ClusterAutoscaler {
     /// Node → since when it has been unneeded without a break.
     unneeded: BTreeMap<u32, SimTime>,
     last_scale_up: Option<SimTime>,
+    /// Per group with a failed scale-up: its back-off (duration, until,
+    /// last failure), as upstream's `exponentialBackoff`.
+    backoff: BTreeMap<u32, Backoff>,
+}
+
+/// One node group's back-off after failed scale-ups.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Backoff {
+    /// The last back-off's length.
+    pub duration: SimDuration,
+    /// Not grown before this.
+    pub until: SimTime,
+    /// When the last scale-up failed.
+    pub last_failure: SimTime,
+}
+
+/// Upstream's `exponentialBackoff.Backoff` (`utils/backoff/exponential_backoff.go`):
+/// the initial duration, or twice the previous one (capped) when the
+/// previous failure is less than the reset timeout ago.
+pub fn next_backoff(
+    previous: Option<Backoff>,
+    now: SimTime,
+    initial: SimDuration,
+    max: SimDuration,
+) -> Backoff {
+    let duration = match previous {
+        Some(b) if now < b.last_failure + NODE_GROUP_BACKOFF_RESET => {
+            SimDuration(b.duration.0.saturating_mul(2)).min(max)
+        }
+        _ => initial,
+    };
+    Backoff {
+        duration,
+        until: now + duration,
+        last_failure: now,
+    }
 }
 
 impl ClusterAutoscaler {
@@ -115,7 +167,49 @@ impl ClusterAutoscaler {
             config,
             unneeded: BTreeMap::new(),
             last_scale_up: None,
+            backoff: BTreeMap::new(),
         }
+    }
+
+    /// The back-off of each group whose scale-up failed, by group index.
+    pub fn backoff(&self) -> &BTreeMap<u32, Backoff> {
+        &self.backoff
+    }
+
+    /// Nodes still booting `--max-node-provision-time` after they were
+    /// added: upstream's `removeOldUnregisteredNodes`, with each group's
+    /// failed scale-up backed off (once per scan).
+    fn remove_unregistered(&mut self, input: &ScanInput<'_>) -> Vec<NodeAction> {
+        let now = input.now;
+        let ttl = self.config.max_node_provision_time;
+        let mut actions = Vec::new();
+        for (i, n) in input.nodes.iter().enumerate() {
+            let Some(g) = n.group else { continue };
+            if n.life != NodeLife::Booting || now < n.created + ttl {
+                continue;
+            }
+            if !actions
+                .iter()
+                .any(|a: &NodeAction| matches!(a, NodeAction::Remove { node, .. } if input.nodes[node.0 as usize].group == Some(g)))
+            {
+                let b = next_backoff(
+                    self.backoff.get(&g).copied(),
+                    now,
+                    self.config.initial_node_group_backoff,
+                    self.config.max_node_group_backoff,
+                );
+                self.backoff.insert(g, b);
+            }
+            let until = self.backoff[&g].until;
+            actions.push(NodeAction::Remove {
+                node: NodeId(i as u32),
+                reason: format!(
+                    "not registered {} after it was requested (max-node-provision-time {ttl}): scale-up failed, group backed off until {until}",
+                    now - n.created
+                ),
+            });
+        }
+        actions
     }
 
     /// Since when each unneeded node has been unneeded, by node id.
@@ -204,10 +298,18 @@ impl NodeAutoscale for ClusterAutoscaler {
 
     fn scan(&mut self, input: &ScanInput<'_>, rng: &mut dyn Rng) -> Vec<NodeAction> {
         let now = input.now;
+        let removed = self.remove_unregistered(input);
+        if !removed.is_empty() {
+            return removed; // upstream's RunOnce returns after removing them
+        }
+        let backed_off: Vec<bool> = (0..input.groups.len() as u32)
+            .map(|g| self.backoff.get(&g).is_some_and(|b| now < b.until))
+            .collect();
         if let Some(up) = scale_up(
             input,
             &self.config.expander,
             self.config.max_nodes_total,
+            &backed_off,
             rng,
         ) {
             self.last_scale_up = Some(now);

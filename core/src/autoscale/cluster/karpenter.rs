@@ -29,6 +29,10 @@ const CANDIDATES_PER_SCAN: usize = 30;
 /// (`MultiNodeConsolidation`'s `maxParallel` of 100).
 const MULTI_NODE_MAX: usize = 100;
 
+/// Karpenter's registration TTL (the NodeClaim liveness controller): a
+/// launched node that has not registered after this long is deleted.
+pub const REGISTRATION_TTL: SimDuration = SimDuration::from_secs(15 * 60);
+
 /// Karpenter's `consolidationTTL`: a consolidation decision is carried out
 /// only if it still holds this long after it was made.
 pub const CONSOLIDATION_TTL: SimDuration = SimDuration::from_secs(15);
@@ -459,15 +463,38 @@ impl NodeAutoscale for Karpenter {
 
     fn scan(&mut self, input: &ScanInput<'_>, rng: &mut dyn Rng) -> Vec<NodeAction> {
         self.observe(input);
+        let now = input.now;
+        // Liveness: a node not registered within the registration TTL is
+        // deleted (its pods are provisioned for again).
+        let dead: Vec<NodeAction> = input
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| {
+                n.group.is_some()
+                    && n.life == NodeLife::Booting
+                    && now >= n.created + REGISTRATION_TTL
+            })
+            .map(|(i, n)| NodeAction::Remove {
+                node: NodeId(i as u32),
+                reason: format!(
+                    "not registered {} after launch (registration TTL {REGISTRATION_TTL})",
+                    now - n.created
+                ),
+            })
+            .collect();
+        if !dead.is_empty() {
+            return dead;
+        }
         if let Some(up) = scale_up(
             input,
             &Expander::Price.into(),
             self.config.max_nodes_total,
+            &[],
             rng,
         ) {
             return vec![up];
         }
-        let now = input.now;
         // Expiration: forceful, before and regardless of consolidation.
         if let Some(ttl) = self.config.expire_after {
             let expired: Vec<NodeAction> = input

@@ -38,7 +38,9 @@ mod tests;
 
 use rand::Rng;
 
-pub use cluster_autoscaler::{ClusterAutoscaler, ClusterAutoscalerConfig};
+pub use cluster_autoscaler::{
+    Backoff, ClusterAutoscaler, ClusterAutoscalerConfig, NODE_GROUP_BACKOFF_RESET, next_backoff,
+};
 pub use expander::{Expander, ExpanderChain, GroupPattern, PriorityTier};
 pub use karpenter::{ConsolidationPolicy, Karpenter, KarpenterConfig};
 
@@ -299,6 +301,7 @@ pub(crate) fn scale_up(
     input: &ScanInput<'_>,
     expander: &ExpanderChain,
     max_nodes_total: u32,
+    backed_off: &[bool],
     rng: &mut dyn Rng,
 ) -> Option<NodeAction> {
     let mut pending = pending_groups(input.observed, input.desired);
@@ -319,7 +322,7 @@ pub(crate) fn scale_up(
     let mut options = Vec::new();
     for (g, group) in input.groups.iter().enumerate() {
         let limit = group.max.saturating_sub(sizes[g]).min(total_room);
-        if limit == 0 {
+        if limit == 0 || backed_off.get(g).copied().unwrap_or(false) {
             continue;
         }
         let e = estimator::estimate(group, &pending, input.desired, limit);

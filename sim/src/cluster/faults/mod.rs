@@ -93,6 +93,8 @@ pub(super) struct Faults {
     image_pull: Vec<Option<usize>>,
     /// Replicas bound during an image-pull failure, waiting for its end.
     blocked: Vec<u32>,
+    /// Per node group: an active `provision-failure` (record).
+    provision: Vec<Option<usize>>,
     /// Per service: `failures/container/<svc>`.
     crash_rng: Vec<StreamRng>,
     /// Per replica that crashed: its restart back-off.
@@ -132,6 +134,7 @@ impl Faults {
             oom: vec![None; services.len()],
             image_pull: vec![None; services.len()],
             blocked: Vec::new(),
+            provision: vec![None; scenario.node_groups.len()],
             crash_rng: services
                 .iter()
                 .map(|s| {
@@ -284,6 +287,16 @@ impl Faults {
     /// record) or ends.
     pub(super) fn set_oom(&mut self, s: usize, oom: Option<(MemoryModel, usize)>) {
         self.oom[s] = oom;
+    }
+
+    /// A `provision-failure` on node group `g` starts (its record) or ends.
+    pub(super) fn set_provision(&mut self, g: usize, rec: Option<usize>) {
+        self.provision[g] = rec;
+    }
+
+    /// Whether a node added to group `g` now never registers.
+    pub(super) fn provision_fails(&self, g: usize) -> bool {
+        self.provision.get(g).is_some_and(Option::is_some)
     }
 
     /// An `image-pull-failure` on service `s` starts (its record) or ends.

@@ -388,3 +388,52 @@ fn nodes_found_unneeded_in_one_scan_spend_the_same_pdb() {
     assert!(w.scan(&mut s, 0).is_empty());
     assert_eq!(s.unneeded_since().keys().copied().collect::<Vec<_>>(), [2]);
 }
+
+#[test]
+fn an_unregistered_node_is_removed_after_max_node_provision_time_and_its_group_backed_off() {
+    // Groups a (0.10/h) and b (0.20/h), both 4 cpu; price prefers a. A node
+    // of a was requested at 0 s and never registered; one 1-cpu replica waits.
+    let groups = vec![
+        group("a", "4", "16Gi", 0, 10, 0.10),
+        group("b", "4", "16Gi", 0, 10, 0.20),
+    ];
+    let mut w = World::new(groups, &[(1000, GI)]);
+    let stuck = w.add(0, NodeLife::Booting);
+    w.pend(0, 1);
+    let mut s = ClusterAutoscaler::new(ClusterAutoscalerConfig {
+        expander: Expander::Price.into(),
+        ..Default::default()
+    });
+    // 899 s: the replica fits the upcoming node: nothing to do.
+    assert!(w.scan(&mut s, 899).is_empty());
+    // 900 s = 15 min: the node is deleted, a backed off for 5 min.
+    let a = w.scan(&mut s, 900);
+    assert_eq!(summary(&a), ["remove 0"]);
+    let NodeAction::Remove { reason, .. } = &a[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        reason,
+        "not registered 900s after it was requested (max-node-provision-time 900s): scale-up failed, group backed off until 1200s"
+    );
+    w.nodes[stuck].life = NodeLife::Removed;
+    // 910 s: a is backed off; the expander has only b.
+    assert_eq!(summary(&w.scan(&mut s, 910)), ["up g1 +1 (1 pods)"]);
+    assert_eq!(s.backoff()[&0].until, SimTime::from_secs_f64(1200.0));
+}
+
+#[test]
+fn the_node_group_backoff_doubles_to_its_cap_and_resets_after_three_hours() {
+    // exponential_backoff.go with the defaults 5 min, 30 min, reset 3 h:
+    // failures at 0, 1000, 2000, 3000, 4000 s back off 5, 10, 20, 30, 30 min;
+    // a failure 3 h after the last starts again at 5 min.
+    let (initial, max) = (SimDuration::from_secs(300), SimDuration::from_secs(1800));
+    let mut b = None;
+    let mut got = Vec::new();
+    for t in [0, 1000, 2000, 3000, 4000, 4000 + 3 * 3600] {
+        let next = next_backoff(b, SimTime::from_secs_f64(t as f64), initial, max);
+        got.push(next.duration.as_secs_f64() as u64 / 60);
+        b = Some(next);
+    }
+    assert_eq!(got, [5, 10, 20, 30, 30, 5]);
+}
