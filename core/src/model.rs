@@ -1043,7 +1043,14 @@ pub struct ServiceSpec {
     pub rollout: Option<crate::rollout::RolloutSpec>,
     /// The pod template's metadata: namespace, labels, annotations.
     pub meta: PodMeta,
+    /// `terminationGracePeriodSeconds`: a deleted replica finishes what it
+    /// serves for at most this long, then is killed and the requests it
+    /// still holds fail (Kubernetes' default 30 s).
+    pub termination_grace_period: SimDuration,
 }
+
+/// Kubernetes' default `terminationGracePeriodSeconds` (30 s).
+pub const DEFAULT_TERMINATION_GRACE_PERIOD: SimDuration = SimDuration::from_secs(30);
 
 /// A pod template's `metadata`: what selectors, budgets and the node
 /// autoscalers' eviction rules look at.

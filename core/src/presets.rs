@@ -167,7 +167,6 @@ pub fn aks() -> ClusterPreset {
             "scale-down-delay-after-delete=10s",
             "scale-down-delay-after-failure=3m",
             "scale-down-unready-time=20m",
-            "max-graceful-termination-sec=600",
             "skip-nodes-with-local-storage=false",
             "max-total-unready-percentage=45",
             "ok-total-unready-count=3",

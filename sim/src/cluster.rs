@@ -108,6 +108,11 @@ pub enum Event {
         /// Replica index.
         replica: u32,
     },
+    /// Terminating replica `replica`'s grace period is over: kill it.
+    GraceOver {
+        /// Replica index.
+        replica: u32,
+    },
     /// The back-off after a failed pod of job `job` is over: replace it.
     JobReplace {
         /// Job index (arrival order).
@@ -282,6 +287,7 @@ impl<'a> Simulation<'a> {
                 Event::JobArrival { set } => self.on_job_arrival(set as usize),
                 Event::JobDone { replica } => self.on_job_done(replica),
                 Event::JobReplace { job } => self.on_job_replace(job),
+                Event::GraceOver { replica } => self.on_grace_over(replica),
                 Event::NodeScan => {
                     if !self.defer(ev) {
                         self.on_node_scan();

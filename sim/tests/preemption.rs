@@ -200,3 +200,50 @@ fn a_job_preempted_more_often_than_its_backoff_limit_fails() {
         (2, 2, 1, 0, 1)
     );
 }
+
+/// One 4-cpu node; `web` (one 4-cpu replica, 100 s per request, 1 request/s)
+/// holds it; a critical 4-cpu job pod arrives at 10 s and preempts web-0.
+fn grace_scenario(grace: Option<u32>) -> String {
+    let grace = grace.map_or(String::new(), |g| {
+        format!("terminationGracePeriodSeconds = {g}\n")
+    });
+    format!(
+        "name = \"grace\"\n[simulation]\nduration = \"5m\"\nseed = 1\n\
+         [scheduler]\npolicy = \"kubernetes-default\"\n\
+         [pools.pool]\ncount = 1\nzone = \"z\"\ncpu = \"4\"\nmemory = \"16Gi\"\n\
+         [services.web]\nreplicas = 1\n{grace}requests = {{ cpu = \"4\" }}\n\
+         serviceTime = {{ dist = \"constant\", value = \"100s\" }}\n\
+         traffic = {{ model = \"constant\", rate = 1 }}\n\
+         [jobs.urgent]\npriority = 1000\narrivals = [{{ at = \"10s\", duration = \"20s\", cpu = \"4\" }}]\n"
+    )
+}
+
+#[test]
+fn a_victim_still_serving_is_killed_when_its_grace_period_ends() {
+    // web-0's first request (from 1 s) needs 100 s: at 10 s, deleted by the
+    // preemption, it keeps serving until its grace period ends — the
+    // default 30 s: killed at 40 s, its requests failed; only then is its
+    // node free for the nominated pod. With terminationGracePeriodSeconds = 5:
+    // at 15 s.
+    for (grace, at) in [(None, 40.0), (Some(5), 15.0)] {
+        let (summary, rows) = simulate(&grace_scenario(grace), "grace.toml", &[], None, &NoFiles);
+        let killed: Vec<_> = rows.events.iter().filter(|e| e.1 == "killed").collect();
+        assert_eq!(killed.len(), 1, "{killed:?}");
+        assert_eq!((killed[0].0, killed[0].2.as_str()), (at, "web-0"));
+        let secs = grace.unwrap_or(30);
+        assert!(
+            killed[0].3.starts_with(&format!(
+                "reason=grace period over (terminationGracePeriodSeconds {secs}s) lost="
+            )),
+            "{}",
+            killed[0].3
+        );
+        let bind = rows
+            .events
+            .iter()
+            .find(|e| e.1 == "bind" && e.2.starts_with("urgent."))
+            .unwrap();
+        assert_eq!(bind.0, at);
+        assert!(summary.services[0].requests.failed > 0);
+    }
+}

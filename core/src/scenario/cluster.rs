@@ -72,6 +72,8 @@ pub struct ClusterAutoscalerFile {
     pub max_empty_bulk_delete: Option<Spanned<u32>>,
     /// Cluster Autoscaler: `--skip-nodes-with-system-pods` (default true).
     pub skip_nodes_with_system_pods: Option<bool>,
+    /// Cluster Autoscaler: `--max-graceful-termination-sec` (default 600).
+    pub max_graceful_termination_sec: Option<u32>,
     /// Cluster Autoscaler: `--max-node-provision-time` (default `15m`).
     pub max_node_provision_time: Option<Spanned<Dur>>,
     /// Cluster Autoscaler: `--initial-node-group-backoff-duration` (default `5m`).
@@ -222,6 +224,10 @@ pub(super) fn build(
             "skipNodesWithSystemPods",
             c.skip_nodes_with_system_pods.is_some(),
         ),
+        (
+            "maxGracefulTerminationSec",
+            c.max_graceful_termination_sec.is_some(),
+        ),
         ("maxNodeProvisionTime", c.max_node_provision_time.is_some()),
         (
             "initialNodeGroupBackoffDuration",
@@ -253,6 +259,7 @@ pub(super) fn build(
                     "maxNodesTotal",
                     "maxEmptyBulkDelete",
                     "skipNodesWithSystemPods",
+                    "maxGracefulTerminationSec",
                     "maxNodeProvisionTime",
                     "initialNodeGroupBackoffDuration",
                     "maxNodeGroupBackoffDuration",
@@ -325,6 +332,9 @@ pub(super) fn build(
             }
             if let Some(b) = c.skip_nodes_with_system_pods {
                 cfg.skip_nodes_with_system_pods = b;
+            }
+            if let Some(n) = c.max_graceful_termination_sec {
+                cfg.max_graceful_termination = SimDuration::from_secs(u64::from(n));
             }
             let provision = positive_duration(
                 &c.max_node_provision_time,
@@ -602,13 +612,21 @@ rate = 10
         let off = load(&edit(
             GOOD,
             "scaleDownUtilizationThreshold = 0.6",
-            "skipNodesWithSystemPods = false",
+            "skipNodesWithSystemPods = false\nmaxGracefulTerminationSec = 60\nmaxNodeProvisionTime = \"5m\"\ninitialNodeGroupBackoffDuration = \"1m\"\nmaxNodeGroupBackoffDuration = \"4m\"",
         ))
         .unwrap();
         let Some(NodeAutoscalerSpec::ClusterAutoscaler(c)) = &off.node_autoscaler else {
             panic!("{:?}", off.node_autoscaler)
         };
         assert!(!c.skip_nodes_with_system_pods);
+        assert_eq!(c.max_graceful_termination, SimDuration::from_secs(60));
+        assert_eq!(c.max_node_provision_time, SimDuration::from_secs(300));
+        assert_eq!(c.initial_node_group_backoff, SimDuration::from_secs(60));
+        assert_eq!(c.max_node_group_backoff, SimDuration::from_secs(240));
+        // Upstream's defaults otherwise.
+        let d = ClusterAutoscalerConfig::default();
+        assert_eq!(d.max_graceful_termination, SimDuration::from_secs(600));
+        assert_eq!(d.max_node_provision_time, SimDuration::from_secs(900));
         // Karpenter with its own fields.
         let k = load(&edit(
             GOOD,
@@ -717,7 +735,7 @@ rate = 10
             (
                 "kind = \"cluster-autoscaler\"",
                 "kind = \"cluster-autoscaler\"\nconsolidateAfter = \"1m\"",
-                "s.toml:24:1: clusterAutoscaler: 'consolidateAfter' does not apply to kind = \"cluster-autoscaler\"; it takes: (all optional) kind, expander, expanderPriorities, scanInterval, scaleDownUtilizationThreshold, scaleDownUnneededTime, scaleDownDelayAfterAdd, maxNodesTotal, maxEmptyBulkDelete, skipNodesWithSystemPods, maxNodeProvisionTime, initialNodeGroupBackoffDuration, maxNodeGroupBackoffDuration",
+                "s.toml:24:1: clusterAutoscaler: 'consolidateAfter' does not apply to kind = \"cluster-autoscaler\"; it takes: (all optional) kind, expander, expanderPriorities, scanInterval, scaleDownUtilizationThreshold, scaleDownUnneededTime, scaleDownDelayAfterAdd, maxNodesTotal, maxEmptyBulkDelete, skipNodesWithSystemPods, maxGracefulTerminationSec, maxNodeProvisionTime, initialNodeGroupBackoffDuration, maxNodeGroupBackoffDuration",
             ),
             (
                 "kind = \"cluster-autoscaler\"",

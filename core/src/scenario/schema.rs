@@ -418,6 +418,8 @@ pub struct ServiceFile {
     pub service_time: Spanned<DistFile>,
     /// Bind-to-ready delay: a duration or a distribution (default `0s`).
     pub start_delay: Option<Spanned<DistOrDuration>>,
+    /// The pod spec's `terminationGracePeriodSeconds` (default 30).
+    pub termination_grace_period_seconds: Option<u32>,
     /// Balancing policy name (default `round-robin`).
     pub balancer: Option<Spanned<String>>,
     /// Balancing settings beyond the name: choices, weights, clients,

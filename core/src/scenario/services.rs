@@ -161,6 +161,11 @@ fn service(
         balancing,
         rollout,
         meta,
+        termination_grace_period: s
+            .termination_grace_period_seconds
+            .map_or(crate::model::DEFAULT_TERMINATION_GRACE_PERIOD, |n| {
+                SimDuration::from_secs(u64::from(n))
+            }),
     };
     Ok(Resolved {
         spec,

@@ -26,7 +26,7 @@ use orkestra_core::placement::Place;
 use orkestra_core::queue::SchedulingQueue;
 use orkestra_core::rng::{StreamRng, names, stream};
 use orkestra_core::scenario::Scenario;
-use orkestra_core::time::SimTime;
+use orkestra_core::time::{SimDuration, SimTime};
 
 use super::jobs::JobLoss;
 use super::preemption::{Nomination, Preempting};
@@ -244,6 +244,12 @@ impl<'a> Simulation<'a> {
 
     /// Begins removing a replica: no new requests; it goes once idle.
     fn delete(&mut self, r: u32) {
+        self.delete_within(r, None);
+    }
+
+    /// Deletes `r` with its grace period, capped at `cap` when given (the
+    /// Cluster Autoscaler's `--max-graceful-termination-sec`).
+    fn delete_within(&mut self, r: u32, cap: Option<SimDuration>) {
         let now = self.engine.now();
         let status = self.observed.replicas[r as usize];
         let s = status.service.0 as usize;
@@ -264,9 +270,64 @@ impl<'a> Simulation<'a> {
         self.observed.replicas[r as usize].state = ReplicaState::Terminating;
         self.observed.replicas[r as usize].since = now;
         self.finish_if_idle(r);
+        if self.observed.replicas[r as usize].state == ReplicaState::Terminating {
+            let own = self.scenario.desired.services[s].termination_grace_period;
+            let grace = cap.map_or(own, |c| own.min(c));
+            self.engine
+                .schedule(now + grace, Event::GraceOver { replica: r });
+        }
         if job {
             self.job_pod_lost(r, status.node.is_some());
         }
+    }
+
+    /// `r`'s termination grace period is over: if it is still finishing
+    /// requests, it is killed (SIGKILL) and they fail.
+    pub(super) fn on_grace_over(&mut self, r: u32) {
+        if self.observed.replicas[r as usize].state != ReplicaState::Terminating {
+            return;
+        }
+        let now = self.engine.now();
+        let s = self.observed.replicas[r as usize].service.0 as usize;
+        let new = self.rollouts.split_router(s, r);
+        let (lost, busy) = self.req.lose_all(r, s, now, new);
+        if busy > 0 {
+            let e = self.req.grace_orphans.entry(r).or_insert((0, now.0));
+            *e = (e.0 + busy, now.0);
+        }
+        self.load_changed(r, s);
+        let name = self.replica_name(r);
+        let grace = self.scenario.desired.services[s].termination_grace_period;
+        self.emit_event(
+            "killed",
+            &name,
+            &format!(
+                "reason=grace period over (terminationGracePeriodSeconds {grace}) lost={lost}"
+            ),
+        );
+        self.finish_if_idle(r);
+    }
+
+    /// A completion on `r` of a request lost when its grace period ended:
+    /// the router hears it failed and it is dropped.
+    pub(super) fn grace_orphan(&mut self, r: u32, tagged: u64) -> bool {
+        let (arrival, c) = self.req.untag(tagged);
+        let Some(e) = self.req.grace_orphans.get_mut(&r) else {
+            return false;
+        };
+        if arrival > e.1 {
+            return false;
+        }
+        e.0 -= 1;
+        if e.0 == 0 {
+            self.req.grace_orphans.remove(&r);
+        }
+        let now = self.engine.now();
+        let s = self.observed.replicas[r as usize].service.0 as usize;
+        if let Some(router) = self.router_of(s, r) {
+            router.complete(c, ReplicaId(r), SimDuration(now.0 - arrival), false, now);
+        }
+        true
     }
 
     /// A terminating replica with nothing in service or queued goes: it
@@ -576,8 +637,16 @@ impl<'a> Simulation<'a> {
         if !drains {
             return;
         }
+        // The Cluster Autoscaler caps each pod's grace period at
+        // --max-graceful-termination-sec; Karpenter uses the pod's own.
+        let cap = match &self.scenario.node_autoscaler {
+            Some(orkestra_core::autoscale::cluster::NodeAutoscalerSpec::ClusterAutoscaler(c)) => {
+                Some(c.max_graceful_termination)
+            }
+            _ => None,
+        };
         for r in self.replicas_on(node, &[ReplicaState::Starting, ReplicaState::Ready]) {
-            self.delete(r);
+            self.delete_within(r, cap);
         }
         self.mark_dirty(true);
         self.node_left(node);

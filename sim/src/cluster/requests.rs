@@ -214,6 +214,10 @@ pub(super) struct Requests {
     /// service has client-side balancers).
     time_mask: u64,
     pub(super) factors: Factors,
+    /// Replicas killed at the end of their termination grace period: the
+    /// requests they were serving (count, kill instant in ns), whose
+    /// completion events are dropped. Sparse: most runs kill none.
+    pub(super) grace_orphans: std::collections::HashMap<u32, (u32, u64)>,
 }
 
 impl Requests {
@@ -266,6 +270,7 @@ impl Requests {
                     || scenario.node_groups.iter().any(|g| g.template.speed != 1.0)
                     || Faults::slows_nodes(scenario),
             },
+            grace_orphans: Default::default(),
         }
     }
 
@@ -508,6 +513,9 @@ impl Simulation<'_> {
     pub(super) fn on_completion(&mut self, r: u32, tagged: u64) {
         if self.faults.is_some() && self.orphan(r, tagged) {
             return; // lost when its replica died
+        }
+        if !self.req.grace_orphans.is_empty() && self.grace_orphan(r, tagged) {
+            return; // lost when its grace period ended
         }
         let now = self.engine.now();
         let (arrival, c) = self.req.untag(tagged);

@@ -45,6 +45,9 @@ pub struct ClusterAutoscalerConfig {
     /// `--skip-nodes-with-system-pods`: a node running a `kube-system` pod
     /// that no PodDisruptionBudget covers is not removed (true).
     pub skip_nodes_with_system_pods: bool,
+    /// `--max-graceful-termination-sec`: a drained pod's grace period is
+    /// capped at this (600 s).
+    pub max_graceful_termination: SimDuration,
     /// `--max-node-provision-time`: a node still not registered this long
     /// after it was requested is deleted and its scale-up counted failed
     /// (15 min).
@@ -73,6 +76,7 @@ impl Default for ClusterAutoscalerConfig {
             max_empty_bulk_delete: 10,
             scale_down_non_empty_candidates_count: 30,
             skip_nodes_with_system_pods: true,
+            max_graceful_termination: SimDuration::from_secs(600),
             max_node_provision_time: SimDuration::from_secs(15 * 60),
             initial_node_group_backoff: SimDuration::from_secs(5 * 60),
             max_node_group_backoff: SimDuration::from_secs(30 * 60),
