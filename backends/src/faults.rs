@@ -18,9 +18,10 @@
 //! | `container-crash` | each ready replica is killed (`"kill"`) or stopped (`"stop"`) after an exponential time of mean 1/rate from when it became ready (stream `failures/container/<svc>`) |
 //! | `control-plane-pause` | the controller stops reconciling, scheduling, evicting and rolling out |
 //!
-//! `link-degrade`, `oom-kill`, `image-pull-failure` and `provision-failure` are refused in live
+//! `link-degrade`, `oom-kill`, `image-pull-failure`, `provision-failure` and `node-drain` are refused in live
 //! mode by [`check`] (they need traffic control in the kernel, a workload
-//! that allocates, a registry, and a cloud that provisions nodes).
+//! that allocates, a registry, a cloud that provisions nodes, and an
+//! eviction API with PodDisruptionBudgets).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -49,9 +50,10 @@ pub fn check(scenario: &Scenario, hosts: &[Host]) -> Result<(), String> {
             FaultKind::LinkDegrade { .. }
             | FaultKind::OomKill { .. }
             | FaultKind::ImagePullFailure { .. }
-            | FaultKind::ProvisionFailure { .. } => {
+            | FaultKind::ProvisionFailure { .. }
+            | FaultKind::NodeDrain { .. } => {
                 return Err(format!(
-                    "{}: kind = \"{}\" is simulated only (live mode has no traffic control, allocating workload, registry or node provisioning to break)",
+                    "{}: kind = \"{}\" is simulated only (live mode has no traffic control, allocating workload, registry, node provisioning or eviction API to break or use)",
                     f.name,
                     f.kind.as_str()
                 ));
@@ -130,6 +132,7 @@ fn targets(scenario: &Scenario, hosts: &[Host], kind: &FaultKind) -> Result<Vec<
         | FaultKind::OomKill { .. }
         | FaultKind::ImagePullFailure { .. }
         | FaultKind::ProvisionFailure { .. }
+        | FaultKind::NodeDrain { .. }
         | FaultKind::ControlPlanePause => Ok(Vec::new()),
     }
 }
@@ -443,7 +446,8 @@ impl Injector {
             FaultKind::LinkDegrade { .. }
             | FaultKind::OomKill { .. }
             | FaultKind::ImagePullFailure { .. }
-            | FaultKind::ProvisionFailure { .. } => {
+            | FaultKind::ProvisionFailure { .. }
+            | FaultKind::NodeDrain { .. } => {
                 // Refused by `check` before the run.
             }
         }

@@ -176,6 +176,54 @@ impl PodDisruptionBudget {
     }
 }
 
+/// The eviction API's answer for replica `r` (`pkg/registry/core/pod/storage/eviction.go`,
+/// `EvictionREST.Create`): a pod not yet running (pending) is deleted
+/// without a budget check; a pod selected by more than one budget is
+/// refused (upstream's 500 "This pod has more than one
+/// PodDisruptionBudget, which the eviction subresource does not support.");
+/// a ready pod needs `disruptionsAllowed` ≥ 1, a running pod that is not
+/// ready needs `currentHealthy` ≥ `desiredHealthy` (the default
+/// `unhealthyPodEvictionPolicy: IfHealthyBudget`); otherwise 429 "Cannot
+/// evict pod as it would violate the pod's disruption budget.".
+pub fn eviction_allowed(
+    pdbs: &[PodDisruptionBudget],
+    desired: &crate::model::DesiredState,
+    observed: &crate::model::ObservedCluster,
+    r: crate::model::ReplicaId,
+) -> Result<(), String> {
+    use crate::model::ReplicaState;
+    let st = observed.replicas[r.0 as usize];
+    if st.state == ReplicaState::Pending {
+        return Ok(());
+    }
+    let meta = &desired.services[st.service.0 as usize].meta;
+    let matching: Vec<&PodDisruptionBudget> = pdbs
+        .iter()
+        .filter(|p| p.selects(&meta.namespace, &meta.labels))
+        .collect();
+    let [pdb] = matching.as_slice() else {
+        return if matching.is_empty() {
+            Ok(())
+        } else {
+            Err("This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.".into())
+        };
+    };
+    let status = pdb.status_in(desired, observed);
+    let ok = if st.state == ReplicaState::Ready {
+        status.disruptions_allowed >= 1
+    } else {
+        status.current_healthy >= status.desired_healthy
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "Cannot evict pod as it would violate the pod's disruption budget (PDB {}: disruptionsAllowed {}).",
+            pdb.name, status.disruptions_allowed
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

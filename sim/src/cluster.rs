@@ -108,6 +108,11 @@ pub enum Event {
         /// Replica index.
         replica: u32,
     },
+    /// Retry the refused evictions of drained node `node`.
+    DrainRetry {
+        /// Node index.
+        node: u32,
+    },
     /// Terminating replica `replica`'s grace period is over: kill it.
     GraceOver {
         /// Replica index.
@@ -288,6 +293,7 @@ impl<'a> Simulation<'a> {
                 Event::JobDone { replica } => self.on_job_done(replica),
                 Event::JobReplace { job } => self.on_job_replace(job),
                 Event::GraceOver { replica } => self.on_grace_over(replica),
+                Event::DrainRetry { node } => self.evict_pass(node),
                 Event::NodeScan => {
                     if !self.defer(ev) {
                         self.on_node_scan();

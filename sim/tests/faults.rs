@@ -323,3 +323,80 @@ fn a_pool_that_fails_to_provision_is_given_up_after_15_minutes_and_backed_off() 
     // nothing was pending any more.
     assert!(of("node-add", "cheap-1").is_empty());
 }
+
+/// Two 2-cpu nodes; web's two 1-cpu replicas both on a-0 (first fit), a
+/// budget keeping one of them available; a-0 drained from 60 s for 60 s.
+const DRAIN: &str = r#"
+name = "node-drain"
+[simulation]
+duration = "3m"
+[pools.a]
+count = 1
+cpu = "2"
+memory = "4Gi"
+[pools.b]
+count = 1
+cpu = "2"
+memory = "4Gi"
+[[podDisruptionBudgets]]
+name = "web"
+selector = { matchLabels = { app = "web" } }
+minAvailable = 1
+[services.web]
+replicas = 2
+requests = { cpu = "1", memory = "1Gi" }
+serviceTime = { dist = "constant", value = "10ms" }
+startDelay = "2s"
+traffic = { model = "constant", rate = 10 }
+[[faults]]
+kind = "node-drain"
+at = "60s"
+duration = "60s"
+target = { node = "a-0" }
+"#;
+
+#[test]
+fn a_drain_evicts_through_the_budget_and_retries_every_5_s() {
+    // 60 s: a-0 cordoned; web-0 evicted (2 healthy, 1 required: 1 allowed);
+    // web-1 refused (web-0 leaving: 1 healthy, 0 allowed). web-0's
+    // replacement binds on b-0 and is ready at 62 s; the retry at 65 s
+    // evicts web-1 (2 healthy again). 120 s: a-0 uncordoned.
+    let (_, rows) = run(DRAIN, &[], 1, &NoFiles);
+    let of = |kind: &str| {
+        rows.events
+            .iter()
+            .filter(|e| e.1 == kind)
+            .map(|e| (e.0, e.2.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of("node-cordon"), [(60.0, "a-0".to_string())]);
+    assert_eq!(
+        of("evict"),
+        [(60.0, "web-0".to_string()), (65.0, "web-1".to_string())]
+    );
+    assert_eq!(of("eviction-refused"), [(60.0, "web-1".to_string())]);
+    let refused = rows
+        .events
+        .iter()
+        .find(|e| e.1 == "eviction-refused")
+        .unwrap();
+    assert_eq!(
+        refused.3,
+        "node=a-0 Cannot evict pod as it would violate the pod's disruption budget (PDB web: disruptionsAllowed 0)."
+    );
+    assert_eq!(of("node-uncordon"), [(120.0, "a-0".to_string())]);
+    // Without the budget both go at once.
+    let free = edit(
+        DRAIN,
+        "[[podDisruptionBudgets]]\nname = \"web\"\nselector = { matchLabels = { app = \"web\" } }\nminAvailable = 1\n",
+        "",
+    );
+    let (_, rows) = run(&free, &[], 1, &NoFiles);
+    let evicted: Vec<f64> = rows
+        .events
+        .iter()
+        .filter(|e| e.1 == "evict")
+        .map(|e| e.0)
+        .collect();
+    assert_eq!(evicted, [60.0, 60.0]);
+}

@@ -131,6 +131,13 @@ pub enum FaultKind {
     },
     /// The control plane (replica controller, scheduler, node lifecycle, autoscalers) stops acting.
     ControlPlanePause,
+    /// The nodes are drained as `kubectl drain` does: cordoned, and each pod
+    /// evicted through the eviction API (PodDisruptionBudgets honoured; a
+    /// refused eviction is retried every 5 s); uncordoned at the end.
+    NodeDrain {
+        /// Drained nodes.
+        nodes: Vec<NodeId>,
+    },
     /// Nodes a node autoscaler adds to the group never register (a cloud
     /// that accepts the request but never delivers the instance, or a
     /// bootstrap that fails): they stay booting until the autoscaler gives
@@ -155,6 +162,7 @@ impl FaultKind {
             FaultKind::ImagePullFailure { .. } => "image-pull-failure",
             FaultKind::ControlPlanePause => "control-plane-pause",
             FaultKind::ProvisionFailure { .. } => "provision-failure",
+            FaultKind::NodeDrain { .. } => "node-drain",
         }
     }
 }

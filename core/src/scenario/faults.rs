@@ -49,6 +49,8 @@ pub enum FaultKindFile {
     ImagePullFailure,
     /// Nodes a node autoscaler adds to a pool never register.
     ProvisionFailure,
+    /// Nodes are drained through the eviction API.
+    NodeDrain,
     /// The control plane stops acting.
     ControlPlanePause,
 }
@@ -236,6 +238,7 @@ fn fields_of(kind: FaultKindFile) -> (&'static [&'static str], &'static [&'stati
         ),
         FaultKindFile::ImagePullFailure => (&["target"], &[], Need::Service),
         FaultKindFile::ProvisionFailure => (&["target"], &[], Need::Group),
+        FaultKindFile::NodeDrain => (&[], &["target", "selector"], Need::Nodes),
         FaultKindFile::ControlPlanePause => (&[], &[], Need::None),
     }
 }
@@ -333,6 +336,7 @@ fn resolve_kind(
             service: service.expect("service target"),
         },
         FaultKindFile::ControlPlanePause => FaultKind::ControlPlanePause,
+        FaultKindFile::NodeDrain => FaultKind::NodeDrain { nodes },
         FaultKindFile::ProvisionFailure => {
             debug_assert!(matches!(need, Need::Group));
             let (pool, span) = one_target(g, "pool", path, ctx)?;
@@ -498,6 +502,7 @@ fn kind_str(k: FaultKindFile) -> &'static str {
         FaultKindFile::ImagePullFailure => "image-pull-failure",
         FaultKindFile::ControlPlanePause => "control-plane-pause",
         FaultKindFile::ProvisionFailure => "provision-failure",
+        FaultKindFile::NodeDrain => "node-drain",
     }
 }
 
@@ -730,6 +735,10 @@ fn check_overlaps(
                 "fails the image pulls of service",
             )],
             FaultKind::ControlPlanePause => vec![(7, String::new(), "pauses the control plane")],
+            FaultKind::NodeDrain { nodes } => nodes
+                .iter()
+                .map(|n| (9, w.nodes[n.0 as usize].name.clone(), "drains node"))
+                .collect(),
             FaultKind::ProvisionFailure { group } => vec![(
                 8,
                 w.groups[*group as usize].clone(),

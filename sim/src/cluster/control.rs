@@ -243,7 +243,7 @@ impl<'a> Simulation<'a> {
     }
 
     /// Begins removing a replica: no new requests; it goes once idle.
-    fn delete(&mut self, r: u32) {
+    pub(super) fn delete(&mut self, r: u32) {
         self.delete_within(r, None);
     }
 

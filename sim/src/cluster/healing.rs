@@ -105,6 +105,15 @@ impl Simulation<'_> {
                     }
                 }
             }
+            FaultKind::NodeDrain { nodes } => {
+                for &n in nodes {
+                    if start {
+                        self.drain_fault(n.0);
+                    } else {
+                        self.uncordon(n.0);
+                    }
+                }
+            }
             FaultKind::ProvisionFailure { group } => {
                 f.set_provision(*group as usize, start.then_some(rec));
             }
@@ -283,9 +292,10 @@ impl Simulation<'_> {
             return;
         };
         let rebooted = f.heard(n);
+        let cordoned = f.is_drained(n);
         let i = n as usize;
         let life_ready = self.nodes.life(n) == orkestra_core::autoscale::cluster::NodeLife::Ready;
-        if !self.observed.nodes[i].ready && life_ready {
+        if !self.observed.nodes[i].ready && life_ready && !cordoned {
             self.observed.set_ready(NodeId(n), true);
             let name = self.observed.nodes[i].spec.name.clone();
             self.emit_event("node-ready", &name, "reason=heartbeat");
@@ -320,6 +330,86 @@ impl Simulation<'_> {
                 self.req.factors.rescale(r, old, speed);
             }
         }
+    }
+
+    /// `kubectl drain` of node `n`: cordon it, then evict its pods.
+    fn drain_fault(&mut self, n: u32) {
+        let Some(f) = self.faults.as_deref_mut() else {
+            return;
+        };
+        f.set_drained(n, true);
+        if self.observed.nodes[n as usize].ready {
+            self.observed.set_ready(NodeId(n), false);
+        }
+        let name = self.observed.nodes[n as usize].spec.name.clone();
+        self.emit_event("node-cordon", &name, "by=drain");
+        self.evict_pass(n);
+    }
+
+    /// One pass of the drain of node `n`: every starting or ready replica
+    /// on it is evicted through the eviction API, in id order; if one was
+    /// refused (429, a PodDisruptionBudget), the pass is retried in 5 s
+    /// (kubectl drain's retry interval) while the drain lasts.
+    pub(super) fn evict_pass(&mut self, n: u32) {
+        if !self.faults.as_ref().is_some_and(|f| f.is_drained(n)) {
+            return;
+        }
+        let now = self.engine.now();
+        let node_name = self.observed.nodes[n as usize].spec.name.clone();
+        let mut refused = false;
+        for r in self.replicas_on(n, &[ReplicaState::Starting, ReplicaState::Ready]) {
+            let verdict = orkestra_core::disruption::eviction_allowed(
+                &self.scenario.pod_disruption_budgets,
+                &self.desired,
+                &self.observed,
+                ReplicaId(r),
+            );
+            let name = self.replica_name(r);
+            match verdict {
+                Ok(()) => {
+                    self.emit_event("evict", &name, &format!("node={node_name} by=drain"));
+                    self.delete(r);
+                }
+                Err(why) => {
+                    refused = true;
+                    if self
+                        .faults
+                        .as_deref_mut()
+                        .is_some_and(|f| f.refused_first(r))
+                    {
+                        self.emit_event(
+                            "eviction-refused",
+                            &name,
+                            &format!("node={node_name} {why}"),
+                        );
+                    }
+                }
+            }
+        }
+        self.mark_dirty(true);
+        if refused {
+            self.engine.schedule(
+                now + SimDuration::from_secs(5),
+                Event::DrainRetry { node: n },
+            );
+        }
+    }
+
+    /// A `node-drain` ends: the node is schedulable again, unless it is
+    /// down or leaving for another reason.
+    fn uncordon(&mut self, n: u32) {
+        let Some(f) = self.faults.as_deref_mut() else {
+            return;
+        };
+        f.set_drained(n, false);
+        let up = !f.is_down(n) && !self.net.as_ref().is_some_and(|net| net.cut_off(n));
+        let life_ready = self.nodes.life(n) == orkestra_core::autoscale::cluster::NodeLife::Ready;
+        if up && life_ready && !self.observed.nodes[n as usize].ready {
+            self.observed.set_ready(NodeId(n), true);
+        }
+        let name = self.observed.nodes[n as usize].spec.name.clone();
+        self.emit_event("node-uncordon", &name, "by=drain");
+        self.mark_dirty(true);
     }
 
     /// Node faults whose services are all back at their desired number of

@@ -95,6 +95,11 @@ pub(super) struct Faults {
     blocked: Vec<u32>,
     /// Per node group: an active `provision-failure` (record).
     provision: Vec<Option<usize>>,
+    /// Per node: cordoned by a `node-drain` fault.
+    drained: Vec<bool>,
+    /// Pods whose eviction was refused during the current drains (their
+    /// `eviction-refused` row is written once).
+    refused: std::collections::BTreeSet<u32>,
     /// Per service: `failures/container/<svc>`.
     crash_rng: Vec<StreamRng>,
     /// Per replica that crashed: its restart back-off.
@@ -135,6 +140,8 @@ impl Faults {
             image_pull: vec![None; services.len()],
             blocked: Vec::new(),
             provision: vec![None; scenario.node_groups.len()],
+            drained: vec![false; nodes],
+            refused: Default::default(),
             crash_rng: services
                 .iter()
                 .map(|s| {
@@ -170,6 +177,22 @@ impl Faults {
         self.node_record.push(0);
         self.rebooted.push(false);
         self.node_speed.push(1.0);
+        self.drained.push(false);
+    }
+
+    /// A `node-drain` on `n` starts (cordon) or ends (uncordon).
+    pub(super) fn set_drained(&mut self, n: u32, on: bool) {
+        self.drained[n as usize] = on;
+    }
+
+    /// Whether `n` is cordoned by a `node-drain` fault.
+    pub(super) fn is_drained(&self, n: u32) -> bool {
+        self.drained.get(n as usize).copied().unwrap_or(false)
+    }
+
+    /// Records that `r`'s eviction was refused; true the first time.
+    pub(super) fn refused_first(&mut self, r: u32) -> bool {
+        self.refused.insert(r)
     }
 
     /// Whether node `n` is crashed.
