@@ -107,6 +107,17 @@ pub async fn run(
             set.name
         )));
     }
+    if let Some(s) = scenario
+        .desired
+        .services
+        .iter()
+        .find(|s| !s.volumes.is_empty())
+    {
+        return Err(LiveRunError::Other(format!(
+            "{}: services.{}.volumes: volumes are simulated only; live mode does not mount them yet",
+            scenario.source, s.name
+        )));
+    }
     let hosts = hosts::connect_all(opts.hosts.as_deref()).await?;
     check_fit(&scenario, &hosts)?;
     crate::controller::check_rollouts(&scenario)

@@ -1043,10 +1043,48 @@ pub struct ServiceSpec {
     pub rollout: Option<crate::rollout::RolloutSpec>,
     /// The pod template's metadata: namespace, labels, annotations.
     pub meta: PodMeta,
+    /// The pod template's volumes (what the node autoscalers' drain rules
+    /// look at: local storage).
+    pub volumes: Vec<Volume>,
     /// `terminationGracePeriodSeconds`: a deleted replica finishes what it
     /// serves for at most this long, then is killed and the requests it
     /// still holds fail (Kubernetes' default 30 s).
     pub termination_grace_period: SimDuration,
+}
+
+/// One of a pod's `volumes`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Volume {
+    /// `name`, unique in the pod.
+    pub name: String,
+    /// Where its data lives.
+    pub source: VolumeSource,
+}
+
+/// A volume's source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VolumeSource {
+    /// `emptyDir`; `memory` for `medium: Memory` (tmpfs).
+    EmptyDir {
+        /// `medium: Memory`.
+        memory: bool,
+    },
+    /// `hostPath`.
+    HostPath {
+        /// `path` on the node.
+        path: String,
+    },
+}
+
+impl Volume {
+    /// Upstream's `isLocalVolume` (cluster-autoscaler
+    /// `utils/drain/drain.go`): a `hostPath`, or an `emptyDir` not in memory.
+    pub fn is_local_storage(&self) -> bool {
+        match &self.source {
+            VolumeSource::EmptyDir { memory } => !memory,
+            VolumeSource::HostPath { .. } => true,
+        }
+    }
 }
 
 /// Kubernetes' default `terminationGracePeriodSeconds` (30 s).

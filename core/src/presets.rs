@@ -105,7 +105,10 @@ pub fn gke_balanced() -> ClusterPreset {
         name: "gke-balanced",
         about: "GKE's balanced autoscaling profile: the default scheduler, upstream CA flags (GKE publishes none), local storage not blocking scale-down",
         source: "cloud.google.com GKE Cluster autoscaler: autoscaling profiles",
-        unmodelled: &["skip-nodes-with-local-storage=false"],
+        cluster_autoscaler: ClusterAutoscalerConfig {
+            skip_nodes_with_local_storage: false,
+            ..ClusterAutoscalerConfig::default()
+        },
         ..kubernetes()
     }
 }
@@ -156,18 +159,22 @@ pub fn eks_karpenter() -> ClusterPreset {
 /// scan-interval 10s, scale-down-delay-after-add 10m,
 /// scale-down-unneeded-time 10m, scale-down-utilization-threshold 0.5,
 /// expander random, max-empty-bulk-delete 10, max-node-provision-time
-/// 15m — equal to upstream's for every flag Orkestra models; the
-/// scheduler is upstream's.
+/// 15m, max-graceful-termination-sec 600 — equal to upstream's — and
+/// skip-nodes-with-local-storage false (upstream: true); the scheduler is
+/// upstream's.
 pub fn aks() -> ClusterPreset {
     ClusterPreset {
         name: "aks",
-        about: "AKS's cluster-autoscaler profile defaults (scan 10s, unneeded 10m, delay after add 10m, threshold 0.5, expander random)",
+        about: "AKS's cluster-autoscaler profile defaults (scan 10s, unneeded 10m, delay after add 10m, threshold 0.5, expander random, local storage not blocking)",
         source: "learn.microsoft.com AKS cluster autoscaler profile settings",
+        cluster_autoscaler: ClusterAutoscalerConfig {
+            skip_nodes_with_local_storage: false,
+            ..ClusterAutoscalerConfig::default()
+        },
         unmodelled: &[
             "scale-down-delay-after-delete=10s",
             "scale-down-delay-after-failure=3m",
             "scale-down-unready-time=20m",
-            "skip-nodes-with-local-storage=false",
             "max-total-unready-percentage=45",
             "ok-total-unready-count=3",
             "new-pod-scale-up-delay=0s",
@@ -182,13 +189,17 @@ impl ClusterPreset {
         let ca = &self.cluster_autoscaler;
         let node = match self.node_autoscaler {
             NodeAutoscalerKind::ClusterAutoscaler => format!(
-                "cluster-autoscaler (expander {}, scanInterval {}, scaleDownUtilizationThreshold {}, scaleDownUnneededTime {}, scaleDownDelayAfterAdd {}, maxEmptyBulkDelete {})",
+                "cluster-autoscaler (expander {}, scanInterval {}, scaleDownUtilizationThreshold {}, scaleDownUnneededTime {}, scaleDownDelayAfterAdd {}, maxEmptyBulkDelete {}, skipNodesWithSystemPods {}, skipNodesWithLocalStorage {}, maxGracefulTerminationSec {}, maxNodeProvisionTime {})",
                 ca.expander,
                 ca.scan_interval,
                 ca.scale_down_utilization_threshold,
                 ca.scale_down_unneeded_time,
                 ca.scale_down_delay_after_add,
-                ca.max_empty_bulk_delete
+                ca.max_empty_bulk_delete,
+                ca.skip_nodes_with_system_pods,
+                ca.skip_nodes_with_local_storage,
+                ca.max_graceful_termination.as_secs_f64(),
+                ca.max_node_provision_time
             ),
             NodeAutoscalerKind::Karpenter => {
                 let k = &self.karpenter;
@@ -249,6 +260,18 @@ mod tests {
         assert_eq!(a.max_empty_bulk_delete, 10);
         assert_eq!(a.expander.to_string(), "random");
         assert_eq!(a.max_node_provision_time, SimDuration::from_secs(15 * 60));
+        assert_eq!(a.max_graceful_termination, SimDuration::from_secs(600));
+        assert!(!a.skip_nodes_with_local_storage);
+        assert!(
+            !gke_balanced()
+                .cluster_autoscaler
+                .skip_nodes_with_local_storage
+        );
+        assert!(
+            eks_cluster_autoscaler()
+                .cluster_autoscaler
+                .skip_nodes_with_local_storage
+        );
         assert_eq!(aks().percentage_of_nodes_to_score, 0);
     }
 

@@ -72,6 +72,8 @@ pub struct ClusterAutoscalerFile {
     pub max_empty_bulk_delete: Option<Spanned<u32>>,
     /// Cluster Autoscaler: `--skip-nodes-with-system-pods` (default true).
     pub skip_nodes_with_system_pods: Option<bool>,
+    /// Cluster Autoscaler: `--skip-nodes-with-local-storage` (default true).
+    pub skip_nodes_with_local_storage: Option<bool>,
     /// Cluster Autoscaler: `--max-graceful-termination-sec` (default 600).
     pub max_graceful_termination_sec: Option<u32>,
     /// Cluster Autoscaler: `--max-node-provision-time` (default `15m`).
@@ -225,6 +227,10 @@ pub(super) fn build(
             c.skip_nodes_with_system_pods.is_some(),
         ),
         (
+            "skipNodesWithLocalStorage",
+            c.skip_nodes_with_local_storage.is_some(),
+        ),
+        (
             "maxGracefulTerminationSec",
             c.max_graceful_termination_sec.is_some(),
         ),
@@ -259,6 +265,7 @@ pub(super) fn build(
                     "maxNodesTotal",
                     "maxEmptyBulkDelete",
                     "skipNodesWithSystemPods",
+                    "skipNodesWithLocalStorage",
                     "maxGracefulTerminationSec",
                     "maxNodeProvisionTime",
                     "initialNodeGroupBackoffDuration",
@@ -332,6 +339,9 @@ pub(super) fn build(
             }
             if let Some(b) = c.skip_nodes_with_system_pods {
                 cfg.skip_nodes_with_system_pods = b;
+            }
+            if let Some(b) = c.skip_nodes_with_local_storage {
+                cfg.skip_nodes_with_local_storage = b;
             }
             if let Some(n) = c.max_graceful_termination_sec {
                 cfg.max_graceful_termination = SimDuration::from_secs(u64::from(n));
@@ -612,13 +622,14 @@ rate = 10
         let off = load(&edit(
             GOOD,
             "scaleDownUtilizationThreshold = 0.6",
-            "skipNodesWithSystemPods = false\nmaxGracefulTerminationSec = 60\nmaxNodeProvisionTime = \"5m\"\ninitialNodeGroupBackoffDuration = \"1m\"\nmaxNodeGroupBackoffDuration = \"4m\"",
+            "skipNodesWithSystemPods = false\nskipNodesWithLocalStorage = false\nmaxGracefulTerminationSec = 60\nmaxNodeProvisionTime = \"5m\"\ninitialNodeGroupBackoffDuration = \"1m\"\nmaxNodeGroupBackoffDuration = \"4m\"",
         ))
         .unwrap();
         let Some(NodeAutoscalerSpec::ClusterAutoscaler(c)) = &off.node_autoscaler else {
             panic!("{:?}", off.node_autoscaler)
         };
         assert!(!c.skip_nodes_with_system_pods);
+        assert!(!c.skip_nodes_with_local_storage);
         assert_eq!(c.max_graceful_termination, SimDuration::from_secs(60));
         assert_eq!(c.max_node_provision_time, SimDuration::from_secs(300));
         assert_eq!(c.initial_node_group_backoff, SimDuration::from_secs(60));
@@ -735,7 +746,7 @@ rate = 10
             (
                 "kind = \"cluster-autoscaler\"",
                 "kind = \"cluster-autoscaler\"\nconsolidateAfter = \"1m\"",
-                "s.toml:24:1: clusterAutoscaler: 'consolidateAfter' does not apply to kind = \"cluster-autoscaler\"; it takes: (all optional) kind, expander, expanderPriorities, scanInterval, scaleDownUtilizationThreshold, scaleDownUnneededTime, scaleDownDelayAfterAdd, maxNodesTotal, maxEmptyBulkDelete, skipNodesWithSystemPods, maxGracefulTerminationSec, maxNodeProvisionTime, initialNodeGroupBackoffDuration, maxNodeGroupBackoffDuration",
+                "s.toml:24:1: clusterAutoscaler: 'consolidateAfter' does not apply to kind = \"cluster-autoscaler\"; it takes: (all optional) kind, expander, expanderPriorities, scanInterval, scaleDownUtilizationThreshold, scaleDownUnneededTime, scaleDownDelayAfterAdd, maxNodesTotal, maxEmptyBulkDelete, skipNodesWithSystemPods, skipNodesWithLocalStorage, maxGracefulTerminationSec, maxNodeProvisionTime, initialNodeGroupBackoffDuration, maxNodeGroupBackoffDuration",
             ),
             (
                 "kind = \"cluster-autoscaler\"",

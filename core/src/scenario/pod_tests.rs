@@ -145,3 +145,65 @@ fn bad_pod_fields_are_located() {
     let e = load(&MULTI.replace("capacity = { ", "capacity = { cpu = \"1\", ")).unwrap_err();
     assert_eq!(e.path, "pools.pool.capacity.cpu");
 }
+
+/// A small scenario with one service whose `[services.web]` table ends
+/// with `extra`.
+fn web_with(extra: &str) -> String {
+    format!(
+        "name = \"v\"\n[simulation]\nduration = \"1m\"\n[pools.p]\ncount = 1\ncpu = \"4\"\nmemory = \"8Gi\"\n\
+         [services.web]\nreplicas = 1\nrequests = {{ cpu = \"1\" }}\n\
+         serviceTime = {{ dist = \"constant\", value = \"10ms\" }}\n\
+         traffic = {{ model = \"constant\", rate = 1 }}\n{extra}\n"
+    )
+}
+
+#[test]
+fn volumes_and_the_grace_period_are_read_and_checked() {
+    use crate::model::{Volume, VolumeSource};
+    let s = load(&web_with(
+        "terminationGracePeriodSeconds = 5\nvolumes = [{ name = \"scratch\", emptyDir = {} }, { name = \"shm\", emptyDir = { medium = \"Memory\" } }, { name = \"logs\", hostPath = { path = \"/var/log\" } }]",
+    ))
+    .unwrap();
+    let web = &s.desired.services[0];
+    assert_eq!(web.termination_grace_period.as_secs_f64(), 5.0);
+    assert_eq!(
+        web.volumes,
+        [
+            Volume {
+                name: "scratch".into(),
+                source: VolumeSource::EmptyDir { memory: false }
+            },
+            Volume {
+                name: "shm".into(),
+                source: VolumeSource::EmptyDir { memory: true }
+            },
+            Volume {
+                name: "logs".into(),
+                source: VolumeSource::HostPath {
+                    path: "/var/log".into()
+                }
+            },
+        ]
+    );
+    let locals: Vec<bool> = web.volumes.iter().map(|v| v.is_local_storage()).collect();
+    assert_eq!(locals, [true, false, true]);
+    // The default grace period is Kubernetes' 30 s.
+    let d = load(&web_with("")).unwrap();
+    assert_eq!(
+        d.desired.services[0].termination_grace_period.as_secs_f64(),
+        30.0
+    );
+    let err = |extra: &str| load(&web_with(extra)).unwrap_err().to_string();
+    assert_eq!(
+        err("volumes = [{ name = \"a\" }]"),
+        "s.toml:13:12: services.web.volumes[0]: give exactly one source: 'emptyDir' or 'hostPath' (others are not modelled yet)"
+    );
+    assert_eq!(
+        err("volumes = [{ name = \"a\", emptyDir = { medium = \"Disk\" } }]"),
+        "s.toml:13:48: services.web.volumes[0].emptyDir.medium: 'Disk': expected \"\" (the node's disk) or \"Memory\""
+    );
+    assert_eq!(
+        err("volumes = [{ name = \"a\", emptyDir = {} }, { name = \"a\", emptyDir = {} }]"),
+        "s.toml:13:52: services.web.volumes[1].name: 'a': Duplicate value (volume names are unique in a pod)"
+    );
+}

@@ -420,6 +420,8 @@ pub struct ServiceFile {
     pub start_delay: Option<Spanned<DistOrDuration>>,
     /// The pod spec's `terminationGracePeriodSeconds` (default 30).
     pub termination_grace_period_seconds: Option<u32>,
+    /// The pod spec's `volumes` (local storage, for the drain rules).
+    pub volumes: Option<Vec<Spanned<VolumeFile>>>,
     /// Balancing policy name (default `round-robin`).
     pub balancer: Option<Spanned<String>>,
     /// Balancing settings beyond the name: choices, weights, clients,
@@ -1026,4 +1028,39 @@ pub struct PodAffinityTermFile {
     pub mismatch_label_keys: Vec<String>,
     /// Preferred terms: 1..=100.
     pub weight: Option<Spanned<i32>>,
+}
+
+/// One of `volumes`: `{ name = "scratch", emptyDir = {} }`,
+/// `{ name = "shm", emptyDir = { medium = "Memory" } }` or
+/// `{ name = "logs", hostPath = { path = "/var/log" } }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VolumeFile {
+    /// The volume's name (a DNS label, unique in the pod).
+    pub name: Spanned<String>,
+    /// `emptyDir`.
+    pub empty_dir: Option<EmptyDirFile>,
+    /// `hostPath`.
+    pub host_path: Option<HostPathFile>,
+}
+
+/// `emptyDir = { medium = "Memory" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EmptyDirFile {
+    /// `""` (the node's disk, default) or `"Memory"` (tmpfs).
+    pub medium: Option<Spanned<String>>,
+    /// `sizeLimit` (read, not enforced).
+    pub size_limit: Option<Memory>,
+}
+
+/// `hostPath = { path = "/var/log" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HostPathFile {
+    /// The path on the node.
+    pub path: String,
+    /// `type` (read, not checked).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
 }

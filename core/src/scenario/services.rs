@@ -161,6 +161,7 @@ fn service(
         balancing,
         rollout,
         meta,
+        volumes: volumes(s.volumes.as_deref(), &path, ctx)?,
         termination_grace_period: s
             .termination_grace_period_seconds
             .map_or(crate::model::DEFAULT_TERMINATION_GRACE_PERIOD, |n| {
@@ -436,4 +437,61 @@ fn rollout(
         )?);
     }
     Ok(Some(spec))
+}
+
+/// `volumes`: each exactly one source, names DNS labels and unique.
+fn volumes(
+    list: Option<&[Spanned<super::schema::VolumeFile>]>,
+    path: &str,
+    ctx: &Ctx<'_>,
+) -> Result<Vec<crate::model::Volume>, InputError> {
+    use crate::model::{Volume, VolumeSource};
+    let mut out: Vec<Volume> = Vec::new();
+    for (k, v) in list.unwrap_or_default().iter().enumerate() {
+        let at = format!("{path}.volumes[{k}]");
+        let f = v.get_ref();
+        let name = f.name.get_ref();
+        if let Err(m) = super::fields::check_dns_label(name) {
+            return Err(ctx.err(f.name.span(), format!("{at}.name"), m));
+        }
+        if out.iter().any(|o| o.name == *name) {
+            return Err(ctx.err(
+                f.name.span(),
+                format!("{at}.name"),
+                format!("'{name}': Duplicate value (volume names are unique in a pod)"),
+            ));
+        }
+        let source = match (&f.empty_dir, &f.host_path) {
+            (Some(e), None) => {
+                let memory = match e.medium.as_ref().map(|m| m.get_ref().as_str()) {
+                    None | Some("") => false,
+                    Some("Memory") => true,
+                    Some(other) => {
+                        let m = e.medium.as_ref().expect("given");
+                        return Err(ctx.err(
+                            m.span(),
+                            format!("{at}.emptyDir.medium"),
+                            format!("'{other}': expected \"\" (the node's disk) or \"Memory\""),
+                        ));
+                    }
+                };
+                VolumeSource::EmptyDir { memory }
+            }
+            (None, Some(h)) => VolumeSource::HostPath {
+                path: h.path.clone(),
+            },
+            _ => {
+                return Err(ctx.err(
+                    v.span(),
+                    at,
+                    "give exactly one source: 'emptyDir' or 'hostPath' (others are not modelled yet)",
+                ));
+            }
+        };
+        out.push(Volume {
+            name: name.clone(),
+            source,
+        });
+    }
+    Ok(out)
 }

@@ -45,6 +45,10 @@ pub struct ClusterAutoscalerConfig {
     /// `--skip-nodes-with-system-pods`: a node running a `kube-system` pod
     /// that no PodDisruptionBudget covers is not removed (true).
     pub skip_nodes_with_system_pods: bool,
+    /// `--skip-nodes-with-local-storage`: a node running a pod with a
+    /// `hostPath` or disk `emptyDir` volume (not listed in
+    /// `safe-to-evict-local-volumes`) is not removed (true).
+    pub skip_nodes_with_local_storage: bool,
     /// `--max-graceful-termination-sec`: a drained pod's grace period is
     /// capped at this (600 s).
     pub max_graceful_termination: SimDuration,
@@ -76,6 +80,7 @@ impl Default for ClusterAutoscalerConfig {
             max_empty_bulk_delete: 10,
             scale_down_non_empty_candidates_count: 30,
             skip_nodes_with_system_pods: true,
+            skip_nodes_with_local_storage: true,
             max_graceful_termination: SimDuration::from_secs(600),
             max_node_provision_time: SimDuration::from_secs(15 * 60),
             initial_node_group_backoff: SimDuration::from_secs(5 * 60),
@@ -242,6 +247,7 @@ impl ClusterAutoscaler {
         let ids: Vec<usize> = candidates.iter().map(|c| c.0).collect();
         let rules = DrainRules::ClusterAutoscaler {
             skip_nodes_with_system_pods: self.config.skip_nodes_with_system_pods,
+            skip_nodes_with_local_storage: self.config.skip_nodes_with_local_storage,
         };
         let moves = movable(input, &ids, rules);
         let mut order: Vec<usize> = (0..candidates.len())

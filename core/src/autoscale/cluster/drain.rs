@@ -33,6 +33,11 @@ pub fn utilization(node: &NodeStatus) -> f64 {
 /// rules would keep (here: a `kube-system` pod without a budget).
 pub const SAFE_TO_EVICT: &str = "cluster-autoscaler.kubernetes.io/safe-to-evict";
 
+/// `cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes`: the
+/// comma-separated names of a pod's local volumes whose loss is fine.
+pub const SAFE_TO_EVICT_LOCAL_VOLUMES: &str =
+    "cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes";
+
 /// `karpenter.sh/do-not-disrupt: "true"`: Karpenter never voluntarily
 /// disrupts the pod's node.
 pub const DO_NOT_DISRUPT: &str = "karpenter.sh/do-not-disrupt";
@@ -49,6 +54,10 @@ pub enum DrainRules {
     ClusterAutoscaler {
         /// `--skip-nodes-with-system-pods` (default true).
         skip_nodes_with_system_pods: bool,
+        /// `--skip-nodes-with-local-storage` (default true): a pod with a
+        /// local-storage volume (`hostPath`, `emptyDir` not in memory) not
+        /// listed in `safe-to-evict-local-volumes` keeps its node.
+        skip_nodes_with_local_storage: bool,
     },
     /// Karpenter's (Disruption concepts page, "Pod-Level Controls"): a pod
     /// annotated `karpenter.sh/do-not-disrupt: "true"` blocks.
@@ -62,6 +71,9 @@ pub enum Blocker {
     NotSafeToEvict,
     /// A `kube-system` pod no PDB covers (`UnmovableKubeSystemPod`).
     UnmovableKubeSystemPod,
+    /// A local-storage volume not marked safe to lose
+    /// (`LocalStorageRequested`); the volume's name.
+    LocalStorage(String),
     /// `karpenter.sh/do-not-disrupt: "true"`.
     DoNotDisrupt,
     /// Moving the node's pods would take a PDB below its budget
@@ -75,6 +87,7 @@ impl Blocker {
         match self {
             Blocker::NotSafeToEvict => format!("a pod with {SAFE_TO_EVICT}=false"),
             Blocker::UnmovableKubeSystemPod => "a kube-system pod without a PDB".into(),
+            Blocker::LocalStorage(v) => format!("a pod with local storage (volume {v})"),
             Blocker::DoNotDisrupt => format!("a pod with {DO_NOT_DISRUPT}=true"),
             Blocker::NotEnoughPdb(n) => format!("not enough disruptions left in PDB {n}"),
         }
@@ -132,6 +145,7 @@ pub fn pod_blocker(
     match rules {
         DrainRules::ClusterAutoscaler {
             skip_nodes_with_system_pods,
+            skip_nodes_with_local_storage,
         } => {
             let safe = annotation(SAFE_TO_EVICT);
             if safe == Some("true") {
@@ -147,6 +161,20 @@ pub fn pod_blocker(
                     .any(|p| p.selects(&meta.namespace, &meta.labels))
             {
                 return Some(Blocker::UnmovableKubeSystemPod);
+            }
+            if skip_nodes_with_local_storage {
+                // `HasBlockingLocalStorage`: a local volume whose name the
+                // safe-to-evict-local-volumes annotation does not list.
+                let safe: Vec<&str> = annotation(SAFE_TO_EVICT_LOCAL_VOLUMES)
+                    .map(|v| v.split(',').map(str::trim).collect())
+                    .unwrap_or_default();
+                if let Some(v) = spec
+                    .volumes
+                    .iter()
+                    .find(|v| v.is_local_storage() && !safe.contains(&v.name.as_str()))
+                {
+                    return Some(Blocker::LocalStorage(v.name.clone()));
+                }
             }
             None
         }

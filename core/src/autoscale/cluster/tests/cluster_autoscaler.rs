@@ -1,9 +1,9 @@
 //! The Cluster Autoscaler: scale-up limits, expanders, the scale-down rules.
 
 use super::*;
-use crate::autoscale::cluster::drain::{SAFE_TO_EVICT, utilization};
+use crate::autoscale::cluster::drain::{SAFE_TO_EVICT, SAFE_TO_EVICT_LOCAL_VOLUMES, utilization};
 use crate::disruption::{DisruptionRule, IntOrPercent, PodDisruptionBudget};
-use crate::model::{Resources, ServiceKind, ServiceSpec};
+use crate::model::{Resources, ServiceKind, ServiceSpec, Volume, VolumeSource};
 use crate::testing::{node, service};
 
 fn ca() -> ClusterAutoscaler {
@@ -153,7 +153,7 @@ fn scale_down_rules_table() {
         &'static [u32],
         &'static [&'static str],
     );
-    let cases: [Case; 11] = [
+    let cases: [Case; 15] = [
         // a: 1000/4000 = 0.25 < 0.5, its replica fits b (3000 + 1000 ≤ 4000): removed.
         (
             "below the threshold, fits elsewhere",
@@ -214,6 +214,47 @@ fn scale_down_rules_table() {
         (
             "safe-to-evict false",
             |w| annotate(w, SAFE_TO_EVICT, "false"),
+            1,
+            &[],
+            &[],
+        ),
+        // Local storage (--skip-nodes-with-local-storage, default true): a disk emptyDir
+        // keeps a; listed in safe-to-evict-local-volumes it does not; a memory emptyDir
+        // is no local storage (isLocalVolume); a hostPath is.
+        (
+            "local storage: emptyDir",
+            |w| volume(w, "scratch", false),
+            1,
+            &[],
+            &[],
+        ),
+        (
+            "local storage listed safe",
+            |w| {
+                volume(w, "scratch", false);
+                annotate(w, SAFE_TO_EVICT_LOCAL_VOLUMES, "logs, scratch");
+            },
+            1,
+            &[0],
+            &["remove 0"],
+        ),
+        (
+            "emptyDir in memory",
+            |w| volume(w, "shm", true),
+            1,
+            &[0],
+            &["remove 0"],
+        ),
+        (
+            "local storage: hostPath",
+            |w| {
+                w.desired.services[0].volumes.push(Volume {
+                    name: "logs".into(),
+                    source: VolumeSource::HostPath {
+                        path: "/var/log".into(),
+                    },
+                })
+            },
             1,
             &[],
             &[],
@@ -436,4 +477,26 @@ fn the_node_group_backoff_doubles_to_its_cap_and_resets_after_three_hours() {
         b = Some(next);
     }
     assert_eq!(got, [5, 10, 20, 30, 30, 5]);
+}
+
+/// Gives service 0's pods an emptyDir volume `name` (in memory or on disk).
+fn volume(w: &mut World, name: &str, memory: bool) {
+    w.desired.services[0].volumes.push(Volume {
+        name: name.into(),
+        source: VolumeSource::EmptyDir { memory },
+    });
+}
+
+#[test]
+fn local_storage_does_not_block_with_skip_nodes_with_local_storage_false() {
+    // As the row "local storage: emptyDir" above, but with the flag off
+    // (GKE since 1.22, AKS's profile): a goes as if it had no volume.
+    let mut w = three_nodes(1);
+    volume(&mut w, "scratch", false);
+    let mut s = ClusterAutoscaler::new(ClusterAutoscalerConfig {
+        skip_nodes_with_local_storage: false,
+        ..Default::default()
+    });
+    assert!(w.scan(&mut s, 0).is_empty());
+    assert_eq!(summary(&w.scan(&mut s, 600)), ["remove 0"]);
 }
