@@ -111,6 +111,17 @@ pub async fn run(
         .desired
         .services
         .iter()
+        .find(|s| s.controller == orkestra_core::model::Controller::None)
+    {
+        return Err(LiveRunError::Other(format!(
+            "{}: services.{}.controller: bare pods are simulated only; the live controller replaces every pod",
+            scenario.source, s.name
+        )));
+    }
+    if let Some(s) = scenario
+        .desired
+        .services
+        .iter()
         .find(|s| !s.volumes.is_empty())
     {
         return Err(LiveRunError::Other(format!(

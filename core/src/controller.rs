@@ -18,7 +18,9 @@ use crate::time::SimTime;
 ///
 /// Failed replicas are deleted (their resources freed) and replaced.
 /// Replicas of job shapes ([`ServiceKind::Job`]) are left alone: job
-/// arrivals create them and their durations end them.
+/// arrivals create them and their durations end them. Bare pods
+/// ([`Controller::None`]) are created once, when the service has never had
+/// a replica, and never replaced.
 pub fn reconcile_replicas(
     desired: &DesiredState,
     observed: &ObservedCluster,
@@ -27,8 +29,12 @@ pub fn reconcile_replicas(
     let mut actions = Vec::new();
     let mut active: Vec<Vec<(ReplicaId, ReplicaState, SimTime)>> =
         vec![Vec::new(); desired.services.len()];
+    let mut ever = vec![false; desired.services.len()];
     for (i, r) in observed.replicas.iter().enumerate() {
         let id = ReplicaId(i as u32);
+        if let Some(e) = ever.get_mut(r.service.0 as usize) {
+            *e = true;
+        }
         if r.state == ReplicaState::Failed {
             actions.push(Action::Delete { replica: id });
         } else if r.state.is_active()
@@ -38,7 +44,9 @@ pub fn reconcile_replicas(
         }
     }
     for (s, spec) in desired.services.iter().enumerate() {
-        if spec.kind == ServiceKind::Job {
+        if spec.kind == ServiceKind::Job
+            || (spec.controller == crate::model::Controller::None && ever[s])
+        {
             continue;
         }
         let have = &mut active[s];
@@ -202,5 +210,25 @@ mod tests {
             changes: Default::default(),
         };
         assert!(reconcile_replicas(&desired(&[2]), &observed, SimTime(0)).is_empty());
+    }
+
+    #[test]
+    fn bare_pods_are_created_once_and_never_replaced() {
+        // Service 0 is bare (controller none), 2 wanted. No replica yet: 2
+        // creates. One ever existed (now terminated): nothing, though 0 are
+        // active; a failed one is still deleted.
+        let mut d = desired(&[2]);
+        d.services[0].controller = crate::model::Controller::None;
+        let empty = ObservedCluster::default();
+        assert_eq!(reconcile_replicas(&d, &empty, SimTime(0)).len(), 2);
+        let mut o = ObservedCluster::default();
+        o.replicas.push(replica(0, ReplicaState::Terminated, 0));
+        o.replicas.push(replica(0, ReplicaState::Failed, 0));
+        assert_eq!(
+            reconcile_replicas(&d, &o, SimTime(1)),
+            [Action::Delete {
+                replica: ReplicaId(1)
+            }]
+        );
     }
 }

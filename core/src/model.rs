@@ -1043,6 +1043,8 @@ pub struct ServiceSpec {
     pub rollout: Option<crate::rollout::RolloutSpec>,
     /// The pod template's metadata: namespace, labels, annotations.
     pub meta: PodMeta,
+    /// What owns the pods: a ReplicaSet, or nothing (bare pods).
+    pub controller: Controller,
     /// The pod template's volumes (what the node autoscalers' drain rules
     /// look at: local storage).
     pub volumes: Vec<Volume>,
@@ -1050,6 +1052,17 @@ pub struct ServiceSpec {
     /// serves for at most this long, then is killed and the requests it
     /// still holds fail (Kubernetes' default 30 s).
     pub termination_grace_period: SimDuration,
+}
+
+/// What owns a service's pods (`metadata.ownerReferences`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Controller {
+    /// A Deployment's ReplicaSet: deleted pods are replaced.
+    #[default]
+    ReplicaSet,
+    /// None (pods created directly, `kind: Pod`): created once, never
+    /// replaced, and the Cluster Autoscaler keeps their nodes.
+    None,
 }
 
 /// One of a pod's `volumes`.

@@ -116,6 +116,7 @@ pub fn service(name: &str) -> ServiceSpec {
         balancing: Default::default(),
         rollout: None,
         meta: Default::default(),
+        controller: crate::model::Controller::ReplicaSet,
         volumes: Vec::new(),
         termination_grace_period: crate::model::DEFAULT_TERMINATION_GRACE_PERIOD,
     }

@@ -399,4 +399,24 @@ fn a_drain_evicts_through_the_budget_and_retries_every_5_s() {
         .map(|e| e.0)
         .collect();
     assert_eq!(evicted, [60.0, 60.0]);
+    // Bare pods: kubectl drain refuses them without --force; nothing is
+    // evicted and nothing recreated.
+    let bare = edit(
+        &free,
+        "replicas = 2\n",
+        "replicas = 2\ncontroller = \"none\"\n",
+    );
+    let (_, rows) = run(&bare, &[], 1, &NoFiles);
+    assert!(rows.events.iter().all(|e| e.1 != "evict"));
+    let refused: Vec<&str> = rows
+        .events
+        .iter()
+        .filter(|e| e.1 == "eviction-refused")
+        .map(|e| e.3.as_str())
+        .collect();
+    assert_eq!(
+        refused,
+        ["node=a-0 cannot delete Pods that declare no controller (use --force to override)"; 2]
+    );
+    assert_eq!(rows.events.iter().filter(|e| e.1 == "create").count(), 2);
 }

@@ -97,6 +97,7 @@ impl Shapes<'_> {
             balancing: Default::default(),
             rollout: None,
             meta: Default::default(),
+            controller: crate::model::Controller::ReplicaSet,
             volumes: Vec::new(),
             termination_grace_period: crate::model::DEFAULT_TERMINATION_GRACE_PERIOD,
         });

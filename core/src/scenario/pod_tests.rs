@@ -207,3 +207,23 @@ fn volumes_and_the_grace_period_are_read_and_checked() {
         "s.toml:13:52: services.web.volumes[1].name: 'a': Duplicate value (volume names are unique in a pod)"
     );
 }
+
+#[test]
+fn bare_pods_are_read_and_take_no_autoscaler() {
+    let s = load(&web_with("controller = \"none\"")).unwrap();
+    assert_eq!(
+        s.desired.services[0].controller,
+        crate::model::Controller::None
+    );
+    let err = |extra: &str| load(&web_with(extra)).unwrap_err().to_string();
+    assert_eq!(
+        err("controller = \"Deployment\""),
+        "s.toml:13:14: services.web.controller: 'Deployment': expected \"ReplicaSet\" (a Deployment's pods, the default) or \"none\" (bare pods)"
+    );
+    assert!(
+        err("controller = \"none\"\nautoscaler = { kind = \"hpa\", maxReplicas = 3, metrics = [{ type = \"Resource\", resource = { name = \"cpu\", target = { type = \"Utilization\", averageUtilization = 60 } } }] }")
+            .contains("services.web.autoscaler: bare pods (controller = \"none\") have no controller to take 'autoscaler'"),
+        "{}",
+        err("controller = \"none\"\nautoscaler = { kind = \"hpa\", maxReplicas = 3, metrics = [{ type = \"Resource\", resource = { name = \"cpu\", target = { type = \"Utilization\", averageUtilization = 60 } } }] }")
+    );
+}

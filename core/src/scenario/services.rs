@@ -161,6 +161,7 @@ fn service(
         balancing,
         rollout,
         meta,
+        controller: controller(s, &path, ctx)?,
         volumes: volumes(s.volumes.as_deref(), &path, ctx)?,
         termination_grace_period: s
             .termination_grace_period_seconds
@@ -494,4 +495,42 @@ fn volumes(
         });
     }
     Ok(out)
+}
+
+/// `controller`: `"ReplicaSet"` (default) or `"none"`; bare pods take no
+/// autoscaler and no rollout (nothing owns a scale or a revision of them).
+fn controller(
+    s: &ServiceFile,
+    path: &str,
+    ctx: &Ctx<'_>,
+) -> Result<crate::model::Controller, InputError> {
+    use crate::model::Controller;
+    let Some(c) = &s.controller else {
+        return Ok(Controller::ReplicaSet);
+    };
+    let at = format!("{path}.controller");
+    match c.get_ref().as_str() {
+        "ReplicaSet" => Ok(Controller::ReplicaSet),
+        "none" => {
+            let owned = [
+                ("autoscaler", s.autoscaler.as_ref().map(|a| a.span())),
+                ("rollout", s.rollout.as_ref().map(|r| r.span())),
+            ];
+            for (field, span) in owned {
+                if let Some(span) = span {
+                    return Err(ctx.err(
+                        span,
+                        format!("{path}.{field}"),
+                        format!("bare pods (controller = \"none\") have no controller to take '{field}'"),
+                    ));
+                }
+            }
+            Ok(Controller::None)
+        }
+        other => Err(ctx.err(
+            c.span(),
+            at,
+            format!("'{other}': expected \"ReplicaSet\" (a Deployment's pods, the default) or \"none\" (bare pods)"),
+        )),
+    }
 }

@@ -358,12 +358,24 @@ impl Simulation<'_> {
         let node_name = self.observed.nodes[n as usize].spec.name.clone();
         let mut refused = false;
         for r in self.replicas_on(n, &[ReplicaState::Starting, ReplicaState::Ready]) {
-            let verdict = orkestra_core::disruption::eviction_allowed(
-                &self.scenario.pod_disruption_budgets,
-                &self.desired,
-                &self.observed,
-                ReplicaId(r),
-            );
+            let s = self.observed.replicas[r as usize].service.0 as usize;
+            let bare = self.scenario.desired.services[s].controller
+                == orkestra_core::model::Controller::None;
+            // kubectl drain's own filter, before any eviction: bare pods
+            // need --force, which a drain fault does not pass.
+            let verdict = if bare {
+                Err(
+                    "cannot delete Pods that declare no controller (use --force to override)"
+                        .into(),
+                )
+            } else {
+                orkestra_core::disruption::eviction_allowed(
+                    &self.scenario.pod_disruption_budgets,
+                    &self.desired,
+                    &self.observed,
+                    ReplicaId(r),
+                )
+            };
             let name = self.replica_name(r);
             match verdict {
                 Ok(()) => {

@@ -67,6 +67,8 @@ pub enum DrainRules {
 /// Why a node cannot be removed: the first pod on it that may not be evicted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Blocker {
+    /// A pod no controller owns (`NotReplicated`): nothing would recreate it.
+    NotReplicated,
     /// `safe-to-evict: "false"` (upstream's `NotSafeToEvictAnnotation`).
     NotSafeToEvict,
     /// A `kube-system` pod no PDB covers (`UnmovableKubeSystemPod`).
@@ -85,6 +87,7 @@ impl Blocker {
     /// Upstream's wording, for reasons and tests.
     pub fn as_str(&self) -> String {
         match self {
+            Blocker::NotReplicated => "a pod without a controller".into(),
             Blocker::NotSafeToEvict => format!("a pod with {SAFE_TO_EVICT}=false"),
             Blocker::UnmovableKubeSystemPod => "a kube-system pod without a PDB".into(),
             Blocker::LocalStorage(v) => format!("a pod with local storage (volume {v})"),
@@ -150,6 +153,9 @@ pub fn pod_blocker(
             let safe = annotation(SAFE_TO_EVICT);
             if safe == Some("true") {
                 return None;
+            }
+            if spec.controller == crate::model::Controller::None {
+                return Some(Blocker::NotReplicated);
             }
             if safe == Some("false") {
                 return Some(Blocker::NotSafeToEvict);

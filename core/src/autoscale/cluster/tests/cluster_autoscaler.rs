@@ -3,7 +3,7 @@
 use super::*;
 use crate::autoscale::cluster::drain::{SAFE_TO_EVICT, SAFE_TO_EVICT_LOCAL_VOLUMES, utilization};
 use crate::disruption::{DisruptionRule, IntOrPercent, PodDisruptionBudget};
-use crate::model::{Resources, ServiceKind, ServiceSpec, Volume, VolumeSource};
+use crate::model::{Controller, Resources, ServiceKind, ServiceSpec, Volume, VolumeSource};
 use crate::testing::{node, service};
 
 fn ca() -> ClusterAutoscaler {
@@ -153,7 +153,7 @@ fn scale_down_rules_table() {
         &'static [u32],
         &'static [&'static str],
     );
-    let cases: [Case; 15] = [
+    let cases: [Case; 17] = [
         // a: 1000/4000 = 0.25 < 0.5, its replica fits b (3000 + 1000 ≤ 4000): removed.
         (
             "below the threshold, fits elsewhere",
@@ -217,6 +217,25 @@ fn scale_down_rules_table() {
             1,
             &[],
             &[],
+        ),
+        // A pod no controller owns keeps its node (upstream's replicated rule,
+        // NotReplicated) unless it is safe-to-evict "true".
+        (
+            "bare pod",
+            |w| w.desired.services[0].controller = Controller::None,
+            1,
+            &[],
+            &[],
+        ),
+        (
+            "bare pod, safe-to-evict true",
+            |w| {
+                w.desired.services[0].controller = Controller::None;
+                annotate(w, SAFE_TO_EVICT, "true");
+            },
+            1,
+            &[0],
+            &["remove 0"],
         ),
         // Local storage (--skip-nodes-with-local-storage, default true): a disk emptyDir
         // keeps a; listed in safe-to-evict-local-volumes it does not; a memory emptyDir
