@@ -159,7 +159,11 @@ pub fn eks_karpenter() -> ClusterPreset {
 /// scan-interval 10s, scale-down-delay-after-add 10m,
 /// scale-down-unneeded-time 10m, scale-down-utilization-threshold 0.5,
 /// expander random, max-empty-bulk-delete 10, max-node-provision-time
-/// 15m, max-graceful-termination-sec 600 — equal to upstream's — and
+/// 15m, max-graceful-termination-sec 600, scale-down-unready-time 20m,
+/// max-total-unready-percentage 45, ok-total-unready-count 3,
+/// new-pod-scale-up-delay 0s and scale-down-delay-after-delete 10s (the
+/// scan interval, where Orkestra's next scale-down comes) — equal to
+/// upstream's — and
 /// skip-nodes-with-local-storage false (upstream: true); the scheduler is
 /// upstream's.
 pub fn aks() -> ClusterPreset {
@@ -171,14 +175,7 @@ pub fn aks() -> ClusterPreset {
             skip_nodes_with_local_storage: false,
             ..ClusterAutoscalerConfig::default()
         },
-        unmodelled: &[
-            "scale-down-delay-after-delete=10s",
-            "scale-down-delay-after-failure=3m",
-            "scale-down-unready-time=20m",
-            "max-total-unready-percentage=45",
-            "ok-total-unready-count=3",
-            "new-pod-scale-up-delay=0s",
-        ],
+        unmodelled: &["scale-down-delay-after-failure=3m"],
         ..kubernetes()
     }
 }

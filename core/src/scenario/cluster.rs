@@ -72,6 +72,12 @@ pub struct ClusterAutoscalerFile {
     pub max_empty_bulk_delete: Option<Spanned<u32>>,
     /// Cluster Autoscaler: `--skip-nodes-with-system-pods` (default true).
     pub skip_nodes_with_system_pods: Option<bool>,
+    /// Cluster Autoscaler: `--scale-down-unready-time` (default `20m`).
+    pub scale_down_unready_time: Option<Spanned<Dur>>,
+    /// Cluster Autoscaler: `--ok-total-unready-count` (default 3).
+    pub ok_total_unready_count: Option<u32>,
+    /// Cluster Autoscaler: `--max-total-unready-percentage` (default 45).
+    pub max_total_unready_percentage: Option<Spanned<f64>>,
     /// Cluster Autoscaler: `--skip-nodes-with-local-storage` (default true).
     pub skip_nodes_with_local_storage: Option<bool>,
     /// Cluster Autoscaler: `--max-graceful-termination-sec` (default 600).
@@ -230,6 +236,12 @@ pub(super) fn build(
             "skipNodesWithLocalStorage",
             c.skip_nodes_with_local_storage.is_some(),
         ),
+        ("scaleDownUnreadyTime", c.scale_down_unready_time.is_some()),
+        ("okTotalUnreadyCount", c.ok_total_unready_count.is_some()),
+        (
+            "maxTotalUnreadyPercentage",
+            c.max_total_unready_percentage.is_some(),
+        ),
         (
             "maxGracefulTerminationSec",
             c.max_graceful_termination_sec.is_some(),
@@ -266,6 +278,9 @@ pub(super) fn build(
                     "maxEmptyBulkDelete",
                     "skipNodesWithSystemPods",
                     "skipNodesWithLocalStorage",
+                    "scaleDownUnreadyTime",
+                    "okTotalUnreadyCount",
+                    "maxTotalUnreadyPercentage",
                     "maxGracefulTerminationSec",
                     "maxNodeProvisionTime",
                     "initialNodeGroupBackoffDuration",
@@ -342,6 +357,29 @@ pub(super) fn build(
             }
             if let Some(b) = c.skip_nodes_with_local_storage {
                 cfg.skip_nodes_with_local_storage = b;
+            }
+            let unready = positive_duration(
+                &c.scale_down_unready_time,
+                "clusterAutoscaler.scaleDownUnreadyTime",
+                ctx,
+            )?;
+            if let Some(d) = unready {
+                cfg.scale_down_unready_time = d;
+            }
+            if let Some(n) = c.ok_total_unready_count {
+                cfg.ok_total_unready_count = n;
+            }
+            if let Some(p) = &c.max_total_unready_percentage {
+                let x = *p.get_ref();
+                // Written so that NaN fails too.
+                if !(0.0..=100.0).contains(&x) {
+                    return Err(ctx.err(
+                        p.span(),
+                        format!("{path}.maxTotalUnreadyPercentage"),
+                        format!("must be a percentage in [0, 100] (got {x})"),
+                    ));
+                }
+                cfg.max_total_unready_percentage = x;
             }
             if let Some(n) = c.max_graceful_termination_sec {
                 cfg.max_graceful_termination = SimDuration::from_secs(u64::from(n));
@@ -622,7 +660,7 @@ rate = 10
         let off = load(&edit(
             GOOD,
             "scaleDownUtilizationThreshold = 0.6",
-            "skipNodesWithSystemPods = false\nskipNodesWithLocalStorage = false\nmaxGracefulTerminationSec = 60\nmaxNodeProvisionTime = \"5m\"\ninitialNodeGroupBackoffDuration = \"1m\"\nmaxNodeGroupBackoffDuration = \"4m\"",
+            "skipNodesWithSystemPods = false\nskipNodesWithLocalStorage = false\nscaleDownUnreadyTime = \"30m\"\nokTotalUnreadyCount = 1\nmaxTotalUnreadyPercentage = 10.0\nmaxGracefulTerminationSec = 60\nmaxNodeProvisionTime = \"5m\"\ninitialNodeGroupBackoffDuration = \"1m\"\nmaxNodeGroupBackoffDuration = \"4m\"",
         ))
         .unwrap();
         let Some(NodeAutoscalerSpec::ClusterAutoscaler(c)) = &off.node_autoscaler else {
@@ -630,6 +668,11 @@ rate = 10
         };
         assert!(!c.skip_nodes_with_system_pods);
         assert!(!c.skip_nodes_with_local_storage);
+        assert_eq!(c.scale_down_unready_time, SimDuration::from_secs(1800));
+        assert_eq!(
+            (c.ok_total_unready_count, c.max_total_unready_percentage),
+            (1, 10.0)
+        );
         assert_eq!(c.max_graceful_termination, SimDuration::from_secs(60));
         assert_eq!(c.max_node_provision_time, SimDuration::from_secs(300));
         assert_eq!(c.initial_node_group_backoff, SimDuration::from_secs(60));
@@ -746,7 +789,7 @@ rate = 10
             (
                 "kind = \"cluster-autoscaler\"",
                 "kind = \"cluster-autoscaler\"\nconsolidateAfter = \"1m\"",
-                "s.toml:24:1: clusterAutoscaler: 'consolidateAfter' does not apply to kind = \"cluster-autoscaler\"; it takes: (all optional) kind, expander, expanderPriorities, scanInterval, scaleDownUtilizationThreshold, scaleDownUnneededTime, scaleDownDelayAfterAdd, maxNodesTotal, maxEmptyBulkDelete, skipNodesWithSystemPods, skipNodesWithLocalStorage, maxGracefulTerminationSec, maxNodeProvisionTime, initialNodeGroupBackoffDuration, maxNodeGroupBackoffDuration",
+                "s.toml:24:1: clusterAutoscaler: 'consolidateAfter' does not apply to kind = \"cluster-autoscaler\"; it takes: (all optional) kind, expander, expanderPriorities, scanInterval, scaleDownUtilizationThreshold, scaleDownUnneededTime, scaleDownDelayAfterAdd, maxNodesTotal, maxEmptyBulkDelete, skipNodesWithSystemPods, skipNodesWithLocalStorage, scaleDownUnreadyTime, okTotalUnreadyCount, maxTotalUnreadyPercentage, maxGracefulTerminationSec, maxNodeProvisionTime, initialNodeGroupBackoffDuration, maxNodeGroupBackoffDuration",
             ),
             (
                 "kind = \"cluster-autoscaler\"",

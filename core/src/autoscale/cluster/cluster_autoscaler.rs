@@ -49,6 +49,16 @@ pub struct ClusterAutoscalerConfig {
     /// `hostPath` or disk `emptyDir` volume (not listed in
     /// `safe-to-evict-local-volumes`) is not removed (true).
     pub skip_nodes_with_local_storage: bool,
+    /// `--scale-down-unready-time`: how long an unready node must stay
+    /// unneeded before it is removed (20 min; ready ones wait
+    /// `scale_down_unneeded_time`).
+    pub scale_down_unready_time: SimDuration,
+    /// `--ok-total-unready-count` (3) and `--max-total-unready-percentage`
+    /// (45): with more unready nodes than both, the cluster is unhealthy
+    /// and the autoscaler does nothing.
+    pub ok_total_unready_count: u32,
+    /// See `ok_total_unready_count`.
+    pub max_total_unready_percentage: f64,
     /// `--max-graceful-termination-sec`: a drained pod's grace period is
     /// capped at this (600 s).
     pub max_graceful_termination: SimDuration,
@@ -81,6 +91,9 @@ impl Default for ClusterAutoscalerConfig {
             scale_down_non_empty_candidates_count: 30,
             skip_nodes_with_system_pods: true,
             skip_nodes_with_local_storage: true,
+            scale_down_unready_time: SimDuration::from_secs(20 * 60),
+            ok_total_unready_count: 3,
+            max_total_unready_percentage: 45.0,
             max_graceful_termination: SimDuration::from_secs(600),
             max_node_provision_time: SimDuration::from_secs(15 * 60),
             initial_node_group_backoff: SimDuration::from_secs(5 * 60),
@@ -183,6 +196,27 @@ impl ClusterAutoscaler {
     /// The back-off of each group whose scale-up failed, by group index.
     pub fn backoff(&self) -> &BTreeMap<u32, Backoff> {
         &self.backoff
+    }
+
+    /// `ClusterStateRegistry.IsClusterHealthy`: unhealthy when the unready
+    /// nodes (registered — not booting, not removed — and not ready) are
+    /// more than `--ok-total-unready-count` and more than
+    /// `--max-total-unready-percentage` of the registered nodes.
+    pub fn cluster_healthy(&self, input: &ScanInput<'_>) -> bool {
+        let (mut total, mut unready) = (0u32, 0u32);
+        for (i, n) in input.observed.nodes.iter().enumerate() {
+            let life = input.nodes.get(i).map_or(NodeLife::Ready, |n| n.life);
+            if matches!(life, NodeLife::Booting | NodeLife::Removed) {
+                continue;
+            }
+            total += 1;
+            if !n.ready && life == NodeLife::Ready {
+                unready += 1;
+            }
+        }
+        let pct = self.config.max_total_unready_percentage / 100.0;
+        !(unready > self.config.ok_total_unready_count
+            && f64::from(unready) > pct * f64::from(total))
     }
 
     /// Nodes still booting `--max-node-provision-time` after they were
@@ -308,6 +342,9 @@ impl NodeAutoscale for ClusterAutoscaler {
 
     fn scan(&mut self, input: &ScanInput<'_>, rng: &mut dyn Rng) -> Vec<NodeAction> {
         let now = input.now;
+        if !self.cluster_healthy(input) {
+            return Vec::new(); // upstream: "Cluster is not ready for autoscaling"
+        }
         let removed = self.remove_unregistered(input);
         if !removed.is_empty() {
             return removed; // upstream's RunOnce returns after removing them
@@ -348,7 +385,13 @@ impl NodeAutoscale for ClusterAutoscaler {
         let mut actions = Vec::new();
         for u in &found {
             let since = self.unneeded[&(u.node as u32)];
-            if now < since + self.config.scale_down_unneeded_time {
+            // Upstream's unneeded.go: unready nodes wait the unready time.
+            let wait = if input.observed.nodes[u.node].ready {
+                self.config.scale_down_unneeded_time
+            } else {
+                self.config.scale_down_unready_time
+            };
+            if now < since + wait {
                 continue;
             }
             let Some(g) = input.nodes[u.node].group.map(|g| g as usize) else {

@@ -519,3 +519,33 @@ fn local_storage_does_not_block_with_skip_nodes_with_local_storage_false() {
     assert!(w.scan(&mut s, 0).is_empty());
     assert_eq!(summary(&w.scan(&mut s, 600)), ["remove 0"]);
 }
+
+#[test]
+fn an_unready_node_goes_after_the_unready_time_and_too_many_halt_the_autoscaler() {
+    // three_nodes: a (0.25) is unneeded; made unready (its kubelet silent),
+    // it waits --scale-down-unready-time (20 min) instead of 10.
+    let mut w = three_nodes(1);
+    w.observed.nodes[0].ready = false;
+    let mut s = ca();
+    assert!(w.scan(&mut s, 0).is_empty());
+    assert!(w.scan(&mut s, 600).is_empty());
+    assert!(w.scan(&mut s, 1199).is_empty());
+    assert_eq!(summary(&w.scan(&mut s, 1200)), ["remove 0"]);
+    // Four of five nodes unready: 4 > 3 (ok-total-unready-count) and
+    // 4 > 45% × 5 = 2.25: the cluster is unhealthy, nothing is done, not
+    // even a scale-up for 12 pending 1-cpu replicas. Three unready (3 ≤ 3):
+    // healthy.
+    let mut w = World::new(vec![group("g", "4", "16Gi", 0, 10, 1.0)], &[(1000, GI)]);
+    for _ in 0..5 {
+        w.add(0, NodeLife::Ready);
+    }
+    for n in 0..4 {
+        w.observed.nodes[n].ready = false;
+    }
+    w.pend(0, 12);
+    let mut s = ca();
+    assert!(w.scan(&mut s, 10).is_empty());
+    // Healthy again: the two ready nodes take 8, one new node the other 4.
+    w.observed.nodes[3].ready = true;
+    assert_eq!(summary(&w.scan(&mut s, 20)), ["up g0 +1 (4 pods)"]);
+}
