@@ -27,16 +27,15 @@ use super::Event;
 use super::output::Recorder;
 use crate::engine::Engine;
 
-/// When a node existed and what it costs.
+/// When a node went (it came at its `NodeInfo::created`) and what it costs.
 #[derive(Clone, Debug)]
 struct NodeBook {
-    added: SimTime,
     removed: Option<SimTime>,
     cost_per_hour: f64,
     /// Why it is draining (for its `node-remove` row).
     reason: String,
-    /// The nodes it replaces: drained once this one is ready.
-    replaces: Vec<u32>,
+    /// The node replacing it: it is drained once that one is ready.
+    replaced_by: Option<u32>,
 }
 
 /// The node autoscaler of a run and what it did.
@@ -103,11 +102,10 @@ impl Nodes {
             .nodes
             .iter()
             .map(|n| NodeBook {
-                added: SimTime::ZERO,
                 removed: None,
                 cost_per_hour: scenario.pool_costs.get(&n.pool).copied().unwrap_or(0.0),
                 reason: String::new(),
-                replaces: Vec::new(),
+                replaced_by: None,
             })
             .collect();
         let mut groups = vec![GroupCount::default(); scenario.node_groups.len()];
@@ -253,11 +251,10 @@ impl Nodes {
             created: now,
         });
         self.books.push(NodeBook {
-            added: now,
             removed: None,
             cost_per_hour: group.cost_per_hour,
             reason: String::new(),
-            replaces: Vec::new(),
+            replaced_by: None,
         });
         self.existing += 1;
         if let Some(ns) = &mut self.scaler {
@@ -270,7 +267,7 @@ impl Nodes {
 
     /// Node `new` replaces `old`: `old` is drained once `new` is ready.
     pub(super) fn set_replaces(&mut self, new: u32, old: u32) {
-        self.books[new as usize].replaces.push(old);
+        self.books[old as usize].replaced_by = Some(new);
     }
 
     /// Booting `node` finished booting: whether it was booting.
@@ -291,13 +288,12 @@ impl Nodes {
         scenario: &Scenario,
         observed: &ObservedCluster,
     ) -> (String, Vec<u32>) {
-        let b = &self.books[node as usize];
-        let booted = now - b.added;
+        let booted = now - self.info[node as usize].created;
         let group = self.group_name(node, scenario, observed);
-        (
-            format!("group={group} reason=booted in {booted}"),
-            b.replaces.clone(),
-        )
+        let replaces = (0..self.books.len() as u32)
+            .filter(|&o| self.books[o as usize].replaced_by == Some(node))
+            .collect();
+        (format!("group={group} reason=booted in {booted}"), replaces)
     }
 
     /// Marks `node` draining and not ready (no new replicas), keeping `reason`.
@@ -353,11 +349,9 @@ impl Nodes {
             return;
         }
         // A node cordoned for a replacement that is not ready yet is kept.
-        let waiting = self
-            .books
-            .iter()
-            .zip(&self.info)
-            .any(|(b, n)| b.replaces.contains(&node) && n.life == NodeLife::Booting);
+        let waiting = self.books[i]
+            .replaced_by
+            .is_some_and(|new| self.info[new as usize].life == NodeLife::Booting);
         if waiting {
             return;
         }
@@ -391,10 +385,10 @@ impl Nodes {
         end: SimTime,
         scenario: &Scenario,
     ) -> (f64, f64, Option<NodeAutoscalingSummary>) {
-        let hours = |b: &NodeBook| {
+        let hours = |b: &NodeBook, n: &NodeInfo| {
             b.removed
                 .unwrap_or(end)
-                .saturating_since(b.added)
+                .saturating_since(n.created)
                 .as_secs_f64()
                 / 3600.0
         };
@@ -402,7 +396,7 @@ impl Nodes {
         let groups = &scenario.node_groups;
         let mut per_group = vec![(0.0f64, 0.0f64); groups.len()];
         for (b, n) in self.books.iter().zip(&self.info) {
-            let h = hours(b);
+            let h = hours(b, n);
             node_hours += h;
             cost += h * b.cost_per_hour;
             if let Some(g) = n.group {
