@@ -456,7 +456,7 @@ fn place_explains_every_node_and_list_names_every_policy() {
     // Each whole-cluster preset shows what it sets, and what it cannot yet.
     assert!(text.contains("whole-cluster presets (preset):"), "{text}");
     assert!(
-        text.contains("not modelled yet: scale-down-delay-after-delete=10s"),
+        text.contains("not modelled yet: scale-down-delay-after-failure=3m"),
         "{text}"
     );
     // Each Kubernetes preset shows the profile it sets.
