@@ -411,7 +411,10 @@ impl Karpenter {
                     .iter()
                     .map(|&i| input.observed.nodes[i].replicas)
                     .sum();
-                let reason = if n == 1 {
+                // Replicas may have left since the decision (its 15 s wait).
+                let reason = if replicas == 0 {
+                    "consolidation: empty".to_string()
+                } else if n == 1 {
                     format!("consolidation: delete; its {replicas} replicas fit on other nodes")
                 } else {
                     format!(
