@@ -46,8 +46,8 @@ struct JobRecord {
     shape: ServiceId,
     /// Each pod's duration once bound.
     duration: SimDuration,
-    /// `job=NAME`, the detail of its pods' `create` rows.
-    detail: String,
+    /// Its name for events.
+    name: String,
     /// Pods that ended before their duration.
     failures: u32,
     /// More failures than `backoffLimit`: no more pods.
@@ -140,7 +140,7 @@ impl<'a> Jobs<'a> {
             set: k as u32,
             shape: job.shape,
             duration: job.duration,
-            detail: format!("job={}", job.name),
+            name: job.name.to_string(),
             failures: 0,
             failed: false,
             active: Vec::new(),
@@ -148,11 +148,11 @@ impl<'a> Jobs<'a> {
         (self.records.len() - 1) as u32
     }
 
-    /// The shape of job `j`'s pods and the detail of their `create` rows;
-    /// `None` once the job has failed.
+    /// The shape of job `j`'s pods and the job's name; `None` once the job
+    /// has failed.
     pub(super) fn template(&self, j: u32) -> Option<(ServiceId, &str)> {
         let rec = &self.records[j as usize];
-        (!rec.failed).then_some((rec.shape, rec.detail.as_str()))
+        (!rec.failed).then_some((rec.shape, rec.name.as_str()))
     }
 
     /// Pod `r` of job `j` was created (`replacement`: for one that ended early).
@@ -233,10 +233,9 @@ impl<'a> Jobs<'a> {
         }
     }
 
-    /// Job `j`'s name for events (its `create` detail without `job=`).
+    /// Job `j`'s name for events.
     pub(super) fn name(&self, j: u32) -> &str {
-        let d = &self.records[j as usize].detail;
-        d.strip_prefix("job=").unwrap_or(d)
+        &self.records[j as usize].name
     }
 
     /// The `jobs` section of the summary.

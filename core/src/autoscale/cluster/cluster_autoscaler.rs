@@ -226,15 +226,13 @@ impl ClusterAutoscaler {
         let now = input.now;
         let ttl = self.config.max_node_provision_time;
         let mut actions = Vec::new();
+        let mut failed = std::collections::BTreeSet::new();
         for (i, n) in input.nodes.iter().enumerate() {
             let Some(g) = n.group else { continue };
             if n.life != NodeLife::Booting || now < n.created + ttl {
                 continue;
             }
-            if !actions
-                .iter()
-                .any(|a: &NodeAction| matches!(a, NodeAction::Remove { node, .. } if input.nodes[node.0 as usize].group == Some(g)))
-            {
+            if failed.insert(g) {
                 let b = next_backoff(
                     self.backoff.get(&g).copied(),
                     now,

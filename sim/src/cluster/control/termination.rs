@@ -204,10 +204,10 @@ impl<'a> Simulation<'a> {
     /// The back-off after a failed pod of job `j` is over: the Job
     /// controller creates its replacement (none once the job has failed).
     pub(in crate::cluster) fn on_job_replace(&mut self, j: u32) {
-        let Some((shape, detail)) = self.jobs.template(j) else {
+        let Some((shape, name)) = self.jobs.template(j) else {
             return;
         };
-        let detail = format!("{detail} replacement=true");
+        let detail = format!("job={name} replacement=true");
         let id = self.create(shape, &detail);
         self.jobs.pod_created(j, id, true);
         self.mark_dirty(false);
