@@ -7,6 +7,7 @@
 //! onto the same indices. Names live beside the ids for output only.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::dist::DurationDist;
 use crate::time::{SimDuration, SimTime};
@@ -264,8 +265,10 @@ pub struct ReplicaStatus {
 /// What is known of one node.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NodeStatus {
-    /// Its specification.
-    pub spec: NodeSpec,
+    /// Its specification, shared with the scenario's copy (a node's spec
+    /// never changes while it runs; tests that edit one use
+    /// [`NodeStatus::spec_mut`]).
+    pub spec: Arc<NodeSpec>,
     /// Sum of the requests of the replicas bound to it and not yet gone.
     pub allocated: Resources,
     /// The same sum with Kubernetes' non-zero defaults for replicas that
@@ -281,10 +284,11 @@ pub struct NodeStatus {
 }
 
 impl NodeStatus {
-    /// An empty, ready node.
-    pub fn new(spec: NodeSpec) -> NodeStatus {
+    /// An empty, ready node. Pass an `Arc` to share a spec that is kept
+    /// elsewhere (the scenario's nodes); a `NodeSpec` is wrapped.
+    pub fn new(spec: impl Into<Arc<NodeSpec>>) -> NodeStatus {
         NodeStatus {
-            spec,
+            spec: spec.into(),
             allocated: Resources::ZERO,
             non_zero_allocated: Resources::ZERO,
             replicas: 0,
@@ -323,6 +327,11 @@ impl NodeStatus {
             .iter()
             .find(|(s, _)| *s == service)
             .map_or(0, |(_, n)| *n)
+    }
+
+    /// The spec, for editing (copied first if it is shared).
+    pub fn spec_mut(&mut self) -> &mut NodeSpec {
+        Arc::make_mut(&mut self.spec)
     }
 
     /// The value of label `key`.

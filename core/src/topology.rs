@@ -117,7 +117,7 @@ pub struct Topology {
 impl Topology {
     /// Builds the graph of `nodes` (every node's zone and, from `spec`,
     /// rack and region) and folds its links into the matrix.
-    pub fn build(spec: &TopologySpec, nodes: &[NodeSpec]) -> Topology {
+    pub fn build<N: std::borrow::Borrow<NodeSpec>>(spec: &TopologySpec, nodes: &[N]) -> Topology {
         let mut t = Topology {
             graph: DiGraph::new(),
             index: BTreeMap::new(),
@@ -129,6 +129,7 @@ impl Topology {
         };
         let mut zone_ids: BTreeMap<String, ZoneId> = BTreeMap::new();
         for (i, n) in nodes.iter().enumerate() {
+            let n: &NodeSpec = n.borrow();
             let region = spec
                 .zone_region
                 .get(&n.zone)

@@ -412,7 +412,7 @@ fn storage_requests_matches_upstream_table() {
 #[test]
 fn a_node_that_does_not_say_takes_110_pods() {
     let mut n = node(0, 0, 0, 0);
-    n.spec.allocatable = Resources::new(1_000_000, 1 << 40);
+    n.spec_mut().allocatable = Resources::new(1_000_000, 1 << 40);
     let mut alloc = NodeAlloc::default();
     for _ in 0..109 {
         alloc.add(Resources::new(1, 1));

@@ -85,8 +85,9 @@ pub struct Scenario {
     pub scheduler: Option<crate::sched::config::SchedulerProfile>,
     /// Order in which each scheduling batch takes pending replicas.
     pub queue: QueueOrder,
-    /// Every node, pools expanded in name order.
-    pub nodes: Vec<NodeSpec>,
+    /// Every node, pools expanded in name order; shared with the
+    /// simulator's [`NodeStatus`](crate::model::NodeStatus)es.
+    pub nodes: Vec<std::sync::Arc<NodeSpec>>,
     /// Desired state: services in name order, then the shapes of the job
     /// sets (kind [`ServiceKind::Job`](crate::model::ServiceKind::Job)) in
     /// job set name order.
@@ -493,7 +494,7 @@ fn resolve(
         placement,
         scheduler,
         queue,
-        nodes: pools.nodes,
+        nodes: pools.nodes.into_iter().map(std::sync::Arc::new).collect(),
         desired,
         traffic: services.traffic,
         autoscalers: services.autoscalers,

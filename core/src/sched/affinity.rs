@@ -212,7 +212,7 @@ mod tests {
                     .enumerate()
                     .map(|(i, ls)| {
                         let mut n = node(&format!("n{i}")).status();
-                        n.spec.labels = labels(ls);
+                        n.spec_mut().labels = labels(ls);
                         n
                     })
                     .collect(),

@@ -236,7 +236,7 @@ mod tests {
             }
         }
         let mut s = b.status();
-        s.spec.allocatable =
+        s.spec_mut().allocatable =
             Resources::new(u64::from(500 + r(rng, 4000)), u64::from(r(rng, 8 << 20)));
         s.ready = r(rng, 10) != 0;
         s

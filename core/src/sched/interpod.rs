@@ -403,7 +403,7 @@ mod tests {
             .enumerate()
             .map(|(i, ls)| {
                 let mut n = node(&format!("n{i}")).cpu("64").mem("64Gi").status();
-                n.spec.labels = ls
+                n.spec_mut().labels = ls
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect();

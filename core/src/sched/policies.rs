@@ -301,7 +301,7 @@ mod tests {
                         let mut s = node(&format!("n{i}"))
                             .zone(["z0", "z1", "z2"][rng.next_u32() as usize % 3])
                             .status();
-                        s.spec.allocatable = Resources::new(
+                        s.spec_mut().allocatable = Resources::new(
                             u64::from(rng.next_u32() % 8000),
                             u64::from(rng.next_u32() % (8 << 20)),
                         )

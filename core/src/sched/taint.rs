@@ -113,7 +113,7 @@ mod tests {
     /// Filters node 0 of a one-node cluster with `taints` for a replica with `tolerations`.
     fn filter(taints: Vec<Taint>, tolerations: Vec<Toleration>) -> Result<(), FilterReason> {
         let mut n = node("a").status();
-        n.spec.taints = taints;
+        n.spec_mut().taints = taints;
         let snap = Snapshot::new(vec![n]);
         let c = Constraints {
             tolerations,
@@ -237,7 +237,7 @@ mod tests {
             .enumerate()
             .map(|(i, t)| {
                 let mut n = node(&format!("n{i}")).status();
-                n.spec.taints = t;
+                n.spec_mut().taints = t;
                 n
             })
             .collect();

@@ -90,7 +90,12 @@ impl Net {
         }
         // Node groups' templates too, so every zone a node can ever be in is known.
         let mut nodes = scenario.nodes.clone();
-        nodes.extend(scenario.node_groups.iter().map(|g| g.template.clone()));
+        nodes.extend(
+            scenario
+                .node_groups
+                .iter()
+                .map(|g| std::sync::Arc::new(g.template.clone())),
+        );
         let topology = Topology::build(spec, &nodes);
         let node_zone = (0..scenario.nodes.len())
             .map(|i| topology.node_zone(NodeId(i as u32)).0)

@@ -251,7 +251,7 @@ fn chooses_a_node_with_the_plain_profiles_best_total() {
                 17 => {
                     // A node moves zone (or loses its zone label).
                     let i = rng.random_range(0..n);
-                    let labels = &mut c.snap.nodes[i].spec.labels;
+                    let labels = &mut c.snap.nodes[i].spec_mut().labels;
                     match rng.random_range(0..3) {
                         0 => labels.remove(LABEL_ZONE),
                         _ => {
@@ -263,7 +263,7 @@ fn chooses_a_node_with_the_plain_profiles_best_total() {
                 18 => {
                     // Taints send every decision to the plain profile until removed.
                     let i = rng.random_range(0..n);
-                    let taints = &mut c.snap.nodes[i].spec.taints;
+                    let taints = &mut c.snap.nodes[i].spec_mut().taints;
                     if taints.is_empty() && rng.random_range(0..8) == 0 {
                         taints.push(Taint {
                             key: "k".into(),
@@ -274,7 +274,7 @@ fn chooses_a_node_with_the_plain_profiles_best_total() {
                     } else {
                         for (j, node) in c.snap.nodes.iter_mut().enumerate() {
                             if !node.spec.taints.is_empty() {
-                                node.spec.taints.clear();
+                                node.spec_mut().taints.clear();
                                 c.snap.changes.push(NodeId(j as u32));
                             }
                         }

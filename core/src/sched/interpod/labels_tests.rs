@@ -90,7 +90,7 @@ const LABEL2: &[(&str, &str)] = &[("security", "S1")];
 fn verdict(mut specs: Vec<ServiceSpec>) -> Result<(), FilterReason> {
     resolve_pod_selectors(&mut specs);
     let mut n = node("machine1").cpu("4").mem("8Gi").status();
-    n.spec.labels = labels(&[("region", "r1"), ("zone", "z11")]);
+    n.spec_mut().labels = labels(&[("region", "r1"), ("zone", "z11")]);
     let mut snap = Snapshot::new(vec![n]);
     for s in 1..specs.len() {
         snap.bind(0, ServiceId(s as u32), Resources::ZERO);
@@ -355,7 +355,7 @@ fn preferred_terms_score_both_directions() {
     let nodes = (0..3)
         .map(|i| {
             let mut n = node(&format!("n{i}")).cpu("4").mem("8Gi").status();
-            n.spec.labels = labels(&[(h, &format!("n{i}"))]);
+            n.spec_mut().labels = labels(&[(h, &format!("n{i}"))]);
             n
         })
         .collect();

@@ -274,7 +274,7 @@ fn post_filter() {
         HIGH,
         ONE_POD,
     );
-    w.observed.nodes[0].spec.taints.push(Taint {
+    w.observed.nodes[0].spec_mut().taints.push(Taint {
         key: "k".into(),
         value: "v".into(),
         effect: TaintEffect::NoSchedule,

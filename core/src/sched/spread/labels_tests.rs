@@ -93,12 +93,12 @@ impl World<'_> {
             .enumerate()
             .map(|(i, (labels, tainted))| {
                 let mut n = node(&format!("n{i}")).cpu("4").mem("8Gi").status();
-                n.spec.labels = labels
+                n.spec_mut().labels = labels
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect();
                 if *tainted {
-                    n.spec.taints.push(Taint {
+                    n.spec_mut().taints.push(Taint {
                         key: "node.kubernetes.io/unschedulable".into(),
                         value: String::new(),
                         effect: TaintEffect::NoSchedule,

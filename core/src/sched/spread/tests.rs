@@ -20,7 +20,7 @@ fn cluster(nodes: &[Labels<'_>], pods: &[u32]) -> Snapshot {
         .enumerate()
         .map(|(i, labels)| {
             let mut n = node(&format!("n{i}")).cpu("4").mem("8Gi").status();
-            n.spec.labels = labels
+            n.spec_mut().labels = labels
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
