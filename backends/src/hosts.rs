@@ -258,6 +258,7 @@ pub async fn connect(name: &str, e: &HostEntry) -> Result<Host, HostError> {
         endpoint: e.endpoint.clone(),
         address,
         node: NodeSpec {
+            csi: Some(Default::default()),
             name: name.to_string(),
             pool: "hosts".to_string(),
             zone,

@@ -31,6 +31,7 @@ fn group() -> NodeGroup {
     NodeGroup {
         name: "g".into(),
         template: NodeSpec {
+            csi: Some(Default::default()),
             name: "g".into(),
             pool: "g".into(),
             zone: "z0".into(),

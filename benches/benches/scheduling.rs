@@ -28,6 +28,7 @@ fn cluster(n: usize) -> Snapshot {
         .map(|i| {
             let (name, zone) = (format!("n{i}"), format!("z{}", i % 3));
             NodeStatus::new(NodeSpec {
+                csi: Some(Default::default()),
                 labels: [
                     (LABEL_HOSTNAME.to_string(), name.clone()),
                     (LABEL_ZONE.to_string(), zone.clone()),

@@ -57,12 +57,14 @@ pub fn explain_placement(
     let allocs: Vec<NodeAlloc> = observed.nodes.iter().map(NodeAlloc::of).collect();
     let spec = &scenario.desired.services[s];
     let request = Request {
+        storage: orkestra_core::storage::PodStorage::NONE,
         service: ServiceId(s as u32),
         resources: spec.requests,
         constraints: &spec.placement,
     };
     let batch = Batch::new();
     let view = ClusterView {
+        storage: &orkestra_core::storage::NO_STORAGE,
         nodes: &observed.nodes,
         allocs: &allocs,
         batch: &batch,

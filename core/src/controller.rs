@@ -99,6 +99,7 @@ mod tests {
     #[test]
     fn creates_the_missing_replicas() {
         let observed = ObservedCluster {
+            storage: Default::default(),
             nodes: vec![],
             replicas: vec![replica(0, ReplicaState::Ready, 0)],
             changes: Default::default(),
@@ -124,6 +125,7 @@ mod tests {
     #[test]
     fn deletes_least_useful_first() {
         let observed = ObservedCluster {
+            storage: Default::default(),
             nodes: vec![],
             replicas: vec![
                 replica(0, ReplicaState::Ready, 10),      // 0: old ready: keep
@@ -155,6 +157,7 @@ mod tests {
     #[test]
     fn failed_replicas_are_removed_and_replaced() {
         let observed = ObservedCluster {
+            storage: Default::default(),
             nodes: vec![],
             replicas: vec![
                 replica(0, ReplicaState::Failed, 0),
@@ -186,6 +189,7 @@ mod tests {
         let mut d = desired(&[1, 0]);
         d.services[1].kind = ServiceKind::Job;
         let observed = ObservedCluster {
+            storage: Default::default(),
             nodes: vec![],
             replicas: vec![
                 replica(0, ReplicaState::Ready, 0),
@@ -202,6 +206,7 @@ mod tests {
     #[test]
     fn converged_state_needs_nothing() {
         let observed = ObservedCluster {
+            storage: Default::default(),
             nodes: vec![],
             replicas: vec![
                 replica(0, ReplicaState::Ready, 0),

@@ -41,6 +41,74 @@ pub enum FilterReason {
     PodAffinity,
     /// A running pod's required anti-affinity term selects the replica in this domain (InterPodAffinity).
     ExistingAntiAffinity,
+    /// An inline disk another pod on the node uses (VolumeRestrictions).
+    DiskConflict,
+    /// A `ReadWriteOncePod` claim another pod uses (VolumeRestrictions).
+    ReadWriteOncePodConflict,
+    /// The node's attach limit for a CSI driver would be exceeded (NodeVolumeLimits).
+    MaxVolumeCount,
+    /// A bound volume's zone or region labels do not match the node's (VolumeZone).
+    VolumeZoneConflict,
+    /// VolumeBinding's reasons for this node (one or more; each is counted
+    /// on its own, as upstream's status carries several).
+    VolumeBinding(VolumeBindingReasons),
+    /// A PreFilter rejected the pod on every node (a missing claim, an
+    /// unbound immediate claim): printed once, without a count.
+    PreFilter {
+        /// Upstream's message.
+        message: String,
+        /// Whether removing pods could help (upstream's `Unschedulable`
+        /// rather than `UnschedulableAndUnresolvable`).
+        resolvable: bool,
+    },
+    /// A volume plugin's per-node failure with its own message (a missing
+    /// claim looked up by NodeVolumeLimits, a class without binding mode).
+    Volume {
+        /// Upstream's message.
+        message: String,
+        /// Whether removing pods could help.
+        resolvable: bool,
+    },
+    /// The node is not among those a PreFilter allowed (bound local
+    /// volumes pin a pod to their nodes).
+    NotInPreFilterResult(&'static str),
+}
+
+/// The reasons VolumeBinding's filter gives one node, as a set in
+/// upstream's order: node affinity conflict, bind conflict, not enough
+/// space, volume missing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VolumeBindingReasons(pub u8);
+
+impl VolumeBindingReasons {
+    /// "node(s) had volume node affinity conflict".
+    pub const NODE_CONFLICT: u8 = 1;
+    /// "node(s) didn't find available persistent volumes to bind".
+    pub const BIND_CONFLICT: u8 = 2;
+    /// "node(s) did not have enough free storage".
+    pub const NOT_ENOUGH_SPACE: u8 = 4;
+    /// "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)".
+    pub const PV_NOT_EXIST: u8 = 8;
+
+    /// Each reason on its own, in upstream's order.
+    pub fn each(self) -> impl Iterator<Item = VolumeBindingReasons> {
+        [1u8, 2, 4, 8]
+            .into_iter()
+            .filter(move |b| self.0 & b != 0)
+            .map(VolumeBindingReasons)
+    }
+
+    /// Upstream's messages, in order.
+    pub fn messages(self) -> Vec<&'static str> {
+        self.each()
+            .map(|r| match r.0 {
+                1 => "node(s) had volume node affinity conflict",
+                2 => "node(s) didn't find available persistent volumes to bind",
+                4 => "node(s) did not have enough free storage",
+                _ => "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)",
+            })
+            .collect()
+    }
 }
 
 impl fmt::Display for FilterReason {
@@ -71,6 +139,20 @@ impl fmt::Display for FilterReason {
                     "node(s) didn't satisfy existing pods anti-affinity rules"
                 )
             }
+            FilterReason::DiskConflict => write!(f, "node(s) had no available disk"),
+            FilterReason::ReadWriteOncePodConflict => write!(
+                f,
+                "node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode"
+            ),
+            FilterReason::MaxVolumeCount => write!(f, "node(s) exceed max volume count"),
+            FilterReason::VolumeZoneConflict => write!(f, "node(s) had no available volume zone"),
+            FilterReason::VolumeBinding(r) => write!(f, "{}", r.messages().join(", ")),
+            FilterReason::PreFilter { message, .. } | FilterReason::Volume { message, .. } => {
+                write!(f, "{message}")
+            }
+            FilterReason::NotInPreFilterResult(plugin) => {
+                write!(f, "node(s) didn't satisfy plugin(s) [{plugin}]")
+            }
         }
     }
 }
@@ -88,7 +170,17 @@ impl Unschedulable {
     /// Counts one more rejected node.
     pub fn add(&mut self, reason: FilterReason) {
         self.nodes += 1;
-        *self.reasons.entry(reason).or_default() += 1;
+        match reason {
+            FilterReason::VolumeBinding(r) if r.each().count() > 1 => {
+                for one in r.each() {
+                    *self
+                        .reasons
+                        .entry(FilterReason::VolumeBinding(one))
+                        .or_default() += 1;
+                }
+            }
+            r => *self.reasons.entry(r).or_default() += 1,
+        }
     }
 }
 
@@ -96,6 +188,14 @@ impl fmt::Display for Unschedulable {
     /// Formats like kube-scheduler's FitError: `0/3 nodes are available: 3 Insufficient cpu.`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "0/{} nodes are available", self.nodes)?;
+        // A PreFilter's rejection is the whole message (upstream's PreFilterMsg).
+        if let Some(FilterReason::PreFilter { message, .. }) = self
+            .reasons
+            .keys()
+            .find(|r| matches!(r, FilterReason::PreFilter { .. }))
+        {
+            return write!(f, ": {message}.");
+        }
         let mut sep = ": ";
         for (reason, n) in &self.reasons {
             write!(f, "{sep}{n} {reason}")?;

@@ -42,6 +42,9 @@ pub struct NodeSpec {
     /// Relative speed (1 is nominal): service times on this node are divided
     /// by it (simulator; live nodes are as fast as they are).
     pub speed: f64,
+    /// Its CSINode: CSI drivers and their volume limits (`None`: no CSINode
+    /// object, so in-tree volumes are not migrated and nothing is limited).
+    pub csi: Option<crate::storage::CsiNode>,
 }
 
 /// What a replica does for each request in live mode (the simulator only
@@ -172,6 +175,16 @@ pub enum VolumeSource {
         /// `path` on the node.
         path: String,
     },
+    /// `persistentVolumeClaim`: the claim named `claim` in the pod's namespace.
+    PersistentVolumeClaim {
+        /// `claimName`.
+        claim: String,
+        /// `readOnly`.
+        read_only: bool,
+    },
+    /// An inline in-tree disk (`gcePersistentDisk`, `awsElasticBlockStore`,
+    /// `rbd`, `iscsi`).
+    Disk(crate::storage::InlineDisk),
 }
 
 impl Volume {
@@ -181,6 +194,15 @@ impl Volume {
         match &self.source {
             VolumeSource::EmptyDir { memory } => !memory,
             VolumeSource::HostPath { .. } => true,
+            VolumeSource::PersistentVolumeClaim { .. } | VolumeSource::Disk(_) => false,
+        }
+    }
+
+    /// The claim a claim-backed volume names.
+    pub fn claim_name(&self) -> Option<&str> {
+        match &self.source {
+            VolumeSource::PersistentVolumeClaim { claim, .. } => Some(claim),
+            _ => None,
         }
     }
 }
@@ -426,6 +448,8 @@ pub struct ObservedCluster {
     /// (use [`ObservedCluster::bind`], [`ObservedCluster::unbind`],
     /// [`ObservedCluster::set_ready`]).
     pub changes: ChangeLog,
+    /// Storage objects, their bindings and what each node holds.
+    pub storage: crate::storage::Storage,
 }
 
 impl ObservedCluster {

@@ -31,6 +31,8 @@ pub struct Request<'a> {
     pub resources: Resources,
     /// Its scheduling constraints.
     pub constraints: &'a Constraints,
+    /// Its volumes and the claims they name.
+    pub storage: crate::storage::PodStorage<'a>,
 }
 
 /// Constraints of a replica that has none.
@@ -51,6 +53,7 @@ impl Request<'static> {
     /// A replica of service 0 with `resources` and no constraints.
     pub fn plain(resources: Resources) -> Request<'static> {
         Request {
+            storage: crate::storage::PodStorage::NONE,
             service: ServiceId(0),
             resources,
             constraints: &NO_CONSTRAINTS,
@@ -150,6 +153,8 @@ pub struct ClusterView<'a> {
     pub batch: &'a Batch,
     /// Changes to `nodes` (not including this batch).
     pub changes: &'a ChangeLog,
+    /// Volumes, claims and what each node holds, including this batch's binds.
+    pub storage: &'a crate::storage::Storage,
 }
 
 impl ClusterView<'_> {
@@ -202,6 +207,7 @@ impl Snapshot {
     /// The view.
     pub fn view(&self) -> ClusterView<'_> {
         ClusterView {
+            storage: &crate::storage::NO_STORAGE,
             nodes: &self.nodes,
             allocs: &self.allocs,
             batch: &self.batch,
@@ -347,6 +353,7 @@ pub fn place_plain(
 ) -> Result<NodeId, Unschedulable> {
     let (batch, changes) = (Batch::new(), ChangeLog::new());
     let view = ClusterView {
+        storage: &crate::storage::NO_STORAGE,
         nodes,
         allocs,
         batch: &batch,
@@ -627,6 +634,9 @@ fn drive(
     let mut actions = Vec::with_capacity(len);
     // service → (binds in the batch when it failed, why)
     let mut failed: HashMap<u32, (usize, Unschedulable)> = HashMap::new();
+    // The batch's own copy of the storage state, made at its first pod
+    // with volumes (upstream's assume cache).
+    let mut storage = std::borrow::Cow::Borrowed(&observed.storage);
     while let Some(replica) = queue.pop() {
         let service = observed.replicas[replica.0 as usize].service;
         debug_assert_eq!(
@@ -634,7 +644,9 @@ fn drive(
             ReplicaState::Pending
         );
         let spec = &desired.services[service.0 as usize];
-        if let Some((binds, why)) = failed.get(&service.0)
+        let volumes = !spec.volumes.is_empty();
+        if !volumes
+            && let Some((binds, why)) = failed.get(&service.0)
             && *binds == batch.changed().len()
         {
             actions.push(Action::Unschedulable {
@@ -643,26 +655,47 @@ fn drive(
             });
             continue;
         }
+        let claims = if volumes {
+            storage.resolve(&spec.meta.namespace, &spec.volumes)
+        } else {
+            Vec::new()
+        };
         let request = Request {
             service,
             resources: spec.requests,
             constraints: &spec.placement,
+            storage: crate::storage::PodStorage {
+                namespace: &spec.meta.namespace,
+                volumes: &spec.volumes,
+                claims: &claims,
+            },
         };
         let view = ClusterView {
             nodes: &observed.nodes,
             allocs: &allocs,
             batch: &batch,
             changes: &observed.changes,
+            storage: &storage,
         };
         match policy.place(&request, &view, rng) {
             Ok(node) => {
                 allocs[node.0 as usize].add(spec.requests);
                 batch.bind(node, service);
+                if volumes {
+                    storage.to_mut().place_pod(
+                        &spec.meta.namespace,
+                        &spec.volumes,
+                        node,
+                        &observed.nodes[node.0 as usize].spec,
+                    );
+                }
                 actions.push(Action::Bind { replica, node });
                 queue.bound();
             }
             Err(why) => {
-                failed.insert(service.0, (batch.changed().len(), why.clone()));
+                if !volumes {
+                    failed.insert(service.0, (batch.changed().len(), why.clone()));
+                }
                 actions.push(Action::Unschedulable { replica, why });
             }
         }
@@ -701,7 +734,22 @@ pub fn place_initial_with(
     policy: &mut dyn Place,
     rng: &mut dyn Rng,
 ) -> InitialPlacement {
+    place_initial_with_storage(order, desired, nodes, Default::default(), policy, rng)
+}
+
+/// [`place_initial_with`] on a cluster holding `storage` (its immediate
+/// claims bound, [`crate::storage::Storage::bind_immediate`]); the binds
+/// bind and provision volumes as a world's would.
+pub fn place_initial_with_storage(
+    order: QueueOrder,
+    desired: &DesiredState,
+    nodes: Vec<NodeStatus>,
+    storage: crate::storage::Storage,
+    policy: &mut dyn Place,
+    rng: &mut dyn Rng,
+) -> InitialPlacement {
     let mut observed = ObservedCluster {
+        storage,
         nodes,
         replicas: desired
             .services
@@ -730,7 +778,12 @@ pub fn place_initial_with(
                 let s = r.service.0 as usize;
                 r.node = Some(node);
                 r.state = ReplicaState::Starting;
-                observed.bind(node, ServiceId(s as u32), desired.services[s].requests);
+                let spec = &desired.services[s];
+                observed.bind(node, ServiceId(s as u32), spec.requests);
+                let n = observed.nodes[node.0 as usize].spec.clone();
+                observed
+                    .storage
+                    .place_pod(&spec.meta.namespace, &spec.volumes, node, &n);
                 placed[s] += 1;
             }
             Action::Unschedulable { replica, why } => {
@@ -827,6 +880,7 @@ mod tests {
         let mut not_ready = node("c").cpu("8").mem("8Gi").status();
         not_ready.ready = false;
         let observed = ObservedCluster {
+            storage: Default::default(),
             nodes: vec![
                 node("a").cpu("1").mem("8Gi").status(),
                 node("b").cpu("1").mem("1Gi").status(),

@@ -235,6 +235,7 @@ mod tests {
             ],
         };
         let mut observed = ObservedCluster {
+            storage: Default::default(),
             nodes: vec![node("a").cpu("1").mem("1Gi").status()],
             replicas: vec![pending(0), pending(0), pending(0)],
             changes: Default::default(),
@@ -334,6 +335,7 @@ mod tests {
             services: vec![spread, urgent],
         };
         let observed = ObservedCluster {
+            storage: Default::default(),
             nodes: vec![node("a").cpu("1").mem("1Gi").status()],
             replicas: vec![pending(0), pending(1)],
             changes: Default::default(),

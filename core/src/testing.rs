@@ -24,6 +24,7 @@ pub fn node(name: &str) -> NodeBuilder {
         (LABEL_ZONE.to_string(), "z1".to_string()),
     ]);
     NodeBuilder(NodeSpec {
+        csi: Some(Default::default()),
         name: name.to_string(),
         pool: "pool".to_string(),
         zone: "z1".to_string(),

@@ -233,6 +233,7 @@ impl<'a> Simulation<'a> {
             )
         });
         let observed = ObservedCluster {
+            storage: Default::default(),
             changes: Default::default(),
             nodes: scenario
                 .nodes

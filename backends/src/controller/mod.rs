@@ -298,6 +298,7 @@ impl Controller {
             wake: scale.wake.clone(),
             scale,
             observed: ObservedCluster {
+                storage: Default::default(),
                 nodes,
                 replicas: Vec::new(),
                 changes: Default::default(),

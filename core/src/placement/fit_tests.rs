@@ -57,6 +57,7 @@ fn node(pods: u32, ext_a: u64, storage: u64, huge: u64) -> NodeStatus {
         .with(ResourceName::EphemeralStorage, storage)
         .with(name(HUGE_A), huge);
     NodeStatus::new(NodeSpec {
+        csi: Some(Default::default()),
         name: "n".into(),
         pool: "p".into(),
         zone: "z".into(),

@@ -104,6 +104,7 @@ impl PoolShape<'_> {
         }
         allocatable -= self.reserved;
         NodeSpec {
+            csi: Some(Default::default()),
             name,
             pool: self.pool.to_string(),
             zone: self.zone.clone(),

@@ -66,7 +66,7 @@ disabled = [{ name = "PodTopologySpread" }]
             (PluginName::NodeResourcesBalancedAllocation, 1),
         ]
     );
-    assert_eq!(p.filters.len(), 5, "filters untouched");
+    assert_eq!(p.filters.len(), 9, "filters untouched");
     assert!(!p.fast_path_exact());
     // Disabling every default score and enabling one.
     let p = profile(

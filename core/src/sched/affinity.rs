@@ -164,6 +164,7 @@ mod tests {
         // Through the plugin: the reason is worded like kube-scheduler's.
         let snap = Snapshot::new(vec![node("a").label("zone", "b").status()]);
         let r = Request {
+            storage: crate::storage::PodStorage::NONE,
             service: ServiceId(0),
             resources: Default::default(),
             constraints: &sel,
@@ -218,6 +219,7 @@ mod tests {
                     .collect(),
             );
             let r = Request {
+                storage: crate::storage::PodStorage::NONE,
                 service: ServiceId(0),
                 resources: Default::default(),
                 constraints: c,

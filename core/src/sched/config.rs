@@ -31,6 +31,7 @@ use super::taint::TaintToleration;
 use super::{Filter, Profile, Sampling, Score};
 use crate::model::ResourceName;
 use crate::placement::Place;
+use crate::storage::plugins::{NodeVolumeLimits, VolumeBinding, VolumeRestrictions, VolumeZone};
 
 /// A plugin Orkestra models, by its kube-scheduler name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -47,14 +48,27 @@ pub enum PluginName {
     InterPodAffinity,
     /// `NodeResourcesBalancedAllocation` (score).
     NodeResourcesBalancedAllocation,
+    /// `VolumeRestrictions` (filter).
+    VolumeRestrictions,
+    /// `NodeVolumeLimits` (filter).
+    NodeVolumeLimits,
+    /// `VolumeBinding` (filter; its score is behind a feature gate that is
+    /// off by default, so it scores nothing and is not in the score list).
+    VolumeBinding,
+    /// `VolumeZone` (filter).
+    VolumeZone,
 }
 
 impl PluginName {
     /// Every modelled plugin, in the default profile's order.
-    pub const ALL: [PluginName; 6] = [
+    pub const ALL: [PluginName; 10] = [
         PluginName::TaintToleration,
         PluginName::NodeAffinity,
         PluginName::NodeResourcesFit,
+        PluginName::VolumeRestrictions,
+        PluginName::NodeVolumeLimits,
+        PluginName::VolumeBinding,
+        PluginName::VolumeZone,
         PluginName::PodTopologySpread,
         PluginName::InterPodAffinity,
         PluginName::NodeResourcesBalancedAllocation,
@@ -69,6 +83,10 @@ impl PluginName {
             PluginName::PodTopologySpread => "PodTopologySpread",
             PluginName::InterPodAffinity => "InterPodAffinity",
             PluginName::NodeResourcesBalancedAllocation => "NodeResourcesBalancedAllocation",
+            PluginName::VolumeRestrictions => "VolumeRestrictions",
+            PluginName::NodeVolumeLimits => "NodeVolumeLimits",
+            PluginName::VolumeBinding => "VolumeBinding",
+            PluginName::VolumeZone => "VolumeZone",
         }
     }
 
@@ -81,14 +99,30 @@ impl PluginName {
     pub fn is_filter(self) -> bool {
         self != PluginName::NodeResourcesBalancedAllocation
     }
+
+    /// Whether the plugin scores nodes (the volume plugins do not, as far
+    /// as the default feature gates go).
+    pub fn is_score(self) -> bool {
+        !matches!(
+            self,
+            PluginName::VolumeRestrictions
+                | PluginName::NodeVolumeLimits
+                | PluginName::VolumeBinding
+                | PluginName::VolumeZone
+        )
+    }
 }
 
 /// The default profile's filters, in upstream order
 /// (`getDefaultPlugins`, `default_plugins.go` @ 01db4ae9).
-pub const DEFAULT_FILTERS: [PluginName; 5] = [
+pub const DEFAULT_FILTERS: [PluginName; 9] = [
     PluginName::TaintToleration,
     PluginName::NodeAffinity,
     PluginName::NodeResourcesFit,
+    PluginName::VolumeRestrictions,
+    PluginName::NodeVolumeLimits,
+    PluginName::VolumeBinding,
+    PluginName::VolumeZone,
     PluginName::PodTopologySpread,
     PluginName::InterPodAffinity,
 ];
@@ -310,6 +344,7 @@ impl SchedulerProfile {
         self.scores = score_weights(plugins, &scores)
             .into_iter()
             .filter_map(|(n, w)| PluginName::from_name(&n).map(|p| (p, w)))
+            .filter(|(p, _)| p.is_score())
             .collect();
         Ok(())
     }
@@ -393,6 +428,10 @@ impl SchedulerProfile {
                     PluginName::NodeResourcesFit => Box::new(NodeResourcesFit),
                     PluginName::PodTopologySpread => Box::new(PodTopologySpread::default()),
                     PluginName::InterPodAffinity => Box::new(InterPodAffinity::default()),
+                    PluginName::VolumeRestrictions => Box::new(VolumeRestrictions::default()),
+                    PluginName::NodeVolumeLimits => Box::new(NodeVolumeLimits::default()),
+                    PluginName::VolumeBinding => Box::new(VolumeBinding::default()),
+                    PluginName::VolumeZone => Box::new(VolumeZone::default()),
                     PluginName::NodeResourcesBalancedAllocation => {
                         unreachable!("BalancedAllocation has no filter")
                     }
@@ -410,6 +449,10 @@ impl SchedulerProfile {
                     PluginName::PodTopologySpread => Box::new(PodTopologySpread::default()),
                     PluginName::InterPodAffinity => Box::new(InterPodAffinity::default()),
                     PluginName::NodeResourcesBalancedAllocation => Box::new(self.balanced()),
+                    PluginName::VolumeRestrictions
+                    | PluginName::NodeVolumeLimits
+                    | PluginName::VolumeBinding
+                    | PluginName::VolumeZone => unreachable!("volume plugins do not score"),
                 };
                 (s, w)
             })
@@ -444,6 +487,10 @@ mod tests {
                 "TaintToleration",
                 "NodeAffinity",
                 "NodeResourcesFit",
+                "VolumeRestrictions",
+                "NodeVolumeLimits",
+                "VolumeBinding",
+                "VolumeZone",
                 "PodTopologySpread",
                 "InterPodAffinity"
             ]

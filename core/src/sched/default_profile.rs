@@ -11,7 +11,8 @@ use super::{Profile, Sampling};
 /// far as Orkestra models the objects it reads: the
 /// [`SchedulerProfile::kubernetes_default`] configuration with
 /// `percentageOfNodesToScore` given by `sampling`. Filters, in upstream
-/// order: TaintToleration, NodeAffinity, NodeResourcesFit, PodTopologySpread,
+/// order: TaintToleration, NodeAffinity, NodeResourcesFit, VolumeRestrictions,
+/// NodeVolumeLimits, VolumeBinding, VolumeZone, PodTopologySpread,
 /// InterPodAffinity (the [`super::hard::hard_filters`]). Scores with
 /// upstream's default weights, in upstream order: TaintToleration 3,
 /// NodeAffinity 2, NodeResourcesFit with LeastAllocated (cpu 1, memory 1) 1,
@@ -21,7 +22,7 @@ use super::{Profile, Sampling};
 /// Not included: InterPodAffinity's pod *affinity* and anti-affinity to
 /// other services (only anti-affinity to the replica's own service is
 /// modelled), and the plugins for objects Orkestra does not model
-/// (NodeUnschedulable, NodeName, NodePorts, the volume plugins; ImageLocality
+/// (NodeUnschedulable, NodeName, NodePorts; ImageLocality
 /// scores 0 for images under its 23 MB threshold, and the workload image is
 /// a few MB).
 ///

@@ -258,6 +258,7 @@ mod tests {
         let mut replicas = pending(0, 10);
         replicas.extend(pending(1, 10));
         let observed = ObservedCluster {
+            storage: Default::default(),
             nodes: vec![node("n").cpu("9").mem("18Gi").status()],
             replicas,
             changes: Default::default(),
@@ -281,6 +282,7 @@ mod tests {
             services: vec![svc("a", 1000, GI, 0), svc("b", 2000, GI, 0)],
         };
         let mut observed = ObservedCluster {
+            storage: Default::default(),
             nodes: vec![node("n").cpu("4").mem("4Gi").status()],
             replicas: pending(0, 3),
             changes: Default::default(),
@@ -314,6 +316,7 @@ mod tests {
         let mut replicas = pending(0, 2);
         replicas.extend(pending(1, 2));
         let observed = ObservedCluster {
+            storage: Default::default(),
             nodes: vec![node("n").cpu("4").mem("8Gi").status()],
             replicas,
             changes: Default::default(),

@@ -199,6 +199,7 @@ mod tests {
 
     fn req(service: u32) -> Request<'static> {
         Request {
+            storage: crate::storage::PodStorage::NONE,
             service: ServiceId(service),
             resources: WEB,
             constraints: &NO_CONSTRAINTS,

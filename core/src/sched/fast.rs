@@ -384,7 +384,7 @@ impl Place for KubeDefault {
         {
             self.last_total = None;
         }
-        if !KubeDefault::covers(request.constraints) {
+        if !KubeDefault::covers(request.constraints) || request.storage.has_volume_plugin_input() {
             return self.fallback.place(request, view, rng);
         }
         self.world.sync(view, &mut self.dirty);

@@ -18,16 +18,22 @@ use super::spread::PodTopologySpread;
 use super::taint::TaintToleration;
 use crate::fit::FilterReason;
 use crate::placement::{ClusterView, Request};
+use crate::storage::plugins::{NodeVolumeLimits, VolumeBinding, VolumeRestrictions, VolumeZone};
 
 /// The hard filters, fresh, in kube-scheduler's order: untolerated
 /// `NoSchedule`/`NoExecute` taints, `nodeSelector` and required node
-/// affinity, resources (and readiness), `DoNotSchedule` topology spread,
-/// required anti-affinity.
+/// affinity, resources (and readiness), the volume plugins (a volume can
+/// only be used where it is reachable and attachable), `DoNotSchedule`
+/// topology spread, required anti-affinity.
 pub fn hard_filters() -> Vec<Box<dyn Filter>> {
     vec![
         Box::new(TaintToleration),
         Box::new(NodeAffinity),
         Box::new(NodeResourcesFit),
+        Box::new(VolumeRestrictions::default()),
+        Box::new(NodeVolumeLimits::default()),
+        Box::new(VolumeBinding::default()),
+        Box::new(VolumeZone::default()),
         Box::new(PodTopologySpread::default()),
         Box::new(InterPodAffinity::default()),
     ]
@@ -37,12 +43,16 @@ pub fn hard_filters() -> Vec<Box<dyn Filter>> {
 /// per decision, then check nodes.
 pub struct HardFilters {
     filters: Vec<Box<dyn Filter>>,
+    /// The filters that did not skip this decision.
+    active: Vec<usize>,
 }
 
 impl Default for HardFilters {
     fn default() -> HardFilters {
+        let filters = hard_filters();
         HardFilters {
-            filters: hard_filters(),
+            active: (0..filters.len()).collect(),
+            filters,
         }
     }
 }
@@ -59,8 +69,12 @@ impl HardFilters {
     /// Per-decision state (PreFilter) for `request` on `view`; call before
     /// [`HardFilters::check`] for each decision.
     pub fn prepare(&mut self, request: &Request<'_>, view: &ClusterView<'_>) {
-        for f in &mut self.filters {
+        self.active.clear();
+        for (k, f) in self.filters.iter_mut().enumerate() {
             f.prepare(request, view);
+            if !f.skips() {
+                self.active.push(k);
+            }
         }
     }
 
@@ -71,9 +85,9 @@ impl HardFilters {
         view: &ClusterView<'_>,
         i: usize,
     ) -> Result<(), FilterReason> {
-        self.filters
+        self.active
             .iter()
-            .try_for_each(|f| f.filter(request, view, i))
+            .try_for_each(|&f| self.filters[f].filter(request, view, i))
     }
 
     /// Every filter's verdict on node `i`: `(filter, None if passed else the reason)`.
@@ -145,6 +159,7 @@ mod tests {
             ..Default::default()
         };
         let r = Request {
+            storage: crate::storage::PodStorage::NONE,
             service: ServiceId(0),
             resources: Resources::new(600, 0),
             constraints: &c,
@@ -168,14 +183,19 @@ mod tests {
                 "TaintToleration",
                 "NodeAffinity",
                 "NodeResourcesFit",
+                "VolumeRestrictions",
+                "NodeVolumeLimits",
+                "VolumeBinding",
+                "VolumeZone",
                 "PodTopologySpread",
                 "InterPodAffinity"
             ]
         );
-        // Every filter rejects node a except PodTopologySpread: the replica has no spread constraints.
+        // Every filter rejects node a except PodTopologySpread (the replica has no spread
+        // constraints) and the volume plugins (it has no volumes).
         assert!(
             v.iter()
-                .all(|(n, r)| r.is_some() == (n != "PodTopologySpread")),
+                .all(|(n, r)| r.is_some() == (n != "PodTopologySpread" && !n.contains("Volume"))),
             "{v:?}"
         );
         // Node b: in z2, empty, 600m of 1000m fits → passes all.

@@ -433,6 +433,7 @@ mod tests {
     fn scores(snap: &Snapshot, c: &Constraints) -> Vec<i64> {
         let view = snap.view();
         let r = Request {
+            storage: crate::storage::PodStorage::NONE,
             service: WEB,
             resources: Resources::ZERO,
             constraints: c,
@@ -448,6 +449,7 @@ mod tests {
     fn feasible(snap: &Snapshot, c: &Constraints) -> Vec<bool> {
         let view = snap.view();
         let r = Request {
+            storage: crate::storage::PodStorage::NONE,
             service: WEB,
             resources: Resources::ZERO,
             constraints: c,
@@ -527,6 +529,7 @@ mod tests {
         let c = anti("zone", true, 0);
         let view = s.view();
         let r = Request {
+            storage: crate::storage::PodStorage::NONE,
             service: WEB,
             resources: Resources::ZERO,
             constraints: &c,
@@ -551,6 +554,7 @@ mod tests {
         };
         let c = anti("zone", true, 0);
         let r = Request {
+            storage: crate::storage::PodStorage::NONE,
             service: WEB,
             resources: Resources::ZERO,
             constraints: &c,

@@ -67,6 +67,12 @@ pub trait Filter: Send {
     /// kube's `PreFilter`: per-decision state computed once from the whole
     /// view (e.g. replicas per topology domain) before nodes are filtered.
     fn prepare(&mut self, _request: &Request<'_>, _view: &ClusterView<'_>) {}
+    /// After [`Filter::prepare`]: whether the PreFilter returned Skip, so
+    /// the filter passes every node and need not be called (upstream skips
+    /// such plugins' Filter). Default: no.
+    fn skips(&self) -> bool {
+        false
+    }
     /// `Ok` if node `i` of `view` is feasible, else the reason.
     fn filter(
         &self,
@@ -143,6 +149,8 @@ pub fn num_feasible_nodes_to_find(n: u32, percentage: u32) -> u32 {
 pub struct Profile {
     name: &'static str,
     filters: Vec<Box<dyn Filter>>,
+    /// The filters that did not skip this decision.
+    active: Vec<usize>,
     scores: Vec<(Box<dyn Score>, i64)>,
     sampling: Sampling,
     next_start: usize,
@@ -162,6 +170,7 @@ impl Profile {
         Profile {
             name,
             filters,
+            active: Vec::new(),
             scores,
             sampling,
             next_start: 0,
@@ -189,8 +198,12 @@ impl Profile {
         why: &mut Unschedulable,
     ) {
         let n = view.len();
-        for f in &mut self.filters {
+        self.active.clear();
+        for (k, f) in self.filters.iter_mut().enumerate() {
             f.prepare(request, view);
+            if !f.skips() {
+                self.active.push(k);
+            }
         }
         let want = match self.sampling {
             Sampling::All => n as u32,
@@ -206,9 +219,9 @@ impl Profile {
             let i = (self.next_start + k) % n;
             processed += 1;
             match self
-                .filters
+                .active
                 .iter()
-                .try_for_each(|f| f.filter(request, view, i))
+                .try_for_each(|&f| self.filters[f].filter(request, view, i))
             {
                 Ok(()) => self.scratch.push((i, 0)),
                 Err(r) => why.add(r),

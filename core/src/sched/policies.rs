@@ -328,6 +328,7 @@ mod tests {
                     }
                 }
                 let request = Request {
+                    storage: crate::storage::PodStorage::NONE,
                     service: ServiceId(rng.next_u32() % 4),
                     resources: Resources::new(
                         u64::from(rng.next_u32() % 4000),

@@ -168,6 +168,15 @@ pub fn resolvable(reason: &FilterReason) -> bool {
         FilterReason::NodeAffinity => false,
         FilterReason::TopologyLabelMissing => false,
         FilterReason::Policy(_) => false,
+        FilterReason::VolumeZoneConflict => false,
+        FilterReason::VolumeBinding(_) => false,
+        FilterReason::NotInPreFilterResult(_) => false,
+        FilterReason::PreFilter { resolvable, .. } | FilterReason::Volume { resolvable, .. } => {
+            *resolvable
+        }
+        FilterReason::DiskConflict => true,
+        FilterReason::ReadWriteOncePodConflict => true,
+        FilterReason::MaxVolumeCount => true,
         _ => true,
     }
 }

@@ -118,6 +118,7 @@ mod tests {
 
     fn pick(snap: &Snapshot, cpu: u64, mem: u64) -> Result<NodeId, Unschedulable> {
         let request = Request {
+            storage: crate::storage::PodStorage::NONE,
             service: ServiceId(1),
             resources: Resources::new(cpu, mem),
             constraints: &NO_CONSTRAINTS,
@@ -173,6 +174,7 @@ mod tests {
         assert_eq!(pick(&snap, 1000, GI), Ok(NodeId(1)));
         let rows = SwarmBinpack::default().explain(
             &Request {
+                storage: crate::storage::PodStorage::NONE,
                 service: ServiceId(1),
                 resources: Resources::new(1000, GI),
                 constraints: &NO_CONSTRAINTS,

@@ -127,6 +127,7 @@ mod tests {
 
     fn req(service: u32) -> Request<'static> {
         Request {
+            storage: crate::storage::PodStorage::NONE,
             service: ServiceId(service),
             resources: Resources::new(500, 512 << 20),
             constraints: &NO_CONSTRAINTS,

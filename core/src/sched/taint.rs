@@ -120,6 +120,7 @@ mod tests {
             ..Default::default()
         };
         let r = Request {
+            storage: crate::storage::PodStorage::NONE,
             service: ServiceId(0),
             resources: Default::default(),
             constraints: &c,
@@ -247,6 +248,7 @@ mod tests {
             ..Default::default()
         };
         let r = Request {
+            storage: crate::storage::PodStorage::NONE,
             service: ServiceId(0),
             resources: Default::default(),
             constraints: &c,

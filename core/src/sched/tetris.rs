@@ -106,6 +106,7 @@ mod tests {
 
     fn pick(snap: &Snapshot, request: Resources) -> Result<NodeId, Unschedulable> {
         let r = Request {
+            storage: crate::storage::PodStorage::NONE,
             service: ServiceId(1),
             resources: request,
             constraints: &NO_CONSTRAINTS,
@@ -170,6 +171,7 @@ mod tests {
         assert_eq!(a, vec![0.375; 3]);
         let rows = Tetris::default().explain(
             &Request {
+                storage: crate::storage::PodStorage::NONE,
                 service: ServiceId(1),
                 resources: gpu,
                 constraints: &NO_CONSTRAINTS,

@@ -540,6 +540,7 @@ impl<'a> Simulation<'a> {
         let eligible = |_: ReplicaId| true;
         let preemptor = Preemptor {
             request: Request {
+                storage: orkestra_core::storage::PodStorage::NONE,
                 service: status.service,
                 resources: spec.requests,
                 constraints: &spec.placement,
@@ -657,6 +658,7 @@ impl<'a> Simulation<'a> {
             let status = self.observed.replicas[r as usize];
             let spec = &self.scenario.desired.services[status.service.0 as usize];
             let request = Request {
+                storage: orkestra_core::storage::PodStorage::NONE,
                 service: status.service,
                 resources: spec.requests,
                 constraints: &spec.placement,
@@ -664,6 +666,7 @@ impl<'a> Simulation<'a> {
             let allocs: Vec<NodeAlloc> = self.observed.nodes.iter().map(NodeAlloc::of).collect();
             let batch = Batch::new();
             let view = ClusterView {
+                storage: &orkestra_core::storage::NO_STORAGE,
                 nodes: &self.observed.nodes,
                 allocs: &allocs,
                 batch: &batch,

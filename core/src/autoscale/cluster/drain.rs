@@ -306,11 +306,13 @@ impl<'a> DrainSim<'a> {
             let service = observed.replicas[r.0 as usize].service;
             let spec = &desired.services[service.0 as usize];
             let req = Request {
+                storage: crate::storage::PodStorage::NONE,
                 service,
                 resources: spec.requests,
                 constraints: &spec.placement,
             };
             let view = ClusterView {
+                storage: &crate::storage::NO_STORAGE,
                 nodes: &observed.nodes,
                 allocs: &self.allocs,
                 batch: &self.batch,

@@ -41,6 +41,7 @@ pub struct Estimate {
 fn request(desired: &DesiredState, service: crate::model::ServiceId) -> Request<'_> {
     let spec = &desired.services[service.0 as usize];
     Request {
+        storage: crate::storage::PodStorage::NONE,
         service,
         resources: spec.requests,
         constraints: &spec.placement,
@@ -202,6 +203,7 @@ pub fn filter_out_schedulable(input: &ScanInput<'_>, pending: &mut [PendingGroup
         let mut first = true;
         while pending[k].count > 0 {
             let view = ClusterView {
+                storage: &crate::storage::NO_STORAGE,
                 nodes,
                 allocs: &allocs,
                 batch: &batch,

@@ -107,6 +107,7 @@ fn random_node(rng: &mut StreamRng, i: usize, zones: u32) -> NodeStatus {
         }
     }
     let mut n = NodeStatus::new(NodeSpec {
+        csi: Some(Default::default()),
         name,
         pool: "p".into(),
         zone: String::new(),
@@ -221,6 +222,7 @@ fn chooses_a_node_with_the_plain_profiles_best_total() {
                         &none
                     };
                     let request = Request {
+                        storage: crate::storage::PodStorage::NONE,
                         service,
                         resources,
                         constraints,
@@ -311,6 +313,7 @@ fn more_shapes_than_the_cache_holds() {
         for k in 0..40u64 {
             let resources = Resources::new(50 * k, (k % 7) * (GI / 4));
             let request = Request {
+                storage: crate::storage::PodStorage::NONE,
                 service: ServiceId((k % 3) as u32),
                 resources,
                 constraints: &none,
@@ -361,6 +364,7 @@ fn every_tied_node_is_chosen() {
             }
         }
         let request = Request {
+            storage: crate::storage::PodStorage::NONE,
             service: ServiceId(0),
             resources: Resources::new(500, GI),
             constraints: &none,
@@ -396,6 +400,7 @@ fn ties_leave_out_the_services_nodes_of_a_bucket() {
     let mut rng = stream(10, "fast-buckets");
     let none = Constraints::default();
     let request = Request {
+        storage: crate::storage::PodStorage::NONE,
         service: ServiceId(0),
         resources: Resources::new(500, GI),
         constraints: &none,
@@ -445,6 +450,7 @@ fn batches_are_seen_bind_by_bind_and_refreshed_when_dropped() {
     };
     let none = Constraints::default();
     let request = Request {
+        storage: crate::storage::PodStorage::NONE,
         service: ServiceId(0),
         resources: Resources::new(100, 128 << 20),
         constraints: &none,
@@ -505,6 +511,7 @@ fn configured_scoring_strategies_stay_exact() {
                 let service = ServiceId(rng.random_range(0..3));
                 let resources = shape(&mut rng);
                 let request = Request {
+                    storage: crate::storage::PodStorage::NONE,
                     service,
                     resources,
                     constraints: &none,

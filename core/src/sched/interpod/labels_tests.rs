@@ -97,6 +97,7 @@ fn verdict(mut specs: Vec<ServiceSpec>) -> Result<(), FilterReason> {
     }
     let view = snap.view();
     let r = Request {
+        storage: crate::storage::PodStorage::NONE,
         service: ServiceId(0),
         resources: Resources::ZERO,
         constraints: &specs[0].placement,
@@ -365,6 +366,7 @@ fn preferred_terms_score_both_directions() {
     }
     let view = snap.view();
     let r = Request {
+        storage: crate::storage::PodStorage::NONE,
         service: ServiceId(0),
         resources: Resources::ZERO,
         constraints: &specs[0].placement,

@@ -575,6 +575,7 @@ fn node(cpu: u64, mem: u64) -> NodeStatus {
 fn node_gpu(cpu: u64, mem: u64, gpu: u64) -> NodeStatus {
     let r = Resources::new(cpu, mem).with_gpu(gpu);
     NodeStatus::new(NodeSpec {
+        csi: Some(Default::default()),
         name: "n".into(),
         pool: "p".into(),
         zone: "z".into(),

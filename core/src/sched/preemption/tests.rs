@@ -135,6 +135,7 @@ impl World {
     fn request(&self) -> Request<'_> {
         let s = &self.desired.services[self.preemptor.0 as usize];
         Request {
+            storage: crate::storage::PodStorage::NONE,
             service: self.preemptor,
             resources: s.requests,
             constraints: &s.placement,

@@ -130,6 +130,7 @@ impl World<'_> {
         let snap = self.snapshot();
         let view = snap.view();
         let req = Request {
+            storage: crate::storage::PodStorage::NONE,
             service: ServiceId(self.own),
             resources: Resources::ZERO,
             constraints: &c,
@@ -147,6 +148,7 @@ impl World<'_> {
         let snap = self.snapshot();
         let view = snap.view();
         let req = Request {
+            storage: crate::storage::PodStorage::NONE,
             service: ServiceId(self.own),
             resources: Resources::ZERO,
             constraints: &c,

@@ -55,6 +55,7 @@ fn constraint(key: &str, max_skew: u32, hard: bool, min_domains: Option<u32>) ->
 
 fn request(c: &Constraints) -> Request<'_> {
     Request {
+        storage: crate::storage::PodStorage::NONE,
         service: S,
         resources: Resources::ZERO,
         constraints: c,
