@@ -95,6 +95,7 @@ fn scenario(replicas: u32) -> Scenario {
     svc.limits = Resources::new(1000, 128 << 20);
     svc.service_time = DurationDist::constant(SimDuration::ZERO);
     Scenario {
+        storage: Default::default(),
         name: RUN.into(),
         description: String::new(),
         source: String::new(),

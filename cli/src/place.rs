@@ -19,7 +19,7 @@ pub fn explain_placement(
     use orkestra_core::model::NodeStatus;
     use orkestra_core::model::ServiceId;
     use orkestra_core::placement::{
-        Batch, ClusterView, NodeAlloc, Request, explain, place_initial_with,
+        Batch, ClusterView, NodeAlloc, Request, explain, place_initial_with_storage,
     };
     use orkestra_core::rng::{names, stream};
     let s = match service {
@@ -46,25 +46,24 @@ pub fn explain_placement(
         .iter()
         .map(|n| NodeStatus::new(n.clone()))
         .collect();
-    let observed = place_initial_with(
+    let observed = place_initial_with_storage(
         scenario.queue,
         &scenario.desired,
         nodes,
+        scenario.storage.clone(),
         policy.as_mut(),
         &mut rng,
     )
     .observed;
     let allocs: Vec<NodeAlloc> = observed.nodes.iter().map(NodeAlloc::of).collect();
     let spec = &scenario.desired.services[s];
-    let request = Request {
-        storage: orkestra_core::storage::PodStorage::NONE,
-        service: ServiceId(s as u32),
-        resources: spec.requests,
-        constraints: &spec.placement,
-    };
+    let claims = observed
+        .storage
+        .resolve(&spec.meta.namespace, &spec.volumes);
+    let request = Request::of(ServiceId(s as u32), spec, &claims);
     let batch = Batch::new();
     let view = ClusterView {
-        storage: &orkestra_core::storage::NO_STORAGE,
+        storage: &observed.storage,
         nodes: &observed.nodes,
         allocs: &allocs,
         batch: &batch,

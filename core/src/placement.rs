@@ -49,6 +49,27 @@ pub static NO_CONSTRAINTS: Constraints = Constraints {
     preemption_policy: crate::priority::PreemptionPolicy::PreemptLowerPriority,
 };
 
+impl<'a> Request<'a> {
+    /// A replica of `service` (`spec`) whose claim volumes name `claims`
+    /// ([`crate::storage::Storage::resolve`]).
+    pub fn of(
+        service: ServiceId,
+        spec: &'a crate::model::ServiceSpec,
+        claims: &'a [Option<crate::storage::ClaimId>],
+    ) -> Request<'a> {
+        Request {
+            service,
+            resources: spec.requests,
+            constraints: &spec.placement,
+            storage: crate::storage::PodStorage {
+                namespace: &spec.meta.namespace,
+                volumes: &spec.volumes,
+                claims,
+            },
+        }
+    }
+}
+
 impl Request<'static> {
     /// A replica of service 0 with `resources` and no constraints.
     pub fn plain(resources: Resources) -> Request<'static> {
@@ -660,16 +681,7 @@ fn drive(
         } else {
             Vec::new()
         };
-        let request = Request {
-            service,
-            resources: spec.requests,
-            constraints: &spec.placement,
-            storage: crate::storage::PodStorage {
-                namespace: &spec.meta.namespace,
-                volumes: &spec.volumes,
-                claims: &claims,
-            },
-        };
+        let request = Request::of(service, spec, &claims);
         let view = ClusterView {
             nodes: &observed.nodes,
             allocs: &allocs,

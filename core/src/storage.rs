@@ -1026,6 +1026,17 @@ impl Storage {
 }
 
 impl Storage {
+    /// The volumes the claims of a pod of `namespace` with `volumes` are
+    /// bound to, in volume order.
+    pub fn pod_volumes(&self, namespace: &str, volumes: &[Volume]) -> Vec<VolumeId> {
+        volumes
+            .iter()
+            .filter_map(|v| v.claim_name())
+            .filter_map(|n| self.claim_named(namespace, n))
+            .filter_map(|c| self.bound_volume(c))
+            .collect()
+    }
+
     /// The PV controller's first pass over `Immediate` claims (and claims
     /// without a class), before any pod is scheduled: each unbound one is
     /// bound to its smallest matching volume ([`Storage::find_matching_volume`]

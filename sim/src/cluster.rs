@@ -233,7 +233,7 @@ impl<'a> Simulation<'a> {
             )
         });
         let observed = ObservedCluster {
-            storage: Default::default(),
+            storage: scenario.storage.clone(),
             changes: Default::default(),
             nodes: scenario
                 .nodes

@@ -211,7 +211,7 @@ fn weight(w: &Spanned<i32>, at: &str, ctx: &Ctx<'_>) -> Result<i32, InputError> 
     }
 }
 
-fn term(
+pub(super) fn term(
     exprs: &[Spanned<RequirementFile>],
     span: Range<usize>,
     at: &str,

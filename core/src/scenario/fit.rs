@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use super::{Ctx, InputError};
 use crate::model::{DesiredState, NodeSpec, NodeStatus};
-use crate::placement::{Place, QueueOrder, place_initial_with};
+use crate::placement::{Place, QueueOrder};
 use crate::quantity::{format_bytes, format_cpu_millis};
 use crate::rng::{names, stream};
 
@@ -19,7 +19,7 @@ use crate::rng::{names, stream};
 /// placed.
 pub(super) fn check_fit(
     desired: &DesiredState,
-    nodes: &[NodeSpec],
+    (nodes, storage): (&[NodeSpec], &crate::storage::Storage),
     mut policy: Box<dyn Place>,
     queue: QueueOrder,
     seed: u64,
@@ -28,7 +28,14 @@ pub(super) fn check_fit(
 ) -> Result<(), InputError> {
     let mut rng = stream(seed, &format!("{}/placement", names::POLICY));
     let nodes = nodes.iter().map(|n| NodeStatus::new(n.clone())).collect();
-    let result = place_initial_with(queue, desired, nodes, policy.as_mut(), &mut rng);
+    let result = crate::placement::place_initial_with_storage(
+        queue,
+        desired,
+        nodes,
+        storage.clone(),
+        policy.as_mut(),
+        &mut rng,
+    );
     let first = result
         .first_failure
         .iter()

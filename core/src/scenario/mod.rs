@@ -36,6 +36,7 @@ mod selectors;
 mod services;
 mod simulation;
 mod stochastic;
+mod storage;
 mod sweep;
 mod topology;
 mod traces;
@@ -85,6 +86,9 @@ pub struct Scenario {
     pub scheduler: Option<crate::sched::config::SchedulerProfile>,
     /// Order in which each scheduling batch takes pending replicas.
     pub queue: QueueOrder,
+    /// StorageClasses, PersistentVolumes and PersistentVolumeClaims, the
+    /// immediate claims bound (the simulator's starting storage state).
+    pub storage: crate::storage::Storage,
     /// Every node, pools expanded in name order; shared with the
     /// simulator's [`NodeStatus`](crate::model::NodeStatus)es.
     pub nodes: Vec<std::sync::Arc<NodeSpec>>,
@@ -465,12 +469,27 @@ fn resolve(
     priority::apply_services(&raw.services, &mut specs, &priority_classes, ctx)?;
     priority::apply_jobs(&raw.jobs, &jobs, &mut specs, &priority_classes, ctx)?;
     let pod_disruption_budgets = disruption::budgets(&raw.pod_disruption_budgets, ctx)?;
+    let storage_nodes: Vec<&crate::model::NodeSpec> = pools
+        .nodes
+        .iter()
+        .chain(pools.node_groups.iter().map(|g| &g.template))
+        .collect();
+    let storage = storage::resolve(&raw, &storage_nodes, ctx)?;
+    storage::check_services(&specs, &storage, &raw, ctx)?;
     let desired = DesiredState { services: specs };
     let seed = seed.or(raw.simulation.seed).unwrap_or(1);
     let metric_resolution = simulation::metric_resolution(&raw.simulation, ctx)?;
     let spans = &services.replica_spans;
     let policy = placer_for(&placement, scheduler.as_ref());
-    fit::check_fit(&desired, &pools.nodes, policy, queue, seed, spans, ctx)?;
+    fit::check_fit(
+        &desired,
+        (&pools.nodes, &storage),
+        policy,
+        queue,
+        seed,
+        spans,
+        ctx,
+    )?;
     let group_names: Vec<String> = pools.node_groups.iter().map(|g| g.name.clone()).collect();
     let resilience = resilience::resolve(
         &raw,
@@ -510,6 +529,7 @@ fn resolve(
         priority_classes,
         pod_disruption_budgets,
         namespaces,
+        storage,
     })
 }
 

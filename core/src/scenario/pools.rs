@@ -69,6 +69,7 @@ struct PoolShape<'a> {
     taints: Vec<Taint>,
     reserved: Resources,
     speed: f64,
+    csi: crate::storage::CsiNode,
 }
 
 impl PoolShape<'_> {
@@ -104,7 +105,7 @@ impl PoolShape<'_> {
         }
         allocatable -= self.reserved;
         NodeSpec {
-            csi: Some(Default::default()),
+            csi: Some(self.csi.clone()),
             name,
             pool: self.pool.to_string(),
             zone: self.zone.clone(),
@@ -142,6 +143,13 @@ fn resolve_pool(
         speed: speed(pname, pool, ctx)?,
         taints: constraints::taints(&pool.taints, &format!("pools.{pname}.taints"), ctx)?,
         labels: &pool.labels,
+        csi: crate::storage::CsiNode {
+            drivers: pool
+                .volume_limits
+                .iter()
+                .map(|(d, n)| (d.clone(), Some(*n)))
+                .collect(),
+        },
     };
     out.pool_costs
         .insert(pname.to_string(), pool.cost_per_hour.map_or(0.0, |c| c.0));

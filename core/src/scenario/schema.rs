@@ -77,6 +77,16 @@ pub struct ScenarioFile {
     /// `[namespaces.NAME]`: Namespace objects and their labels.
     #[serde(default)]
     pub namespaces: BTreeMap<String, Spanned<NamespaceFile>>,
+    // --- Storage (`scenario/storage.rs`). ---
+    /// `[[storageClasses]]`.
+    #[serde(default)]
+    pub storage_classes: Vec<Spanned<super::storage::StorageClassFile>>,
+    /// `[[persistentVolumes]]`.
+    #[serde(default)]
+    pub persistent_volumes: Vec<Spanned<super::storage::PersistentVolumeFile>>,
+    /// `[[persistentVolumeClaims]]`.
+    #[serde(default)]
+    pub persistent_volume_claims: Vec<Spanned<super::storage::PersistentVolumeClaimFile>>,
 }
 
 /// `[namespaces.NAME]`: a Namespace's `metadata`.
@@ -177,6 +187,10 @@ pub struct PoolFile {
     pub region: Option<Spanned<String>>,
     /// Racks the pool's nodes are dealt over, round-robin (default: a rack per node).
     pub racks: Option<Spanned<u32>>,
+    /// Volumes each node can attach per CSI driver (its CSINode's
+    /// `allocatable.count`): `{ "ebs.csi.aws.com" = 25 }`. Default: no limit.
+    #[serde(default)]
+    pub volume_limits: BTreeMap<String, u32>,
 }
 
 /// `{ key = "dedicated", value = "gpu", effect = "NoSchedule" }`.

@@ -462,7 +462,43 @@ fn volumes(
                 format!("'{name}': Duplicate value (volume names are unique in a pod)"),
             ));
         }
+        let given = [
+            f.empty_dir.is_some(),
+            f.host_path.is_some(),
+            f.persistent_volume_claim.is_some(),
+            f.aws_elastic_block_store.is_some(),
+            f.gce_persistent_disk.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            return Err(ctx.err(
+                v.span(),
+                at,
+                "give exactly one source: 'emptyDir', 'hostPath', 'persistentVolumeClaim', \
+                 'awsElasticBlockStore' or 'gcePersistentDisk' (others are not modelled yet)",
+            ));
+        }
         let source = match (&f.empty_dir, &f.host_path) {
+            _ if f.persistent_volume_claim.is_some() => {
+                let c = f.persistent_volume_claim.as_ref().expect("given");
+                VolumeSource::PersistentVolumeClaim {
+                    claim: c.claim_name.clone(),
+                    read_only: c.read_only,
+                }
+            }
+            _ if f.aws_elastic_block_store.is_some() => {
+                let e = f.aws_elastic_block_store.as_ref().expect("given");
+                VolumeSource::Disk(crate::storage::InlineDisk::AwsEbs {
+                    volume_id: e.volume_id.clone(),
+                    read_only: e.read_only,
+                })
+            }
+            _ if f.gce_persistent_disk.is_some() => {
+                let g = f.gce_persistent_disk.as_ref().expect("given");
+                VolumeSource::Disk(crate::storage::InlineDisk::GcePd {
+                    pd_name: g.pd_name.clone(),
+                    read_only: g.read_only,
+                })
+            }
             (Some(e), None) => {
                 let memory = match e.medium.as_ref().map(|m| m.get_ref().as_str()) {
                     None | Some("") => false,
@@ -481,13 +517,7 @@ fn volumes(
             (None, Some(h)) => VolumeSource::HostPath {
                 path: h.path.clone(),
             },
-            _ => {
-                return Err(ctx.err(
-                    v.span(),
-                    at,
-                    "give exactly one source: 'emptyDir' or 'hostPath' (others are not modelled yet)",
-                ));
-            }
+            _ => unreachable!("exactly one source, checked above"),
         };
         out.push(Volume {
             name: name.clone(),

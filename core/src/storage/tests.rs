@@ -473,13 +473,14 @@ fn volume_zone_with_binding_table() {
 /// the same disk; a different disk.
 fn replay_disk_table(kind: &str, one: InlineDisk, other: InlineDisk) {
     let conflict = u("node(s) had no available disk");
-    let rows: [(
-        &str,
+    type Row = (
+        &'static str,
         Vec<Volume>,
         Vec<Volume>,
         PreStatus,
         Option<(String, bool)>,
-    ); 4] = [
+    );
+    let rows: [Row; 4] = [
         ("nothing", vec![], vec![], PreStatus::Skip, None),
         (
             "one state",

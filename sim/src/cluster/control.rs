@@ -26,6 +26,7 @@ use orkestra_core::placement::Place;
 use orkestra_core::queue::SchedulingQueue;
 use orkestra_core::rng::{StreamRng, names, stream};
 use orkestra_core::scenario::Scenario;
+use orkestra_core::storage::StorageChange;
 
 mod termination;
 
@@ -154,6 +155,46 @@ impl<'a> Simulation<'a> {
             .node_changed(now, i, &self.observed.nodes[i], requests, added);
     }
 
+    /// PreBind and attach for a replica of `spec` bound to `node`: its
+    /// delayed claims are bound or provisioned there (events
+    /// `volume-bind`, `volume-provision`) and its volumes attached.
+    fn bind_volumes(&mut self, spec: &orkestra_core::model::ServiceSpec, node: NodeId) {
+        let n = self.observed.nodes[node.0 as usize].spec.clone();
+        let storage = &mut self.observed.storage;
+        let changes = storage.place_pod(&spec.meta.namespace, &spec.volumes, node, &n);
+        for v in storage.pod_volumes(&spec.meta.namespace, &spec.volumes) {
+            storage.attach(node, v);
+        }
+        for c in changes {
+            let (kind, claim, volume) = match c {
+                StorageChange::Bound { claim, volume } => ("volume-bind", claim, volume),
+                StorageChange::Provisioned { claim, volume } => ("volume-provision", claim, volume),
+            };
+            let c = self.observed.storage.claim(claim);
+            let subject = format!("{}/{}", c.namespace, c.name);
+            let detail = format!(
+                "volume={} node={}",
+                self.observed.storage.volume(volume).name,
+                n.name
+            );
+            self.emit_event(kind, &subject, &detail);
+        }
+    }
+
+    /// A replica of `spec` left `node`: its volumes are released and detached.
+    pub(in crate::cluster) fn release_volumes(
+        &mut self,
+        spec: &orkestra_core::model::ServiceSpec,
+        node: NodeId,
+    ) {
+        let n = self.observed.nodes[node.0 as usize].spec.clone();
+        let storage = &mut self.observed.storage;
+        storage.release_pod(&spec.meta.namespace, &spec.volumes, node, &n);
+        for v in storage.pod_volumes(&spec.meta.namespace, &spec.volumes) {
+            storage.detach(node, v);
+        }
+    }
+
     fn bind(&mut self, r: u32, node: NodeId, warm: bool) {
         let now = self.engine.now();
         let scenario = self.scenario;
@@ -174,6 +215,9 @@ impl<'a> Simulation<'a> {
         let speed = self.observed.nodes[node.0 as usize].spec.speed;
         self.req.factors.bound(r, speed);
         self.observed.bind(node, service, requests);
+        if !spec.volumes.is_empty() {
+            self.bind_volumes(spec, node);
+        }
         let node_name = self.observed.nodes[node.0 as usize].spec.name.clone();
         self.ctl.unschedulable.remove(&r);
         self.allocation_changed(node, requests, true);
@@ -657,16 +701,15 @@ impl<'a> Simulation<'a> {
             self.drop_nomination(r, false);
             let status = self.observed.replicas[r as usize];
             let spec = &self.scenario.desired.services[status.service.0 as usize];
-            let request = Request {
-                storage: orkestra_core::storage::PodStorage::NONE,
-                service: status.service,
-                resources: spec.requests,
-                constraints: &spec.placement,
-            };
+            let claims = self
+                .observed
+                .storage
+                .resolve(&spec.meta.namespace, &spec.volumes);
+            let request = Request::of(status.service, spec, &claims);
             let allocs: Vec<NodeAlloc> = self.observed.nodes.iter().map(NodeAlloc::of).collect();
             let batch = Batch::new();
             let view = ClusterView {
-                storage: &orkestra_core::storage::NO_STORAGE,
+                storage: &self.observed.storage,
                 nodes: &self.observed.nodes,
                 allocs: &allocs,
                 batch: &batch,

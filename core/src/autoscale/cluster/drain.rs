@@ -305,14 +305,12 @@ impl<'a> DrainSim<'a> {
         for &r in replicas {
             let service = observed.replicas[r.0 as usize].service;
             let spec = &desired.services[service.0 as usize];
-            let req = Request {
-                storage: crate::storage::PodStorage::NONE,
-                service,
-                resources: spec.requests,
-                constraints: &spec.placement,
-            };
+            let claims = observed
+                .storage
+                .resolve(&spec.meta.namespace, &spec.volumes);
+            let req = Request::of(service, spec, &claims);
             let view = ClusterView {
-                storage: &crate::storage::NO_STORAGE,
+                storage: &observed.storage,
                 nodes: &observed.nodes,
                 allocs: &self.allocs,
                 batch: &self.batch,

@@ -197,13 +197,21 @@ pub fn filter_out_schedulable(input: &ScanInput<'_>, pending: &mut [PendingGroup
     let mut hard = HardFilters::default();
 
     for k in order {
-        let r = request(desired, pending[k].service);
+        let service = pending[k].service;
+        let spec = &desired.services[service.0 as usize];
+        let claims = input
+            .observed
+            .storage
+            .resolve(&spec.meta.namespace, &spec.volumes);
+        // On the cluster's own nodes the volume plugins see its storage;
+        // booting nodes below are checked without it (not modelled yet).
+        let r = Request::of(service, spec, &claims);
         let dependent = view_dependent(&r);
         let mut cursor = 0usize;
         let mut first = true;
         while pending[k].count > 0 {
             let view = ClusterView {
-                storage: &crate::storage::NO_STORAGE,
+                storage: &input.observed.storage,
                 nodes,
                 allocs: &allocs,
                 batch: &batch,
@@ -225,6 +233,7 @@ pub fn filter_out_schedulable(input: &ScanInput<'_>, pending: &mut [PendingGroup
             batch.bind(NodeId(cursor as u32), r.service);
             pending[k].count -= 1;
         }
+        let r = request(desired, service);
         let mut cursor = 0usize;
         let mut first = true;
         while pending[k].count > 0 && !snap.nodes.is_empty() {

@@ -229,8 +229,9 @@ pub struct PodAffinityTermFile {
 }
 
 /// One of `volumes`: `{ name = "scratch", emptyDir = {} }`,
-/// `{ name = "shm", emptyDir = { medium = "Memory" } }` or
-/// `{ name = "logs", hostPath = { path = "/var/log" } }`.
+/// `{ name = "shm", emptyDir = { medium = "Memory" } }`,
+/// `{ name = "logs", hostPath = { path = "/var/log" } }` or
+/// `{ name = "data", persistentVolumeClaim = { claimName = "data" } }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct VolumeFile {
@@ -240,6 +241,23 @@ pub struct VolumeFile {
     pub empty_dir: Option<EmptyDirFile>,
     /// `hostPath`.
     pub host_path: Option<HostPathFile>,
+    /// `persistentVolumeClaim = { claimName = "data" }`.
+    pub persistent_volume_claim: Option<ClaimSourceFile>,
+    /// `awsElasticBlockStore = { volumeID = "vol-1" }`.
+    pub aws_elastic_block_store: Option<crate::scenario::storage::EbsFile>,
+    /// `gcePersistentDisk = { pdName = "disk-1" }`.
+    pub gce_persistent_disk: Option<crate::scenario::storage::GcePdFile>,
+}
+
+/// `persistentVolumeClaim = { claimName = "data", readOnly = false }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClaimSourceFile {
+    /// The claim, in the pod's namespace.
+    pub claim_name: String,
+    /// `readOnly`.
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 /// `emptyDir = { medium = "Memory" }`.

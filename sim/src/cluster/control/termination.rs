@@ -113,6 +113,9 @@ impl<'a> Simulation<'a> {
             let spec = &self.scenario.desired.services[status.service.0 as usize];
             let (service, requests) = (status.service, spec.requests);
             self.observed.unbind(node, service, requests);
+            if !spec.volumes.is_empty() {
+                self.release_volumes(spec, node);
+            }
             self.allocation_changed(node, requests, false);
         }
         let st = &mut self.observed.replicas[r as usize];
@@ -147,8 +150,12 @@ impl<'a> Simulation<'a> {
     /// the node's allocation and it is Terminated.
     pub(in crate::cluster) fn terminate_bound(&mut self, r: u32, node: NodeId, now: SimTime) {
         let status = self.observed.replicas[r as usize];
-        let requests = self.scenario.desired.services[status.service.0 as usize].requests;
+        let spec = &self.scenario.desired.services[status.service.0 as usize];
+        let requests = spec.requests;
         self.observed.unbind(node, status.service, requests);
+        if !spec.volumes.is_empty() {
+            self.release_volumes(spec, node);
+        }
         self.allocation_changed(node, requests, false);
         let st = &mut self.observed.replicas[r as usize];
         st.state = ReplicaState::Terminated;
