@@ -546,4 +546,6 @@ mod priority_tests;
 #[cfg(test)]
 mod scheduler_tests;
 #[cfg(test)]
+mod storage_tests;
+#[cfg(test)]
 mod tests;

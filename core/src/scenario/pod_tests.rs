@@ -196,7 +196,7 @@ fn volumes_and_the_grace_period_are_read_and_checked() {
     let err = |extra: &str| load(&web_with(extra)).unwrap_err().to_string();
     assert_eq!(
         err("volumes = [{ name = \"a\" }]"),
-        "s.toml:13:12: services.web.volumes[0]: give exactly one source: 'emptyDir' or 'hostPath' (others are not modelled yet)"
+        "s.toml:13:12: services.web.volumes[0]: give exactly one source: 'emptyDir', 'hostPath', 'persistentVolumeClaim', 'awsElasticBlockStore' or 'gcePersistentDisk' (others are not modelled yet)"
     );
     assert_eq!(
         err("volumes = [{ name = \"a\", emptyDir = { medium = \"Disk\" } }]"),
