@@ -57,9 +57,7 @@ pub fn explain_placement(
     .observed;
     let allocs: Vec<NodeAlloc> = observed.nodes.iter().map(NodeAlloc::of).collect();
     let spec = &scenario.desired.services[s];
-    let claims = observed
-        .storage
-        .resolve(&spec.meta.namespace, &spec.volumes);
+    let claims = observed.storage.claims_of(spec, None);
     let request = Request::of(ServiceId(s as u32), spec, &claims);
     let batch = Batch::new();
     let view = ClusterView {

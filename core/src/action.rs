@@ -16,6 +16,14 @@ pub enum Action {
         /// The service.
         service: ServiceId,
     },
+    /// Create the pod of ordinal `ordinal` of a StatefulSet (its claims
+    /// from the templates first, where missing).
+    CreateStateful {
+        /// The service.
+        service: ServiceId,
+        /// The ordinal.
+        ordinal: u32,
+    },
     /// Bind a pending replica to a node and start it there.
     Bind {
         /// The replica.

@@ -49,6 +49,10 @@ pub fn reconcile_replicas(
         {
             continue;
         }
+        if let Some(set) = &spec.stateful {
+            stateful(s, spec.replicas, set, observed, &mut actions);
+            continue;
+        }
         let have = &mut active[s];
         let want = spec.replicas as usize;
         if have.len() < want {
@@ -67,6 +71,43 @@ pub fn reconcile_replicas(
         }
     }
     actions
+}
+
+/// The StatefulSet controller's pass over service `s`
+/// ([`crate::stateful::reconcile`]) on its live pods and their ordinals.
+fn stateful(
+    s: usize,
+    replicas: u32,
+    set: &crate::stateful::StatefulSetSpec,
+    observed: &ObservedCluster,
+    actions: &mut Vec<Action>,
+) {
+    let pods: Vec<(ReplicaId, u32, ReplicaState)> = observed
+        .replicas
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.service.0 as usize == s && r.state != ReplicaState::Terminated)
+        .filter_map(|(i, r)| {
+            let id = ReplicaId(i as u32);
+            observed.storage.ordinal(id).map(|k| (id, k, r.state))
+        })
+        .collect();
+    // The generic pass above already deletes failed pods.
+    for a in crate::stateful::reconcile(replicas, set.pod_management, &pods) {
+        match a {
+            crate::stateful::StatefulAction::Create(ordinal) => {
+                actions.push(Action::CreateStateful {
+                    service: ServiceId(s as u32),
+                    ordinal,
+                })
+            }
+            crate::stateful::StatefulAction::Delete(replica) => {
+                if observed.replicas[replica.0 as usize].state != ReplicaState::Failed {
+                    actions.push(Action::Delete { replica });
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

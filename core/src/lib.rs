@@ -37,6 +37,7 @@ pub mod rng;
 pub mod rollout;
 pub mod scenario;
 pub mod sched;
+pub mod stateful;
 pub mod storage;
 pub mod testing;
 pub mod time;

@@ -134,8 +134,11 @@ pub struct ServiceSpec {
     /// What owns the pods: a ReplicaSet, or nothing (bare pods).
     pub controller: Controller,
     /// The pod template's volumes (what the node autoscalers' drain rules
-    /// look at: local storage).
+    /// look at: local storage; what the volume plugins look at: claims).
     pub volumes: Vec<Volume>,
+    /// The StatefulSet's own fields, when [`ServiceSpec::controller`] is
+    /// [`Controller::StatefulSet`].
+    pub stateful: Option<Box<crate::stateful::StatefulSetSpec>>,
     /// `terminationGracePeriodSeconds`: a deleted replica finishes what it
     /// serves for at most this long, then is killed and the requests it
     /// still holds fail (Kubernetes' default 30 s).
@@ -151,6 +154,9 @@ pub enum Controller {
     /// None (pods created directly, `kind: Pod`): created once, never
     /// replaced, and the Cluster Autoscaler keeps their nodes.
     None,
+    /// A StatefulSet: pods with stable ordinals and their own claims
+    /// ([`ServiceSpec::stateful`]).
+    StatefulSet,
 }
 
 /// One of a pod's `volumes`.
@@ -185,6 +191,12 @@ pub enum VolumeSource {
     /// An inline in-tree disk (`gcePersistentDisk`, `awsElasticBlockStore`,
     /// `rbd`, `iscsi`).
     Disk(crate::storage::InlineDisk),
+    /// A StatefulSet's `volumeClaimTemplates` entry: each pod's own claim
+    /// `<template>-<set>-<ordinal>`.
+    ClaimTemplate {
+        /// The template's name.
+        template: String,
+    },
 }
 
 impl Volume {
@@ -194,14 +206,18 @@ impl Volume {
         match &self.source {
             VolumeSource::EmptyDir { memory } => !memory,
             VolumeSource::HostPath { .. } => true,
-            VolumeSource::PersistentVolumeClaim { .. } | VolumeSource::Disk(_) => false,
+            VolumeSource::PersistentVolumeClaim { .. }
+            | VolumeSource::Disk(_)
+            | VolumeSource::ClaimTemplate { .. } => false,
         }
     }
 
-    /// The claim a claim-backed volume names.
+    /// The claim a `persistentVolumeClaim` volume names, or the template
+    /// a StatefulSet's claim volume comes from: a claim-backed volume.
     pub fn claim_name(&self) -> Option<&str> {
         match &self.source {
             VolumeSource::PersistentVolumeClaim { claim, .. } => Some(claim),
+            VolumeSource::ClaimTemplate { template } => Some(template),
             _ => None,
         }
     }

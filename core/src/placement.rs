@@ -677,7 +677,7 @@ fn drive(
             continue;
         }
         let claims = if volumes {
-            storage.resolve(&spec.meta.namespace, &spec.volumes)
+            storage.claims_of(spec, Some(replica))
         } else {
             Vec::new()
         };
@@ -695,8 +695,7 @@ fn drive(
                 batch.bind(node, service);
                 if volumes {
                     storage.to_mut().place_pod(
-                        &spec.meta.namespace,
-                        &spec.volumes,
+                        &crate::storage::PodStorage::of(spec, &claims),
                         node,
                         &observed.nodes[node.0 as usize].spec,
                     );
@@ -781,6 +780,25 @@ pub fn place_initial_with_storage(
             .collect(),
         changes: ChangeLog::new(),
     };
+    // StatefulSet replicas take ordinals 0.. and their claims, as the
+    // controller would create them.
+    let mut next = vec![0u32; desired.services.len()];
+    let node_specs: Vec<crate::model::NodeSpec> =
+        observed.nodes.iter().map(|n| (*n.spec).clone()).collect();
+    let node_refs: Vec<&crate::model::NodeSpec> = node_specs.iter().collect();
+    for i in 0..observed.replicas.len() {
+        let s = observed.replicas[i].service.0 as usize;
+        let spec = &desired.services[s];
+        if spec.stateful.is_some() {
+            let k = next[s];
+            next[s] += 1;
+            observed.storage.set_ordinal(ReplicaId(i as u32), k);
+            observed.storage.ensure_claims(spec, k);
+        }
+    }
+    if next.iter().any(|&k| k > 0) {
+        observed.storage.bind_immediate(&node_refs);
+    }
     let n = desired.services.len();
     let (mut placed, mut first_failure) = (vec![0u32; n], vec![None; n]);
     for a in schedule_with(order, desired, &observed, policy, rng) {
@@ -793,9 +811,12 @@ pub fn place_initial_with_storage(
                 let spec = &desired.services[s];
                 observed.bind(node, ServiceId(s as u32), spec.requests);
                 let n = observed.nodes[node.0 as usize].spec.clone();
-                observed
-                    .storage
-                    .place_pod(&spec.meta.namespace, &spec.volumes, node, &n);
+                let claims = observed.storage.claims_of(spec, Some(replica));
+                observed.storage.place_pod(
+                    &crate::storage::PodStorage::of(spec, &claims),
+                    node,
+                    &n,
+                );
                 placed[s] += 1;
             }
             Action::Unschedulable { replica, why } => {

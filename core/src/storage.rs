@@ -453,6 +453,18 @@ impl PodStorage<'static> {
 }
 
 impl<'a> PodStorage<'a> {
+    /// The volumes of a pod of `spec` with `claims` ([`Storage::claims_of`]).
+    pub fn of(
+        spec: &'a crate::model::ServiceSpec,
+        claims: &'a [Option<ClaimId>],
+    ) -> PodStorage<'a> {
+        PodStorage {
+            namespace: &spec.meta.namespace,
+            volumes: &spec.volumes,
+            claims,
+        }
+    }
+
     /// Whether the pod has no volumes.
     pub fn is_empty(&self) -> bool {
         self.volumes.is_empty()
@@ -464,7 +476,9 @@ impl<'a> PodStorage<'a> {
         self.volumes.iter().any(|v| {
             matches!(
                 v.source,
-                VolumeSource::PersistentVolumeClaim { .. } | VolumeSource::Disk(_)
+                VolumeSource::PersistentVolumeClaim { .. }
+                    | VolumeSource::ClaimTemplate { .. }
+                    | VolumeSource::Disk(_)
             )
         })
     }
@@ -537,6 +551,10 @@ pub struct Storage {
     pub nodes: Vec<NodeVolumes>,
     claim_index: BTreeMap<(String, String), ClaimId>,
     volume_index: BTreeMap<String, VolumeId>,
+    /// StatefulSet pods' ordinals.
+    ordinals: BTreeMap<crate::model::ReplicaId, u32>,
+    /// The default class (`storageclass.kubernetes.io/is-default-class`).
+    default_class: Option<String>,
 }
 
 /// Storage with nothing in it.
@@ -548,6 +566,8 @@ pub static NO_STORAGE: Storage = Storage {
     nodes: Vec::new(),
     claim_index: BTreeMap::new(),
     volume_index: BTreeMap::new(),
+    ordinals: BTreeMap::new(),
+    default_class: None,
 };
 
 impl Storage {
@@ -577,6 +597,16 @@ impl Storage {
         self.claims.push(claim);
         self.users.push(0);
         id
+    }
+
+    /// The default class.
+    pub fn default_class(&self) -> Option<&str> {
+        self.default_class.as_deref()
+    }
+
+    /// Sets the default class.
+    pub fn set_default_class(&mut self, name: Option<String>) {
+        self.default_class = name;
     }
 
     /// The class called `name`.
@@ -616,8 +646,13 @@ impl Storage {
     pub fn resolve(&self, namespace: &str, volumes: &[Volume]) -> Vec<Option<ClaimId>> {
         volumes
             .iter()
-            .filter_map(|v| v.claim_name())
-            .map(|n| self.claim_named(namespace, n))
+            .filter_map(|v| match &v.source {
+                VolumeSource::PersistentVolumeClaim { claim, .. } => {
+                    Some(self.claim_named(namespace, claim))
+                }
+                VolumeSource::ClaimTemplate { .. } => Some(None),
+                _ => None,
+            })
             .collect()
     }
 
@@ -979,61 +1014,127 @@ impl Storage {
 }
 
 impl Storage {
-    /// A pod of `namespace` with `volumes` is bound to `node` (`spec`): its
-    /// delayed claims are bound or provisioned there ([`Storage::bind_pod`])
-    /// and the node holds its volumes ([`Storage::add_pod`]). What a world
-    /// does on a bind, and what a scheduling batch does on its copy.
+    /// A pod with `pod`'s volumes is bound to `node` (`spec`): its delayed
+    /// claims are bound or provisioned there ([`Storage::bind_pod`]) and
+    /// the node holds its volumes ([`Storage::add_pod`]). What a world does
+    /// on a bind, and what a scheduling batch does on its copy.
     pub fn place_pod(
         &mut self,
-        namespace: &str,
-        volumes: &[Volume],
+        pod: &PodStorage<'_>,
         node: NodeId,
         spec: &crate::model::NodeSpec,
     ) -> Vec<StorageChange> {
-        if volumes.is_empty() {
+        if pod.is_empty() {
             return Vec::new();
         }
-        let claims = self.resolve(namespace, volumes);
-        let pod = PodStorage {
-            namespace,
-            volumes,
-            claims: &claims,
-        };
-        let changes = self.bind_pod(&pod, &spec.labels);
-        self.add_pod(node, &pod, spec.csi.is_some());
+        let changes = self.bind_pod(pod, &spec.labels);
+        self.add_pod(node, pod, spec.csi.is_some());
         changes
     }
 
     /// The pod [`Storage::place_pod`] placed left `node`.
     pub fn release_pod(
         &mut self,
-        namespace: &str,
-        volumes: &[Volume],
+        pod: &PodStorage<'_>,
         node: NodeId,
         spec: &crate::model::NodeSpec,
     ) {
-        if volumes.is_empty() {
-            return;
-        }
-        let claims = self.resolve(namespace, volumes);
-        let pod = PodStorage {
-            namespace,
-            volumes,
-            claims: &claims,
+        self.remove_pod(node, pod, spec.csi.is_some());
+    }
+
+    /// The claims of replica `replica` of `spec` (`None`: a replica not
+    /// created yet), in the order of its claim-backed volumes: a
+    /// `persistentVolumeClaim` volume's claim, a claim template's claim for
+    /// the replica's ordinal (`None` where the claim does not exist).
+    pub fn claims_of(
+        &self,
+        spec: &crate::model::ServiceSpec,
+        replica: Option<crate::model::ReplicaId>,
+    ) -> Vec<Option<ClaimId>> {
+        let ns = &spec.meta.namespace;
+        spec.volumes
+            .iter()
+            .filter_map(|v| match &v.source {
+                VolumeSource::PersistentVolumeClaim { claim, .. } => {
+                    Some(self.claim_named(ns, claim))
+                }
+                VolumeSource::ClaimTemplate { template } => {
+                    Some(replica.and_then(|r| self.ordinal(r)).and_then(|k| {
+                        self.claim_named(ns, &crate::stateful::claim_name(template, &spec.name, k))
+                    }))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Creates the claims of StatefulSet `spec`'s ordinal `ordinal` from its
+    /// `volumeClaimTemplates` where they do not exist yet (upstream's
+    /// `createPersistentVolumeClaims`); returns the new ones.
+    pub fn ensure_claims(
+        &mut self,
+        spec: &crate::model::ServiceSpec,
+        ordinal: u32,
+    ) -> Vec<ClaimId> {
+        let Some(set) = &spec.stateful else {
+            return Vec::new();
         };
-        self.remove_pod(node, &pod, spec.csi.is_some());
+        let mut new = Vec::new();
+        for t in &set.claim_templates {
+            let name = crate::stateful::claim_name(&t.name, &spec.name, ordinal);
+            if self.claim_named(&spec.meta.namespace, &name).is_some() {
+                continue;
+            }
+            let mut c = PersistentVolumeClaim::new(&spec.meta.namespace, &name, t.class.as_deref());
+            c.request = t.request;
+            c.access_modes = t.access_modes;
+            new.push(self.add_claim(c));
+        }
+        new
+    }
+
+    /// The ordinal of StatefulSet pod `replica`.
+    pub fn ordinal(&self, replica: crate::model::ReplicaId) -> Option<u32> {
+        self.ordinals.get(&replica).copied()
+    }
+
+    /// Records StatefulSet pod `replica`'s ordinal.
+    pub fn set_ordinal(&mut self, replica: crate::model::ReplicaId, ordinal: u32) {
+        self.ordinals.insert(replica, ordinal);
+    }
+
+    /// Deletes claim `claim` (a StatefulSet's `whenScaled: Delete`): it
+    /// leaves the index, and its volume is deleted (reclaim `Delete`) or
+    /// kept `Released` (`Retain`). Returns the volume it was bound to.
+    pub fn delete_claim(&mut self, claim: ClaimId) -> Option<VolumeId> {
+        let c = self.claims[claim.0 as usize].clone();
+        self.claim_index
+            .remove(&(c.namespace.clone(), c.name.clone()));
+        let v = self.bound_volume(claim);
+        if let Some(v) = v {
+            let pv = &mut self.volumes[v.0 as usize];
+            match pv.reclaim {
+                ReclaimPolicy::Delete => {
+                    // Gone: out of the index, and a released volume never
+                    // matches a claim again.
+                    self.volume_index.remove(&pv.name);
+                    pv.phase = VolumePhase::Released;
+                    pv.claim_ref = None;
+                }
+                ReclaimPolicy::Retain => pv.phase = VolumePhase::Released,
+            }
+        }
+        v
     }
 }
 
 impl Storage {
-    /// The volumes the claims of a pod of `namespace` with `volumes` are
-    /// bound to, in volume order.
-    pub fn pod_volumes(&self, namespace: &str, volumes: &[Volume]) -> Vec<VolumeId> {
-        volumes
+    /// The volumes `pod`'s claims are bound to, in volume order.
+    pub fn pod_volumes(&self, pod: &PodStorage<'_>) -> Vec<VolumeId> {
+        pod.claims
             .iter()
-            .filter_map(|v| v.claim_name())
-            .filter_map(|n| self.claim_named(namespace, n))
-            .filter_map(|c| self.bound_volume(c))
+            .flatten()
+            .filter_map(|&c| self.bound_volume(c))
             .collect()
     }
 

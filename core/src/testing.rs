@@ -100,6 +100,7 @@ impl NodeBuilder {
 /// exponential 10 ms service time, instant start, round robin.
 pub fn service(name: &str) -> ServiceSpec {
     ServiceSpec {
+        stateful: None,
         name: name.to_string(),
         kind: crate::model::ServiceKind::Service,
         replicas: 1,

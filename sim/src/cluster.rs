@@ -378,9 +378,15 @@ impl<'a> Simulation<'a> {
         self.rec.event(self.engine.now(), kind, subject, detail);
     }
 
+    /// `<service>-<replica id>`; a StatefulSet's pods are
+    /// `<set>-<ordinal>`, a replacement named as the pod it replaces.
     fn replica_name(&self, r: u32) -> String {
         let s = self.observed.replicas[r as usize].service;
-        format!("{}-{r}", self.scenario.desired.services[s.0 as usize].name)
+        let name = &self.scenario.desired.services[s.0 as usize].name;
+        match self.observed.storage.ordinal(ReplicaId(r)) {
+            Some(k) => orkestra_core::stateful::pod_name(name, k),
+            None => format!("{name}-{r}"),
+        }
     }
 
     /// Something changed that the scheduler (and, with `services`, the

@@ -124,3 +124,158 @@ fn a_wait_for_first_consumer_claim_is_provisioned_in_the_zone_of_its_first_pod()
     assert_eq!(provision.2, "default/data");
     assert_eq!(provision.3, format!("volume=pvc-default-data node={node}"));
 }
+
+#[test]
+fn stateful_zone_outage_keeps_the_replica_in_its_zone_and_moves_the_deployment() {
+    // scenarios/stateful-zone-outage.toml, worked by hand. db is
+    // OrderedReady: db-0, then db-1 once db-0 is ready, then db-2 (all at
+    // 0 s: no start delay); required zone anti-affinity puts one in each
+    // zone, and each claim data-db-K is provisioned in its pod's zone.
+    let text = include_str!("../../scenarios/stateful-zone-outage.toml");
+    let (_, rows) = simulate(text, "stateful-zone-outage.toml", &[], None, &NoFiles);
+    let rows_of = |kind: &str, subject: &str| -> Vec<(f64, String)> {
+        rows.events
+            .iter()
+            .filter(|e| e.1 == kind && e.2 == subject)
+            .map(|e| (e.0, e.3.clone()))
+            .collect()
+    };
+    let creates: Vec<&str> = rows
+        .events
+        .iter()
+        .filter(|e| e.1 == "create" && e.2.starts_with("db-") && e.0 == 0.0)
+        .map(|e| e.2.as_str())
+        .collect();
+    assert_eq!(creates, ["db-0", "db-1", "db-2"], "ordinals in order");
+    // Which zone each ordinal's volume is in: where its first pod went.
+    let mut zone_of = std::collections::BTreeMap::new();
+    for k in 0..3 {
+        let p = rows_of("volume-provision", &format!("default/data-db-{k}"));
+        assert_eq!(p.len(), 1, "one volume per claim, provisioned once");
+        let node = p[0].1.rsplit("node=").next().unwrap().to_string();
+        zone_of.insert(k, node.trim_end_matches("-0").to_string());
+    }
+    let mut zones: Vec<&String> = zone_of.values().collect();
+    zones.sort();
+    assert_eq!(
+        zones,
+        ["zone-a", "zone-b", "zone-c"],
+        "one replica per zone"
+    );
+    let k = *zone_of.iter().find(|(_, z)| *z == "zone-c").unwrap().0;
+    let pod = format!("db-{k}");
+    // zone-c fails at 60 s, right after the heartbeat at 60 s; the 40 s
+    // deadline (100 s) is passed at the 105 s monitor pass; eviction after
+    // tolerationSeconds: 105 + 300 = 405 s.
+    assert_eq!(
+        rows_of("evict", &pod),
+        [(405.0, "node=zone-c-0".to_string())]
+    );
+    // Recreated at once with the same name (and claim), and pending: the
+    // two live nodes are outside its volume's zone, zone-c-0 is not ready.
+    assert_eq!(
+        rows_of("create", &pod)
+            .iter()
+            .map(|e| e.0)
+            .collect::<Vec<_>>(),
+        [0.0, 405.0]
+    );
+    assert_eq!(
+        rows_of("unschedulable", &pod),
+        [(
+            405.0,
+            "0/3 nodes are available: 1 node(s) were not ready, 2 node(s) had volume node affinity conflict."
+                .to_string()
+        )]
+    );
+    // No second volume: the claim kept its volume.
+    assert_eq!(
+        rows.events
+            .iter()
+            .filter(|e| e.1 == "volume-provision")
+            .count(),
+        3
+    );
+    // Back at 60 + 600 = 660 s: it binds in zone-c again.
+    assert_eq!(
+        rows_of("bind", &pod),
+        [
+            (0.0, "node=zone-c-0".to_string()),
+            (660.0, "node=zone-c-0".to_string())
+        ]
+    );
+    // web's replica on zone-c-0 was evicted at 405 s too and its
+    // replacement bound at once in another zone.
+    let web_evicted: Vec<&str> = rows
+        .events
+        .iter()
+        .filter(|e| e.1 == "evict" && e.2.starts_with("web-"))
+        .map(|e| e.2.as_str())
+        .collect();
+    assert_eq!(web_evicted.len(), 1);
+    let moved: Vec<&(f64, String, String, String)> = rows
+        .events
+        .iter()
+        .filter(|e| e.1 == "bind" && e.2.starts_with("web-") && e.0 == 405.0)
+        .collect();
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert_ne!(moved[0].3, "node=zone-c-0");
+}
+
+/// One zone, a 3-replica StatefulSet whose pods take 10 s to start.
+fn ordered(policy: &str, extra: &str) -> String {
+    format!(
+        r#"
+name = "ordered"
+[simulation]
+duration = "5m"
+warmStart = false
+[pools.a]
+count = 3
+cpu = "4"
+memory = "8Gi"
+[[storageClasses]]
+name = "disk"
+provisioner = "pd.csi.storage.gke.io"
+volumeBindingMode = "WaitForFirstConsumer"
+isDefault = true
+[services.db]
+controller = "StatefulSet"
+replicas = 3
+requests = {{ cpu = "1" }}
+startDelay = "10s"
+serviceTime = {{ dist = "constant", value = "5ms" }}
+traffic = {{ model = "constant", rate = 1 }}
+[services.db.statefulSet]
+podManagementPolicy = "{policy}"
+volumeClaimTemplates = [{{ name = "data", storage = "1Gi", accessModes = ["ReadWriteOnce"] }}]
+{extra}
+"#
+    )
+}
+
+#[test]
+fn ordered_ready_waits_for_each_pod_and_parallel_does_not() {
+    let ready_times = |text: &str| -> Vec<(f64, String)> {
+        let (_, rows) = simulate(text, "ordered.toml", &[], None, &NoFiles);
+        rows.events
+            .iter()
+            .filter(|e| e.1 == "ready")
+            .map(|e| (e.0, e.2.clone()))
+            .collect()
+    };
+    // OrderedReady: each pod is created when the one before is ready, and
+    // is ready 10 s after its bind: 10, 20, 30 s.
+    assert_eq!(
+        ready_times(&ordered("OrderedReady", "")),
+        [
+            (10.0, "db-0".to_string()),
+            (20.0, "db-1".to_string()),
+            (30.0, "db-2".to_string())
+        ]
+    );
+    // Parallel: all three at once.
+    let parallel = ready_times(&ordered("Parallel", ""));
+    assert_eq!(parallel.len(), 3);
+    assert!(parallel.iter().all(|e| e.0 == 10.0), "{parallel:?}");
+}

@@ -32,6 +32,7 @@ fn apply(
     let mut started = Vec::new();
     for a in actions {
         match a {
+            Action::CreateStateful { .. } => unreachable!("no StatefulSets here"),
             Action::Create { service } => observed.replicas.push(ReplicaStatus {
                 service,
                 node: None,

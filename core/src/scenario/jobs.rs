@@ -80,6 +80,7 @@ impl Shapes<'_> {
         }
         placement.batch = true;
         self.services.push(ServiceSpec {
+            stateful: None,
             name: format!("{}.{}", self.set, self.ids.len()),
             kind: ServiceKind::Job,
             replicas: 0,

@@ -476,6 +476,7 @@ fn resolve(
         .collect();
     let storage = storage::resolve(&raw, &storage_nodes, ctx)?;
     storage::check_services(&specs, &storage, &raw, ctx)?;
+    storage::apply_stateful(&raw, &mut specs, &storage, ctx)?;
     let desired = DesiredState { services: specs };
     let seed = seed.or(raw.simulation.seed).unwrap_or(1);
     let metric_resolution = simulation::metric_resolution(&raw.simulation, ctx)?;

@@ -440,9 +440,11 @@ pub struct ServiceFile {
     pub start_delay: Option<Spanned<DistOrDuration>>,
     /// The pod spec's `terminationGracePeriodSeconds` (default 30).
     pub termination_grace_period_seconds: Option<u32>,
-    /// What owns the pods: `"ReplicaSet"` (default: a Deployment's) or
-    /// `"none"` (bare pods).
+    /// What owns the pods: `"ReplicaSet"` (default: a Deployment's),
+    /// `"StatefulSet"` or `"none"` (bare pods).
     pub controller: Option<Spanned<String>>,
+    /// A StatefulSet's own fields (`controller = "StatefulSet"`).
+    pub stateful_set: Option<Spanned<super::storage::StatefulSetFile>>,
     /// The pod spec's `volumes` (local storage, for the drain rules).
     pub volumes: Option<Vec<Spanned<VolumeFile>>>,
     /// Balancing policy name (default `round-robin`).

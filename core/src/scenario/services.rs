@@ -141,6 +141,7 @@ fn service(
     let stragglers = stragglers(s.stragglers.as_ref(), &path, ctx)?;
     let rollout = rollout(s.rollout.as_ref(), &path, ctx, files, hash)?;
     let spec = ServiceSpec {
+        stateful: None,
         name: sname.to_string(),
         kind: ServiceKind::Service,
         replicas: *s.replicas.get_ref(),
@@ -557,10 +558,21 @@ fn controller(
             }
             Ok(Controller::None)
         }
+        "StatefulSet" => {
+            if let Some(r) = &s.rollout {
+                return Err(ctx.err(
+                    r.span(),
+                    format!("{path}.rollout"),
+                    "a StatefulSet's RollingUpdate (partition, maxUnavailable) is not modelled yet; \
+                     roll out a Deployment instead",
+                ));
+            }
+            Ok(Controller::StatefulSet)
+        }
         other => Err(ctx.err(
             c.span(),
             at,
-            format!("'{other}': expected \"ReplicaSet\" (a Deployment's pods, the default) or \"none\" (bare pods)"),
+            format!("'{other}': expected \"ReplicaSet\" (a Deployment's pods, the default), \"StatefulSet\" or \"none\" (bare pods)"),
         )),
     }
 }

@@ -170,6 +170,52 @@ pub struct GcePdFile {
     pub read_only: bool,
 }
 
+/// `[services.NAME.statefulSet]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StatefulSetFile {
+    /// `podManagementPolicy` (default `OrderedReady`).
+    pub pod_management_policy: Option<PodManagementFile>,
+    /// `volumeClaimTemplates`.
+    #[serde(default)]
+    pub volume_claim_templates: Vec<Spanned<ClaimTemplateFile>>,
+    /// `persistentVolumeClaimRetentionPolicy` (default Retain, Retain).
+    pub persistent_volume_claim_retention_policy: Option<RetentionFile>,
+}
+
+/// `podManagementPolicy`.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+pub enum PodManagementFile {
+    /// One at a time, in order.
+    OrderedReady,
+    /// All at once.
+    Parallel,
+}
+
+/// `{ whenDeleted, whenScaled }`, each `"Retain"` or `"Delete"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RetentionFile {
+    /// When the StatefulSet is deleted.
+    pub when_deleted: Option<ReclaimFile>,
+    /// When it is scaled down.
+    pub when_scaled: Option<ReclaimFile>,
+}
+
+/// One of `volumeClaimTemplates`: a claim's fields without a namespace.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClaimTemplateFile {
+    /// `metadata.name`: the pod volume's name and the claims' prefix.
+    pub name: Spanned<String>,
+    /// `storageClassName` (absent: the default class).
+    pub storage_class_name: Option<Spanned<String>>,
+    /// `resources.requests.storage`.
+    pub storage: Spanned<Memory>,
+    /// `accessModes`.
+    pub access_modes: Spanned<Vec<String>>,
+}
+
 /// One `[[persistentVolumeClaims]]` entry.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -362,6 +408,7 @@ pub(super) fn resolve(
 ) -> Result<Storage, InputError> {
     let mut s = Storage::default();
     let mut default: Option<String> = None;
+    // (`default` mirrors what `Storage::default_class` will answer.)
     for (i, c) in raw.storage_classes.iter().enumerate() {
         let at = format!("storageClasses[{i}]");
         let sc = class(c, &at, ctx)?;
@@ -381,7 +428,11 @@ pub(super) fn resolve(
             }
             default = Some(sc.name.clone());
         }
+        let is_default = c.get_ref().is_default;
         s.add_class(sc);
+        if is_default {
+            s.set_default_class(default.clone());
+        }
     }
     for (i, v) in raw.persistent_volumes.iter().enumerate() {
         let at = format!("persistentVolumes[{i}]");
@@ -399,20 +450,7 @@ pub(super) fn resolve(
         if s.claim_named(&ns, &n).is_some() {
             return Err(duplicate(f.name.span(), &at, &format!("{ns}/{n}"), ctx));
         }
-        let class = match &f.storage_class_name {
-            None => default.clone(),
-            Some(c) if c.get_ref().is_empty() => Some(String::new()),
-            Some(c) => {
-                if s.class(c.get_ref()).is_none() {
-                    return Err(ctx.err(
-                        c.span(),
-                        format!("{at}.storageClassName"),
-                        format!("'{}': no such entry in [[storageClasses]]", c.get_ref()),
-                    ));
-                }
-                Some(c.get_ref().clone())
-            }
-        };
+        let class = claim_class(f.storage_class_name.as_ref(), &s, &at, ctx)?;
         let mut pvc = PersistentVolumeClaim::new(&ns, &n, class.as_deref());
         pvc.request = f.storage.get_ref().0;
         pvc.access_modes = modes(&f.access_modes, &at, ctx)?;
@@ -446,6 +484,108 @@ pub(super) fn resolve(
     }
     s.bind_immediate(nodes);
     Ok(s)
+}
+
+/// A claim's class: absent, the default class (DefaultStorageClass
+/// admission); `""`, none; else a class that must exist.
+fn claim_class(
+    name: Option<&Spanned<String>>,
+    s: &Storage,
+    at: &str,
+    ctx: &Ctx<'_>,
+) -> Result<Option<String>, InputError> {
+    match name {
+        None => Ok(s.default_class().map(str::to_string)),
+        Some(c) if c.get_ref().is_empty() => Ok(Some(String::new())),
+        Some(c) => {
+            if s.class(c.get_ref()).is_none() {
+                return Err(ctx.err(
+                    c.span(),
+                    format!("{at}.storageClassName"),
+                    format!("'{}': no such entry in [[storageClasses]]", c.get_ref()),
+                ));
+            }
+            Ok(Some(c.get_ref().clone()))
+        }
+    }
+}
+
+/// `[services.NAME.statefulSet]` onto the StatefulSet services: the spec,
+/// and a claim volume per template (as the controller adds them to each
+/// pod's spec).
+pub(super) fn apply_stateful(
+    raw: &super::schema::ScenarioFile,
+    specs: &mut [ServiceSpec],
+    storage: &Storage,
+    ctx: &Ctx<'_>,
+) -> Result<(), InputError> {
+    use crate::model::{Controller, Volume, VolumeSource};
+    use crate::stateful::{ClaimTemplate, PodManagement, Retention, StatefulSetSpec};
+    for spec in specs.iter_mut() {
+        let Some(file) = raw.services.get(&spec.name) else {
+            continue;
+        };
+        let path = format!("services.{}", spec.name);
+        let table = file.stateful_set.as_ref();
+        if spec.controller != Controller::StatefulSet {
+            if let Some(t) = table {
+                return Err(ctx.err(
+                    t.span(),
+                    format!("{path}.statefulSet"),
+                    "needs controller = \"StatefulSet\"",
+                ));
+            }
+            continue;
+        }
+        let mut set = StatefulSetSpec::default();
+        if let Some(t) = table {
+            let f = t.get_ref();
+            set.pod_management = match f.pod_management_policy {
+                Some(PodManagementFile::Parallel) => PodManagement::Parallel,
+                _ => PodManagement::OrderedReady,
+            };
+            let retention = |r: Option<ReclaimFile>| match r {
+                Some(ReclaimFile::Delete) => Retention::Delete,
+                _ => Retention::Retain,
+            };
+            if let Some(r) = &f.persistent_volume_claim_retention_policy {
+                set.when_scaled = retention(r.when_scaled);
+                set.when_deleted = retention(r.when_deleted);
+            }
+            for (k, c) in f.volume_claim_templates.iter().enumerate() {
+                let at = format!("{path}.statefulSet.volumeClaimTemplates[{k}]");
+                let c = c.get_ref();
+                let n = name(&c.name, &at, ctx)?;
+                if spec.volumes.iter().any(|v| v.name == n)
+                    || set.claim_templates.iter().any(|t| t.name == n)
+                {
+                    return Err(ctx.err(
+                        c.name.span(),
+                        format!("{at}.name"),
+                        format!(
+                            "'{n}': Duplicate value (a pod volume or template of that name exists)"
+                        ),
+                    ));
+                }
+                set.claim_templates.push(ClaimTemplate {
+                    name: n,
+                    class: claim_class(c.storage_class_name.as_ref(), storage, &at, ctx)?,
+                    request: c.storage.get_ref().0,
+                    access_modes: modes(&c.access_modes, &at, ctx)?,
+                });
+            }
+        }
+        for t in &set.claim_templates {
+            spec.volumes.push(Volume {
+                name: t.name.clone(),
+                source: VolumeSource::ClaimTemplate {
+                    template: t.name.clone(),
+                },
+            });
+        }
+        spec.stateful = Some(Box::new(set));
+    }
+    Ok(())
 }
 
 /// Checks each service's claim volumes against the claims in its namespace.

@@ -26,7 +26,7 @@ use orkestra_core::placement::Place;
 use orkestra_core::queue::SchedulingQueue;
 use orkestra_core::rng::{StreamRng, names, stream};
 use orkestra_core::scenario::Scenario;
-use orkestra_core::storage::StorageChange;
+use orkestra_core::storage::{PodStorage, StorageChange};
 
 mod termination;
 
@@ -84,6 +84,9 @@ impl<'a> Simulation<'a> {
                     Action::Create { service } => {
                         self.create(service, "");
                     }
+                    Action::CreateStateful { service, ordinal } => {
+                        self.create_stateful(service, ordinal);
+                    }
                     Action::Delete { replica } => self.delete(replica.0),
                     _ => {}
                 }
@@ -126,6 +129,28 @@ impl<'a> Simulation<'a> {
     }
 
     /// Creates a pending replica of `service` and queues it.
+    /// The StatefulSet controller creates the pod of `ordinal`: its claims
+    /// first where missing (event `claim-create`; the PV controller binds
+    /// `Immediate` ones at once), then the pod, named `<set>-<ordinal>`.
+    fn create_stateful(&mut self, service: ServiceId, ordinal: u32) -> u32 {
+        let spec = &self.scenario.desired.services[service.0 as usize];
+        let new = self.observed.storage.ensure_claims(spec, ordinal);
+        for &c in &new {
+            let claim = self.observed.storage.claim(c);
+            let subject = format!("{}/{}", claim.namespace, claim.name);
+            self.emit_event("claim-create", &subject, &format!("pod={}", spec.name));
+        }
+        if !new.is_empty() {
+            let nodes: Vec<&orkestra_core::model::NodeSpec> =
+                self.observed.nodes.iter().map(|n| &*n.spec).collect();
+            let storage = &mut self.observed.storage;
+            let _ = storage.bind_immediate(&nodes);
+        }
+        let id = self.observed.replicas.len() as u32;
+        self.observed.storage.set_ordinal(ReplicaId(id), ordinal);
+        self.create(service, "")
+    }
+
     fn create(&mut self, service: ServiceId, detail: &str) -> u32 {
         let now = self.engine.now();
         let id = self.observed.replicas.len() as u32;
@@ -158,11 +183,13 @@ impl<'a> Simulation<'a> {
     /// PreBind and attach for a replica of `spec` bound to `node`: its
     /// delayed claims are bound or provisioned there (events
     /// `volume-bind`, `volume-provision`) and its volumes attached.
-    fn bind_volumes(&mut self, spec: &orkestra_core::model::ServiceSpec, node: NodeId) {
+    fn bind_volumes(&mut self, r: u32, spec: &orkestra_core::model::ServiceSpec, node: NodeId) {
         let n = self.observed.nodes[node.0 as usize].spec.clone();
         let storage = &mut self.observed.storage;
-        let changes = storage.place_pod(&spec.meta.namespace, &spec.volumes, node, &n);
-        for v in storage.pod_volumes(&spec.meta.namespace, &spec.volumes) {
+        let claims = storage.claims_of(spec, Some(ReplicaId(r)));
+        let pod = PodStorage::of(spec, &claims);
+        let changes = storage.place_pod(&pod, node, &n);
+        for v in storage.pod_volumes(&pod) {
             storage.attach(node, v);
         }
         for c in changes {
@@ -184,13 +211,16 @@ impl<'a> Simulation<'a> {
     /// A replica of `spec` left `node`: its volumes are released and detached.
     pub(in crate::cluster) fn release_volumes(
         &mut self,
+        r: u32,
         spec: &orkestra_core::model::ServiceSpec,
         node: NodeId,
     ) {
         let n = self.observed.nodes[node.0 as usize].spec.clone();
         let storage = &mut self.observed.storage;
-        storage.release_pod(&spec.meta.namespace, &spec.volumes, node, &n);
-        for v in storage.pod_volumes(&spec.meta.namespace, &spec.volumes) {
+        let claims = storage.claims_of(spec, Some(ReplicaId(r)));
+        let pod = PodStorage::of(spec, &claims);
+        storage.release_pod(&pod, node, &n);
+        for v in storage.pod_volumes(&pod) {
             storage.detach(node, v);
         }
     }
@@ -216,7 +246,7 @@ impl<'a> Simulation<'a> {
         self.req.factors.bound(r, speed);
         self.observed.bind(node, service, requests);
         if !spec.volumes.is_empty() {
-            self.bind_volumes(spec, node);
+            self.bind_volumes(r, spec, node);
         }
         let node_name = self.observed.nodes[node.0 as usize].spec.name.clone();
         self.ctl.unschedulable.remove(&r);
@@ -284,6 +314,10 @@ impl<'a> Simulation<'a> {
         }
         self.rollouts.pod_changed(s, &mut self.engine);
         self.serve_held(r, s);
+        if self.scenario.desired.services[s].stateful.is_some() {
+            // An OrderedReady StatefulSet waits for this to create the next ordinal.
+            self.mark_dirty(true);
+        }
     }
 
     /// Replicas of services bound to `node` in any of `states`, in id order.
@@ -701,10 +735,7 @@ impl<'a> Simulation<'a> {
             self.drop_nomination(r, false);
             let status = self.observed.replicas[r as usize];
             let spec = &self.scenario.desired.services[status.service.0 as usize];
-            let claims = self
-                .observed
-                .storage
-                .resolve(&spec.meta.namespace, &spec.volumes);
+            let claims = self.observed.storage.claims_of(spec, Some(ReplicaId(r)));
             let request = Request::of(status.service, spec, &claims);
             let allocs: Vec<NodeAlloc> = self.observed.nodes.iter().map(NodeAlloc::of).collect();
             let batch = Batch::new();

@@ -305,9 +305,7 @@ impl<'a> DrainSim<'a> {
         for &r in replicas {
             let service = observed.replicas[r.0 as usize].service;
             let spec = &desired.services[service.0 as usize];
-            let claims = observed
-                .storage
-                .resolve(&spec.meta.namespace, &spec.volumes);
+            let claims = observed.storage.claims_of(spec, Some(r));
             let req = Request::of(service, spec, &claims);
             let view = ClusterView {
                 storage: &observed.storage,

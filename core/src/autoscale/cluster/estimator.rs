@@ -199,10 +199,7 @@ pub fn filter_out_schedulable(input: &ScanInput<'_>, pending: &mut [PendingGroup
     for k in order {
         let service = pending[k].service;
         let spec = &desired.services[service.0 as usize];
-        let claims = input
-            .observed
-            .storage
-            .resolve(&spec.meta.namespace, &spec.volumes);
+        let claims = input.observed.storage.claims_of(spec, None);
         // On the cluster's own nodes the volume plugins see its storage;
         // booting nodes below are checked without it (not modelled yet).
         let r = Request::of(service, spec, &claims);

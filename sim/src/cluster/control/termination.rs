@@ -114,7 +114,7 @@ impl<'a> Simulation<'a> {
             let (service, requests) = (status.service, spec.requests);
             self.observed.unbind(node, service, requests);
             if !spec.volumes.is_empty() {
-                self.release_volumes(spec, node);
+                self.release_volumes(r, spec, node);
             }
             self.allocation_changed(node, requests, false);
         }
@@ -123,12 +123,41 @@ impl<'a> Simulation<'a> {
         st.since = now;
         let name = self.replica_name(r);
         self.emit_event("terminated", &name, "");
+        self.stateful_pod_gone(r);
         self.rollouts
             .pod_changed(status.service.0 as usize, &mut self.engine);
         if let Some(node) = status.node {
             self.node_left(node.0);
         }
         self.mark_dirty(true);
+    }
+
+    /// A StatefulSet pod is gone: with `whenScaled: Delete`, the claims of
+    /// a condemned ordinal (≥ the replicas wanted now) are deleted with it
+    /// (event `claim-delete`), and their volumes by their reclaim policy.
+    fn stateful_pod_gone(&mut self, r: u32) {
+        use orkestra_core::stateful::{Retention, claim_name};
+        let s = self.observed.replicas[r as usize].service.0 as usize;
+        let spec = &self.scenario.desired.services[s];
+        let Some(set) = &spec.stateful else { return };
+        let Some(k) = self.observed.storage.ordinal(ReplicaId(r)) else {
+            return;
+        };
+        if set.when_scaled != Retention::Delete || k < self.desired.services[s].replicas {
+            return;
+        }
+        for t in &set.claim_templates {
+            let name = claim_name(&t.name, &spec.name, k);
+            let storage = &mut self.observed.storage;
+            if let Some(c) = storage.claim_named(&spec.meta.namespace, &name) {
+                let volume = storage
+                    .delete_claim(c)
+                    .map(|v| storage.volume(v).name.clone());
+                let subject = format!("{}/{name}", spec.meta.namespace);
+                let detail = volume.map_or(String::new(), |v| format!("volume={v}"));
+                self.emit_event("claim-delete", &subject, &detail);
+            }
+        }
     }
 
     /// A job arrives: its pods are created pending and queued.
@@ -154,12 +183,13 @@ impl<'a> Simulation<'a> {
         let requests = spec.requests;
         self.observed.unbind(node, status.service, requests);
         if !spec.volumes.is_empty() {
-            self.release_volumes(spec, node);
+            self.release_volumes(r, spec, node);
         }
         self.allocation_changed(node, requests, false);
         let st = &mut self.observed.replicas[r as usize];
         st.state = ReplicaState::Terminated;
         st.since = now;
+        self.stateful_pod_gone(r);
     }
 
     /// A job pod has run its duration: it leaves and frees its node. One
