@@ -44,6 +44,7 @@ mod probes;
 mod requests;
 mod rollout;
 mod topology;
+mod volumes;
 
 use crate::autoscaling::Pipeline;
 use crate::engine::Engine;
@@ -78,6 +79,11 @@ pub enum Event {
     },
     /// `replica` finished starting and passes its readiness probe.
     Ready {
+        /// Replica index.
+        replica: u32,
+    },
+    /// `replica`'s volumes are attached to its node: its container starts.
+    VolumesAttached {
         /// Replica index.
         replica: u32,
     },
@@ -207,6 +213,8 @@ pub struct Simulation<'a> {
     rollouts: Rollouts,
     /// Where rows go, and the first write error.
     rec: Recorder<'a>,
+    /// Exclusive volumes' attachments, when some service mounts claims.
+    volumes: Option<Box<volumes::Attachments>>,
 }
 
 /// Bytes of simulator state per running replica by layout: its status, its
@@ -256,6 +264,16 @@ impl<'a> Simulation<'a> {
             net: Net::new(scenario),
             rollouts: Rollouts::new(scenario),
             rec: Recorder::new(out),
+            volumes: scenario
+                .desired
+                .services
+                .iter()
+                .any(|s| s.volumes.iter().any(|v| v.claim_name().is_some()))
+                .then(|| {
+                    Box::new(volumes::Attachments::new(
+                        scenario.resilience.node_lifecycle.max_wait_for_unmount,
+                    ))
+                }),
         }
     }
 
@@ -272,6 +290,7 @@ impl<'a> Simulation<'a> {
                 Event::Completion { replica, arrival } => self.on_completion(replica, arrival),
                 Event::Timeout { replica } => self.on_timeout(replica),
                 Event::Ready { replica } => self.on_ready(replica),
+                Event::VolumesAttached { replica } => self.on_volumes_attached(replica),
                 Event::Reconcile => {
                     if !self.defer(ev) {
                         self.ctl.reconcile_pending = false;

@@ -279,3 +279,80 @@ fn ordered_ready_waits_for_each_pod_and_parallel_does_not() {
     assert_eq!(parallel.len(), 3);
     assert!(parallel.iter().all(|e| e.0 == 10.0), "{parallel:?}");
 }
+
+#[test]
+fn a_volume_on_a_crashed_node_is_force_detached_after_six_minutes() {
+    // Zone c has two nodes; db's single replica (first fit, pinned to zone
+    // c) starts on c-0 with a zonal volume attached there. c-0 crashes for
+    // good at 60 s.
+    let text = r#"
+name = "force-detach"
+[simulation]
+duration = "20m"
+[pools.a]
+count = 1
+cpu = "4"
+memory = "8Gi"
+[pools.c]
+count = 2
+cpu = "4"
+memory = "8Gi"
+[[storageClasses]]
+name = "zonal"
+provisioner = "ebs.csi.aws.com"
+volumeBindingMode = "WaitForFirstConsumer"
+attachDelay = "10s"
+isDefault = true
+[services.db]
+controller = "StatefulSet"
+replicas = 1
+requests = { cpu = "1" }
+nodeSelector = { "topology.kubernetes.io/zone" = "c" }
+serviceTime = { dist = "constant", value = "5ms" }
+traffic = { model = "constant", rate = 1 }
+[services.db.statefulSet]
+volumeClaimTemplates = [{ name = "data", storage = "10Gi", accessModes = ["ReadWriteOnce"] }]
+[[faults]]
+kind = "node-crash"
+at = "60s"
+target = { node = "c-0" }
+"#;
+    let (_, rows) = simulate(text, "force-detach.toml", &[], None, &NoFiles);
+    let of = |kind: &str| -> Vec<(f64, String)> {
+        rows.events
+            .iter()
+            .filter(|e| e.1 == kind && e.2 == "db-0")
+            .map(|e| (e.0, e.3.clone()))
+            .collect()
+    };
+    // NotReady at 105 s, evicted at 105 + 300 = 405 s, and the replacement
+    // (same name, same claim) bound at once to c-1, the other node of the
+    // volume's zone.
+    assert_eq!(
+        of("bind"),
+        [
+            (0.0, "node=c-0".to_string()),
+            (405.0, "node=c-1".to_string())
+        ]
+    );
+    // Its volume is still attached to c-0, which is not ready: the
+    // attach-detach controller force-detaches it maxWaitForUnmountDuration
+    // (6 min) after the pod's deletion, at 405 + 360 = 765 s; the attach to
+    // c-1 takes the class's 10 s: the container starts at 775 s and, with
+    // no start delay, is ready then.
+    assert_eq!(of("volumes-attached"), [(775.0, String::new())]);
+    assert_eq!(of("ready").last().map(|e| e.0), Some(775.0));
+    // With maxWaitForUnmountDuration shortened to 1 minute: 405 + 60 + 10.
+    let short = text.replace(
+        "[[faults]]",
+        "[nodeLifecycle]\nmaxWaitForUnmountDuration = \"1m\"\n[[faults]]",
+    );
+    let (_, rows) = simulate(&short, "force-detach.toml", &[], None, &NoFiles);
+    let attached: Vec<f64> = rows
+        .events
+        .iter()
+        .filter(|e| e.1 == "volumes-attached")
+        .map(|e| e.0)
+        .collect();
+    assert_eq!(attached, [475.0]);
+}

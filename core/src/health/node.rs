@@ -43,6 +43,11 @@ pub struct NodeLifecycleConfig {
     pub grace_period: SimDuration,
     /// `tolerationSeconds` for the not-ready/unreachable taints (default 300 s).
     pub toleration: SimDuration,
+    /// The attach-detach controller's
+    /// `--attach-detach-reconcile-max-wait-unmount-duration` (default 6
+    /// min): how long a volume stays attached to a node that is not ready
+    /// after its pod is deleted, before the force detach.
+    pub max_wait_for_unmount: SimDuration,
 }
 
 impl Default for NodeLifecycleConfig {
@@ -52,6 +57,7 @@ impl Default for NodeLifecycleConfig {
             monitor_period: SimDuration::from_secs(5),
             grace_period: SimDuration::from_secs(40),
             toleration: SimDuration::from_secs(300),
+            max_wait_for_unmount: SimDuration::from_secs(360),
         }
     }
 }

@@ -55,6 +55,8 @@ pub struct NodeLifecycleFile {
     pub node_monitor_grace_period: Option<Spanned<Dur>>,
     /// Seconds replicas tolerate the not-ready/unreachable taints (default 300).
     pub toleration_seconds: Option<Spanned<i64>>,
+    /// The attach-detach controller's force-detach wait (default `6m`).
+    pub max_wait_for_unmount_duration: Option<Spanned<Dur>>,
 }
 
 fn int(
@@ -164,6 +166,11 @@ pub(super) fn node_lifecycle(
         &f.node_monitor_grace_period,
         "nodeMonitorGracePeriod",
         c.grace_period,
+    )?;
+    c.max_wait_for_unmount = positive(
+        &f.max_wait_for_unmount_duration,
+        "maxWaitForUnmountDuration",
+        c.max_wait_for_unmount,
     )?;
     c.toleration = SimDuration::from_secs(int(
         &f.toleration_seconds,

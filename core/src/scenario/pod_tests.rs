@@ -218,7 +218,7 @@ fn bare_pods_are_read_and_take_no_autoscaler() {
     let err = |extra: &str| load(&web_with(extra)).unwrap_err().to_string();
     assert_eq!(
         err("controller = \"Deployment\""),
-        "s.toml:13:14: services.web.controller: 'Deployment': expected \"ReplicaSet\" (a Deployment's pods, the default) or \"none\" (bare pods)"
+        "s.toml:13:14: services.web.controller: 'Deployment': expected \"ReplicaSet\" (a Deployment's pods, the default), \"StatefulSet\" or \"none\" (bare pods)"
     );
     assert!(
         err("controller = \"none\"\nautoscaler = { kind = \"hpa\", maxReplicas = 3, metrics = [{ type = \"Resource\", resource = { name = \"cpu\", target = { type = \"Utilization\", averageUtilization = 60 } } }] }")

@@ -47,6 +47,10 @@ pub struct StorageClassFile {
     /// The default class (annotation `storageclass.kubernetes.io/is-default-class`).
     #[serde(default)]
     pub is_default: bool,
+    /// How long attaching a volume takes (default `0s`).
+    pub attach_delay: Option<Spanned<super::schema::Dur>>,
+    /// How long detaching one from a healthy node takes (default `0s`).
+    pub detach_delay: Option<Spanned<super::schema::Dur>>,
 }
 
 /// `volumeBindingMode`.
@@ -337,7 +341,19 @@ fn class(
             Some(ReachFile::Region) => Reach::Region,
             Some(ReachFile::Cluster) => Reach::Cluster,
         },
+        attach_delay: delay(&f.attach_delay, &format!("{at}.attachDelay"), ctx)?,
+        detach_delay: delay(&f.detach_delay, &format!("{at}.detachDelay"), ctx)?,
     })
+}
+
+/// A duration (Go-style durations are never negative), 0 when absent.
+fn delay(
+    d: &Option<Spanned<super::schema::Dur>>,
+    _at: &str,
+    _ctx: &Ctx<'_>,
+) -> Result<crate::time::SimDuration, InputError> {
+    Ok(d.as_ref()
+        .map_or(crate::time::SimDuration::ZERO, |d| d.get_ref().0))
 }
 
 fn volume(

@@ -5,6 +5,7 @@
 use super::NO_PROVISIONER;
 use crate::labels::Labels;
 use crate::model::SelectorTerm;
+use crate::time::SimDuration;
 
 /// A set of access modes (`ReadWriteOnce`, `ReadOnlyMany`, `ReadWriteMany`,
 /// `ReadWriteOncePod`).
@@ -98,6 +99,11 @@ pub struct StorageClass {
     pub allowed_topologies: Vec<SelectorTerm>,
     /// The provisioner's reach (not an API field: a property of the driver).
     pub reach: Reach,
+    /// How long attaching one of its volumes to a node takes (a property
+    /// of the driver; default 0).
+    pub attach_delay: SimDuration,
+    /// How long detaching one from a healthy node takes (default 0).
+    pub detach_delay: SimDuration,
 }
 
 impl StorageClass {
@@ -110,6 +116,8 @@ impl StorageClass {
             reclaim: ReclaimPolicy::Delete,
             allowed_topologies: Vec::new(),
             reach: Reach::Zone,
+            attach_delay: SimDuration::ZERO,
+            detach_delay: SimDuration::ZERO,
         }
     }
 

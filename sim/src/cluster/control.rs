@@ -26,7 +26,15 @@ use orkestra_core::placement::Place;
 use orkestra_core::queue::SchedulingQueue;
 use orkestra_core::rng::{StreamRng, names, stream};
 use orkestra_core::scenario::Scenario;
-use orkestra_core::storage::{PodStorage, StorageChange};
+use orkestra_core::storage::{AccessModes, PodStorage, Storage, StorageChange, VolumeId};
+use orkestra_core::time::SimDuration;
+
+/// Whether volume `v` attaches to one node at a time (`ReadWriteOnce`,
+/// `ReadWriteOncePod`).
+fn exclusive(storage: &Storage, v: VolumeId) -> bool {
+    let m = storage.volume(v).access_modes;
+    m.contains(AccessModes::RWO) || m.contains(AccessModes::RWOP)
+}
 
 mod termination;
 
@@ -190,7 +198,9 @@ impl<'a> Simulation<'a> {
         let pod = PodStorage::of(spec, &claims);
         let changes = storage.place_pod(&pod, node, &n);
         for v in storage.pod_volumes(&pod) {
-            storage.attach(node, v);
+            if !exclusive(storage, v) {
+                storage.attach(node, v);
+            }
         }
         for c in changes {
             let (kind, claim, volume) = match c {
@@ -221,8 +231,122 @@ impl<'a> Simulation<'a> {
         let pod = PodStorage::of(spec, &claims);
         storage.release_pod(&pod, node, &n);
         for v in storage.pod_volumes(&pod) {
-            storage.detach(node, v);
+            if !exclusive(storage, v) {
+                storage.detach(node, v);
+            }
         }
+        let now = self.engine.now();
+        let healthy = self.observed.nodes[node.0 as usize].ready;
+        if let Some(vols) = &mut self.volumes {
+            for w in vols.unmount(r, healthy, now) {
+                self.retry_mount(w);
+            }
+        }
+    }
+
+    /// The exclusive volumes replica `r` mounts, with their classes'
+    /// attach and detach delays.
+    fn volume_needs(&self, r: u32) -> Vec<super::volumes::Need> {
+        let s = self.observed.replicas[r as usize].service.0 as usize;
+        let spec = &self.scenario.desired.services[s];
+        let storage = &self.observed.storage;
+        let claims = storage.claims_of(spec, Some(ReplicaId(r)));
+        storage
+            .pod_volumes(&PodStorage::of(spec, &claims))
+            .into_iter()
+            .filter(|&v| exclusive(storage, v))
+            .map(|v| {
+                let class = storage.class(&storage.volume(v).class);
+                (
+                    v,
+                    class.map_or(SimDuration::ZERO, |c| c.attach_delay),
+                    class.map_or(SimDuration::ZERO, |c| c.detach_delay),
+                )
+            })
+            .collect()
+    }
+
+    /// Mounts `r`'s exclusive volumes on `node`: `true` if its container
+    /// must wait for them (an attach delay, or a volume still attached to
+    /// another node), `false` to start now.
+    fn wait_for_volumes(&mut self, r: u32, node: NodeId, warm: bool) -> bool {
+        let needs = self.volume_needs(r);
+        if needs.is_empty() {
+            return false;
+        }
+        let now = self.engine.now();
+        let Some(vols) = &mut self.volumes else {
+            return false;
+        };
+        let (mount, moved) = vols.mount(r, node, &needs, now);
+        self.volumes_moved(&moved);
+        match mount {
+            super::volumes::Mount::At(t) if t <= now || warm => false,
+            super::volumes::Mount::At(t) => {
+                self.engine
+                    .schedule(t, Event::VolumesAttached { replica: r });
+                true
+            }
+            super::volumes::Mount::Wait => {
+                let name = self.replica_name(r);
+                let v = self.observed.storage.volume(needs[0].0).name.clone();
+                self.emit_event(
+                    "volume-wait",
+                    &name,
+                    &format!("volume={v} reason=Multi-Attach: in use on another node"),
+                );
+                true
+            }
+        }
+    }
+
+    /// VolumeAttachments follow the moves.
+    fn volumes_moved(&mut self, moved: &[super::volumes::Moved]) {
+        for m in moved {
+            if let Some(from) = m.from {
+                self.observed.storage.detach(from, m.volume);
+            }
+            self.observed.storage.attach(m.to, m.volume);
+        }
+    }
+
+    /// Waiting replica `w` may mount now that a volume is being freed.
+    fn retry_mount(&mut self, w: u32) {
+        let Some(vols) = &mut self.volumes else {
+            return;
+        };
+        let Some((node, needs)) = vols.waiting(w) else {
+            return;
+        };
+        let now = self.engine.now();
+        let (mount, moved) = vols.mount(w, node, &needs, now);
+        self.volumes_moved(&moved);
+        if let super::volumes::Mount::At(t) = mount {
+            self.engine
+                .schedule(t.max(now), Event::VolumesAttached { replica: w });
+        }
+    }
+
+    /// Node `node` is ready again: its idle volumes detach, and replicas
+    /// waiting for them may mount.
+    pub(super) fn volumes_node_ready(&mut self, node: NodeId) {
+        let now = self.engine.now();
+        let Some(vols) = &mut self.volumes else {
+            return;
+        };
+        for w in vols.node_ready(node, now) {
+            self.retry_mount(w);
+        }
+    }
+
+    /// `r`'s volumes are attached: its container starts, if it still waits.
+    pub(super) fn on_volumes_attached(&mut self, r: u32) {
+        if self.observed.replicas[r as usize].state != ReplicaState::Starting {
+            return;
+        }
+        let name = self.replica_name(r);
+        self.emit_event("volumes-attached", &name, "");
+        self.start_container(r);
     }
 
     fn bind(&mut self, r: u32, node: NodeId, warm: bool) {
@@ -265,6 +389,9 @@ impl<'a> Simulation<'a> {
         if !self.rollouts.is_empty() && !self.rollouts.starts(r, service.0 as usize, now) {
             let name = self.replica_name(r);
             self.emit_event("crash-loop", &name, "newRevision.crashOnStart");
+            return;
+        }
+        if self.volumes.is_some() && self.wait_for_volumes(r, node, warm) {
             return;
         }
         if warm {

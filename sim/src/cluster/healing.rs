@@ -299,6 +299,9 @@ impl Simulation<'_> {
             self.observed.set_ready(NodeId(n), true);
             let name = self.observed.nodes[i].spec.name.clone();
             self.emit_event("node-ready", &name, "reason=heartbeat");
+            if self.volumes.is_some() {
+                self.volumes_node_ready(NodeId(n));
+            }
         }
         let now = self.engine.now();
         if rebooted {
