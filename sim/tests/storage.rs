@@ -356,3 +356,59 @@ target = { node = "c-0" }
         .collect();
     assert_eq!(attached, [475.0]);
 }
+
+#[test]
+fn scaling_a_stateful_set_down_deletes_the_condemned_claims_when_asked() {
+    // 3 replicas, almost no load, an HPA down to 1: the ordinals go from the
+    // highest, one at a time (OrderedReady), and with whenScaled = Delete
+    // their claims go with them; ordinal 0 keeps its claim.
+    let text = ordered(
+        "OrderedReady",
+        "persistentVolumeClaimRetentionPolicy = { whenScaled = \"Delete\" }\n\
+         [services.db.autoscaler]\nkind = \"hpa\"\nminReplicas = 1\nmaxReplicas = 3\n\
+         metrics = [{ type = \"Resource\", resource = { name = \"cpu\", target = { type = \"Utilization\", averageUtilization = 50 } } }]\n",
+    )
+    .replace("duration = \"5m\"", "duration = \"15m\"");
+    let (_, rows) = simulate(&text, "ordered.toml", &[], None, &NoFiles);
+    let deleted: Vec<(&str, &str)> = rows
+        .events
+        .iter()
+        .filter(|e| e.1 == "claim-delete")
+        .map(|e| (e.2.as_str(), e.3.as_str()))
+        .collect();
+    assert_eq!(
+        deleted,
+        [
+            ("default/data-db-2", "volume=pvc-default-data-db-2"),
+            ("default/data-db-1", "volume=pvc-default-data-db-1")
+        ]
+    );
+    let terminated: Vec<(f64, &str)> = rows
+        .events
+        .iter()
+        .filter(|e| e.1 == "terminated")
+        .map(|e| (e.0, e.2.as_str()))
+        .collect();
+    assert_eq!(
+        terminated.iter().map(|e| e.1).collect::<Vec<_>>(),
+        ["db-2", "db-1"]
+    );
+    // One at a time: db-1 is deleted only after db-2 is gone.
+    let delete_db1 = rows
+        .events
+        .iter()
+        .find(|e| e.1 == "delete" && e.2 == "db-1")
+        .expect("db-1 deleted")
+        .0;
+    assert!(delete_db1 >= terminated[0].0);
+    // Retain (the default) keeps them.
+    let kept = ordered(
+        "OrderedReady",
+        "[services.db.autoscaler]\nkind = \"hpa\"\nminReplicas = 1\nmaxReplicas = 3\n\
+         metrics = [{ type = \"Resource\", resource = { name = \"cpu\", target = { type = \"Utilization\", averageUtilization = 50 } } }]\n",
+    )
+    .replace("duration = \"5m\"", "duration = \"15m\"");
+    let (_, rows) = simulate(&kept, "ordered.toml", &[], None, &NoFiles);
+    assert!(rows.events.iter().any(|e| e.1 == "terminated"));
+    assert!(!rows.events.iter().any(|e| e.1 == "claim-delete"));
+}
