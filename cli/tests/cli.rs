@@ -647,7 +647,7 @@ fn place_shows_constraint_filters_and_scores() {
     };
     assert!(
         text.contains(
-            "filters: TaintToleration, NodeAffinity, NodeResourcesFit, PodTopologySpread, InterPodAffinity"
+            "filters: TaintToleration, NodeAffinity, NodeResourcesFit, VolumeRestrictions, NodeVolumeLimits, VolumeBinding, VolumeZone, PodTopologySpread, InterPodAffinity"
         ),
         "{text}"
     );
