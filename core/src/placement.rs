@@ -207,6 +207,8 @@ pub struct Snapshot {
     pub batch: Batch,
     /// The change log.
     pub changes: ChangeLog,
+    /// Storage (empty unless set).
+    pub storage: crate::storage::Storage,
 }
 
 impl Snapshot {
@@ -214,6 +216,7 @@ impl Snapshot {
     pub fn new(nodes: Vec<NodeStatus>) -> Snapshot {
         let allocs = nodes.iter().map(NodeAlloc::of).collect();
         Snapshot {
+            storage: Default::default(),
             nodes,
             allocs,
             batch: Batch::new(),
@@ -224,7 +227,7 @@ impl Snapshot {
     /// The view.
     pub fn view(&self) -> ClusterView<'_> {
         ClusterView {
-            storage: &crate::storage::NO_STORAGE,
+            storage: &self.storage,
             nodes: &self.nodes,
             allocs: &self.allocs,
             batch: &self.batch,

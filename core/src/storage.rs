@@ -215,6 +215,18 @@ impl Storage {
         id
     }
 
+    /// The objects and bindings without what existing nodes hold (for
+    /// estimates on nodes that do not exist yet).
+    pub fn for_new_nodes(&self) -> Storage {
+        if self.is_empty() {
+            return Storage::default();
+        }
+        Storage {
+            nodes: Vec::new(),
+            ..self.clone()
+        }
+    }
+
     /// The default class.
     pub fn default_class(&self) -> Option<&str> {
         self.default_class.as_deref()

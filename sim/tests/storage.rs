@@ -412,3 +412,84 @@ fn scaling_a_stateful_set_down_deletes_the_condemned_claims_when_asked() {
     assert!(rows.events.iter().any(|e| e.1 == "terminated"));
     assert!(!rows.events.iter().any(|e| e.1 == "claim-delete"));
 }
+
+#[test]
+fn the_cluster_autoscaler_adds_a_node_where_the_pending_replicas_volume_is() {
+    // db's claim is bound to a volume in zone-c; the one zone-c node
+    // crashes for good at 60 s, so db's replacement (evicted at 405 s) is
+    // pending, and the priority expander prefers zone-a's node group: a
+    // volume-blind estimate would add a zone-a node db cannot use. The
+    // scheduler's volume plugins in the estimate leave only zone-c's group.
+    let text = r#"
+name = "ca-volume-zone"
+[simulation]
+duration = "10m"
+[pools.a]
+count = 1
+zone = "zone-a"
+cpu = "4"
+memory = "8Gi"
+[pools.c]
+count = 1
+zone = "zone-c"
+cpu = "4"
+memory = "8Gi"
+[pools.grow-a]
+count = 0
+max = 2
+zone = "zone-a"
+cpu = "4"
+memory = "8Gi"
+bootDelay = "60s"
+[pools.grow-c]
+count = 0
+max = 2
+zone = "zone-c"
+cpu = "4"
+memory = "8Gi"
+bootDelay = "60s"
+[clusterAutoscaler]
+kind = "cluster-autoscaler"
+expander = "priority"
+expanderPriorities = { 50 = ["^grow-a$"], 10 = [".*"] }
+[[persistentVolumes]]
+name = "pv-c"
+capacity = "10Gi"
+accessModes = ["ReadWriteOnce"]
+nodeAffinity = { required = [{ matchExpressions = [{ key = "topology.kubernetes.io/zone", operator = "In", values = ["zone-c"] }] }] }
+[[persistentVolumeClaims]]
+name = "data"
+storageClassName = ""
+storage = "10Gi"
+accessModes = ["ReadWriteOnce"]
+[services.db]
+replicas = 1
+requests = { cpu = "2" }
+volumes = [{ name = "data", persistentVolumeClaim = { claimName = "data" } }]
+serviceTime = { dist = "constant", value = "5ms" }
+traffic = { model = "constant", rate = 1 }
+[[faults]]
+kind = "node-crash"
+at = "60s"
+target = { node = "c-0" }
+"#;
+    let (_, rows) = simulate(text, "ca.toml", &[], None, &NoFiles);
+    // The scan after the replacement turned pending (405 s; scans every
+    // 10 s) adds one zone-c node; it boots in 60 s and db binds there.
+    let added: Vec<(f64, &str, &str)> = rows
+        .events
+        .iter()
+        .filter(|e| e.1 == "node-add")
+        .map(|e| (e.0, e.2.as_str(), e.3.as_str()))
+        .collect();
+    assert_eq!(added.len(), 1, "{added:?}");
+    assert_eq!((added[0].0, added[0].1), (410.0, "grow-c-0"));
+    assert!(added[0].2.starts_with("group=grow-c "), "{added:?}");
+    let binds: Vec<&str> = rows
+        .events
+        .iter()
+        .filter(|e| e.1 == "bind" && e.2.starts_with("db-"))
+        .map(|e| e.3.as_str())
+        .collect();
+    assert_eq!(binds, ["node=c-0", "node=grow-c-0"]);
+}

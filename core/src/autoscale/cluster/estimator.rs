@@ -23,6 +23,7 @@ use super::{NodeGroup, NodeLife, PendingGroup, ScanInput};
 use crate::model::{DesiredState, LABEL_HOSTNAME, NodeId, NodeStatus, Resources};
 use crate::placement::{Batch, ClusterView, NodeAlloc, Request, Snapshot};
 use crate::sched::hard::HardFilters;
+use crate::storage::{ClaimId, Storage};
 
 /// The outcome of one group's estimate.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,17 +36,6 @@ pub struct Estimate {
     pub requested: Resources,
     /// Replicas placed per service, in the order packed.
     pub scheduled: Vec<PendingGroup>,
-}
-
-/// The request of one replica of `service`.
-fn request(desired: &DesiredState, service: crate::model::ServiceId) -> Request<'_> {
-    let spec = &desired.services[service.0 as usize];
-    Request {
-        storage: crate::storage::PodStorage::NONE,
-        service,
-        resources: spec.requests,
-        constraints: &spec.placement,
-    }
 }
 
 /// Whether the hard filters depend on where other replicas are (spreading,
@@ -85,32 +75,51 @@ pub fn estimate(
     group: &NodeGroup,
     pending: &[PendingGroup],
     desired: &DesiredState,
+    storage: &Storage,
     limit: u32,
 ) -> Estimate {
     let mut hard = HardFilters::default();
-    // Which services fit an empty node of the group at all.
-    let probe = Snapshot::new(vec![template_node(group, 0)]);
-    let mut order: Vec<(f64, PendingGroup)> = pending
+    // New nodes hold no volumes yet: the volume plugins see the claims and
+    // volumes (zones, access modes), not what existing nodes hold.
+    let storage = storage.for_new_nodes();
+    let claims: Vec<Vec<Option<ClaimId>>> = pending
         .iter()
-        .filter(|p| p.count > 0)
-        .filter(|p| {
-            let r = request(desired, p.service);
+        .map(|p| storage.claims_of(&desired.services[p.service.0 as usize], p.replica))
+        .collect();
+    let req = |k: usize| {
+        let p = &pending[k];
+        Request::of(
+            p.service,
+            &desired.services[p.service.0 as usize],
+            &claims[k],
+        )
+    };
+    // Which services fit an empty node of the group at all.
+    let mut probe = Snapshot::new(vec![template_node(group, 0)]);
+    probe.storage = storage.clone();
+    let mut order: Vec<(f64, usize)> = (0..pending.len())
+        .filter(|&k| pending[k].count > 0)
+        .filter(|&k| {
+            let r = req(k);
             hard.prepare(&r, &probe.view());
             hard.check(&r, &probe.view(), 0).is_ok()
         })
-        .map(|p| {
-            let r = request(desired, p.service);
-            (pod_score(&r.resources, &group.template.allocatable), *p)
-        })
+        .map(|k| (pod_score(&req(k).resources, &group.template.allocatable), k))
         .collect();
     // Largest first; equal scores keep service order.
-    order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.service.cmp(&b.1.service)));
+    order.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then(pending[a.1].service.cmp(&pending[b.1].service))
+    });
 
     let mut snap = Snapshot::new(Vec::new());
+    snap.storage = storage;
     let mut out = Estimate::default();
-    for (_, p) in order {
-        let r = request(desired, p.service);
-        let dependent = view_dependent(&r);
+    for (_, k) in order {
+        let p = pending[k];
+        let r = req(k);
+        let volumes = r.storage.has_volume_plugin_input();
+        let dependent = view_dependent(&r) || volumes;
         let mut placed = 0u32;
         // Identical replicas: nodes before the last one used stay too full.
         let mut cursor = 0usize;
@@ -121,7 +130,7 @@ pub fn estimate(
             }
             while cursor < snap.nodes.len() {
                 if hard.check(&r, &snap.view(), cursor).is_ok() {
-                    snap.bind(cursor, r.service, r.resources);
+                    bind(&mut snap, cursor, &r);
                     placed += 1;
                     continue 'pods;
                 }
@@ -130,19 +139,19 @@ pub fn estimate(
             if snap.nodes.len() as u32 >= limit {
                 break;
             }
-            let k = snap.nodes.len();
-            snap.nodes.push(template_node(group, k));
+            let n = snap.nodes.len();
+            snap.nodes.push(template_node(group, n));
             snap.allocs.push(NodeAlloc::default());
             hard.prepare(&r, &snap.view());
-            if hard.check(&r, &snap.view(), k).is_err() {
+            if hard.check(&r, &snap.view(), n).is_err() {
                 // Not even a fresh node takes it (e.g. spreading): the rest
                 // of its group cannot be helped by this group either.
                 snap.nodes.pop();
                 snap.allocs.pop();
                 break;
             }
-            snap.bind(k, r.service, r.resources);
-            cursor = k;
+            bind(&mut snap, n, &r);
+            cursor = n;
             placed += 1;
         }
         if placed > 0 {
@@ -153,11 +162,22 @@ pub fn estimate(
             out.scheduled.push(PendingGroup {
                 service: p.service,
                 count: placed,
+                replica: p.replica,
             });
         }
     }
     out.nodes = snap.nodes.len() as u32;
     out
+}
+
+/// Binds `r` to node `i` of the estimate, its volumes included (so attach
+/// limits count them).
+fn bind(snap: &mut Snapshot, i: usize, r: &Request<'_>) {
+    snap.bind(i, r.service, r.resources);
+    if r.storage.has_volume_plugin_input() {
+        let spec = snap.nodes[i].spec.clone();
+        snap.storage.place_pod(&r.storage, NodeId(i as u32), &spec);
+    }
 }
 
 /// Takes out of `pending` the replicas that fit a ready node of the cluster
@@ -194,14 +214,15 @@ pub fn filter_out_schedulable(input: &ScanInput<'_>, pending: &mut [PendingGroup
         })
         .collect();
     let mut snap = Snapshot::new(upcoming);
+    snap.storage = input.observed.storage.for_new_nodes();
     let mut hard = HardFilters::default();
 
     for k in order {
         let service = pending[k].service;
         let spec = &desired.services[service.0 as usize];
-        let claims = input.observed.storage.claims_of(spec, None);
+        let claims = input.observed.storage.claims_of(spec, pending[k].replica);
         // On the cluster's own nodes the volume plugins see its storage;
-        // booting nodes below are checked without it (not modelled yet).
+        // booting nodes hold no volumes yet.
         let r = Request::of(service, spec, &claims);
         let dependent = view_dependent(&r);
         let mut cursor = 0usize;
@@ -230,7 +251,6 @@ pub fn filter_out_schedulable(input: &ScanInput<'_>, pending: &mut [PendingGroup
             batch.bind(NodeId(cursor as u32), r.service);
             pending[k].count -= 1;
         }
-        let r = request(desired, service);
         let mut cursor = 0usize;
         let mut first = true;
         while pending[k].count > 0 && !snap.nodes.is_empty() {
@@ -288,6 +308,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, &count)| PendingGroup {
+                replica: None,
                 service: ServiceId(i as u32),
                 count,
             })
@@ -305,7 +326,7 @@ mod tests {
         // s1: node 0 has 1000m free → 2 (1000m); node 1 → 2; all 4 placed. 3 nodes, 9 replicas.
         let g = group("g", "4", "16Gi");
         let d = desired(&[(1500, GI), (500, GI)]);
-        let e = estimate(&g, &pending(&[5, 4]), &d, 100);
+        let e = estimate(&g, &pending(&[5, 4]), &d, &Storage::default(), 100);
         assert_eq!((e.nodes, e.pods), (3, 9));
         // Requested: 5 × 1500 + 4 × 500 = 9500m; 9Gi.
         assert_eq!(e.requested, Resources::new(9500, 9 * GI));
@@ -318,11 +339,12 @@ mod tests {
         // asks 1 cpu × 7: two per node → 4 nodes needed, limit 3 → 6 placed on 3 nodes.
         let g = group("g", "2", "8Gi");
         let d = desired(&[(3000, GI), (1000, GI)]);
-        let e = estimate(&g, &pending(&[2, 7]), &d, 3);
+        let e = estimate(&g, &pending(&[2, 7]), &d, &Storage::default(), 3);
         assert_eq!((e.nodes, e.pods), (3, 6));
         assert_eq!(
             e.scheduled,
             vec![PendingGroup {
+                replica: None,
                 service: ServiceId(1),
                 count: 6
             }]
@@ -358,7 +380,7 @@ mod tests {
             .node_selector
             .insert("disk".into(), "hdd".into());
         // Only service 0's 3 replicas count: 3 × 1 cpu on one 4-cpu node.
-        let e = estimate(&g, &pending(&[3, 3, 3]), &d, 10);
+        let e = estimate(&g, &pending(&[3, 3, 3]), &d, &Storage::default(), 10);
         assert_eq!((e.nodes, e.pods), (1, 3));
         assert_eq!(e.scheduled, pending(&[3]));
     }
@@ -373,7 +395,7 @@ mod tests {
             required: true,
             weight: 0,
         });
-        let e = estimate(&g, &pending(&[4]), &d, 10);
+        let e = estimate(&g, &pending(&[4]), &d, &Storage::default(), 10);
         assert_eq!((e.nodes, e.pods), (4, 4));
     }
 }

@@ -217,9 +217,19 @@ impl Karpenter {
         let mut pending: Vec<PendingGroup> = Vec::new();
         for r in rest {
             let service = input.observed.replicas[r.0 as usize].service;
-            match pending.iter_mut().find(|p| p.service == service) {
+            let stateful = input.desired.services[service.0 as usize]
+                .stateful
+                .is_some();
+            match pending
+                .iter_mut()
+                .find(|p| p.service == service && !stateful)
+            {
                 Some(p) => p.count += 1,
-                None => pending.push(PendingGroup { service, count: 1 }),
+                None => pending.push(PendingGroup {
+                    service,
+                    count: 1,
+                    replica: stateful.then_some(*r),
+                }),
             }
         }
         let sizes = input.group_sizes();
@@ -233,7 +243,7 @@ impl Karpenter {
             if best.is_some_and(|b| input.groups[b].cost_per_hour <= group.cost_per_hour) {
                 continue;
             }
-            let e = estimate(group, &pending, input.desired, 1);
+            let e = estimate(group, &pending, input.desired, &input.observed.storage, 1);
             if e.pods as usize == rest.len() {
                 best = Some(h);
             }

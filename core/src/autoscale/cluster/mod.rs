@@ -266,6 +266,9 @@ pub struct PendingGroup {
     pub service: ServiceId,
     /// How many are pending and not yet placed in this scan's simulation.
     pub count: u32,
+    /// The one replica of the group, for a StatefulSet's pods: each has
+    /// its own claims, so each is a group of its own.
+    pub replica: Option<crate::model::ReplicaId>,
 }
 
 /// Every service's pending (unbound) replicas, in service order. All of
@@ -274,22 +277,39 @@ pub struct PendingGroup {
 /// failed to fit (upstream acts on pods the scheduler marked unschedulable).
 pub fn pending_groups(observed: &ObservedCluster, desired: &DesiredState) -> Vec<PendingGroup> {
     let mut counts = vec![0u32; desired.services.len()];
-    for r in &observed.replicas {
-        if r.state == ReplicaState::Pending
-            && let Some(c) = counts.get_mut(r.service.0 as usize)
+    let mut own = Vec::new();
+    for (i, r) in observed.replicas.iter().enumerate() {
+        if r.state != ReplicaState::Pending {
+            continue;
+        }
+        let s = r.service.0 as usize;
+        if desired
+            .services
+            .get(s)
+            .is_some_and(|d| d.stateful.is_some())
         {
+            own.push(PendingGroup {
+                service: r.service,
+                count: 1,
+                replica: Some(crate::model::ReplicaId(i as u32)),
+            });
+        } else if let Some(c) = counts.get_mut(s) {
             *c += 1;
         }
     }
-    counts
+    let mut out: Vec<PendingGroup> = counts
         .into_iter()
         .enumerate()
         .filter(|&(_, c)| c > 0)
         .map(|(s, count)| PendingGroup {
             service: ServiceId(s as u32),
             count,
+            replica: None,
         })
-        .collect()
+        .collect();
+    out.extend(own);
+    out.sort_by_key(|p| (p.service, p.replica));
+    out
 }
 
 /// Scale-up shared by both autoscalers: drop the pending replicas that fit
@@ -325,7 +345,13 @@ pub(crate) fn scale_up(
         if limit == 0 || backed_off.get(g).copied().unwrap_or(false) {
             continue;
         }
-        let e = estimator::estimate(group, &pending, input.desired, limit);
+        let e = estimator::estimate(
+            group,
+            &pending,
+            input.desired,
+            &input.observed.storage,
+            limit,
+        );
         if e.nodes > 0 {
             options.push(expander::ExpansionOption {
                 group: g,
