@@ -122,6 +122,17 @@ pub async fn run(
         .desired
         .services
         .iter()
+        .find(|s| s.controller == orkestra_core::model::Controller::StatefulSet)
+    {
+        return Err(LiveRunError::Other(format!(
+            "{}: services.{}.controller: StatefulSets are simulated only; live mode does not give pods ordinals and volumes yet",
+            scenario.source, s.name
+        )));
+    }
+    if let Some(s) = scenario
+        .desired
+        .services
+        .iter()
         .find(|s| !s.volumes.is_empty())
     {
         return Err(LiveRunError::Other(format!(

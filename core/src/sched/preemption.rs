@@ -498,6 +498,12 @@ pub fn preempt(
     terminating_by_preemption: &dyn Fn(ReplicaId) -> bool,
 ) -> Result<Preemption, Vec<(NodeId, NotPreempted)>> {
     let mut snap = Snapshot::new(cluster.observed.nodes.clone());
+    // The volume plugins see the cluster's storage (removing a victim does
+    // not free what it holds there: VolumeRestrictions' RemovePod is not
+    // modelled).
+    if !cluster.observed.storage.is_empty() {
+        snap.storage = cluster.observed.storage.clone();
+    }
     let mut filters = HardFilters::default();
     let view = snap.view();
     filters.prepare(&preemptor.request, &view);

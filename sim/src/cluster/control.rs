@@ -743,13 +743,9 @@ impl<'a> Simulation<'a> {
         // Every pod may be a victim (upstream's IsEligiblePod hook accepts
         // all): a Job's preempted pod is replaced by the Job controller.
         let eligible = |_: ReplicaId| true;
+        let claims = self.observed.storage.claims_of(spec, Some(ReplicaId(r)));
         let preemptor = Preemptor {
-            request: Request {
-                storage: orkestra_core::storage::PodStorage::NONE,
-                service: status.service,
-                resources: spec.requests,
-                constraints: &spec.placement,
-            },
+            request: Request::of(status.service, spec, &claims),
             priority,
             eligible: &eligible,
         };
