@@ -96,6 +96,18 @@ impl VolumeZone {
     }
 }
 
+impl<T> Pre<T> {
+    /// For a filter: pass (`Ok(None)`), fail with the PreFilter's reason,
+    /// or check the node with this state.
+    fn state(&self) -> Result<Option<&T>, FilterReason> {
+        match self {
+            Pre::Skip => Ok(None),
+            Pre::Fail(r) => Err(r.clone()),
+            Pre::Check(t) => Ok(Some(t)),
+        }
+    }
+}
+
 fn not_found(claim: &str) -> String {
     format!("persistentvolumeclaim {claim:?} not found")
 }
@@ -155,11 +167,10 @@ impl Filter for VolumeRestrictions {
         view: &ClusterView<'_>,
         i: usize,
     ) -> Result<(), FilterReason> {
-        let conflicts = match &self.pre {
-            Pre::Skip => return Ok(()),
-            Pre::Fail(r) => return Err(r.clone()),
-            Pre::Check(n) => *n,
+        let Some(conflicts) = self.pre.state()? else {
+            return Ok(());
         };
+        let conflicts = *conflicts;
         if let Some(node) = view.storage.node(i) {
             for d in request.storage.disks() {
                 if node.disks.iter().any(|(e, _)| d.conflicts(e)) {
@@ -450,10 +461,8 @@ impl Filter for VolumeBinding {
         view: &ClusterView<'_>,
         i: usize,
     ) -> Result<(), FilterReason> {
-        let state = match &self.pre {
-            Pre::Skip => return Ok(()),
-            Pre::Fail(r) => return Err(r.clone()),
-            Pre::Check(s) => s,
+        let Some(state) = self.pre.state()? else {
+            return Ok(());
         };
         let node = &view.nodes[i].spec;
         if let Some(e) = &state.eligible
@@ -575,10 +584,8 @@ impl Filter for VolumeZone {
         view: &ClusterView<'_>,
         i: usize,
     ) -> Result<(), FilterReason> {
-        let topologies = match &self.pre {
-            Pre::Skip => return Ok(()),
-            Pre::Fail(r) => return Err(r.clone()),
-            Pre::Check(t) => t,
+        let Some(topologies) = self.pre.state()? else {
+            return Ok(());
         };
         let labels = &view.nodes[i].spec.labels;
         if !TOPOLOGY_LABELS.iter().any(|k| labels.contains_key(*k)) {
